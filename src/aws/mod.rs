@@ -1,0 +1,55 @@
+//! The AWS side: one factory that builds SDK clients (region, endpoint override, timeouts) on a
+//! current-thread runtime, and thin typed calls on top. Only commands that talk to AWS build it; the
+//! credential_process path never does.
+
+mod config_check;
+mod sts;
+
+pub use config_check::confirm_profile_setting;
+pub use sts::caller_identity;
+
+use std::time::Duration;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// Where and how to reach AWS for one command.
+pub struct AwsTarget {
+    pub region: String,
+    pub sts_endpoint: Option<String>,
+}
+
+impl AwsTarget {
+    /// `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's own `region`, else us-east-1 (STS is
+    /// global there; any region's endpoint answers GetCallerIdentity).
+    pub fn new(ctx: &Context, profile_region: Option<&str>) -> Self {
+        Self {
+            region: ctx
+                .env_region
+                .clone()
+                .or_else(|| profile_region.map(str::to_string))
+                .unwrap_or_else(|| "us-east-1".to_string()),
+            sts_endpoint: ctx.sts_endpoint.clone(),
+        }
+    }
+
+    pub fn sts_endpoint_for_messages(&self) -> String {
+        self.sts_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("sts.{}.amazonaws.com", self.region))
+    }
+}
+
+/// Bounded so a dead network fails in seconds, not minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Aws {
+            operation: "setup",
+            reason: e.to_string(),
+        })
+}

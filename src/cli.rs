@@ -1,0 +1,79 @@
+//! The command line, as clap derive types only: no logic here, and no flag ever takes a secret.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::profile_name::{ProfileName, parse_arg};
+use crate::store::StoreKind;
+
+#[derive(Debug, Parser)]
+#[command(name = "awskeep", version, about = "Keep AWS access keys in the OS keychain and serve them to every AWS client as credential_process")]
+pub struct Cli {
+    /// Which credential store to use (default: the platform's keychain)
+    #[arg(long, global = true, env = "AWSKEEP_STORE", value_enum)]
+    pub store: Option<StoreKind>,
+
+    /// Explain each step on stderr (never prints key material)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a profile's access key in the keychain and point ~/.aws/config at awskeep
+    Add(AddArgs),
+    /// Print a profile's credentials as credential_process JSON (run by the AWS CLI and SDKs)
+    CredentialProcess(CredentialProcessArgs),
+    /// List the profiles awskeep holds
+    List(ListArgs),
+    /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The profile name, as in `aws --profile NAME`
+    #[arg(value_parser = parse_arg)]
+    pub profile: ProfileName,
+
+    /// Read the key from the CSV the AWS console downloads (instead of the terminal or stdin)
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Store the key without checking it with STS GetCallerIdentity (for offline use)
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Replace an existing profile without asking
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// The profile to serve (default: AWS_PROFILE, else `default`)
+    #[arg(long, value_parser = parse_arg)]
+    pub profile: Option<ProfileName>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON on stdout for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The profile to remove
+    #[arg(value_parser = parse_arg)]
+    pub profile: ProfileName,
+
+    /// Remove without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}

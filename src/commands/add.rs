@@ -1,0 +1,223 @@
+//! `awskeep add PROFILE`: takes a key from the terminal, stdin or a console CSV, checks it with STS,
+//! stores it, and points the profile's `credential_process` at awskeep. Every check that can refuse
+//! runs before the secret is read; the store write and the config edit succeed together or the store
+//! is put back as it was.
+
+use std::time::SystemTime;
+
+use crate::cli::AddArgs;
+use crate::config_file::{self, LoadedFile};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::key_input;
+use crate::output;
+use crate::process_line;
+use crate::profile::FileKind;
+use crate::profile_name::ProfileName;
+use crate::prompt;
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair, SecretAccessKey, StoredKey};
+use crate::store::{CredentialStore, StoreKind};
+
+/// Settings that make a profile get credentials some other way; adding credential_process beside them
+/// would leave which one wins to each SDK.
+const OTHER_SOURCES: &[&str] = &[
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+];
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    store_choice: Option<StoreKind>,
+    args: AddArgs,
+) -> Result<()> {
+    let profile = &args.profile;
+    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    refuse_plaintext_keys(&config, &credentials, profile)?;
+    refuse_other_sources(&config, profile)?;
+    let program = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(Error::NoSelfPath)?;
+    let line = process_line::build(&program, profile, store_choice)?;
+
+    let previous = match store.get(profile) {
+        Ok(previous) => previous,
+        Err(Error::StoreItemCorrupt { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let configured = config.document.get(profile.as_str(), "credential_process").map(str::to_string);
+    if let Some(question) = replace_question(profile, previous.as_ref(), configured.as_deref(), store.display_name()) {
+        prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
+    }
+
+    let key = read_key(ctx, &args)?;
+    let owner = if args.no_verify {
+        output::trace(ctx.verbose, "skipping the STS check (--no-verify)");
+        None
+    } else {
+        Some(verify(ctx, &config, profile, &key)?)
+    };
+    let stored = StoredKey {
+        key,
+        owner,
+        added_at: SystemTime::now(),
+    };
+
+    output::trace(ctx.verbose, &format!("writing profile {profile} to the {}", store.display_name()));
+    store.set(profile, &stored)?;
+    config.document.set(profile, "credential_process", &line);
+    let saved = config.save(|text| {
+        super::confirm_config_edit(&config.path, text, profile, "credential_process", Some(&line))
+    });
+    if let Err(error) = saved {
+        restore(store, profile, previous.as_ref());
+        return Err(error);
+    }
+    output::trace(ctx.verbose, &format!("wrote credential_process to {}", config.path.display()));
+    report(ctx, &args, &stored, store.display_name(), &config);
+    Ok(())
+}
+
+fn refuse_plaintext_keys(config: &LoadedFile, credentials: &LoadedFile, profile: &ProfileName) -> Result<()> {
+    let has_keys = |file: &LoadedFile| {
+        ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
+            .iter()
+            .any(|k| file.document.get(profile.as_str(), k).is_some())
+    };
+    for (file, section) in [
+        (credentials, profile.to_string()),
+        (
+            config,
+            if profile.is_default() {
+                "default".into()
+            } else {
+                format!("profile {profile}")
+            },
+        ),
+    ] {
+        if has_keys(file) {
+            return Err(Error::ConflictingKeys {
+                profile: profile.to_string(),
+                what: "plaintext keys",
+                path: file.path.clone(),
+                section,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
+    match OTHER_SOURCES
+        .iter()
+        .find(|key| config.document.get(profile.as_str(), key).is_some())
+    {
+        Some(key) => Err(Error::ConflictingSource {
+            profile: profile.to_string(),
+            key: key.to_string(),
+            path: config.path.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn replace_question(
+    profile: &ProfileName,
+    previous: Option<&StoredKey>,
+    configured: Option<&str>,
+    store: &str,
+) -> Option<String> {
+    let foreign = configured.filter(|line| process_line::awskeep_profile(line).is_none());
+    match (previous, foreign) {
+        (_, Some(_)) => Some(format!(
+            "Profile {profile} already has a credential_process that is not awskeep's; replace it"
+        )),
+        (Some(old), None) => Some(format!(
+            "Profile {profile} already holds key {} in the {store}; replace it",
+            old.key.access_key_id
+        )),
+        (None, None) => None,
+    }
+}
+
+fn read_key(ctx: &Context, args: &AddArgs) -> Result<KeyPair> {
+    if let Some(path) = &args.csv {
+        return key_input::read_csv(path);
+    }
+    if !ctx.stdin_is_terminal {
+        output::trace(ctx.verbose, "reading the key from stdin");
+        return key_input::read_stdin();
+    }
+    let id = prompt::ask_line("Access key ID: ")?;
+    let access_key_id = AccessKeyId::parse(&id).map_err(|r| Error::BadKeyInput {
+        reason: format!("the access key ID is not valid: {r}"),
+    })?;
+    if access_key_id.is_temporary() {
+        return Err(Error::TemporaryKey);
+    }
+    let secret = prompt::ask_hidden("Secret access key (not shown): ")?;
+    let secret_access_key = SecretAccessKey::parse(&secret).map_err(|r| Error::BadKeyInput {
+        reason: format!("the secret is not valid: {r}"),
+    })?;
+    Ok(KeyPair {
+        access_key_id,
+        secret_access_key,
+    })
+}
+
+#[cfg(feature = "aws")]
+fn verify(ctx: &Context, config: &LoadedFile, profile: &ProfileName, key: &KeyPair) -> Result<KeyOwner> {
+    let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
+    output::trace(
+        ctx.verbose,
+        &format!("checking key {} with sts:GetCallerIdentity at {}", key.access_key_id, target.sts_endpoint_for_messages()),
+    );
+    crate::aws::caller_identity(&target, key)
+}
+
+#[cfg(not(feature = "aws"))]
+fn verify(_: &Context, _: &LoadedFile, _: &ProfileName, _: &KeyPair) -> Result<KeyOwner> {
+    Err(Error::BuiltWithoutAws)
+}
+
+/// Puts the store back as it was before this `add`: the old key, or no item.
+fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
+    let restored = match previous {
+        Some(old) => store.set(profile, old),
+        None => store.delete(profile).map(|_| ()),
+    };
+    if let Err(e) = restored {
+        output::say(&format!(
+            "awskeep: could not undo the store write for profile {profile}: {}",
+            e.one_line()
+        ));
+    }
+}
+
+fn report(ctx: &Context, args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) {
+    let profile = &args.profile;
+    let whose = match &stored.owner {
+        Some(owner) => format!("{} (account {})", owner.arn, owner.account_id),
+        None => "an unverified owner".to_string(),
+    };
+    output::say(&format!(
+        "Stored key {} of {whose} in the {store} as profile {profile}; {} now runs awskeep for it.",
+        stored.key.access_key_id,
+        config.path.display()
+    ));
+    let flag = if profile.is_default() { String::new() } else { format!(" --profile {profile}") };
+    output::say(&format!("Try: aws sts get-caller-identity{flag}"));
+    if let Some(csv) = &args.csv {
+        output::say(&format!(
+            "The CSV file {} still holds the secret in plain text; delete it once the profile works.",
+            csv.display()
+        ));
+    }
+    let _ = ctx;
+}

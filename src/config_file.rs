@@ -1,0 +1,239 @@
+//! The AWS config and credentials files on disk: read them (a missing file reads as empty and is never
+//! created by a read), and write an edited config atomically: temp file in the same folder, fsync,
+//! rename over the original, folder fsync. The mode is kept (0600 for a new file), a symlinked file is
+//! written through its link, and the new text is checked with the SDKs' own profile parser before it
+//! replaces anything.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::profile::{Document, FileKind};
+
+/// A file as read: where it is, its parsed text, and whether it existed.
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    pub document: Document,
+    pub original: String,
+}
+
+/// Reads and parses `path`; a missing file is an empty document.
+pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
+    let original = match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| Error::ConfigMalformed {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: "the file is not UTF-8 text".into(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(Error::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    // A UTF-8 BOM from a Windows editor: keep it on write, ignore it when parsing.
+    let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
+    let document = Document::parse(body, kind).map_err(|m| Error::ConfigMalformed {
+        path: path.to_path_buf(),
+        line: m.line,
+        reason: m.reason,
+    })?;
+    Ok(LoadedFile {
+        path: path.to_path_buf(),
+        document,
+        original,
+    })
+}
+
+impl LoadedFile {
+    /// The text to write: the edited document, with the original's BOM if it had one.
+    fn new_text(&self) -> String {
+        let bom = if self.original.starts_with('\u{feff}') {
+            "\u{feff}"
+        } else {
+            ""
+        };
+        format!("{bom}{}", self.document.text())
+    }
+
+    pub fn is_changed(&self) -> bool {
+        self.new_text() != self.original
+    }
+
+    /// Writes the edited config file, after `confirm` has checked the new text. Nothing is written
+    /// when the text did not change.
+    pub fn save(&self, confirm: impl FnOnce(&str) -> Result<()>) -> Result<()> {
+        let text = self.new_text();
+        if text == self.original {
+            return Ok(());
+        }
+        confirm(&text)?;
+        write_atomically(&self.path, text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a mix.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let write_err = |source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Write through a symlink (dotfile managers link ~/.aws/config) rather than replacing it.
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_private_folder(&folder).map_err(write_err)?;
+    let mode = existing_mode(&target);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".awskeep-")
+        .tempfile_in(&folder)
+        .map_err(write_err)?;
+    set_mode(temp.as_file(), mode.unwrap_or(0o600)).map_err(write_err)?;
+    temp.write_all(bytes).map_err(write_err)?;
+    temp.as_file().sync_all().map_err(write_err)?;
+    temp.persist(&target).map_err(|e| write_err(e.error))?;
+    sync_folder(&folder);
+    Ok(())
+}
+
+fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+    if folder.exists() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+#[cfg(unix)]
+fn set_mode(file: &fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &fs::File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Makes the rename durable. Best effort: not every platform can open a folder.
+fn sync_folder(folder: &Path) {
+    #[cfg(unix)]
+    if let Ok(dir) = fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile_name::ProfileName;
+
+    #[test]
+    fn missing_file_reads_empty_and_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        let loaded = load(&path, FileKind::Config).unwrap();
+        assert_eq!(loaded.original, "");
+        assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_file_is_0600_and_existing_mode_is_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aws").join("config");
+        let mut loaded = load(&path, FileKind::Config).unwrap();
+        loaded
+            .document
+            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
+        loaded.save(|_| Ok(())).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let mut loaded = load(&path, FileKind::Config).unwrap();
+        loaded
+            .document
+            .set(&ProfileName::parse("dev").unwrap(), "region", "y");
+        loaded.save(|_| Ok(())).unwrap();
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[profile dev]\nregion = y\n");
+    }
+
+    #[test]
+    fn a_rejected_edit_leaves_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        fs::write(&path, "# mine\n").unwrap();
+        let mut loaded = load(&path, FileKind::Config).unwrap();
+        loaded
+            .document
+            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
+        let err = loaded
+            .save(|_| {
+                Err(Error::ConfigEditRejected {
+                    path: path.clone(),
+                    reason: "test".into(),
+                })
+            })
+            .unwrap_err();
+        assert!(matches!(err, Error::ConfigEditRejected { .. }));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "# mine\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real-config");
+        let link = dir.path().join("config");
+        fs::write(&real, "").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut loaded = load(&link, FileKind::Config).unwrap();
+        loaded
+            .document
+            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
+        loaded.save(|_| Ok(())).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(fs::read_to_string(&real).unwrap().contains("region = x"));
+    }
+
+    #[test]
+    fn keeps_a_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        fs::write(&path, "\u{feff}[default]\nregion = x\n").unwrap();
+        let mut loaded = load(&path, FileKind::Config).unwrap();
+        assert_eq!(loaded.document.get("default", "region"), Some("x"));
+        loaded
+            .document
+            .set(&ProfileName::parse("dev").unwrap(), "region", "y");
+        loaded.save(|_| Ok(())).unwrap();
+        assert!(fs::read_to_string(&path).unwrap().starts_with("\u{feff}[default]"));
+    }
+}

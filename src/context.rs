@@ -1,0 +1,68 @@
+//! The one place awskeep reads its environment: where the AWS files are, the default profile, the
+//! region and endpoint override, and whether stdin is a terminal. Commands receive a `Context` and never
+//! call `std::env` themselves, so tests can run them with any environment.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config_file: PathBuf,
+    pub credentials_file: PathBuf,
+    /// `AWS_PROFILE`, the profile used when `--profile` is not given.
+    pub env_profile: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub env_region: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`.
+    pub sts_endpoint: Option<String>,
+    pub stdin_is_terminal: bool,
+    pub verbose: bool,
+}
+
+impl Context {
+    pub fn from_env(verbose: bool) -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let home = dirs::home_dir();
+        let aws_file = |env_name: &str, default_name: &str| -> Result<PathBuf> {
+            match var(env_name) {
+                Some(path) => Ok(expand_tilde(&path, home.as_deref())),
+                None => Ok(home
+                    .as_deref()
+                    .ok_or(Error::NoHome)?
+                    .join(".aws")
+                    .join(default_name)),
+            }
+        };
+        Ok(Self {
+            config_file: aws_file("AWS_CONFIG_FILE", "config")?,
+            credentials_file: aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
+            env_profile: var("AWS_PROFILE"),
+            env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            sts_endpoint: var("AWS_ENDPOINT_URL_STS").or_else(|| var("AWS_ENDPOINT_URL")),
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+            verbose,
+        })
+    }
+}
+
+/// The SDKs expand a leading `~` in these variables; so do we.
+fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_leading_tilde_only() {
+        let home = Path::new("/home/u");
+        assert_eq!(expand_tilde("~/x/config", Some(home)), PathBuf::from("/home/u/x/config"));
+        assert_eq!(expand_tilde("/a/~/b", Some(home)), PathBuf::from("/a/~/b"));
+    }
+}

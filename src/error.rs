@@ -1,0 +1,218 @@
+//! Every failure awskeep can report: a one-line cause, an optional one-line hint of what to do next,
+//! and an exit code. No variant carries a secret, so neither `Display` nor `Debug` can print one.
+
+use std::path::PathBuf;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const NOT_FOUND: i32 = 3;
+    pub const STORE_UNAVAILABLE: i32 = 4;
+    pub const AWS_REJECTED: i32 = 5;
+    pub const NETWORK: i32 = 6;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no key is stored for profile \"{profile}\" in the {store}")]
+    NoStoredKey { profile: String, store: &'static str },
+
+    #[error("no awskeep profile \"{profile}\": nothing in the {store} and no awskeep line in {config}")]
+    NoSuchProfile {
+        profile: String,
+        store: &'static str,
+        config: PathBuf,
+    },
+
+    #[error("cannot reach the {store}: {reason}")]
+    StoreUnavailable { store: &'static str, reason: String },
+
+    #[error("the {store} is locked")]
+    StoreLocked { store: &'static str },
+
+    #[error("the {store} item for profile \"{profile}\" is not an awskeep key ({reason})")]
+    StoreItemCorrupt {
+        store: &'static str,
+        profile: String,
+        reason: &'static str,
+    },
+
+    #[error("the {store} failed: {reason}")]
+    StoreFailed { store: &'static str, reason: String },
+
+    #[error("store \"{name}\" is not available on this platform (available: {available})")]
+    UnknownStore { name: String, available: String },
+
+    #[error("invalid profile name {name:?}: {reason}")]
+    InvalidProfileName { name: String, reason: &'static str },
+
+    #[error("{path}:{line}: {reason}; awskeep will not edit a file it cannot parse")]
+    ConfigMalformed {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("the edited {path} did not parse as the AWS SDKs read it ({reason}); the file was left unchanged")]
+    ConfigEditRejected { path: PathBuf, reason: String },
+
+    #[error("profile \"{profile}\" has {what} in {path}, which would win over awskeep in botocore, the JS and the Go SDKs")]
+    ConflictingKeys {
+        profile: String,
+        what: &'static str,
+        path: PathBuf,
+        section: String,
+    },
+
+    #[error("profile \"{profile}\" in {path} already gets credentials from `{key}`")]
+    ConflictingSource {
+        profile: String,
+        key: String,
+        path: PathBuf,
+    },
+
+    #[error("{question}, but there is no terminal to ask on")]
+    NeedsAnswer {
+        question: String,
+        flag: &'static str,
+    },
+
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
+
+    #[error("cannot read the key: {reason}")]
+    BadKeyInput { reason: String },
+
+    #[error("cannot use {path}: {reason}")]
+    BadCsv { path: PathBuf, reason: String },
+
+    #[error("the key holds temporary credentials (it has a session token); awskeep stores long-term IAM user keys only")]
+    TemporaryKey,
+
+    #[error("AWS rejected the key: {code}{message}")]
+    KeyRejected { code: String, message: String },
+
+    #[error("cannot reach AWS STS at {endpoint}: {reason}")]
+    Network { endpoint: String, reason: String },
+
+    #[error("AWS {operation} failed: {reason}")]
+    Aws {
+        operation: &'static str,
+        reason: String,
+    },
+
+    #[error("awskeep's own path {path} cannot be written into credential_process safely ({reason})")]
+    UnquotablePath { path: PathBuf, reason: &'static str },
+
+    #[error("cannot find awskeep's own path: {0}")]
+    NoSelfPath(std::io::Error),
+
+    #[error("cannot find the home directory")]
+    NoHome,
+
+    #[error("cannot use the terminal: {0}")]
+    Terminal(std::io::Error),
+
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+
+    #[error("this awskeep was built without AWS support (the `aws` feature)")]
+    BuiltWithoutAws,
+}
+
+impl Error {
+    /// What the user can do next, when there is something useful to say.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NoStoredKey { profile, .. } => {
+                format!("run `awskeep add {profile}` to store a key for it")
+            }
+            Error::NoSuchProfile { .. } => "run `awskeep list` to see the profiles awskeep holds".into(),
+            Error::StoreUnavailable { .. } => {
+                "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in a desktop session, or start one with `gnome-keyring-daemon --unlock --components=secrets`".into()
+            }
+            Error::StoreLocked { .. } => {
+                "unlock the keyring (log in to the desktop session, or open Passwords and Keys / seahorse) and try again".into()
+            }
+            Error::StoreItemCorrupt { profile, .. } => {
+                format!("run `awskeep add {profile} --force` to store the key again")
+            }
+            Error::UnknownStore { .. } => "pick one of the listed stores with --store or AWSKEEP_STORE".into(),
+            Error::InvalidProfileName { .. } => {
+                "use letters, digits and . _ - + @ = , only, not starting with - (e.g. dev, prod-admin)".into()
+            }
+            Error::ConfigMalformed { path, .. } => {
+                format!("fix that line of {} by hand (the AWS CLI will not read it either), then run awskeep again", path.display())
+            }
+            Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
+            Error::ConflictingKeys { section, path, profile, .. } => format!(
+                "move those keys into awskeep: rename [{section}] in {} to e.g. [{profile}-plaintext], run `aws configure export-credentials --profile {profile}-plaintext | awskeep add {profile}`, then delete that section",
+                path.display()
+            ),
+            Error::ConflictingSource { profile, .. } => format!(
+                "choose another profile name, or remove that line from [profile {profile}] first"
+            ),
+            Error::NeedsAnswer { flag, .. } => format!("run it in a terminal, or pass {flag} to answer yes"),
+            Error::BadKeyInput { .. } => {
+                "give the access key ID and the secret on two lines, or a credential_process JSON object, on stdin; or use --csv FILE".into()
+            }
+            Error::BadCsv { .. } => {
+                "pass the CSV the AWS console downloaded when the key was created (header `Access key ID,Secret access key`)".into()
+            }
+            Error::TemporaryKey => {
+                "add the IAM user's long-term access key (AKIA...), not credentials from STS".into()
+            }
+            Error::KeyRejected { .. } => {
+                "check the key ID and secret (a deleted or mistyped key is rejected); `--no-verify` stores it without asking AWS".into()
+            }
+            Error::Network { .. } => {
+                "check the network (or AWS_ENDPOINT_URL); `--no-verify` stores the key without asking AWS".into()
+            }
+            Error::UnquotablePath { .. } => {
+                "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
+            }
+            Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
+            Error::BuiltWithoutAws => "rebuild with default features, or pass --no-verify".into(),
+            _ => return None,
+        })
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } => exit::NOT_FOUND,
+            Error::StoreUnavailable { .. } | Error::StoreLocked { .. } => exit::STORE_UNAVAILABLE,
+            Error::KeyRejected { .. } => exit::AWS_REJECTED,
+            Error::Network { .. } => exit::NETWORK,
+            Error::InvalidProfileName { .. }
+            | Error::UnknownStore { .. }
+            | Error::NeedsAnswer { .. }
+            | Error::BadKeyInput { .. }
+            | Error::BadCsv { .. } => exit::USAGE,
+            _ => exit::FAILURE,
+        }
+    }
+
+    /// The single line printed on stderr: cause, then hint.
+    pub fn one_line(&self) -> String {
+        let cause = self.to_string().replace(['\n', '\r'], " ");
+        match self.hint() {
+            Some(hint) => format!("awskeep: {cause}. Hint: {hint}."),
+            None => format!("awskeep: {cause}."),
+        }
+    }
+}

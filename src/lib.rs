@@ -1,0 +1,39 @@
+//! awskeep: AWS access keys in the OS keychain, served to every AWS client as `credential_process`.
+//!
+//! Data flows one way: arguments (`cli`) -> a command (`commands`) -> the profile files (`profile`,
+//! `config_file`), the credential store (`store`), AWS (`aws`) -> output (`output`). `run` is what
+//! `main` and the tests call.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config_file;
+pub mod context;
+pub mod error;
+pub mod key_input;
+pub mod output;
+pub mod process_line;
+pub mod profile;
+pub mod profile_name;
+pub mod prompt;
+pub mod secret;
+pub mod store;
+
+use cli::{Cli, Command};
+use context::Context;
+use error::Result;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::from_env(cli.verbose)?;
+    let store = store::open(cli.store)?;
+    output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
+    match cli.command {
+        Command::Add(args) => commands::add::run(&ctx, store.as_ref(), cli.store, args),
+        Command::CredentialProcess(args) => commands::credential_process::run(&ctx, store.as_ref(), args),
+        Command::List(args) => commands::list::run(&ctx, store.as_ref(), args),
+        Command::Remove(args) => commands::remove::run(&ctx, store.as_ref(), args),
+    }
+}

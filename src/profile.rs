@@ -1,0 +1,399 @@
+//! Reading and editing `~/.aws/config` and `~/.aws/credentials` as text. No kept INI crate preserves
+//! comments on write, so this module splices lines: every byte outside the lines it changes stays as it
+//! was (comments, blank lines, order, CRLF line endings). It is pure: text in, text out. Reading and
+//! atomic writing of the files is `config_file`'s job.
+//!
+//! It refuses to edit text it cannot parse the way the AWS CLI does, so a malformed file is reported,
+//! never "repaired".
+
+use crate::profile_name::ProfileName;
+
+/// Which of the two AWS files the text is: their section headers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `~/.aws/config`: `[default]`, `[profile NAME]`, `[sso-session NAME]`, ...
+    Config,
+    /// `~/.aws/credentials`: `[NAME]`.
+    Credentials,
+}
+
+/// A line awskeep cannot make sense of: 1-based line number and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// One `key = value` line, with any indented sub-property lines that follow it.
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub key: String,
+    pub value: String,
+    /// Index of the `key = value` line.
+    pub line: usize,
+    /// Index one past the last line that belongs to it (its sub-properties).
+    pub end: usize,
+}
+
+/// A section: its header line and the lines up to the next header.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The profile this section configures, if it is a profile section.
+    pub profile: Option<String>,
+    /// The header text between the brackets, trimmed (e.g. `profile dev`, `sso-session corp`).
+    pub header: String,
+    pub header_line: usize,
+    /// One past the section's last line.
+    pub end: usize,
+    pub properties: Vec<Property>,
+}
+
+impl Section {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.value.as_str())
+    }
+}
+
+/// A parsed file: its lines (each with its own line ending) and its sections.
+#[derive(Debug, Clone)]
+pub struct Document {
+    kind: FileKind,
+    lines: Vec<String>,
+    sections: Vec<Section>,
+}
+
+impl Document {
+    pub fn parse(text: &str, kind: FileKind) -> Result<Self, Malformed> {
+        let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+        let mut sections: Vec<Section> = Vec::new();
+        for (index, raw) in lines.iter().enumerate() {
+            let malformed = |reason: &str| Malformed {
+                line: index + 1,
+                reason: reason.to_string(),
+            };
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            if trimmed.starts_with('[') {
+                let header = parse_header(trimmed).map_err(malformed)?;
+                if let Some(last) = sections.last_mut() {
+                    last.end = index;
+                }
+                sections.push(Section {
+                    profile: profile_of_header(&header, kind),
+                    header,
+                    header_line: index,
+                    end: lines.len(),
+                    properties: Vec::new(),
+                });
+                continue;
+            }
+            let Some(section) = sections.last_mut() else {
+                return Err(malformed("a setting before any [section] header"));
+            };
+            if line.starts_with([' ', '\t']) {
+                // An indented line continues the property above it (`s3 =` sub-settings).
+                match section.properties.last_mut() {
+                    Some(property) => property.end = index + 1,
+                    None => return Err(malformed("an indented line with no setting above it")),
+                }
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(malformed("a line that is neither `key = value`, a comment nor a [section]"));
+            };
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(malformed("a setting with no name before ="));
+            }
+            section.properties.push(Property {
+                key: key.to_ascii_lowercase(),
+                value: strip_inline_comment(value.trim()).to_string(),
+                line: index,
+                end: index + 1,
+            });
+        }
+        Ok(Self {
+            kind,
+            lines,
+            sections,
+        })
+    }
+
+    pub fn text(&self) -> String {
+        self.lines.concat()
+    }
+
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// The sections that configure `profile` (the SDKs merge duplicates; so do we when reading).
+    pub fn profile_sections<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = &'a Section> + 'a {
+        self.sections
+            .iter()
+            .filter(move |s| s.profile.as_deref() == Some(profile))
+    }
+
+    /// The value of `key` in `profile`, the last one winning as in the SDKs.
+    pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
+        self.sections
+            .iter()
+            .filter(|s| s.profile.as_deref() == Some(profile))
+            .filter_map(|s| s.get(key))
+            .last()
+    }
+
+    /// The line range of the first `key` setting in `profile`.
+    fn find_property(&self, profile: &str, key: &str) -> Option<(usize, usize)> {
+        self.profile_sections(profile)
+            .flat_map(|s| s.properties.iter())
+            .find(|p| p.key == key)
+            .map(|p| (p.line, p.end))
+    }
+
+    /// The line range of a `profile` section with no settings and nothing but blank lines.
+    fn find_empty_section(&self, profile: &str) -> Option<(usize, usize)> {
+        self.profile_sections(profile)
+            .find(|s| s.properties.is_empty() && self.only_blank(s.header_line + 1, s.end))
+            .map(|s| (s.header_line, s.end))
+    }
+
+    fn line_ending(&self) -> &'static str {
+        if self.lines.first().is_some_and(|l| l.ends_with("\r\n")) {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// Sets `key = value` in `profile`: replaces the existing line (and its sub-lines) in place, or adds
+    /// the line after the section's last setting, or appends a new section at the end of the file.
+    pub fn set(&mut self, profile: &ProfileName, key: &str, value: &str) {
+        let eol = self.line_ending();
+        let new_line = format!("{key} = {value}{eol}");
+        let existing = self
+            .profile_sections(profile.as_str())
+            .flat_map(|s| s.properties.iter())
+            .filter(|p| p.key == key)
+            .map(|p| (p.line, p.end))
+            .last();
+        if let Some((line, end)) = existing {
+            self.lines.splice(line..end, [new_line]);
+        } else if let Some(section) = self.profile_sections(profile.as_str()).last() {
+            let at = section
+                .properties
+                .last()
+                .map_or(section.header_line + 1, |p| p.end);
+            self.lines.insert(at, new_line);
+        } else {
+            if let Some(last) = self.lines.last_mut()
+                && !last.ends_with('\n')
+            {
+                last.push_str(eol);
+            }
+            if !self.lines.is_empty() && self.lines.last().is_some_and(|l| !l.trim().is_empty()) {
+                self.lines.push(eol.to_string());
+            }
+            self.lines
+                .push(format!("[{}]{eol}", header_for(profile, self.kind)));
+            self.lines.push(new_line);
+        }
+        self.reparse();
+    }
+
+    /// Removes `key` from `profile`. A section left with no settings and no comments is removed
+    /// whole. Returns whether anything was removed.
+    pub fn remove(&mut self, profile: &str, key: &str) -> bool {
+        let mut removed = false;
+        while let Some((line, end)) = self.find_property(profile, key) {
+            self.lines.drain(line..end);
+            removed = true;
+            self.reparse();
+        }
+        while removed && let Some((start, end)) = self.find_empty_section(profile) {
+            // Take the blank line that separated it from the section before, if any.
+            let start = if start > 0 && self.lines[start - 1].trim().is_empty() {
+                start - 1
+            } else {
+                start
+            };
+            self.lines.drain(start..end);
+            self.reparse();
+        }
+        removed
+    }
+
+    fn only_blank(&self, from: usize, to: usize) -> bool {
+        self.lines[from..to].iter().all(|l| l.trim().is_empty())
+    }
+
+    fn reparse(&mut self) {
+        // The edits above only ever produce well-formed lines, so the text still parses.
+        if let Ok(doc) = Self::parse(&self.text(), self.kind) {
+            *self = doc;
+        }
+    }
+}
+
+fn parse_header(trimmed: &str) -> Result<String, &'static str> {
+    let Some(close) = trimmed.find(']') else {
+        return Err("a [section header with no closing ]");
+    };
+    let rest = trimmed[close + 1..].trim();
+    if !(rest.is_empty() || rest.starts_with('#') || rest.starts_with(';')) {
+        return Err("text after a [section] header");
+    }
+    let inner = trimmed[1..close].trim();
+    if inner.is_empty() || inner.contains('[') {
+        return Err("an empty or nested [section] header");
+    }
+    Ok(inner.to_string())
+}
+
+/// `profile dev` -> `dev` in the config file; `default` is the default profile in both files.
+fn profile_of_header(header: &str, kind: FileKind) -> Option<String> {
+    match kind {
+        FileKind::Credentials => Some(header.to_string()),
+        FileKind::Config => {
+            if header == "default" {
+                return Some(header.to_string());
+            }
+            let rest = header.strip_prefix("profile")?;
+            if !rest.starts_with([' ', '\t']) {
+                return None;
+            }
+            Some(rest.trim().to_string())
+        }
+    }
+}
+
+fn header_for(profile: &ProfileName, kind: FileKind) -> String {
+    match kind {
+        FileKind::Config if !profile.is_default() => format!("profile {profile}"),
+        _ => profile.to_string(),
+    }
+}
+
+/// ` # note` after a value is a comment to the SDKs' parsers (a `#` inside a word is not).
+fn strip_inline_comment(value: &str) -> &str {
+    let cut = value
+        .char_indices()
+        .find(|&(i, c)| {
+            (c == '#' || c == ';') && value[..i].ends_with([' ', '\t'])
+        })
+        .map(|(i, _)| i);
+    match cut {
+        Some(i) => value[..i].trim_end(),
+        None => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(n: &str) -> ProfileName {
+        ProfileName::parse(n).unwrap()
+    }
+
+    const SAMPLE: &str = "# my config\n[default]\nregion = eu-west-1 # home\n\n; work\n[profile work]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = 20\n\n[sso-session corp]\nsso_region = us-east-1\n";
+
+    #[test]
+    fn parses_sections_and_values() {
+        let doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
+        assert_eq!(doc.get("default", "region"), Some("eu-west-1"));
+        assert_eq!(doc.get("work", "region"), Some("us-east-1"));
+        assert_eq!(doc.get("corp", "sso_region"), None, "sso-session is not a profile");
+        assert_eq!(doc.text(), SAMPLE);
+    }
+
+    #[test]
+    fn adding_a_profile_appends_and_keeps_every_other_byte() {
+        let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
+        doc.set(&name("dev"), "credential_process", "/bin/awskeep credential-process --profile dev");
+        let expected = format!(
+            "{SAMPLE}\n[profile dev]\ncredential_process = /bin/awskeep credential-process --profile dev\n"
+        );
+        assert_eq!(doc.text(), expected);
+    }
+
+    #[test]
+    fn setting_in_an_existing_section_goes_after_its_last_setting() {
+        let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
+        doc.set(&name("work"), "credential_process", "x");
+        assert!(doc.text().contains(
+            "s3 =\n  max_concurrent_requests = 20\ncredential_process = x\n\n[sso-session corp]"
+        ));
+        doc.set(&name("work"), "credential_process", "y");
+        assert_eq!(doc.text().matches("credential_process").count(), 1);
+        assert_eq!(doc.get("work", "credential_process"), Some("y"));
+    }
+
+    #[test]
+    fn default_profile_uses_plain_header() {
+        let mut doc = Document::parse("", FileKind::Config).unwrap();
+        doc.set(&name("default"), "credential_process", "x");
+        assert_eq!(doc.text(), "[default]\ncredential_process = x\n");
+    }
+
+    #[test]
+    fn keeps_crlf_line_endings() {
+        let text = "[profile a]\r\nregion = us-east-1\r\n";
+        let mut doc = Document::parse(text, FileKind::Config).unwrap();
+        doc.set(&name("b"), "credential_process", "x");
+        assert_eq!(
+            doc.text(),
+            "[profile a]\r\nregion = us-east-1\r\n\r\n[profile b]\r\ncredential_process = x\r\n"
+        );
+    }
+
+    #[test]
+    fn file_without_final_newline_gets_one_before_the_new_section() {
+        let mut doc = Document::parse("[profile a]\nregion = x", FileKind::Config).unwrap();
+        doc.set(&name("b"), "k", "v");
+        assert_eq!(doc.text(), "[profile a]\nregion = x\n\n[profile b]\nk = v\n");
+    }
+
+    #[test]
+    fn removing_the_only_setting_removes_the_section() {
+        let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
+        doc.set(&name("dev"), "credential_process", "x");
+        assert!(doc.remove("dev", "credential_process"));
+        assert_eq!(doc.text(), SAMPLE);
+    }
+
+    #[test]
+    fn removing_keeps_other_settings_and_comments() {
+        let text = "[profile dev]\n# keep me\nregion = eu-west-1\ncredential_process = x\n";
+        let mut doc = Document::parse(text, FileKind::Config).unwrap();
+        assert!(doc.remove("dev", "credential_process"));
+        assert_eq!(doc.text(), "[profile dev]\n# keep me\nregion = eu-west-1\n");
+        assert!(!doc.remove("dev", "credential_process"));
+    }
+
+    #[test]
+    fn credentials_file_sections_are_bare_names() {
+        let doc = Document::parse("[dev]\naws_access_key_id = A\n", FileKind::Credentials).unwrap();
+        assert_eq!(doc.get("dev", "aws_access_key_id"), Some("A"));
+    }
+
+    #[test]
+    fn reports_malformed_lines_with_their_number() {
+        for (text, line) in [
+            ("region = x\n", 1),
+            ("[profile a]\nno equals sign\n", 2),
+            ("[profile a\n", 1),
+            ("[profile a] trailing\n", 1),
+            ("[a]\n = v\n", 2),
+        ] {
+            let err = Document::parse(text, FileKind::Config).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}: {err:?}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! A validated AWS profile name. Validation happens once, when the argument is parsed; every later
+//! use (an INI section header, a store item name, an argument in the credential_process line) can
+//! rely on it holding only characters that need no quoting or escaping anywhere.
+
+use std::fmt;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProfileName(String);
+
+const MAX_LEN: usize = 128;
+
+impl ProfileName {
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidProfileName {
+            name: name.to_string(),
+            reason,
+        };
+        if name.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if name.len() > MAX_LEN {
+            return Err(invalid("it is longer than 128 characters"));
+        }
+        if name.starts_with('-') {
+            return Err(invalid("it starts with - and would read as an option"));
+        }
+        if let Some(bad) = name.chars().find(|c| !is_allowed(*c)) {
+            return Err(invalid(match bad {
+                '[' | ']' => "brackets would break the INI section header",
+                '#' | ';' => "# and ; start comments in the AWS config file",
+                c if c.is_whitespace() => "white space would break the INI file and the command line",
+                _ => "it holds a character that is not a letter, digit or . _ - + @ = ,",
+            }));
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.0 == "default"
+    }
+}
+
+fn is_allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@' | '=' | ',')
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// For clap's `value_parser`.
+pub fn parse_arg(text: &str) -> Result<ProfileName, String> {
+    ProfileName::parse(text).map_err(|e| match e.hint() {
+        Some(hint) => format!("{e}. Hint: {hint}"),
+        None => e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_common_names() {
+        for name in ["dev", "prod-admin", "team.a_b", "me@corp", "default", "x+y=z,w"] {
+            assert!(ProfileName::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_names_that_break_ini_or_argv() {
+        for name in ["", "a]b", "[a", "a b", "a\nb", "a#b", "a;b", "-x", "a\"b", "a'b", "a$b", "a/b", "é"] {
+            assert!(ProfileName::parse(name).is_err(), "{name:?}");
+        }
+    }
+}
