@@ -8,7 +8,11 @@ use crate::profile_name::{ProfileName, parse_arg};
 use crate::store::StoreKind;
 
 #[derive(Debug, Parser)]
-#[command(name = "awskeep", version, about = "Keep AWS access keys in the OS keychain and serve them to every AWS client as credential_process")]
+#[command(
+    name = "awskeep",
+    version,
+    about = "Keep AWS access keys in the OS keychain and serve them to every AWS client as credential_process"
+)]
 pub struct Cli {
     /// Which credential store to use (default: the platform's keychain)
     #[arg(long, global = true, env = "AWSKEEP_STORE", value_enum)]

@@ -116,7 +116,9 @@ fn create_private_folder(folder: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn existing_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]
@@ -181,7 +183,10 @@ mod tests {
             .set(&ProfileName::parse("dev").unwrap(), "region", "y");
         loaded.save(|_| Ok(())).unwrap();
         assert_eq!(mode(&path), 0o640);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "[profile dev]\nregion = y\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "[profile dev]\nregion = y\n"
+        );
     }
 
     #[test]
@@ -203,7 +208,11 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::ConfigEditRejected { .. }));
         assert_eq!(fs::read_to_string(&path).unwrap(), "# mine\n");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[cfg(unix)]
@@ -219,7 +228,12 @@ mod tests {
             .document
             .set(&ProfileName::parse("dev").unwrap(), "region", "x");
         loaded.save(|_| Ok(())).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert!(fs::read_to_string(&real).unwrap().contains("region = x"));
     }
 
@@ -234,6 +248,10 @@ mod tests {
             .document
             .set(&ProfileName::parse("dev").unwrap(), "region", "y");
         loaded.save(|_| Ok(())).unwrap();
-        assert!(fs::read_to_string(&path).unwrap().starts_with("\u{feff}[default]"));
+        assert!(
+            fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("\u{feff}[default]")
+        );
     }
 }

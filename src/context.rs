@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn expands_leading_tilde_only() {
         let home = Path::new("/home/u");
-        assert_eq!(expand_tilde("~/x/config", Some(home)), PathBuf::from("/home/u/x/config"));
+        assert_eq!(
+            expand_tilde("~/x/config", Some(home)),
+            PathBuf::from("/home/u/x/config")
+        );
         assert_eq!(expand_tilde("/a/~/b", Some(home)), PathBuf::from("/a/~/b"));
     }
 }

@@ -18,9 +18,14 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("no key is stored for profile \"{profile}\" in the {store}")]
-    NoStoredKey { profile: String, store: &'static str },
+    NoStoredKey {
+        profile: String,
+        store: &'static str,
+    },
 
-    #[error("no awskeep profile \"{profile}\": nothing in the {store} and no awskeep line in {config}")]
+    #[error(
+        "no awskeep profile \"{profile}\": nothing in the {store} and no awskeep line in {config}"
+    )]
     NoSuchProfile {
         profile: String,
         store: &'static str,
@@ -68,10 +73,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("the edited {path} did not parse as the AWS SDKs read it ({reason}); the file was left unchanged")]
+    #[error(
+        "the edited {path} did not parse as the AWS SDKs read it ({reason}); the file was left unchanged"
+    )]
     ConfigEditRejected { path: PathBuf, reason: String },
 
-    #[error("profile \"{profile}\" has {what} in {path}, which would win over awskeep in botocore, the JS and the Go SDKs")]
+    #[error(
+        "profile \"{profile}\" has {what} in {path}, which would win over awskeep in botocore, the JS and the Go SDKs"
+    )]
     ConflictingKeys {
         profile: String,
         what: &'static str,
@@ -101,7 +110,9 @@ pub enum Error {
     #[error("cannot use {path}: {reason}")]
     BadCsv { path: PathBuf, reason: String },
 
-    #[error("the key holds temporary credentials (it has a session token); awskeep stores long-term IAM user keys only")]
+    #[error(
+        "the key holds temporary credentials (it has a session token); awskeep stores long-term IAM user keys only"
+    )]
     TemporaryKey,
 
     #[error("AWS rejected the key: {code}{message}")]
@@ -116,7 +127,9 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("awskeep's own path {path} cannot be written into credential_process safely ({reason})")]
+    #[error(
+        "awskeep's own path {path} cannot be written into credential_process safely ({reason})"
+    )]
     UnquotablePath { path: PathBuf, reason: &'static str },
 
     #[error("cannot find awskeep's own path: {0}")]

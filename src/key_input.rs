@@ -39,7 +39,9 @@ pub fn parse_text(text: &str) -> Result<KeyPair> {
     }
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let (Some(id), Some(secret), None) = (lines.next(), lines.next(), lines.next()) else {
-        return Err(bad("expected exactly two lines: the access key ID, then the secret".into()));
+        return Err(bad(
+            "expected exactly two lines: the access key ID, then the secret".into(),
+        ));
     };
     pair(id, secret)
 }
@@ -54,10 +56,17 @@ struct ProcessJson {
 }
 
 fn parse_json(text: &str) -> Result<KeyPair> {
-    let json: ProcessJson = serde_json::from_str(text)
-        .map_err(|e| bad(format!("the JSON on stdin is malformed at line {} column {}", e.line(), e.column())))?;
+    let json: ProcessJson = serde_json::from_str(text).map_err(|e| {
+        bad(format!(
+            "the JSON on stdin is malformed at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     if json.version.as_ref().and_then(|v| v.as_u64()) != Some(1) {
-        return Err(bad("the JSON needs \"Version\": 1 as credential_process output has".into()));
+        return Err(bad(
+            "the JSON needs \"Version\": 1 as credential_process output has".into(),
+        ));
     }
     if json.session_token.is_some() {
         return Err(Error::TemporaryKey);
@@ -87,8 +96,11 @@ pub fn read_csv(path: &Path) -> Result<KeyPair> {
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
-    let (Some(id_col), Some(secret_col)) = (column("Access key ID"), column("Secret access key")) else {
-        return Err(csv_err("it has no `Access key ID` and `Secret access key` columns".into()));
+    let (Some(id_col), Some(secret_col)) = (column("Access key ID"), column("Secret access key"))
+    else {
+        return Err(csv_err(
+            "it has no `Access key ID` and `Secret access key` columns".into(),
+        ));
     };
     let mut rows = reader.records();
     let record = match rows.next() {
@@ -96,8 +108,13 @@ pub fn read_csv(path: &Path) -> Result<KeyPair> {
         Some(Err(_)) => return Err(csv_err("its first row is not CSV".into())),
         None => return Err(csv_err("it has no key row".into())),
     };
-    if rows.any(|r| r.map(|r| r.iter().any(|f| !f.trim().is_empty())).unwrap_or(true)) {
-        return Err(csv_err("it holds more than one key; awskeep adds one per profile".into()));
+    if rows.any(|r| {
+        r.map(|r| r.iter().any(|f| !f.trim().is_empty()))
+            .unwrap_or(true)
+    }) {
+        return Err(csv_err(
+            "it holds more than one key; awskeep adds one per profile".into(),
+        ));
     }
     let field = |i: usize| record.get(i).unwrap_or("");
     pair(field(id_col), field(secret_col)).map_err(|e| match e {
@@ -107,7 +124,8 @@ pub fn read_csv(path: &Path) -> Result<KeyPair> {
 }
 
 fn pair(id: &str, secret: &str) -> Result<KeyPair> {
-    let access_key_id = AccessKeyId::parse(id).map_err(|r| bad(format!("the access key ID is not valid: {r}")))?;
+    let access_key_id =
+        AccessKeyId::parse(id).map_err(|r| bad(format!("the access key ID is not valid: {r}")))?;
     if access_key_id.is_temporary() {
         return Err(Error::TemporaryKey);
     }
@@ -142,13 +160,16 @@ mod tests {
 
     #[test]
     fn export_credentials_json() {
-        let json = format!(r#"{{"Version": 1, "AccessKeyId": "{ID}", "SecretAccessKey": "{SECRET}"}}"#);
+        let json =
+            format!(r#"{{"Version": 1, "AccessKeyId": "{ID}", "SecretAccessKey": "{SECRET}"}}"#);
         assert_pair(parse_text(&json).unwrap());
     }
 
     #[test]
     fn json_with_session_token_is_refused() {
-        let json = format!(r#"{{"Version":1,"AccessKeyId":"{ID}","SecretAccessKey":"{SECRET}","SessionToken":"t","Expiration":"2026-01-01T00:00:00Z"}}"#);
+        let json = format!(
+            r#"{{"Version":1,"AccessKeyId":"{ID}","SecretAccessKey":"{SECRET}","SessionToken":"t","Expiration":"2026-01-01T00:00:00Z"}}"#
+        );
         assert!(matches!(parse_text(&json), Err(Error::TemporaryKey)));
     }
 
@@ -169,7 +190,11 @@ mod tests {
     fn console_csv_with_bom_and_new_user_csv() {
         let dir = tempfile::tempdir().unwrap();
         let simple = dir.path().join("accessKeys.csv");
-        std::fs::write(&simple, format!("\u{feff}Access key ID,Secret access key\r\n{ID},{SECRET}\r\n")).unwrap();
+        std::fs::write(
+            &simple,
+            format!("\u{feff}Access key ID,Secret access key\r\n{ID},{SECRET}\r\n"),
+        )
+        .unwrap();
         assert_pair(read_csv(&simple).unwrap());
 
         let new_user = dir.path().join("credentials.csv");

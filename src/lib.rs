@@ -32,7 +32,9 @@ pub fn run(cli: Cli) -> Result<()> {
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
     match cli.command {
         Command::Add(args) => commands::add::run(&ctx, store.as_ref(), cli.store, args),
-        Command::CredentialProcess(args) => commands::credential_process::run(&ctx, store.as_ref(), args),
+        Command::CredentialProcess(args) => {
+            commands::credential_process::run(&ctx, store.as_ref(), args)
+        }
         Command::List(args) => commands::list::run(&ctx, store.as_ref(), args),
         Command::Remove(args) => commands::remove::run(&ctx, store.as_ref(), args),
     }

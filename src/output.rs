@@ -50,8 +50,7 @@ pub fn print_credentials(key: &StoredKey) -> Result<()> {
 /// Writes a `--json` listing to stdout.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, value)
-        .map_err(|e| Error::Output(e.into()))?;
+    serde_json::to_writer_pretty(&mut stdout, value).map_err(|e| Error::Output(e.into()))?;
     writeln!(stdout).map_err(Error::Output)
 }
 

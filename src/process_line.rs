@@ -31,10 +31,14 @@ fn quote_program(program: &Path) -> Result<String> {
     let text = program
         .to_str()
         .ok_or_else(|| unquotable("it is not UTF-8"))?;
-    if text.chars().any(|c| matches!(c, '"' | '\'' | '$' | '`' | '\\' | '#' | ';' | '\n' | '\r'))
+    if text
+        .chars()
+        .any(|c| matches!(c, '"' | '\'' | '$' | '`' | '\\' | '#' | ';' | '\n' | '\r'))
         && !cfg!(windows)
     {
-        return Err(unquotable("it holds a character that shells and INI parsers treat specially"));
+        return Err(unquotable(
+            "it holds a character that shells and INI parsers treat specially",
+        ));
     }
     if text.chars().any(|c| c.is_whitespace()) {
         Ok(format!("\"{text}\""))
@@ -99,7 +103,10 @@ mod tests {
     #[test]
     fn plain_path_is_unquoted() {
         let line = build(Path::new("/usr/local/bin/awskeep"), &dev(), None).unwrap();
-        assert_eq!(line, "/usr/local/bin/awskeep credential-process --profile dev");
+        assert_eq!(
+            line,
+            "/usr/local/bin/awskeep credential-process --profile dev"
+        );
         assert_eq!(awskeep_profile(&line).as_deref(), Some("dev"));
     }
 
@@ -107,7 +114,10 @@ mod tests {
     #[test]
     fn path_with_spaces_is_quoted_and_arguments_follow() {
         let line = build(Path::new("/opt/my tools/awskeep"), &dev(), None).unwrap();
-        assert_eq!(line, "\"/opt/my tools/awskeep\" credential-process --profile dev");
+        assert_eq!(
+            line,
+            "\"/opt/my tools/awskeep\" credential-process --profile dev"
+        );
         assert_eq!(awskeep_profile(&line).as_deref(), Some("dev"));
     }
 
@@ -124,7 +134,8 @@ mod tests {
         assert_eq!(awskeep_profile("aws-vault exec dev --json"), None);
         assert_eq!(awskeep_profile("/x/awskeep list"), None);
         assert_eq!(
-            awskeep_profile("awskeep credential-process --profile prod --store secret-service").as_deref(),
+            awskeep_profile("awskeep credential-process --profile prod --store secret-service")
+                .as_deref(),
             Some("prod")
         );
     }

@@ -50,8 +50,10 @@ pub struct Section {
 
 impl Section {
     pub fn get(&self, key: &str) -> Option<&str> {
+        // A repeated key: the last one wins, as in the SDKs.
         self.properties
             .iter()
+            .rev()
             .find(|p| p.key == key)
             .map(|p| p.value.as_str())
     }
@@ -105,7 +107,9 @@ impl Document {
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(malformed("a line that is neither `key = value`, a comment nor a [section]"));
+                return Err(malformed(
+                    "a line that is neither `key = value`, a comment nor a [section]",
+                ));
             };
             let key = key.trim();
             if key.is_empty() {
@@ -134,7 +138,10 @@ impl Document {
     }
 
     /// The sections that configure `profile` (the SDKs merge duplicates; so do we when reading).
-    pub fn profile_sections<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = &'a Section> + 'a {
+    pub fn profile_sections<'a>(
+        &'a self,
+        profile: &'a str,
+    ) -> impl Iterator<Item = &'a Section> + 'a {
         self.sections
             .iter()
             .filter(move |s| s.profile.as_deref() == Some(profile))
@@ -144,9 +151,9 @@ impl Document {
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
         self.sections
             .iter()
+            .rev()
             .filter(|s| s.profile.as_deref() == Some(profile))
-            .filter_map(|s| s.get(key))
-            .last()
+            .find_map(|s| s.get(key))
     }
 
     /// The line range of the first `key` setting in `profile`.
@@ -284,9 +291,7 @@ fn header_for(profile: &ProfileName, kind: FileKind) -> String {
 fn strip_inline_comment(value: &str) -> &str {
     let cut = value
         .char_indices()
-        .find(|&(i, c)| {
-            (c == '#' || c == ';') && value[..i].ends_with([' ', '\t'])
-        })
+        .find(|&(i, c)| (c == '#' || c == ';') && value[..i].ends_with([' ', '\t']))
         .map(|(i, _)| i);
     match cut {
         Some(i) => value[..i].trim_end(),
@@ -309,14 +314,22 @@ mod tests {
         let doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
         assert_eq!(doc.get("default", "region"), Some("eu-west-1"));
         assert_eq!(doc.get("work", "region"), Some("us-east-1"));
-        assert_eq!(doc.get("corp", "sso_region"), None, "sso-session is not a profile");
+        assert_eq!(
+            doc.get("corp", "sso_region"),
+            None,
+            "sso-session is not a profile"
+        );
         assert_eq!(doc.text(), SAMPLE);
     }
 
     #[test]
     fn adding_a_profile_appends_and_keeps_every_other_byte() {
         let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
-        doc.set(&name("dev"), "credential_process", "/bin/awskeep credential-process --profile dev");
+        doc.set(
+            &name("dev"),
+            "credential_process",
+            "/bin/awskeep credential-process --profile dev",
+        );
         let expected = format!(
             "{SAMPLE}\n[profile dev]\ncredential_process = /bin/awskeep credential-process --profile dev\n"
         );
@@ -357,7 +370,10 @@ mod tests {
     fn file_without_final_newline_gets_one_before_the_new_section() {
         let mut doc = Document::parse("[profile a]\nregion = x", FileKind::Config).unwrap();
         doc.set(&name("b"), "k", "v");
-        assert_eq!(doc.text(), "[profile a]\nregion = x\n\n[profile b]\nk = v\n");
+        assert_eq!(
+            doc.text(),
+            "[profile a]\nregion = x\n\n[profile b]\nk = v\n"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ impl ProfileName {
             return Err(invalid(match bad {
                 '[' | ']' => "brackets would break the INI section header",
                 '#' | ';' => "# and ; start comments in the AWS config file",
-                c if c.is_whitespace() => "white space would break the INI file and the command line",
+                c if c.is_whitespace() => {
+                    "white space would break the INI file and the command line"
+                }
                 _ => "it holds a character that is not a letter, digit or . _ - + @ = ,",
             }));
         }
@@ -70,14 +72,23 @@ mod tests {
 
     #[test]
     fn accepts_common_names() {
-        for name in ["dev", "prod-admin", "team.a_b", "me@corp", "default", "x+y=z,w"] {
+        for name in [
+            "dev",
+            "prod-admin",
+            "team.a_b",
+            "me@corp",
+            "default",
+            "x+y=z,w",
+        ] {
             assert!(ProfileName::parse(name).is_ok(), "{name}");
         }
     }
 
     #[test]
     fn rejects_names_that_break_ini_or_argv() {
-        for name in ["", "a]b", "[a", "a b", "a\nb", "a#b", "a;b", "-x", "a\"b", "a'b", "a$b", "a/b", "é"] {
+        for name in [
+            "", "a]b", "[a", "a b", "a\nb", "a#b", "a;b", "-x", "a\"b", "a'b", "a$b", "a/b", "é",
+        ] {
             assert!(ProfileName::parse(name).is_err(), "{name:?}");
         }
     }

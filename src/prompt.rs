@@ -7,7 +7,12 @@ use std::io::{BufRead, BufReader, Write};
 use crate::error::{Error, Result};
 
 /// Asks a yes/no question whose safe answer is no. `assume_yes` is the flag's answer.
-pub fn confirm(question: &str, assume_yes: bool, flag: &'static str, stdin_is_terminal: bool) -> Result<()> {
+pub fn confirm(
+    question: &str,
+    assume_yes: bool,
+    flag: &'static str,
+    stdin_is_terminal: bool,
+) -> Result<()> {
     if assume_yes {
         return Ok(());
     }

@@ -22,7 +22,10 @@ impl AccessKeyId {
         if text.len() < 16 || text.len() > 128 {
             return Err("an access key ID is 16 to 128 characters long");
         }
-        if !text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
             return Err("an access key ID holds only upper-case letters and digits");
         }
         Ok(Self(text.to_string()))
@@ -154,8 +157,8 @@ impl StoredKey {
             AccessKeyId::parse(&item.access_key_id).map_err(|_| "its access key ID is invalid")?;
         let secret_access_key = SecretAccessKey::parse(item.secret_access_key.expose_secret())
             .map_err(|_| "its secret access key is invalid")?;
-        let added_at = humantime::parse_rfc3339(&item.added_at)
-            .map_err(|_| "its added_at time is invalid")?;
+        let added_at =
+            humantime::parse_rfc3339(&item.added_at).map_err(|_| "its added_at time is invalid")?;
         let owner = match (item.account_id, item.arn) {
             (Some(account_id), Some(arn)) => Some(KeyOwner { account_id, arn }),
             _ => None,

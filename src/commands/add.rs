@@ -51,8 +51,16 @@ pub fn run(
         Err(Error::StoreItemCorrupt { .. }) => None,
         Err(e) => return Err(e),
     };
-    let configured = config.document.get(profile.as_str(), "credential_process").map(str::to_string);
-    if let Some(question) = replace_question(profile, previous.as_ref(), configured.as_deref(), store.display_name()) {
+    let configured = config
+        .document
+        .get(profile.as_str(), "credential_process")
+        .map(str::to_string);
+    if let Some(question) = replace_question(
+        profile,
+        previous.as_ref(),
+        configured.as_deref(),
+        store.display_name(),
+    ) {
         prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
     }
 
@@ -69,26 +77,46 @@ pub fn run(
         added_at: SystemTime::now(),
     };
 
-    output::trace(ctx.verbose, &format!("writing profile {profile} to the {}", store.display_name()));
+    output::trace(
+        ctx.verbose,
+        &format!("writing profile {profile} to the {}", store.display_name()),
+    );
     store.set(profile, &stored)?;
     config.document.set(profile, "credential_process", &line);
     let saved = config.save(|text| {
-        super::confirm_config_edit(&config.path, text, profile, "credential_process", Some(&line))
+        super::confirm_config_edit(
+            &config.path,
+            text,
+            profile,
+            "credential_process",
+            Some(&line),
+        )
     });
     if let Err(error) = saved {
         restore(store, profile, previous.as_ref());
         return Err(error);
     }
-    output::trace(ctx.verbose, &format!("wrote credential_process to {}", config.path.display()));
+    output::trace(
+        ctx.verbose,
+        &format!("wrote credential_process to {}", config.path.display()),
+    );
     report(ctx, &args, &stored, store.display_name(), &config);
     Ok(())
 }
 
-fn refuse_plaintext_keys(config: &LoadedFile, credentials: &LoadedFile, profile: &ProfileName) -> Result<()> {
+fn refuse_plaintext_keys(
+    config: &LoadedFile,
+    credentials: &LoadedFile,
+    profile: &ProfileName,
+) -> Result<()> {
     let has_keys = |file: &LoadedFile| {
-        ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
-            .iter()
-            .any(|k| file.document.get(profile.as_str(), k).is_some())
+        [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ]
+        .iter()
+        .any(|k| file.document.get(profile.as_str(), k).is_some())
     };
     for (file, section) in [
         (credentials, profile.to_string()),
@@ -172,11 +200,20 @@ fn read_key(ctx: &Context, args: &AddArgs) -> Result<KeyPair> {
 }
 
 #[cfg(feature = "aws")]
-fn verify(ctx: &Context, config: &LoadedFile, profile: &ProfileName, key: &KeyPair) -> Result<KeyOwner> {
+fn verify(
+    ctx: &Context,
+    config: &LoadedFile,
+    profile: &ProfileName,
+    key: &KeyPair,
+) -> Result<KeyOwner> {
     let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
     output::trace(
         ctx.verbose,
-        &format!("checking key {} with sts:GetCallerIdentity at {}", key.access_key_id, target.sts_endpoint_for_messages()),
+        &format!(
+            "checking key {} with sts:GetCallerIdentity at {}",
+            key.access_key_id,
+            target.sts_endpoint_for_messages()
+        ),
     );
     crate::aws::caller_identity(&target, key)
 }
@@ -211,7 +248,11 @@ fn report(ctx: &Context, args: &AddArgs, stored: &StoredKey, store: &str, config
         stored.key.access_key_id,
         config.path.display()
     ));
-    let flag = if profile.is_default() { String::new() } else { format!(" --profile {profile}") };
+    let flag = if profile.is_default() {
+        String::new()
+    } else {
+        format!(" --profile {profile}")
+    };
     output::say(&format!("Try: aws sts get-caller-identity{flag}"));
     if let Some(csv) = &args.csv {
         output::say(&format!(

@@ -14,11 +14,23 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
         Some(profile) => profile,
         None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default"))?,
     };
-    output::trace(ctx.verbose, &format!("reading profile {profile} from the {}", store.display_name()));
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "reading profile {profile} from the {}",
+            store.display_name()
+        ),
+    );
     let key = store.get(&profile)?.ok_or_else(|| Error::NoStoredKey {
         profile: profile.to_string(),
         store: store.display_name(),
     })?;
-    output::trace(ctx.verbose, &format!("serving key {} for profile {profile}", key.key.access_key_id));
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "serving key {} for profile {profile}",
+            key.key.access_key_id
+        ),
+    );
     output::print_credentials(&key)
 }

@@ -36,8 +36,11 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         .iter()
         .filter_map(|s| {
             let profile = ProfileName::parse(s.profile.as_deref()?).ok()?;
-            let served = config.document.get(profile.as_str(), "credential_process")?;
-            (process_line::awskeep_profile(served).as_deref() == Some(profile.as_str())).then_some(profile)
+            let served = config
+                .document
+                .get(profile.as_str(), "credential_process")?;
+            (process_line::awskeep_profile(served).as_deref() == Some(profile.as_str()))
+                .then_some(profile)
         })
         .collect();
     let mut profiles = configured.clone();
@@ -60,7 +63,9 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                 status: if in_config { "ok" } else { "not in config" },
             },
             Ok(None) => empty_row(&profile, false, in_config, "no key in store"),
-            Err(Error::StoreItemCorrupt { .. }) => empty_row(&profile, true, in_config, "unreadable item"),
+            Err(Error::StoreItemCorrupt { .. }) => {
+                empty_row(&profile, true, in_config, "unreadable item")
+            }
             Err(e) => return Err(e),
         };
         rows.push(row);
@@ -70,7 +75,10 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         return output::print_json(&rows);
     }
     if rows.is_empty() {
-        output::say(&format!("No profiles in the {}. Add one with `awskeep add PROFILE`.", store.display_name()));
+        output::say(&format!(
+            "No profiles in the {}. Add one with `awskeep add PROFILE`.",
+            store.display_name()
+        ));
         return Ok(());
     }
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -81,7 +89,9 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                 r.profile.clone(),
                 dash(&r.access_key_id),
                 dash(&r.account_id),
-                r.added_at.as_deref().map_or("-".into(), |t| t.replace('T', " ").replace('Z', " UTC")),
+                r.added_at
+                    .as_deref()
+                    .map_or("-".into(), |t| t.replace('T', " ").replace('Z', " UTC")),
                 r.status.to_string(),
             ]
         })

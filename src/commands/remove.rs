@@ -34,19 +34,33 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         });
     }
     prompt::confirm(
-        &format!("Remove profile {profile}: its key from the {} and its awskeep line from {}?", store.display_name(), config.path.display()),
+        &format!(
+            "Remove profile {profile}: its key from the {} and its awskeep line from {}?",
+            store.display_name(),
+            config.path.display()
+        ),
         args.yes,
         "--yes",
         ctx.stdin_is_terminal,
     )?;
     if in_config {
-        config.document.remove(profile.as_str(), "credential_process");
-        config.save(|text| super::confirm_config_edit(&config.path, text, profile, "credential_process", None))?;
-        output::trace(ctx.verbose, &format!("removed credential_process from {}", config.path.display()));
+        config
+            .document
+            .remove(profile.as_str(), "credential_process");
+        config.save(|text| {
+            super::confirm_config_edit(&config.path, text, profile, "credential_process", None)
+        })?;
+        output::trace(
+            ctx.verbose,
+            &format!("removed credential_process from {}", config.path.display()),
+        );
     }
     if in_store {
         store.delete(profile)?;
-        output::trace(ctx.verbose, &format!("deleted the {} item", store.display_name()));
+        output::trace(
+            ctx.verbose,
+            &format!("deleted the {} item", store.display_name()),
+        );
     }
     output::say(&format!("Removed profile {profile}."));
     Ok(())

@@ -158,7 +158,15 @@ fn looks_locked(reason: &str) -> bool {
 
 fn looks_unreachable(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
-    ["d-bus", "dbus", "connect", "address", "no such file", "bus", "serviceunknown"]
-        .iter()
-        .any(|needle| reason.contains(needle))
+    [
+        "d-bus",
+        "dbus",
+        "connect",
+        "address",
+        "no such file",
+        "bus",
+        "serviceunknown",
+    ]
+    .iter()
+    .any(|needle| reason.contains(needle))
 }

@@ -1,0 +1,183 @@
+//! The four AWS clients a user runs (AWS CLI, boto3, JS SDK v3, Rust SDK) get the key awskeep holds
+//! through credential_process exactly as on a user's machine, and fail with awskeep's own message
+//! once the key is gone.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{Moto, Run, TestEnv, required_env, run_with_stdin};
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    AwsCli,
+    Boto3,
+    JsSdk,
+    RustSdk,
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    PathBuf::from(required_env("AWSKEEP_TEST_VENV"))
+        .join("bin")
+        .join(name)
+}
+
+/// Runs `client`'s GetCallerIdentity with `profile`, as a user's program would.
+fn caller_arn(env: &TestEnv, client: Client, profile: &str) -> Run {
+    let mut command = match client {
+        Client::AwsCli => {
+            let mut c = env.command(venv_bin("aws"));
+            c.args([
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                profile,
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ]);
+            c
+        }
+        Client::Boto3 => {
+            let mut c = env.command(venv_bin("python"));
+            c.args([
+                "-c",
+                "import sys, boto3; print(boto3.Session(profile_name=sys.argv[1]).client('sts').get_caller_identity()['Arn'])",
+                profile,
+            ]);
+            c
+        }
+        Client::JsSdk => {
+            let js = PathBuf::from(required_env("AWSKEEP_TEST_JS_DIR"));
+            let mut c = env.command("node");
+            c.arg("--no-warnings")
+                .arg(js.join("whoami.mjs"))
+                .env("AWS_PROFILE", profile);
+            c
+        }
+        Client::RustSdk => {
+            let mut c = env.command(rust_client());
+            c.env("AWS_PROFILE", profile);
+            c
+        }
+    };
+    // The SDKs hand the helper a stdin of their own; ours is an empty pipe like a CI job's.
+    command.current_dir(env.root.path());
+    run_with_stdin(command, "")
+}
+
+/// The `sdk_whoami` example, which `cargo test` builds beside the test binaries.
+fn rust_client() -> PathBuf {
+    let deps = std::env::current_exe().expect("test exe");
+    let example = deps
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("examples/sdk_whoami");
+    assert!(
+        example.exists(),
+        "{} is missing: build it with `cargo build --examples`",
+        example.display()
+    );
+    example
+}
+
+fn client_gets_stored_key_then_fails_with_awskeeps_message(client: Client) {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_user_with_key(&format!("{client:?}").to_lowercase());
+    env.add("dev", &key, &[]).assert_ok();
+
+    let run = caller_arn(&env, client, "dev");
+    assert!(run.status.success(), "{client:?} failed: {}", run.stderr);
+    assert_eq!(
+        run.stdout.trim(),
+        key.arn,
+        "{client:?} acted as someone else"
+    );
+
+    // The item deleted behind awskeep's back (Seahorse, another machine's sync): the client fails and
+    // what it shows is awskeep's line.
+    env.secret_tool_clear("dev");
+    let run = caller_arn(&env, client, "dev");
+    assert!(!run.status.success(), "{client:?} still got credentials");
+    assert!(
+        run.stderr
+            .contains("awskeep: no key is stored for profile \"dev\"")
+            && run.stderr.contains("awskeep add dev"),
+        "{client:?} did not show awskeep's message: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&key.secret));
+}
+
+fn client_fails_after_awskeep_remove(client: Client) {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_user_with_key("removed");
+    env.add("dev", &key, &[]).assert_ok();
+    env.run(&["remove", "dev", "--yes"], "").assert_ok();
+    let run = caller_arn(&env, client, "dev");
+    assert!(
+        !run.status.success(),
+        "{client:?} still got credentials after remove: {}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(&key.arn));
+}
+
+#[test]
+fn aws_cli_gets_the_stored_key() {
+    client_gets_stored_key_then_fails_with_awskeeps_message(Client::AwsCli);
+}
+
+#[test]
+fn boto3_gets_the_stored_key() {
+    client_gets_stored_key_then_fails_with_awskeeps_message(Client::Boto3);
+}
+
+#[test]
+fn js_sdk_gets_the_stored_key() {
+    client_gets_stored_key_then_fails_with_awskeeps_message(Client::JsSdk);
+}
+
+#[test]
+fn rust_sdk_gets_the_stored_key() {
+    client_gets_stored_key_then_fails_with_awskeeps_message(Client::RustSdk);
+}
+
+#[test]
+fn every_client_fails_after_remove() {
+    for client in [
+        Client::AwsCli,
+        Client::Boto3,
+        Client::JsSdk,
+        Client::RustSdk,
+    ] {
+        client_fails_after_awskeep_remove(client);
+    }
+}
+
+#[test]
+fn clients_reach_the_default_profile_and_a_second_profile_independently() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let first = moto.new_user_with_key("first");
+    let second = moto.new_user_with_key("second");
+    env.add("default", &first, &[]).assert_ok();
+    env.add("other", &second, &[]).assert_ok();
+    assert_eq!(
+        caller_arn(&env, Client::AwsCli, "default").stdout.trim(),
+        first.arn
+    );
+    assert_eq!(
+        caller_arn(&env, Client::Boto3, "other").stdout.trim(),
+        second.arn
+    );
+    assert!(
+        env.read_config().starts_with("[default]\n"),
+        "{}",
+        env.read_config()
+    );
+}

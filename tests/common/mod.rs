@@ -1,0 +1,379 @@
+//! The integration-test harness. Every test runs the real `awskeep` binary in a fresh temp root with
+//! its own HOME, XDG dirs, AWS config files, private D-Bus session bus and unlocked gnome-keyring, and
+//! every other `AWS_*` variable cleared. IAM and STS are the moto server `scripts/test` started on
+//! 127.0.0.1 (auth enforced); the clients are the real AWS CLI, boto3, JS SDK v3 and Rust SDK.
+#![allow(dead_code)]
+
+pub mod moto;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub use moto::{Moto, TestKey};
+
+pub const KEYRING_PASSWORD: &str = "awskeep-test-keyring";
+
+/// Fails loudly, naming the command to use, when a test needs what `scripts/test` provides.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the integration tests with `scripts/test`, which starts moto and installs the clients")
+    })
+}
+
+pub struct TestEnv {
+    pub root: tempfile::TempDir,
+    pub home: PathBuf,
+    bus_address: String,
+    bus: Option<Child>,
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "expected success, got {:?}\nstdout: {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Fails with `code`, printing exactly one line on stderr that contains `needle`.
+    #[track_caller]
+    pub fn assert_fails(&self, code: i32, needle: &str) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one line on stderr: {}",
+            self.stderr
+        );
+        assert!(self.stdout.is_empty(), "nothing on stdout: {}", self.stdout);
+        self
+    }
+}
+
+impl TestEnv {
+    /// A temp root with a running, unlocked Secret Service.
+    pub fn new() -> Self {
+        let mut env = Self::without_keyring();
+        env.start_keyring();
+        env
+    }
+
+    /// A temp root with no session bus at all, as on a headless server.
+    pub fn without_keyring() -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("awskeep-it.")
+            .tempdir_in("/tmp")
+            .expect("temp root");
+        let home = root.path().join("home");
+        for dir in ["home", "data", "cache", "config", "run"] {
+            std::fs::create_dir_all(root.path().join(dir)).expect("temp dirs");
+        }
+        set_mode(&root.path().join("run"), 0o700);
+        let bus_address = format!("unix:path={}", root.path().join("run/bus").display());
+        Self {
+            root,
+            home,
+            bus_address,
+            bus: None,
+        }
+    }
+
+    fn start_keyring(&mut self) {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg(format!("--address={}", self.bus_address))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (install dbus-daemon, or run scripts/test)");
+        let mut first_line = String::new();
+        BufReader::new(bus.stdout.take().expect("bus stdout"))
+            .read_line(&mut first_line)
+            .expect("dbus-daemon address");
+        assert!(
+            first_line.starts_with("unix:"),
+            "dbus-daemon did not start: {first_line:?}"
+        );
+        self.bus = Some(bus);
+        let mut keyring = self
+            .command("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (install gnome-keyring, or run scripts/test)");
+        keyring
+            .stdin
+            .take()
+            .expect("keyring stdin")
+            .write_all(KEYRING_PASSWORD.as_bytes())
+            .expect("unlock password");
+        // The daemon forks; the parent exits once the secrets component is up.
+        assert!(
+            keyring.wait().expect("keyring start").success(),
+            "gnome-keyring-daemon failed"
+        );
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join(".aws/config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home.join(".aws/credentials")
+    }
+
+    pub fn read_config(&self) -> String {
+        std::fs::read_to_string(self.config_path()).unwrap_or_default()
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::create_dir_all(self.home.join(".aws")).unwrap();
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_credentials(&self, text: &str) {
+        std::fs::create_dir_all(self.home.join(".aws")).unwrap();
+        std::fs::write(self.credentials_path(), text).unwrap();
+    }
+
+    /// The clean environment every process of this test gets.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("HOME".into(), self.home.display().to_string()),
+            (
+                "XDG_DATA_HOME".into(),
+                self.path("data").display().to_string(),
+            ),
+            (
+                "XDG_CACHE_HOME".into(),
+                self.path("cache").display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.path("config").display().to_string(),
+            ),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                self.path("run").display().to_string(),
+            ),
+            (
+                "AWS_CONFIG_FILE".into(),
+                self.config_path().display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                self.credentials_path().display().to_string(),
+            ),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+        ];
+        if self.bus.is_some() {
+            vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address.clone()));
+        }
+        if let Ok(url) = std::env::var("AWSKEEP_TEST_MOTO_URL") {
+            vars.push(("AWS_ENDPOINT_URL".into(), url));
+        }
+        vars
+    }
+
+    /// `program` with the clean environment and the temp root as working directory.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .envs(self.vars())
+            .current_dir(self.root.path());
+        command
+    }
+
+    pub fn awskeep(&self) -> Command {
+        self.command(env!("CARGO_BIN_EXE_awskeep"))
+    }
+
+    /// Runs awskeep with `args`, feeding `stdin` (and closing it).
+    pub fn run(&self, args: &[&str], stdin: &str) -> Run {
+        let mut command = self.awskeep();
+        command.args(args);
+        run_with_stdin(command, stdin)
+    }
+
+    /// Adds `profile` with `key` through stdin, as `awskeep add` from a script would.
+    pub fn add(&self, profile: &str, key: &TestKey, extra: &[&str]) -> Run {
+        let mut args = vec!["add", profile];
+        args.extend_from_slice(extra);
+        self.run(&args, &format!("{}\n{}\n", key.id, key.secret))
+    }
+
+    /// Locks the login collection over the session bus, as the screen locker does.
+    pub fn lock_keyring(&self) {
+        let status = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--dest=org.freedesktop.secrets",
+                "--type=method_call",
+                "--print-reply",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("dbus-send");
+        assert!(status.success(), "locking the keyring failed");
+    }
+
+    /// What `secret-tool` (libsecret's client) finds for the profile's awskeep item.
+    pub fn secret_tool_lookup(&self, profile: &str) -> Option<String> {
+        let output = self
+            .command("secret-tool")
+            .args(["lookup", "service", "awskeep", "username", profile])
+            .output()
+            .expect("secret-tool");
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Deletes the profile's item behind awskeep's back, as a user might in Seahorse.
+    pub fn secret_tool_clear(&self, profile: &str) {
+        let status = self
+            .command("secret-tool")
+            .args(["clear", "service", "awskeep", "username", profile])
+            .status()
+            .expect("secret-tool");
+        assert!(status.success());
+    }
+
+    /// Every file under the temp root whose bytes contain `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        scan(self.root.path(), needle.as_bytes(), &mut found);
+        found
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        // gnome-keyring-daemon exits when its bus goes away.
+        if let Some(mut bus) = self.bus.take() {
+            let _ = bus.kill();
+            let _ = bus.wait();
+        }
+    }
+}
+
+fn scan(dir: &Path, needle: &[u8], found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            scan(&path, needle, found);
+        } else if kind.is_file()
+            && let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Runs `command` with `stdin` written and closed; fails the test after 60 s instead of hanging.
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> Run {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let output = wait_for(child, Duration::from_secs(60));
+    let _ = writer.join();
+    output
+}
+
+/// Waits for `child`, collecting its output; kills it and fails the test past `limit`.
+pub fn wait_for(mut child: Child, limit: Duration) -> Run {
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("command did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
