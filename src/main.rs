@@ -1,8 +1,16 @@
 //! Parses the command line, runs it, and turns an error into one stderr line and an exit code.
 use clap::Parser;
+use clap::error::ErrorKind;
 
 fn main() {
-    let cli = awskeep::cli::Cli::parse();
+    let cli = match awskeep::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => e.exit(),
+        Err(e) => {
+            awskeep::output::usage_error_line(&e.render().to_string());
+            std::process::exit(awskeep::error::exit::USAGE);
+        }
+    };
     if let Err(error) = awskeep::run(cli) {
         awskeep::output::error_line(&error);
         std::process::exit(error.exit_code());

@@ -66,6 +66,19 @@ pub fn trace(verbose: bool, message: &str) {
     }
 }
 
+/// A command-line mistake, as one line: clap's first line, without its `error: ` prefix.
+pub fn usage_error_line(rendered: &str) {
+    let first_paragraph: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let joined = first_paragraph.join(" ");
+    let cause = joined.strip_prefix("error: ").unwrap_or(&joined);
+    let hint = if cause.contains("Hint:") { "" } else { ". Hint: see `awskeep --help`." };
+    eprintln!("awskeep: {cause}{hint}");
+}
+
 /// The one line main prints for an error.
 pub fn error_line(error: &Error) {
     eprintln!("{}", error.one_line());
