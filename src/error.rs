@@ -95,7 +95,7 @@ pub enum Error {
         path: PathBuf,
     },
 
-    #[error("{question}, but there is no terminal to ask on")]
+    #[error("cannot ask \"{question}\": stdin is not a terminal")]
     NeedsAnswer {
         question: String,
         flag: &'static str,

@@ -75,7 +75,11 @@ pub fn usage_error_line(rendered: &str) {
         .collect();
     let joined = first_paragraph.join(" ");
     let cause = joined.strip_prefix("error: ").unwrap_or(&joined);
-    let hint = if cause.contains("Hint:") { "" } else { ". Hint: see `awskeep --help`." };
+    let hint = if cause.contains("Hint:") {
+        ""
+    } else {
+        ". Hint: see `awskeep --help`."
+    };
     eprintln!("awskeep: {cause}{hint}");
 }
 

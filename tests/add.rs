@@ -9,7 +9,10 @@ const AWSKEEP: &str = env!("CARGO_BIN_EXE_awskeep");
 
 fn process_line(profile: &str) -> String {
     let program = std::fs::canonicalize(AWSKEEP).unwrap();
-    format!("{} credential-process --profile {profile}", program.display())
+    format!(
+        "{} credential-process --profile {profile}",
+        program.display()
+    )
 }
 
 fn served_key_id(env: &TestEnv, profile: &str) -> String {
@@ -28,9 +31,16 @@ fn add_appends_one_section_and_keeps_every_other_byte() {
     set_mode(&env.config_path(), 0o640);
     let key = moto.new_user_with_key("bytes");
     env.add("dev", &key, &[]).assert_ok();
-    let expected = format!("{before}\r\n[profile dev]\r\ncredential_process = {}\r\n", process_line("dev"));
+    let expected = format!(
+        "{before}\r\n[profile dev]\r\ncredential_process = {}\r\n",
+        process_line("dev")
+    );
     assert_eq!(env.read_config(), expected);
-    assert_eq!(mode(&env.config_path()), 0o640, "an existing file keeps its mode");
+    assert_eq!(
+        mode(&env.config_path()),
+        0o640,
+        "an existing file keeps its mode"
+    );
 }
 
 #[test]
@@ -40,11 +50,23 @@ fn add_creates_a_private_config_and_stores_the_key_where_libsecret_finds_it() {
     let key = moto.new_user_with_key("fresh");
     let run = env.add("dev", &key, &[]);
     run.assert_ok();
-    assert!(run.stdout.is_empty(), "add prints nothing on stdout: {}", run.stdout);
+    assert!(
+        run.stdout.is_empty(),
+        "add prints nothing on stdout: {}",
+        run.stdout
+    );
     assert!(run.stderr.contains(&key.arn), "{}", run.stderr);
-    assert_eq!(env.read_config(), format!("[profile dev]\ncredential_process = {}\n", process_line("dev")));
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "[profile dev]\ncredential_process = {}\n",
+            process_line("dev")
+        )
+    );
     assert_eq!(mode(&env.config_path()), 0o600);
-    let item = env.secret_tool_lookup("dev").expect("item in the Secret Service");
+    let item = env
+        .secret_tool_lookup("dev")
+        .expect("item in the Secret Service");
     let item: serde_json::Value = serde_json::from_str(&item).unwrap();
     assert_eq!(item["access_key_id"], key.id.as_str());
     assert_eq!(item["arn"], key.arn.as_str());
@@ -71,10 +93,21 @@ fn add_reads_the_console_csv_files() {
     let env = TestEnv::new();
     let key = moto.new_user_with_key("csv");
     let csv = env.path("accessKeys.csv");
-    std::fs::write(&csv, format!("\u{feff}Access key ID,Secret access key\r\n{},{}\r\n", key.id, key.secret)).unwrap();
+    std::fs::write(
+        &csv,
+        format!(
+            "\u{feff}Access key ID,Secret access key\r\n{},{}\r\n",
+            key.id, key.secret
+        ),
+    )
+    .unwrap();
     let run = env.run(&["add", "dev", "--csv", csv.to_str().unwrap()], "");
     run.assert_ok();
-    assert!(run.stderr.contains("still holds the secret"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("still holds the secret"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(served_key_id(&env, "dev"), key.id);
 
     let other = moto.new_user_with_key("newuser");
@@ -84,7 +117,8 @@ fn add_reads_the_console_csv_files() {
         format!("\u{feff}User name,Password,Access key ID,Secret access key,Console login link\n{},,{},{},https://123456789012.signin.aws.amazon.com/console\n", other.user, other.id, other.secret),
     )
     .unwrap();
-    env.run(&["add", "ops", "--csv", csv.to_str().unwrap()], "").assert_ok();
+    env.run(&["add", "ops", "--csv", csv.to_str().unwrap()], "")
+        .assert_ok();
     assert_eq!(served_key_id(&env, "ops"), other.id);
 }
 
@@ -98,7 +132,11 @@ fn re_adding_asks_and_force_replaces() {
     let config = env.read_config();
 
     env.add("dev", &second, &[]).assert_fails(2, "--force");
-    assert_eq!(served_key_id(&env, "dev"), first.id, "the old key is still served");
+    assert_eq!(
+        served_key_id(&env, "dev"),
+        first.id,
+        "the old key is still served"
+    );
     assert_eq!(env.read_config(), config);
 
     env.add("dev", &second, &["--force"]).assert_ok();
@@ -111,13 +149,23 @@ fn keys_in_the_credentials_file_are_refused_with_the_fix() {
     let moto = Moto::connect();
     let env = TestEnv::new();
     let key = moto.new_user_with_key("plain");
-    let credentials = format!("[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.id, key.secret);
+    let credentials = format!(
+        "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        key.id, key.secret
+    );
     env.write_credentials(&credentials);
     let run = env.add("dev", &key, &[]);
     run.assert_fails(1, "would win over awskeep");
-    assert!(run.stderr.contains("export-credentials"), "names the fix: {}", run.stderr);
+    assert!(
+        run.stderr.contains("export-credentials"),
+        "names the fix: {}",
+        run.stderr
+    );
     assert!(!run.stderr.contains(&key.secret));
-    assert_eq!(std::fs::read_to_string(env.credentials_path()).unwrap(), credentials);
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        credentials
+    );
     assert!(!env.config_path().exists());
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
@@ -125,10 +173,14 @@ fn keys_in_the_credentials_file_are_refused_with_the_fix() {
 #[test]
 fn a_profile_with_another_credential_source_is_refused() {
     let env = TestEnv::new();
-    let config = "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\n";
+    let config =
+        "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\n";
     env.write_config(config);
-    env.run(&["add", "dev", "--no-verify"], "AKIAIOSFODNN7EXAMPLE\nsecret\n")
-        .assert_fails(1, "role_arn");
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nsecret\n",
+    )
+    .assert_fails(1, "role_arn");
     assert_eq!(env.read_config(), config);
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
@@ -139,13 +191,15 @@ fn a_rejected_key_is_not_stored() {
     let env = TestEnv::new();
     let mut key = moto.new_user_with_key("wrong");
     key.secret = format!("{}x", &key.secret[..key.secret.len() - 1]);
-    env.add("dev", &key, &[]).assert_fails(5, "AWS rejected the key");
+    env.add("dev", &key, &[])
+        .assert_fails(5, "AWS rejected the key");
     assert!(!env.config_path().exists());
     assert_eq!(env.secret_tool_lookup("dev"), None);
 
     let deleted = moto.new_user_with_key("deleted");
     moto.delete_key(&deleted);
-    env.add("dev", &deleted, &[]).assert_fails(5, "AWS rejected the key");
+    env.add("dev", &deleted, &[])
+        .assert_fails(5, "AWS rejected the key");
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
 
@@ -155,13 +209,17 @@ fn a_network_failure_stores_nothing_and_no_verify_works_offline() {
     let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     let mut command = env.awskeep();
     // Port 9 on loopback: nothing listens, the connection is refused at once.
-    command.args(["add", "dev"]).env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    command
+        .args(["add", "dev"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     run_with_stdin(command, key).assert_fails(6, "cannot reach AWS STS");
     assert!(!env.config_path().exists());
     assert_eq!(env.secret_tool_lookup("dev"), None);
 
     let mut command = env.awskeep();
-    command.args(["add", "dev", "--no-verify"]).env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    command
+        .args(["add", "dev", "--no-verify"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     run_with_stdin(command, key).assert_ok();
     assert_eq!(served_key_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
 }
@@ -171,8 +229,11 @@ fn a_malformed_config_is_reported_and_left_untouched() {
     let env = TestEnv::new();
     let config = "[profile a]\nregion = us-east-1\nthis line is broken\n";
     env.write_config(config);
-    env.run(&["add", "dev", "--no-verify"], "AKIAIOSFODNN7EXAMPLE\nsecret\n")
-        .assert_fails(1, "config:3");
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nsecret\n",
+    )
+    .assert_fails(1, "config:3");
     assert_eq!(env.read_config(), config);
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
@@ -181,9 +242,16 @@ fn a_malformed_config_is_reported_and_left_untouched() {
 fn profile_names_that_could_break_the_file_are_refused() {
     let env = TestEnv::new();
     for name in ["a]b", "a b", "a\nb", "a#b", "[x", "a;b", ""] {
-        let run = env.run(&["add", name, "--no-verify"], "AKIAIOSFODNN7EXAMPLE\nsecret\n");
+        let run = env.run(
+            &["add", name, "--no-verify"],
+            "AKIAIOSFODNN7EXAMPLE\nsecret\n",
+        );
         assert_eq!(run.code(), 2, "{name:?}: {}", run.stderr);
-        assert!(run.stderr.contains("profile name") || run.stderr.contains("invalid value"), "{name:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("profile name") || run.stderr.contains("invalid value"),
+            "{name:?}: {}",
+            run.stderr
+        );
     }
     assert!(!env.config_path().exists());
     env.run(&["credential-process", "--profile=-x"], "")
@@ -193,13 +261,19 @@ fn profile_names_that_could_break_the_file_are_refused() {
 #[test]
 fn bad_stdin_is_refused_without_echoing_it() {
     let env = TestEnv::new();
-    for input in ["", "only-one-line\n", "AKIAIOSFODNN7EXAMPLE\nsecret with spaces\n", "{\"Version\":1,"] {
+    for input in [
+        "",
+        "only-one-line\n",
+        "AKIAIOSFODNN7EXAMPLE\nsecret with spaces\n",
+        "{\"Version\":1,",
+    ] {
         let run = env.run(&["add", "dev", "--no-verify"], input);
         assert_eq!(run.code(), 2, "{input:?}: {}", run.stderr);
         assert!(!run.stderr.contains("secret with spaces"));
     }
     let temp = "{\"Version\":1,\"AccessKeyId\":\"ASIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\"}";
-    env.run(&["add", "dev", "--no-verify"], temp).assert_fails(1, "temporary credentials");
+    env.run(&["add", "dev", "--no-verify"], temp)
+        .assert_fails(1, "temporary credentials");
     assert!(!env.config_path().exists());
 }
 
@@ -228,7 +302,10 @@ fn credential_process_prints_only_json_and_never_reads_stdin() {
     assert_eq!(json["AccessKeyId"], key.id.as_str());
     assert_eq!(json["SecretAccessKey"], key.secret.as_str());
     assert_eq!(json["AccountId"], "123456789012");
-    assert!(json.get("Expiration").is_none(), "long-term keys carry no Expiration");
+    assert!(
+        json.get("Expiration").is_none(),
+        "long-term keys carry no Expiration"
+    );
 
     // Without --profile: AWS_PROFILE, as the SDKs set it.
     let mut command = env.awskeep();

@@ -164,10 +164,10 @@ fn replace_question(
     let foreign = configured.filter(|line| process_line::awskeep_profile(line).is_none());
     match (previous, foreign) {
         (_, Some(_)) => Some(format!(
-            "Profile {profile} already has a credential_process that is not awskeep's; replace it"
+            "Profile {profile} already has a credential_process that is not awskeep's. Replace it?"
         )),
         (Some(old), None) => Some(format!(
-            "Profile {profile} already holds key {} in the {store}; replace it",
+            "Profile {profile} already holds key {} in the {store}. Replace it?",
             old.key.access_key_id
         )),
         (None, None) => None,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
 pub use moto::{Moto, TestKey};
 
 pub const KEYRING_PASSWORD: &str = "awskeep-test-keyring";

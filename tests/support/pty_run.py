@@ -1,0 +1,51 @@
+"""Runs a command on a pseudo-terminal and answers its prompts, as a person at a terminal would.
+
+usage: pty_run.py PROMPT ANSWER [PROMPT ANSWER ...] -- COMMAND [ARG ...]
+
+Each ANSWER is typed only after PROMPT has appeared, so nothing is typed ahead while echo is on.
+Prints everything the terminal showed; exits with the command's exit code.
+"""
+import os
+import pty
+import select
+import sys
+import time
+
+split = sys.argv.index("--")
+pairs = sys.argv[1:split]
+command = sys.argv[split + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(command[0], command)
+
+seen = b""
+deadline = time.time() + 30
+
+
+def read_some():
+    global seen
+    ready, _, _ = select.select([fd], [], [], 0.1)
+    if ready:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        seen += chunk
+    return True
+
+
+for prompt, answer in zip(pairs[0::2], pairs[1::2]):
+    while prompt.encode() not in seen:
+        if time.time() > deadline or not read_some():
+            sys.stdout.buffer.write(seen)
+            sys.exit(f"pty_run: never saw prompt {prompt!r}")
+    seen_before = len(seen)
+    os.write(fd, answer.encode() + b"\r")
+
+while time.time() < deadline and read_some():
+    pass
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
