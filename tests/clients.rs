@@ -181,3 +181,34 @@ fn clients_reach_the_default_profile_and_a_second_profile_independently() {
         env.read_config()
     );
 }
+
+#[test]
+fn awskeep_installed_under_a_path_with_spaces_works_in_every_client() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let folder = env.path("My Tools");
+    std::fs::create_dir_all(&folder).unwrap();
+    let installed = folder.join("awskeep");
+    std::fs::copy(env!("CARGO_BIN_EXE_awskeep"), &installed).unwrap();
+    let key = moto.new_user_with_key("spaces");
+    let mut add = env.command(&installed);
+    add.args(["add", "dev"]);
+    run_with_stdin(add, &format!("{}\n{}\n", key.id, key.secret)).assert_ok();
+    assert!(
+        env.read_config().contains(&format!(
+            "credential_process = \"{}\" credential-process --profile dev",
+            installed.display()
+        )),
+        "{}",
+        env.read_config()
+    );
+    for client in [
+        Client::AwsCli,
+        Client::Boto3,
+        Client::JsSdk,
+        Client::RustSdk,
+    ] {
+        let run = caller_arn(&env, client, "dev");
+        assert_eq!(run.stdout.trim(), key.arn, "{client:?}: {}", run.stderr);
+    }
+}

@@ -81,26 +81,23 @@ pub fn run(
         ctx.verbose,
         &format!("writing profile {profile} to the {}", store.display_name()),
     );
-    store.set(profile, &stored)?;
     config.document.set(profile, "credential_process", &line);
-    let saved = config.save(|text| {
-        super::confirm_config_edit(
-            &config.path,
-            text,
-            profile,
-            "credential_process",
-            Some(&line),
-        )
-    });
-    if let Err(error) = saved {
-        restore(store, profile, previous.as_ref());
-        return Err(error);
-    }
+    store_then_configure(store, profile, &stored, previous.as_ref(), || {
+        config.save(|text| {
+            super::confirm_config_edit(
+                &config.path,
+                text,
+                profile,
+                "credential_process",
+                Some(&line),
+            )
+        })
+    })?;
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
     );
-    report(ctx, &args, &stored, store.display_name(), &config);
+    report(&args, &stored, store.display_name(), &config);
     Ok(())
 }
 
@@ -223,6 +220,19 @@ fn verify(_: &Context, _: &LoadedFile, _: &ProfileName, _: &KeyPair) -> Result<K
     Err(Error::BuiltWithoutAws)
 }
 
+/// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
+/// so a failed `add` leaves neither a new item nor a config line behind.
+fn store_then_configure(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    stored: &StoredKey,
+    previous: Option<&StoredKey>,
+    write_config: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    store.set(profile, stored)?;
+    write_config().inspect_err(|_| restore(store, profile, previous))
+}
+
 /// Puts the store back as it was before this `add`: the old key, or no item.
 fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
     let restored = match previous {
@@ -237,7 +247,7 @@ fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<
     }
 }
 
-fn report(ctx: &Context, args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) {
+fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) {
     let profile = &args.profile;
     let whose = match &stored.owner {
         Some(owner) => format!("{} (account {})", owner.arn, owner.account_id),
@@ -260,5 +270,142 @@ fn report(ctx: &Context, args: &AddArgs, stored: &StoredKey, store: &str, config
             csv.display()
         ));
     }
-    let _ = ctx;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use std::path::Path;
+
+    const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+    const OTHER_ID: &str = "AKIAI44QH8DHBEXAMPLE";
+
+    fn context(dir: &Path, config_file: std::path::PathBuf) -> Context {
+        Context {
+            config_file,
+            credentials_file: dir.join("credentials"),
+            env_profile: None,
+            env_region: None,
+            sts_endpoint: None,
+            stdin_is_terminal: false,
+            verbose: false,
+        }
+    }
+
+    fn csv(dir: &Path, id: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("{id}.csv"));
+        std::fs::write(
+            &path,
+            format!("Access key ID,Secret access key\n{id},secret/{id}\n"),
+        )
+        .unwrap();
+        path
+    }
+
+    fn args(dir: &Path, id: &str, force: bool) -> AddArgs {
+        AddArgs {
+            profile: ProfileName::parse("dev").unwrap(),
+            csv: Some(csv(dir, id)),
+            no_verify: true,
+            force,
+        }
+    }
+
+    fn stored_id(store: &MemoryStore) -> Option<String> {
+        store
+            .get(&ProfileName::parse("dev").unwrap())
+            .unwrap()
+            .map(|k| k.key.access_key_id.as_str().to_string())
+    }
+
+    fn key(id: &str) -> StoredKey {
+        StoredKey {
+            key: KeyPair {
+                access_key_id: AccessKeyId::parse(id).unwrap(),
+                secret_access_key: SecretAccessKey::parse("secret").unwrap(),
+            },
+            owner: None,
+            added_at: SystemTime::now(),
+        }
+    }
+
+    fn config_write_fails() -> Result<()> {
+        Err(Error::WriteFile {
+            path: "config".into(),
+            source: std::io::Error::other("disk full"),
+        })
+    }
+
+    #[test]
+    fn a_failed_config_write_takes_the_new_item_out_again() {
+        let store = MemoryStore::default();
+        let profile = ProfileName::parse("dev").unwrap();
+        let err =
+            store_then_configure(&store, &profile, &key(ID), None, config_write_fails).unwrap_err();
+        assert!(matches!(err, Error::WriteFile { .. }), "{err:?}");
+        assert_eq!(stored_id(&store), None);
+    }
+
+    #[test]
+    fn a_failed_config_write_puts_the_previous_key_back() {
+        let store = MemoryStore::default();
+        let profile = ProfileName::parse("dev").unwrap();
+        let previous = key(ID);
+        store.set(&profile, &previous).unwrap();
+        store_then_configure(
+            &store,
+            &profile,
+            &key(OTHER_ID),
+            Some(&previous),
+            config_write_fails,
+        )
+        .unwrap_err();
+        assert_eq!(stored_id(&store).as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn add_through_run_writes_both_and_re_add_with_force_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), dir.path().join("config"));
+        let store = MemoryStore::default();
+        run(&ctx, &store, None, args(dir.path(), ID, false)).unwrap();
+        assert_eq!(stored_id(&store).as_deref(), Some(ID));
+        let err = run(&ctx, &store, None, args(dir.path(), OTHER_ID, false)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NeedsAnswer {
+                    flag: "--force",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        run(&ctx, &store, None, args(dir.path(), OTHER_ID, true)).unwrap();
+        assert_eq!(stored_id(&store).as_deref(), Some(OTHER_ID));
+        let config = std::fs::read_to_string(&ctx.config_file).unwrap();
+        assert_eq!(config.matches("credential_process").count(), 1, "{config}");
+    }
+
+    #[test]
+    fn a_store_write_failure_leaves_the_config_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), dir.path().join("config"));
+        std::fs::write(&ctx.config_file, "# mine\n").unwrap();
+        let store = MemoryStore::default();
+        // Call 1 is the existence check; call 2, the write, fails.
+        store.fail_call(
+            2,
+            Error::StoreLocked {
+                store: "memory store",
+            },
+        );
+        let err = run(&ctx, &store, None, args(dir.path(), ID, false)).unwrap_err();
+        assert!(matches!(err, Error::StoreLocked { .. }), "{err:?}");
+        assert_eq!(
+            std::fs::read_to_string(&ctx.config_file).unwrap(),
+            "# mine\n"
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! An in-memory store for unit tests, with a switch that makes the next call fail, as keyring-core's
-//! mock does. Never used by the binary.
+//! An in-memory store for unit tests, which can be told to fail a given call, as keyring-core's mock
+//! can. Never used by the binary.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -12,17 +12,23 @@ use crate::secret::StoredKey;
 #[derive(Default)]
 pub struct MemoryStore {
     items: RefCell<BTreeMap<ProfileName, zeroize::Zeroizing<Vec<u8>>>>,
-    fail_next: RefCell<Option<Error>>,
+    calls: RefCell<usize>,
+    fail_at: RefCell<Option<(usize, Error)>>,
 }
 
 impl MemoryStore {
-    pub fn fail_next_call(&self, error: Error) {
-        *self.fail_next.borrow_mut() = Some(error);
+    /// Makes call number `call` (1-based, counted from now) fail with `error`.
+    pub fn fail_call(&self, call: usize, error: Error) {
+        *self.calls.borrow_mut() = 0;
+        *self.fail_at.borrow_mut() = Some((call, error));
     }
 
     fn check(&self) -> Result<()> {
-        match self.fail_next.borrow_mut().take() {
-            Some(e) => Err(e),
+        *self.calls.borrow_mut() += 1;
+        let now = *self.calls.borrow();
+        let due = matches!(&*self.fail_at.borrow(), Some((at, _)) if *at == now);
+        match due.then(|| self.fail_at.borrow_mut().take()).flatten() {
+            Some((_, e)) => Err(e),
             None => Ok(()),
         }
     }
