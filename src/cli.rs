@@ -36,6 +36,56 @@ pub enum Command {
     List(ListArgs),
     /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
     Remove(RemoveArgs),
+    /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
+    Migrate(MigrateArgs),
+    /// Add the keys of several AWS console CSV downloads
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Only these profiles (repeatable; default: every profile with plaintext keys)
+    #[arg(long = "profile", value_name = "PROFILE", value_parser = parse_arg)]
+    pub profiles: Vec<ProfileName>,
+
+    /// Show what would be moved, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Store keys without checking them with STS GetCallerIdentity
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Leave the credentials file untouched (a trial run; the plaintext stays)
+    #[arg(long)]
+    pub keep_plaintext: bool,
+
+    /// Go ahead without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A CSV the AWS console downloaded (repeatable)
+    #[arg(long, value_name = "FILE", required = true)]
+    pub csv: Vec<PathBuf>,
+
+    /// The profile for each --csv, in the same order (asked on the terminal when absent)
+    #[arg(long = "profile", value_name = "PROFILE", value_parser = parse_arg)]
+    pub profiles: Vec<ProfileName>,
+
+    /// Store keys without checking them with STS GetCallerIdentity
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Replace existing profiles without asking
+    #[arg(long)]
+    pub force: bool,
+
+    /// Delete the CSV files once their keys are stored, without asking
+    #[arg(long)]
+    pub delete_csv: bool,
 }
 
 #[derive(Debug, Args)]

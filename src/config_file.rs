@@ -8,6 +8,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
 use crate::profile::{Document, FileKind};
 
@@ -16,25 +18,29 @@ use crate::profile::{Document, FileKind};
 pub struct LoadedFile {
     pub path: PathBuf,
     pub document: Document,
-    pub original: String,
+    /// The bytes as read; the credentials file's hold secrets, so they are zeroized on drop.
+    pub original: Zeroizing<String>,
 }
 
 /// Reads and parses `path`; a missing file is an empty document.
 pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
-    let original = match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| Error::ConfigMalformed {
-            path: path.to_path_buf(),
-            line: 0,
-            reason: "the file is not UTF-8 text".into(),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(Error::ReadFile {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
+    let original =
+        match fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes).map(Zeroizing::new).map_err(|_| {
+                Error::ConfigMalformed {
+                    path: path.to_path_buf(),
+                    line: 0,
+                    reason: "the file is not UTF-8 text".into(),
+                }
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(String::new()),
+            Err(source) => {
+                return Err(Error::ReadFile {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
     // A UTF-8 BOM from a Windows editor: keep it on write, ignore it when parsing.
     let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
     let document = Document::parse(body, kind).map_err(|m| Error::ConfigMalformed {
@@ -51,24 +57,24 @@ pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
 
 impl LoadedFile {
     /// The text to write: the edited document, with the original's BOM if it had one.
-    fn new_text(&self) -> String {
-        let bom = if self.original.starts_with('\u{feff}') {
-            "\u{feff}"
-        } else {
-            ""
-        };
-        format!("{bom}{}", self.document.text())
+    fn new_text(&self) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(String::new());
+        if self.original.starts_with('\u{feff}') {
+            text.push('\u{feff}');
+        }
+        text.push_str(&self.document.text());
+        text
     }
 
     pub fn is_changed(&self) -> bool {
-        self.new_text() != self.original
+        *self.new_text() != *self.original
     }
 
     /// Writes the edited config file, after `confirm` has checked the new text. Nothing is written
     /// when the text did not change.
     pub fn save(&self, confirm: impl FnOnce(&str) -> Result<()>) -> Result<()> {
         let text = self.new_text();
-        if text == self.original {
+        if *text == *self.original {
             return Ok(());
         }
         confirm(&text)?;
@@ -157,7 +163,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
         let loaded = load(&path, FileKind::Config).unwrap();
-        assert_eq!(loaded.original, "");
+        assert_eq!(loaded.original.as_str(), "");
         assert!(!path.exists());
     }
 

@@ -19,6 +19,8 @@ pub struct Context {
     pub sts_endpoint: Option<String>,
     pub stdin_is_terminal: bool,
     pub verbose: bool,
+    /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
+    pub test_crash_at: Option<String>,
 }
 
 impl Context {
@@ -43,6 +45,11 @@ impl Context {
             sts_endpoint: var("AWS_ENDPOINT_URL_STS").or_else(|| var("AWS_ENDPOINT_URL")),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             verbose,
+            test_crash_at: if cfg!(debug_assertions) {
+                var("AWSKEEP_TEST_CRASH_AT")
+            } else {
+                None
+            },
         })
     }
 }

@@ -144,6 +144,18 @@ pub enum Error {
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
 
+    #[error(
+        "the {store_name} already holds a different key ({stored}) for profile \"{profile}\"",
+        store_name = "keychain"
+    )]
+    StoreHoldsOtherKey { profile: String, stored: String },
+
+    #[error("some profiles were not migrated: {failed}")]
+    MigrationIncomplete {
+        failed: String,
+        credentials: PathBuf,
+    },
+
     #[error("this awskeep was built without AWS support (the `aws` feature)")]
     BuiltWithoutAws,
 }
@@ -199,6 +211,13 @@ impl Error {
             Error::UnquotablePath { .. } => {
                 "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
             }
+            Error::StoreHoldsOtherKey { profile, .. } => format!(
+                "check which key is current; `awskeep remove {profile}` first to migrate the plaintext one"
+            ),
+            Error::MigrationIncomplete { credentials, .. } => format!(
+                "their keys are still in {} as they were; fix the cause above and run `awskeep migrate` again",
+                credentials.display()
+            ),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
             Error::BuiltWithoutAws => "rebuild with default features, or pass --no-verify".into(),
             _ => return None,

@@ -37,5 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::List(args) => commands::list::run(&ctx, store.as_ref(), args),
         Command::Remove(args) => commands::remove::run(&ctx, store.as_ref(), args),
+        Command::Migrate(args) => commands::migrate::run(&ctx, store.as_ref(), cli.store, args),
+        Command::Import(args) => commands::import::run(&ctx, store.as_ref(), cli.store, args),
     }
 }

@@ -59,12 +59,34 @@ impl Section {
     }
 }
 
-/// A parsed file: its lines (each with its own line ending) and its sections.
-#[derive(Debug, Clone)]
+/// A parsed file: its lines (each with its own line ending) and its sections. The credentials file
+/// holds secrets, so every copy of its text is zeroized when dropped; `Debug` shows no content.
+#[derive(Clone)]
 pub struct Document {
     kind: FileKind,
     lines: Vec<String>,
     sections: Vec<Section>,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("kind", &self.kind)
+            .field("lines", &self.lines.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.lines.zeroize();
+        for section in &mut self.sections {
+            for property in &mut section.properties {
+                property.value.zeroize();
+            }
+        }
+    }
 }
 
 impl Document {
@@ -129,8 +151,8 @@ impl Document {
         })
     }
 
-    pub fn text(&self) -> String {
-        self.lines.concat()
+    pub fn text(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(self.lines.concat())
     }
 
     pub fn sections(&self) -> &[Section] {
@@ -242,7 +264,7 @@ impl Document {
 
     fn reparse(&mut self) {
         // The edits above only ever produce well-formed lines, so the text still parses.
-        if let Ok(doc) = Self::parse(&self.text(), self.kind) {
+        if let Ok(doc) = Self::parse(self.text().as_str(), self.kind) {
             *self = doc;
         }
     }
@@ -319,7 +341,7 @@ mod tests {
             None,
             "sso-session is not a profile"
         );
-        assert_eq!(doc.text(), SAMPLE);
+        assert_eq!(doc.text().as_str(), SAMPLE);
     }
 
     #[test]
@@ -333,18 +355,18 @@ mod tests {
         let expected = format!(
             "{SAMPLE}\n[profile dev]\ncredential_process = /bin/awskeep credential-process --profile dev\n"
         );
-        assert_eq!(doc.text(), expected);
+        assert_eq!(doc.text().as_str(), expected);
     }
 
     #[test]
     fn setting_in_an_existing_section_goes_after_its_last_setting() {
         let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
         doc.set(&name("work"), "credential_process", "x");
-        assert!(doc.text().contains(
+        assert!(doc.text().as_str().contains(
             "s3 =\n  max_concurrent_requests = 20\ncredential_process = x\n\n[sso-session corp]"
         ));
         doc.set(&name("work"), "credential_process", "y");
-        assert_eq!(doc.text().matches("credential_process").count(), 1);
+        assert_eq!(doc.text().as_str().matches("credential_process").count(), 1);
         assert_eq!(doc.get("work", "credential_process"), Some("y"));
     }
 
@@ -352,7 +374,7 @@ mod tests {
     fn default_profile_uses_plain_header() {
         let mut doc = Document::parse("", FileKind::Config).unwrap();
         doc.set(&name("default"), "credential_process", "x");
-        assert_eq!(doc.text(), "[default]\ncredential_process = x\n");
+        assert_eq!(doc.text().as_str(), "[default]\ncredential_process = x\n");
     }
 
     #[test]
@@ -361,7 +383,7 @@ mod tests {
         let mut doc = Document::parse(text, FileKind::Config).unwrap();
         doc.set(&name("b"), "credential_process", "x");
         assert_eq!(
-            doc.text(),
+            doc.text().as_str(),
             "[profile a]\r\nregion = us-east-1\r\n\r\n[profile b]\r\ncredential_process = x\r\n"
         );
     }
@@ -371,7 +393,7 @@ mod tests {
         let mut doc = Document::parse("[profile a]\nregion = x", FileKind::Config).unwrap();
         doc.set(&name("b"), "k", "v");
         assert_eq!(
-            doc.text(),
+            doc.text().as_str(),
             "[profile a]\nregion = x\n\n[profile b]\nk = v\n"
         );
     }
@@ -381,7 +403,7 @@ mod tests {
         let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
         doc.set(&name("dev"), "credential_process", "x");
         assert!(doc.remove("dev", "credential_process"));
-        assert_eq!(doc.text(), SAMPLE);
+        assert_eq!(doc.text().as_str(), SAMPLE);
     }
 
     #[test]
@@ -389,7 +411,7 @@ mod tests {
         let text = "[profile dev]\n# keep me\nregion = eu-west-1\ncredential_process = x\n";
         let mut doc = Document::parse(text, FileKind::Config).unwrap();
         assert!(doc.remove("dev", "credential_process"));
-        assert_eq!(doc.text(), "[profile dev]\n# keep me\nregion = eu-west-1\n");
+        assert_eq!(doc.text().as_str(), "[profile dev]\n# keep me\nregion = eu-west-1\n");
         assert!(!doc.remove("dev", "credential_process"));
     }
 

@@ -10,12 +10,14 @@ use aws_types::os_shim_internal::{Env, Fs};
 
 use super::runtime;
 use crate::error::{Error, Result};
+use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 
-/// Checks that `text`, read as a config file, gives `profile` the setting `key = expected`
+/// Checks that `text`, read as a file of `kind`, gives `profile` the setting `key = expected`
 /// (`None`: no such setting).
 pub fn confirm_profile_setting(
     path: &Path,
+    kind: FileKind,
     text: &str,
     profile: &ProfileName,
     key: &str,
@@ -26,7 +28,13 @@ pub fn confirm_profile_setting(
         reason,
     };
     let files = EnvConfigFiles::builder()
-        .with_contents(EnvConfigFileKind::Config, text.to_string())
+        .with_contents(
+            match kind {
+                FileKind::Config => EnvConfigFileKind::Config,
+                FileKind::Credentials => EnvConfigFileKind::Credentials,
+            },
+            text.to_string(),
+        )
         .build();
     let source = runtime()?
         .block_on(aws_runtime::env_config::source::load(

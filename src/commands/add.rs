@@ -15,20 +15,8 @@ use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::secret::{AccessKeyId, KeyOwner, KeyPair, SecretAccessKey, StoredKey};
+use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
-
-/// Settings that make a profile get credentials some other way; adding credential_process beside them
-/// would leave which one wins to each SDK.
-const OTHER_SOURCES: &[&str] = &[
-    "role_arn",
-    "source_profile",
-    "credential_source",
-    "web_identity_token_file",
-    "sso_session",
-    "sso_start_url",
-    "sso_account_id",
-];
 
 pub fn run(
     ctx: &Context,
@@ -41,10 +29,7 @@ pub fn run(
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     refuse_plaintext_keys(&config, &credentials, profile)?;
     refuse_other_sources(&config, profile)?;
-    let program = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .map_err(Error::NoSelfPath)?;
-    let line = process_line::build(&program, profile, store_choice)?;
+    let line = process_line::build(&super::own_program()?, profile, store_choice)?;
 
     let previous = match store.get(profile) {
         Ok(previous) => previous,
@@ -69,7 +54,11 @@ pub fn run(
         output::trace(ctx.verbose, "skipping the STS check (--no-verify)");
         None
     } else {
-        Some(verify(ctx, &config, profile, &key)?)
+        Some(super::verify_key(
+            ctx,
+            config.document.get(profile.as_str(), "region"),
+            &key,
+        )?)
     };
     let stored = StoredKey {
         key,
@@ -82,10 +71,11 @@ pub fn run(
         &format!("writing profile {profile} to the {}", store.display_name()),
     );
     config.document.set(profile, "credential_process", &line);
-    store_then_configure(store, profile, &stored, previous.as_ref(), || {
+    super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         config.save(|text| {
-            super::confirm_config_edit(
+            super::confirm_edit(
                 &config.path,
+                FileKind::Config,
                 text,
                 profile,
                 "credential_process",
@@ -139,7 +129,7 @@ fn refuse_plaintext_keys(
 }
 
 fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
-    match OTHER_SOURCES
+    match super::OTHER_SOURCES
         .iter()
         .find(|key| config.document.get(profile.as_str(), key).is_some())
     {
@@ -196,57 +186,6 @@ fn read_key(ctx: &Context, args: &AddArgs) -> Result<KeyPair> {
     })
 }
 
-#[cfg(feature = "aws")]
-fn verify(
-    ctx: &Context,
-    config: &LoadedFile,
-    profile: &ProfileName,
-    key: &KeyPair,
-) -> Result<KeyOwner> {
-    let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "checking key {} with sts:GetCallerIdentity at {}",
-            key.access_key_id,
-            target.sts_endpoint_for_messages()
-        ),
-    );
-    crate::aws::caller_identity(&target, key)
-}
-
-#[cfg(not(feature = "aws"))]
-fn verify(_: &Context, _: &LoadedFile, _: &ProfileName, _: &KeyPair) -> Result<KeyOwner> {
-    Err(Error::BuiltWithoutAws)
-}
-
-/// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
-/// so a failed `add` leaves neither a new item nor a config line behind.
-fn store_then_configure(
-    store: &dyn CredentialStore,
-    profile: &ProfileName,
-    stored: &StoredKey,
-    previous: Option<&StoredKey>,
-    write_config: impl FnOnce() -> Result<()>,
-) -> Result<()> {
-    store.set(profile, stored)?;
-    write_config().inspect_err(|_| restore(store, profile, previous))
-}
-
-/// Puts the store back as it was before this `add`: the old key, or no item.
-fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
-    let restored = match previous {
-        Some(old) => store.set(profile, old),
-        None => store.delete(profile).map(|_| ()),
-    };
-    if let Err(e) = restored {
-        output::say(&format!(
-            "awskeep: could not undo the store write for profile {profile}: {}",
-            e.one_line()
-        ));
-    }
-}
-
 fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) {
     let profile = &args.profile;
     let whose = match &stored.owner {
@@ -275,6 +214,7 @@ fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::store_then_configure;
     use crate::store::memory::MemoryStore;
     use std::path::Path;
 
@@ -290,6 +230,7 @@ mod tests {
             sts_endpoint: None,
             stdin_is_terminal: false,
             verbose: false,
+            test_crash_at: None,
         }
     }
 

@@ -3,27 +3,113 @@
 
 pub mod add;
 pub mod credential_process;
+pub mod import;
 pub mod list;
+pub mod migrate;
 pub mod remove;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
+use crate::secret::{KeyOwner, KeyPair, StoredKey};
+use crate::store::CredentialStore;
 
-/// Checks an edited config text with the SDKs' own parser before it is written.
-pub(crate) fn confirm_config_edit(
+/// Settings that make a profile get credentials some other way; adding credential_process beside them
+/// would leave which one wins to each SDK.
+pub(crate) const OTHER_SOURCES: &[&str] = &[
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+];
+
+/// This awskeep's absolute path, for the credential_process line.
+pub(crate) fn own_program() -> Result<PathBuf> {
+    std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(Error::NoSelfPath)
+}
+
+/// Asks STS whose key this is; a rejected key or an unreachable STS is an error.
+#[cfg(feature = "aws")]
+pub(crate) fn verify_key(
+    ctx: &Context,
+    profile_region: Option<&str>,
+    key: &KeyPair,
+) -> Result<KeyOwner> {
+    let target = crate::aws::AwsTarget::new(ctx, profile_region);
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "checking key {} with sts:GetCallerIdentity at {}",
+            key.access_key_id,
+            target.sts_endpoint_for_messages()
+        ),
+    );
+    crate::aws::caller_identity(&target, key)
+}
+
+#[cfg(not(feature = "aws"))]
+pub(crate) fn verify_key(_: &Context, _: Option<&str>, _: &KeyPair) -> Result<KeyOwner> {
+    Err(Error::BuiltWithoutAws)
+}
+
+/// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
+/// so a failed command leaves neither a new item nor a config line behind.
+pub(crate) fn store_then_configure(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    stored: &StoredKey,
+    previous: Option<&StoredKey>,
+    write_config: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    store.set(profile, stored)?;
+    write_config().inspect_err(|_| restore(store, profile, previous))
+}
+
+/// Puts the store back as it was: the old key, or no item.
+fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
+    let restored = match previous {
+        Some(old) => store.set(profile, old),
+        None => store.delete(profile).map(|_| ()),
+    };
+    if let Err(e) = restored {
+        output::say(&format!(
+            "awskeep: could not undo the store write for profile {profile}: {}",
+            e.one_line()
+        ));
+    }
+}
+
+/// A crash point for tests: with `AWSKEEP_TEST_CRASH_AT=NAME` (honoured by debug builds only, see
+/// `Context`) the process aborts here, as a kill -9 or a power cut would.
+pub(crate) fn crash_point(ctx: &Context, name: &str) {
+    if ctx.test_crash_at.as_deref() == Some(name) {
+        std::process::abort();
+    }
+}
+
+/// Checks an edited config or credentials text with the SDKs' own parser before it is written.
+pub(crate) fn confirm_edit(
     path: &Path,
+    kind: FileKind,
     text: &str,
     profile: &ProfileName,
     key: &str,
     expected: Option<&str>,
 ) -> Result<()> {
     #[cfg(feature = "aws")]
-    return crate::aws::confirm_profile_setting(path, text, profile, key, expected);
+    return crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected);
     #[cfg(not(feature = "aws"))]
     {
-        let _ = (path, text, profile, key, expected);
+        let _ = (path, kind, text, profile, key, expected);
         Ok(())
     }
 }

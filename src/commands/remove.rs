@@ -48,7 +48,14 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
             .document
             .remove(profile.as_str(), "credential_process");
         config.save(|text| {
-            super::confirm_config_edit(&config.path, text, profile, "credential_process", None)
+            super::confirm_edit(
+                &config.path,
+                FileKind::Config,
+                text,
+                profile,
+                "credential_process",
+                None,
+            )
         })?;
         output::trace(
             ctx.verbose,

@@ -1,0 +1,85 @@
+//! `awskeep import --csv FILE...`: adds the keys of several AWS console CSV downloads, one profile
+//! each (from `--profile`, in order, or asked on the terminal), through the same path as `add`, then
+//! offers to delete the CSV files (default no; `--delete-csv` answers yes).
+
+use crate::cli::{AddArgs, ImportArgs};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::profile_name::ProfileName;
+use crate::prompt;
+use crate::store::{CredentialStore, StoreKind};
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    store_choice: Option<StoreKind>,
+    args: ImportArgs,
+) -> Result<()> {
+    if !args.profiles.is_empty() && args.profiles.len() != args.csv.len() {
+        return Err(Error::BadKeyInput {
+            reason: format!(
+                "{} CSV files but {} --profile names; give one name per file, in order",
+                args.csv.len(),
+                args.profiles.len()
+            ),
+        });
+    }
+    let mut profiles = Vec::with_capacity(args.csv.len());
+    for (index, file) in args.csv.iter().enumerate() {
+        let profile = match args.profiles.get(index) {
+            Some(profile) => profile.clone(),
+            None => ask_profile(ctx, file)?,
+        };
+        profiles.push(profile);
+    }
+    for (file, profile) in args.csv.iter().zip(profiles) {
+        super::add::run(
+            ctx,
+            store,
+            store_choice,
+            AddArgs {
+                profile,
+                csv: Some(file.clone()),
+                no_verify: args.no_verify,
+                force: args.force,
+            },
+        )?;
+    }
+    let names: Vec<String> = args.csv.iter().map(|p| p.display().to_string()).collect();
+    let delete = args.delete_csv
+        || (ctx.stdin_is_terminal
+            && prompt::confirm(
+                "Delete these CSV files now that the keys are stored?",
+                false,
+                "--delete-csv",
+                true,
+            )
+            .is_ok());
+    if delete {
+        for file in &args.csv {
+            std::fs::remove_file(file).map_err(|source| Error::WriteFile {
+                path: file.clone(),
+                source,
+            })?;
+        }
+        output::say(&format!("Deleted {}.", names.join(", ")));
+    } else {
+        output::say(&format!(
+            "Kept {}: they still hold the secrets in plain text.",
+            names.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn ask_profile(ctx: &Context, file: &std::path::Path) -> Result<ProfileName> {
+    if !ctx.stdin_is_terminal {
+        return Err(Error::NeedsAnswer {
+            question: format!("Profile name for {}", file.display()),
+            flag: "--profile",
+        });
+    }
+    let answer = prompt::ask_line(&format!("Profile name for {}: ", file.display()))?;
+    ProfileName::parse(answer.trim())
+}

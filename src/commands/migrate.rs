@@ -1,0 +1,384 @@
+//! `awskeep migrate`: moves every static key out of `~/.aws/credentials` (and `aws_access_key_id`
+//! lines in `~/.aws/config`) into the store, one profile at a time:
+//! verify -> store -> read back and compare -> config edit -> plaintext removal.
+//! Each step is durable before the next begins, so a crash at any point leaves every key in at least
+//! one of the two places, and a re-run finishes the job: a profile already pointing at awskeep whose
+//! stored key equals its plaintext key just has the plaintext removed. Nothing it writes holds a secret
+//! (no backup copies); the rewritten files keep their comments, other settings and mode.
+
+use std::time::SystemTime;
+
+use crate::cli::MigrateArgs;
+use crate::config_file;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::process_line;
+use crate::profile::{Document, FileKind};
+use crate::profile_name::ProfileName;
+use crate::prompt;
+use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
+use crate::store::{CredentialStore, StoreKind};
+
+const KEY_LINES: [&str; 2] = ["aws_access_key_id", "aws_secret_access_key"];
+
+/// A profile with a static key that migrate will move.
+struct Candidate {
+    profile: ProfileName,
+    key: KeyPair,
+    in_credentials: bool,
+    in_config: bool,
+    already_configured: bool,
+}
+
+/// A profile migrate leaves alone, and why.
+struct Skipped {
+    profile: String,
+    reason: String,
+}
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    store_choice: Option<StoreKind>,
+    args: MigrateArgs,
+) -> Result<()> {
+    let config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    let (candidates, skipped) = find(&config.document, &credentials.document, &args.profiles);
+    let program = super::own_program()?;
+
+    show_plan(ctx, store, &candidates, &skipped, &args);
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    if args.dry_run {
+        output::say("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    let question = if args.keep_plaintext {
+        format!(
+            "Store {} key(s) in the {} (keeping the plaintext copies)?",
+            candidates.len(),
+            store.display_name()
+        )
+    } else {
+        format!(
+            "Move {} key(s) into the {} and delete them from the plaintext files?",
+            candidates.len(),
+            store.display_name()
+        )
+    };
+    prompt::confirm(&question, args.yes, "--yes", ctx.stdin_is_terminal)?;
+
+    let mut migrated = Vec::new();
+    let mut failed = Vec::new();
+    for candidate in candidates {
+        let profile = candidate.profile.clone();
+        let line = process_line::build(&program, &profile, store_choice)?;
+        match migrate_one(
+            ctx,
+            store,
+            candidate,
+            &line,
+            args.no_verify,
+            args.keep_plaintext,
+        ) {
+            Ok(whose) => {
+                output::say(&format!("  migrated {profile}{whose}"));
+                migrated.push(profile.to_string());
+            }
+            Err(error) => {
+                output::say(&format!(
+                    "  FAILED {profile}: {}",
+                    error.one_line().trim_start_matches("awskeep: ")
+                ));
+                failed.push(profile.to_string());
+            }
+        }
+    }
+    summarize(ctx, &migrated, &skipped, &failed);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MigrationIncomplete {
+            failed: failed.join(", "),
+            credentials: ctx.credentials_file.clone(),
+        })
+    }
+}
+
+/// Every profile with plaintext keys, split into what can move and what is left, and why.
+fn find(
+    config: &Document,
+    credentials: &Document,
+    only: &[ProfileName],
+) -> (Vec<Candidate>, Vec<Skipped>) {
+    let mut names: Vec<String> = Vec::new();
+    for section in credentials.sections().iter().chain(config.sections()) {
+        if let Some(name) = &section.profile
+            && !names.contains(name)
+        {
+            names.push(name.clone());
+        }
+    }
+    if !only.is_empty() {
+        names = only.iter().map(ToString::to_string).collect();
+    }
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    for name in names {
+        let has_keys = |doc: &Document| KEY_LINES.iter().any(|k| doc.get(&name, k).is_some());
+        let (in_credentials, in_config) = (has_keys(credentials), has_keys(config));
+        if !in_credentials && !in_config {
+            if !only.is_empty() {
+                skipped.push(Skipped {
+                    profile: name,
+                    reason: "it has no plaintext keys".into(),
+                });
+            }
+            continue;
+        }
+        match candidate(config, credentials, &name, in_credentials, in_config) {
+            Ok(c) => candidates.push(c),
+            Err(reason) => skipped.push(Skipped {
+                profile: name,
+                reason,
+            }),
+        }
+    }
+    (candidates, skipped)
+}
+
+fn candidate(
+    config: &Document,
+    credentials: &Document,
+    name: &str,
+    in_credentials: bool,
+    in_config: bool,
+) -> std::result::Result<Candidate, String> {
+    if credentials.get(name, "aws_session_token").is_some()
+        || config.get(name, "aws_session_token").is_some()
+    {
+        return Err(
+            "temporary keys (aws_session_token): they expire, so there is nothing to keep".into(),
+        );
+    }
+    let profile = ProfileName::parse(name)
+        .map_err(|_| "its name has characters awskeep cannot write safely".to_string())?;
+    let pick = |key: &str| credentials.get(name, key).or_else(|| config.get(name, key));
+    if in_credentials
+        && in_config
+        && credentials.get(name, "aws_access_key_id") != config.get(name, "aws_access_key_id")
+    {
+        return Err(
+            "the config and credentials files hold different keys for it; remove one by hand"
+                .into(),
+        );
+    }
+    let (Some(id), Some(secret)) = (pick("aws_access_key_id"), pick("aws_secret_access_key"))
+    else {
+        return Err("it has only one of aws_access_key_id and aws_secret_access_key".into());
+    };
+    let access_key_id =
+        AccessKeyId::parse(id).map_err(|r| format!("its access key ID is malformed: {r}"))?;
+    let secret_access_key =
+        SecretAccessKey::parse(secret).map_err(|r| format!("its secret is malformed: {r}"))?;
+    if let Some(source) = super::OTHER_SOURCES
+        .iter()
+        .find(|k| config.get(name, k).is_some())
+    {
+        return Err(format!(
+            "it also has {source}; which one wins differs between SDKs"
+        ));
+    }
+    let already_configured = match config.get(name, "credential_process") {
+        None => false,
+        Some(line) if process_line::awskeep_profile(line).as_deref() == Some(name) => true,
+        Some(_) => return Err("it has a credential_process that is not awskeep's".into()),
+    };
+    Ok(Candidate {
+        profile,
+        key: KeyPair {
+            access_key_id,
+            secret_access_key,
+        },
+        in_credentials,
+        in_config,
+        already_configured,
+    })
+}
+
+fn show_plan(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    candidates: &[Candidate],
+    skipped: &[Skipped],
+    args: &MigrateArgs,
+) {
+    if candidates.is_empty() && skipped.is_empty() {
+        output::say(&format!(
+            "No plaintext keys in {} or {}: nothing to migrate.",
+            ctx.credentials_file.display(),
+            ctx.config_file.display()
+        ));
+        return;
+    }
+    if !candidates.is_empty() {
+        output::say(&format!("Keys to move into the {}:", store.display_name()));
+        for c in candidates {
+            let from = match (c.in_credentials, c.in_config) {
+                (true, true) => "credentials + config",
+                (true, false) => "credentials",
+                _ => "config",
+            };
+            let note = if c.already_configured {
+                " (already points at awskeep: finishing)"
+            } else {
+                ""
+            };
+            output::say(&format!(
+                "  {:<20} {}  from {from}{note}",
+                c.profile.as_str(),
+                c.key.access_key_id
+            ));
+        }
+        if !args.keep_plaintext {
+            output::say(
+                "The key lines are then deleted from those files; comments and other settings stay.",
+            );
+        }
+    }
+    for s in skipped {
+        output::say(&format!("  skip {:<15} {}", s.profile, s.reason));
+    }
+}
+
+/// Moves one profile's key; returns who it belongs to, for the report.
+fn migrate_one(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    candidate: Candidate,
+    line: &str,
+    no_verify: bool,
+    keep_plaintext: bool,
+) -> Result<String> {
+    let profile = &candidate.profile;
+    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let owner = if no_verify {
+        None
+    } else {
+        Some(super::verify_key(
+            ctx,
+            config.document.get(profile.as_str(), "region"),
+            &candidate.key,
+        )?)
+    };
+    let previous = store.get(profile)?;
+    if let Some(old) = &previous
+        && old.key.access_key_id != candidate.key.access_key_id
+    {
+        return Err(Error::StoreHoldsOtherKey {
+            profile: profile.to_string(),
+            stored: old.key.access_key_id.masked(),
+        });
+    }
+    let whose = owner
+        .as_ref()
+        .map(|o| format!(" ({})", o.arn))
+        .unwrap_or_default();
+    let stored = StoredKey {
+        added_at: previous
+            .as_ref()
+            .map_or_else(SystemTime::now, |p| p.added_at),
+        key: candidate.key,
+        owner: owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
+    };
+
+    config.document.set(profile, "credential_process", line);
+    if candidate.in_config {
+        for key in KEY_LINES {
+            config.document.remove(profile.as_str(), key);
+        }
+    }
+    super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
+        read_back_matches(store, profile, &stored)?;
+        super::crash_point(ctx, "migrate:after-store-write");
+        config.save(|text| {
+            super::confirm_edit(
+                &config.path,
+                FileKind::Config,
+                text,
+                profile,
+                "credential_process",
+                Some(line),
+            )
+        })
+    })?;
+    super::crash_point(ctx, "migrate:after-config-write");
+
+    if candidate.in_credentials && !keep_plaintext {
+        let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+        for key in KEY_LINES {
+            credentials.document.remove(profile.as_str(), key);
+        }
+        credentials.save(|text| {
+            super::confirm_edit(
+                &credentials.path,
+                FileKind::Credentials,
+                text,
+                profile,
+                "aws_secret_access_key",
+                None,
+            )
+        })?;
+    }
+    Ok(whose)
+}
+
+/// The store must give back exactly what was written before any plaintext copy is touched.
+fn read_back_matches(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    stored: &StoredKey,
+) -> Result<()> {
+    let back = store.get(profile)?;
+    let same = back.as_ref().is_some_and(|b| {
+        b.key.access_key_id == stored.key.access_key_id
+            && b.key.secret_access_key.expose_secret()
+                == stored.key.secret_access_key.expose_secret()
+    });
+    if same {
+        Ok(())
+    } else {
+        Err(Error::StoreFailed {
+            store: store.display_name(),
+            reason: "the key read back differs from the key written".into(),
+        })
+    }
+}
+
+fn summarize(ctx: &Context, migrated: &[String], skipped: &[Skipped], failed: &[String]) {
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    output::say(&format!("Migrated: {}.", list(migrated)));
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped.iter().map(|s| s.profile.clone()).collect();
+        output::say(&format!(
+            "Skipped (left as they were): {}.",
+            names.join(", ")
+        ));
+    }
+    if !failed.is_empty() {
+        output::say(&format!(
+            "Failed (left in {} as they were): {}.",
+            ctx.credentials_file.display(),
+            list(failed)
+        ));
+    }
+}
