@@ -186,10 +186,10 @@ impl Document {
             .map(|p| (p.line, p.end))
     }
 
-    /// The line range of a `profile` section with no settings and nothing but blank lines.
+    /// The line range of a `profile` section with no settings left.
     fn find_empty_section(&self, profile: &str) -> Option<(usize, usize)> {
         self.profile_sections(profile)
-            .find(|s| s.properties.is_empty() && self.only_blank(s.header_line + 1, s.end))
+            .find(|s| s.properties.is_empty())
             .map(|s| (s.header_line, s.end))
     }
 
@@ -236,8 +236,8 @@ impl Document {
         self.reparse();
     }
 
-    /// Removes `key` from `profile`. A section left with no settings and no comments is removed
-    /// whole. Returns whether anything was removed.
+    /// Removes `key` from `profile`. A section left with no settings loses its header (and its blank
+    /// lines, when nothing else is in it); comments stay. Returns whether anything was removed.
     pub fn remove(&mut self, profile: &str, key: &str) -> bool {
         let mut removed = false;
         while let Some((line, end)) = self.find_property(profile, key) {
@@ -246,11 +246,17 @@ impl Document {
             self.reparse();
         }
         while removed && let Some((start, end)) = self.find_empty_section(profile) {
-            // Take the blank line that separated it from the section before, if any.
-            let start = if start > 0 && self.lines[start - 1].trim().is_empty() {
-                start - 1
+            let (start, end) = if self.only_blank(start + 1, end) {
+                // Nothing left at all: take the blank line that separated it from the section before.
+                let start = if start > 0 && self.lines[start - 1].trim().is_empty() {
+                    start - 1
+                } else {
+                    start
+                };
+                (start, end)
             } else {
-                start
+                // Comments remain: they usually introduce the next section, so only the header goes.
+                (start, start + 1)
             };
             self.lines.drain(start..end);
             self.reparse();
@@ -411,8 +417,21 @@ mod tests {
         let text = "[profile dev]\n# keep me\nregion = eu-west-1\ncredential_process = x\n";
         let mut doc = Document::parse(text, FileKind::Config).unwrap();
         assert!(doc.remove("dev", "credential_process"));
-        assert_eq!(doc.text().as_str(), "[profile dev]\n# keep me\nregion = eu-west-1\n");
+        assert_eq!(
+            doc.text().as_str(),
+            "[profile dev]\n# keep me\nregion = eu-west-1\n"
+        );
         assert!(!doc.remove("dev", "credential_process"));
+    }
+
+    #[test]
+    fn an_emptied_section_keeps_the_comment_that_introduces_the_next() {
+        let text = "# top\n[a]\nk = 1\n\n# about b\n[b]\nk = 2\n";
+        let mut doc = Document::parse(text, FileKind::Credentials).unwrap();
+        assert!(doc.remove("a", "k"));
+        assert_eq!(doc.text().as_str(), "# top\n\n# about b\n[b]\nk = 2\n");
+        assert!(doc.remove("b", "k"));
+        assert_eq!(doc.text().as_str(), "# top\n\n# about b\n");
     }
 
     #[test]

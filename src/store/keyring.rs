@@ -120,7 +120,13 @@ fn map_error(error: KeyringError, store: &'static str, profile: Option<&ProfileN
     match error {
         KeyringError::NoStorageAccess(cause) => {
             let reason = cause.to_string();
-            if looks_locked(&reason) {
+            if reason.contains("result not returned") {
+                // secret-service's NoResult: no collection behind the `default` alias.
+                Error::StoreUnavailable {
+                    store,
+                    reason: "it has no default keyring to store items in".into(),
+                }
+            } else if looks_locked(&reason) {
                 Error::StoreLocked { store }
             } else {
                 Error::StoreUnavailable { store, reason }

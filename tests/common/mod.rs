@@ -4,6 +4,7 @@
 //! 127.0.0.1 (auth enforced); the clients are the real AWS CLI, boto3, JS SDK v3 and Rust SDK.
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod moto;
 
 use std::io::{BufRead, BufReader, Read, Write};

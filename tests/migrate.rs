@@ -1,0 +1,320 @@
+//! `awskeep migrate` and `awskeep import`: plaintext keys move into the keychain, clients still resolve
+//! every profile to the same identity, no secret is left in any file, comments and other settings stay,
+//! and an interruption at any point loses nothing.
+
+mod common;
+
+use common::clients::{Client, caller_arn};
+use common::{Moto, TestEnv, TestKey, run_with_stdin};
+
+struct Fixture {
+    env: TestEnv,
+    default: TestKey,
+    ci: TestKey,
+    done: TestKey,
+    ops: TestKey,
+}
+
+const TEMP_SECRET: &str = "temporarySecretKeyThatExpiresSoon0000000";
+
+fn credentials_text(f: &Fixture, eol: &str) -> String {
+    let lines = [
+        "# Team credentials: keep this comment".to_string(),
+        "[default]".into(),
+        format!("aws_access_key_id = {}", f.default.id),
+        format!("aws_secret_access_key = {}", f.default.secret),
+        "".into(),
+        "# the CI robot".into(),
+        "[ci]".into(),
+        format!("aws_access_key_id = {}", f.ci.id),
+        format!("aws_secret_access_key = {}", f.ci.secret),
+        "region = eu-west-1".into(),
+        "".into(),
+        "[temp]".into(),
+        "aws_access_key_id = ASIAIOSFODNN7EXAMPLE".into(),
+        format!("aws_secret_access_key = {TEMP_SECRET}"),
+        "aws_session_token = FQoGZXIvYXdzEXAMPLE".into(),
+        "".into(),
+        "[done]".into(),
+        format!("aws_access_key_id = {}", f.done.id),
+        format!("aws_secret_access_key = {}", f.done.secret),
+        "".into(),
+        "[ops]".into(),
+        format!("aws_access_key_id = {}", f.ops.id),
+        format!("aws_secret_access_key = {}", f.ops.secret),
+        "".into(),
+    ];
+    lines.join(eol)
+}
+
+const CONFIG_BEFORE: &str = "# my config\n[default]\nregion = us-east-1\noutput = json\n\n[profile ci]\nregion = eu-west-1\n\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = ops\n";
+
+/// Five profiles in ~/.aws/credentials; `done` is already in awskeep from an earlier run.
+fn fixture(eol: &str) -> Fixture {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let f = Fixture {
+        default: moto.new_user_with_key("mig-default"),
+        ci: moto.new_user_with_key("mig-ci"),
+        done: moto.new_user_with_key("mig-done"),
+        ops: moto.new_user_with_key("mig-ops"),
+        env,
+    };
+    f.env.write_config(CONFIG_BEFORE);
+    f.env.add("done", &f.done, &[]).assert_ok();
+    f.env.write_credentials(&credentials_text(&f, eol));
+    f
+}
+
+fn migrate(env: &TestEnv, extra: &[&str]) -> common::Run {
+    let mut args = vec!["migrate", "--yes"];
+    args.extend_from_slice(extra);
+    env.run(&args, "")
+}
+
+fn assert_fully_migrated(f: &Fixture, eol: &str) {
+    let env = &f.env;
+    for (profile, key) in [
+        ("default", &f.default),
+        ("ci", &f.ci),
+        ("done", &f.done),
+        ("ops", &f.ops),
+    ] {
+        for client in [Client::AwsCli, Client::Boto3] {
+            let run = caller_arn(env, client, profile);
+            assert_eq!(
+                run.stdout.trim(),
+                key.arn,
+                "{client:?} --profile {profile}: {}",
+                run.stderr
+            );
+        }
+        assert_eq!(
+            env.files_containing(&key.secret),
+            Vec::<std::path::PathBuf>::new(),
+            "{profile}'s secret left in a file"
+        );
+    }
+    let credentials = std::fs::read_to_string(env.credentials_path()).unwrap();
+    let expected = [
+        "# Team credentials: keep this comment",
+        "",
+        "# the CI robot",
+        "[ci]",
+        "region = eu-west-1",
+        "",
+        "[temp]",
+        "aws_access_key_id = ASIAIOSFODNN7EXAMPLE",
+        &format!("aws_secret_access_key = {TEMP_SECRET}"),
+        "aws_session_token = FQoGZXIvYXdzEXAMPLE",
+        "",
+    ]
+    .join(eol);
+    assert_eq!(
+        credentials, expected,
+        "comments, region and the session-token profile stay; empty sections go"
+    );
+    let config = env.read_config();
+    assert!(
+        config.starts_with(
+            CONFIG_BEFORE
+                .split("\n\n[profile admin]")
+                .next()
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+        )
+    );
+    for kept in [
+        "# my config",
+        "output = json",
+        "role_arn = arn:aws:iam::123456789012:role/admin",
+        "source_profile = ops",
+    ] {
+        assert!(config.contains(kept), "lost {kept:?}: {config}");
+    }
+}
+
+#[test]
+fn migrate_moves_every_key_and_clients_resolve_the_same_identities() {
+    let f = fixture("\n");
+    // Before: the clients use the plaintext keys.
+    assert_eq!(
+        caller_arn(&f.env, Client::AwsCli, "ops").stdout.trim(),
+        f.ops.arn
+    );
+    let run = migrate(&f.env, &[]);
+    run.assert_ok();
+    assert!(run.stderr.contains("temporary keys"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    for key in [&f.default, &f.ci, &f.done, &f.ops] {
+        assert!(!run.stderr.contains(&key.secret));
+    }
+    assert_fully_migrated(&f, "\n");
+    // A second run has nothing left to do and changes nothing.
+    let config = f.env.read_config();
+    migrate(&f.env, &[]).assert_ok();
+    assert_eq!(f.env.read_config(), config);
+}
+
+#[test]
+fn migrate_keeps_windows_line_endings() {
+    let f = fixture("\r\n");
+    migrate(&f.env, &[]).assert_ok();
+    assert_fully_migrated(&f, "\r\n");
+}
+
+#[test]
+fn dry_run_and_keep_plaintext_leave_the_credentials_file_alone() {
+    let f = fixture("\n");
+    let credentials = std::fs::read_to_string(f.env.credentials_path()).unwrap();
+    let config = f.env.read_config();
+    let run = f.env.run(&["migrate", "--dry-run"], "");
+    run.assert_ok();
+    assert!(run.stderr.contains("Dry run"), "{}", run.stderr);
+    assert_eq!(f.env.read_config(), config);
+    assert_eq!(f.env.secret_tool_lookup("ops"), None);
+
+    migrate(&f.env, &["--keep-plaintext", "--profile", "ops"]).assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(f.env.credentials_path()).unwrap(),
+        credentials
+    );
+    assert!(f.env.secret_tool_lookup("ops").is_some());
+}
+
+#[test]
+fn without_a_terminal_migrate_asks_for_yes() {
+    let f = fixture("\n");
+    let run = f.env.run(&["migrate"], "");
+    assert_eq!(run.code(), 2, "{}", run.stderr);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("awskeep: cannot ask") && last.contains("--yes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.env.secret_tool_lookup("ops"), None);
+}
+
+#[test]
+fn a_crash_at_any_step_loses_nothing_and_a_rerun_finishes() {
+    for crash_at in ["migrate:after-store-write", "migrate:after-config-write"] {
+        let f = fixture("\n");
+        let mut command = f.env.awskeep();
+        command
+            .args(["migrate", "--yes"])
+            .env("AWSKEEP_TEST_CRASH_AT", crash_at);
+        let run = run_with_stdin(command, "");
+        assert!(
+            run.status.code().is_none(),
+            "{crash_at}: the process should have died: {run:?}"
+        );
+        // The first profile was in flight: its key is in the store, the plaintext is still there.
+        let credentials = std::fs::read_to_string(f.env.credentials_path()).unwrap();
+        assert!(
+            credentials.contains(&f.default.secret),
+            "{crash_at}: plaintext gone before the move finished"
+        );
+        assert!(f.env.secret_tool_lookup("default").is_some(), "{crash_at}");
+        // Every client still gets a working key meanwhile.
+        assert_eq!(
+            caller_arn(&f.env, Client::Boto3, "default").stdout.trim(),
+            f.default.arn,
+            "{crash_at}"
+        );
+
+        migrate(&f.env, &[]).assert_ok();
+        assert_fully_migrated(&f, "\n");
+    }
+}
+
+#[test]
+fn a_rejected_key_is_reported_and_left_in_place_while_the_others_move() {
+    let mut f = fixture("\n");
+    let wrong = format!("{}Q", &f.ops.secret[..f.ops.secret.len() - 1]);
+    let text = credentials_text(&f, "\n").replace(&f.ops.secret, &wrong);
+    f.env.write_credentials(&text);
+    f.ops.secret = wrong.clone();
+    let run = migrate(&f.env, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("FAILED ops") && run.stderr.contains("AWS rejected the key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&wrong));
+    let credentials = std::fs::read_to_string(f.env.credentials_path()).unwrap();
+    assert!(credentials.contains(&format!(
+        "[ops]\naws_access_key_id = {}\naws_secret_access_key = {wrong}\n",
+        f.ops.id
+    )));
+    assert!(!credentials.contains(&f.default.secret) && !credentials.contains(&f.ci.secret));
+    assert_eq!(f.env.secret_tool_lookup("ops"), None);
+    assert_eq!(
+        caller_arn(&f.env, Client::AwsCli, "ci").stdout.trim(),
+        f.ci.arn
+    );
+}
+
+#[test]
+fn import_adds_several_console_csvs_and_deletes_them_when_told() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let a = moto.new_user_with_key("imp-a");
+    let b = moto.new_user_with_key("imp-b");
+    let write = |name: &str, key: &TestKey| {
+        let path = env.path(name);
+        std::fs::write(
+            &path,
+            format!(
+                "\u{feff}Access key ID,Secret access key\r\n{},{}\r\n",
+                key.id, key.secret
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let (csv_a, csv_b) = (write("a_accessKeys.csv", &a), write("b_accessKeys.csv", &b));
+
+    env.run(&["import", "--csv", &csv_a, "--csv", &csv_b], "")
+        .assert_fails(2, "--profile");
+    let run = env.run(
+        &[
+            "import",
+            "--csv",
+            &csv_a,
+            "--csv",
+            &csv_b,
+            "--profile",
+            "a",
+            "--profile",
+            "b",
+        ],
+        "",
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("Kept") && std::path::Path::new(&csv_a).exists(),
+        "default is to keep: {}",
+        run.stderr
+    );
+    assert_eq!(caller_arn(&env, Client::AwsCli, "a").stdout.trim(), a.arn);
+    assert_eq!(caller_arn(&env, Client::Boto3, "b").stdout.trim(), b.arn);
+
+    env.run(
+        &[
+            "import",
+            "--csv",
+            &csv_a,
+            "--profile",
+            "a",
+            "--force",
+            "--delete-csv",
+        ],
+        "",
+    )
+    .assert_ok();
+    assert!(!std::path::Path::new(&csv_a).exists());
+}
