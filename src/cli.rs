@@ -36,10 +36,64 @@ pub enum Command {
     List(ListArgs),
     /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
     Remove(RemoveArgs),
+    /// Create a new IAM access key straight into the keychain (the secret is never shown)
+    Bootstrap(BootstrapArgs),
     /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
     Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The profile to create, as in `aws --profile NAME`
+    #[arg(long, value_parser = parse_arg)]
+    pub profile: ProfileName,
+
+    /// The IAM user that gets the key (default: the caller, when it is an IAM user)
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// The identity that makes the IAM calls: any profile the AWS SDK can resolve (default: the
+    /// default credential chain)
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+
+    /// Create the IAM user first
+    #[arg(long, requires = "user")]
+    pub create_user: bool,
+
+    /// Add the new user to this group (with --create-user)
+    #[arg(long, requires = "create_user", conflicts_with = "attach_policy")]
+    pub group: Option<String>,
+
+    /// Attach this managed policy to the new user (with --create-user)
+    #[arg(long, value_name = "ARN", requires = "create_user")]
+    pub attach_policy: Option<String>,
+
+    /// With two keys already, delete the oldest inactive one first (never an active one)
+    #[arg(long)]
+    pub replace_inactive: bool,
+
+    /// The region for the STS and IAM calls (default: AWS_REGION, the profile's, us-east-1)
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// How long to wait for IAM to accept the new key
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub verify_timeout: std::time::Duration,
+
+    /// Print the calls it would make and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Go ahead without asking
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Replace an existing profile without asking
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

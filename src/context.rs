@@ -21,6 +21,8 @@ pub struct Context {
     pub verbose: bool,
     /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
     pub test_crash_at: Option<String>,
+    /// `AWSKEEP_TEST_FAIL_AT`, read in debug builds only: where a test wants a step to fail.
+    pub test_fail_at: Option<String>,
 }
 
 impl Context {
@@ -45,11 +47,8 @@ impl Context {
             sts_endpoint: var("AWS_ENDPOINT_URL_STS").or_else(|| var("AWS_ENDPOINT_URL")),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             verbose,
-            test_crash_at: if cfg!(debug_assertions) {
-                var("AWSKEEP_TEST_CRASH_AT")
-            } else {
-                None
-            },
+            test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
+            test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod exit {
     pub const STORE_UNAVAILABLE: i32 = 4;
     pub const AWS_REJECTED: i32 = 5;
     pub const NETWORK: i32 = 6;
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +119,52 @@ pub enum Error {
     #[error("AWS rejected the key: {code}{message}")]
     KeyRejected { code: String, message: String },
 
-    #[error("cannot reach AWS STS at {endpoint}: {reason}")]
-    Network { endpoint: String, reason: String },
+    #[error("cannot reach AWS {service} at {endpoint}: {reason}")]
+    Network {
+        service: &'static str,
+        endpoint: String,
+        reason: String,
+    },
+
+    #[error("cannot use the source identity ({source_label}): {reason}")]
+    SourceCredentials {
+        source_label: String,
+        reason: String,
+    },
+
+    #[error("{caller} may not call {permission}")]
+    AccessDenied {
+        permission: &'static str,
+        caller: String,
+    },
+
+    #[error("there is no IAM user named {user}")]
+    NoSuchUser { user: String },
+
+    #[error("IAM user {user} already exists")]
+    UserExists { user: String },
+
+    #[error("IAM user {user} already has two access keys, the most AWS allows{keys}")]
+    KeyQuotaFull { user: String, keys: String },
+
+    #[error(
+        "the source identity is the account's root user; AWS advises against access keys for root"
+    )]
+    RootCaller,
+
+    #[error("the source identity is {what}, which has no access keys of its own")]
+    NeedsUser { what: &'static str },
+
+    #[error("{cause_line}; {outcome}")]
+    NewKeyRolledBack { cause_line: String, outcome: String },
+
+    #[error("interrupted; {outcome}")]
+    Interrupted { outcome: String },
+
+    #[error(
+        "the new key is stored and configured as profile {profile}, but AWS did not accept it within {waited}"
+    )]
+    KeyNotYetAccepted { profile: String, waited: String },
 
     #[error("AWS {operation} failed: {reason}")]
     Aws {
@@ -206,7 +251,7 @@ impl Error {
                 "check the key ID and secret (a deleted or mistyped key is rejected); `--no-verify` stores it without asking AWS".into()
             }
             Error::Network { .. } => {
-                "check the network (or AWS_ENDPOINT_URL); `--no-verify` stores the key without asking AWS".into()
+                "check the network (or AWS_ENDPOINT_URL) and try again; `awskeep add --no-verify` stores a key without asking AWS".into()
             }
             Error::UnquotablePath { .. } => {
                 "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
@@ -218,6 +263,24 @@ impl Error {
                 "their keys are still in {} as they were; fix the cause above and run `awskeep migrate` again",
                 credentials.display()
             ),
+            Error::SourceCredentials { .. } => {
+                "check --source-profile (e.g. run `aws sso login` for an SSO profile), or the AWS_* credential variables".into()
+            }
+            Error::AccessDenied { permission, .. } => format!(
+                "ask an administrator to allow {permission}, or pass --source-profile with an identity that has it"
+            ),
+            Error::NoSuchUser { .. } => "check the name, or add --create-user to create the user".into(),
+            Error::UserExists { .. } => "drop --create-user to give the existing user a key".into(),
+            Error::KeyQuotaFull { user, .. } => format!(
+                "delete a key you no longer use (`aws iam delete-access-key --user-name {user} --access-key-id ID`), or pass --replace-inactive to delete the oldest inactive one"
+            ),
+            Error::RootCaller => {
+                "create an IAM user and pass --user NAME (add --create-user to create it now)".into()
+            }
+            Error::NeedsUser { .. } => "pass --user NAME for the IAM user that gets the key".into(),
+            Error::KeyNotYetAccepted { profile, .. } => format!(
+                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}` in a minute, or raise --verify-timeout"
+            ),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
             Error::BuiltWithoutAws => "rebuild with default features, or pass --no-verify".into(),
             _ => return None,
@@ -228,13 +291,19 @@ impl Error {
         match self {
             Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } => exit::NOT_FOUND,
             Error::StoreUnavailable { .. } | Error::StoreLocked { .. } => exit::STORE_UNAVAILABLE,
-            Error::KeyRejected { .. } => exit::AWS_REJECTED,
+            Error::KeyRejected { .. }
+            | Error::AccessDenied { .. }
+            | Error::SourceCredentials { .. } => exit::AWS_REJECTED,
+            Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Network { .. } => exit::NETWORK,
             Error::InvalidProfileName { .. }
             | Error::UnknownStore { .. }
             | Error::NeedsAnswer { .. }
             | Error::BadKeyInput { .. }
-            | Error::BadCsv { .. } => exit::USAGE,
+            | Error::BadCsv { .. }
+            | Error::RootCaller
+            | Error::NeedsUser { .. } => exit::USAGE,
+            Error::NoSuchUser { .. } => exit::NOT_FOUND,
             _ => exit::FAILURE,
         }
     }

@@ -37,6 +37,10 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::List(args) => commands::list::run(&ctx, store.as_ref(), args),
         Command::Remove(args) => commands::remove::run(&ctx, store.as_ref(), args),
+        #[cfg(feature = "aws")]
+        Command::Bootstrap(args) => commands::bootstrap::run(&ctx, store.as_ref(), cli.store, args),
+        #[cfg(not(feature = "aws"))]
+        Command::Bootstrap(_) => Err(error::Error::BuiltWithoutAws),
         Command::Migrate(args) => commands::migrate::run(&ctx, store.as_ref(), cli.store, args),
         Command::Import(args) => commands::import::run(&ctx, store.as_ref(), cli.store, args),
     }

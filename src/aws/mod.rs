@@ -3,6 +3,9 @@
 //! credential_process path never does.
 
 mod config_check;
+mod failure;
+pub mod iam;
+pub mod source;
 mod sts;
 
 pub use config_check::confirm_profile_setting;

@@ -1,8 +1,8 @@
 //! STS GetCallerIdentity with an explicit key: who does this key belong to, and does AWS accept it.
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, timeout::TimeoutConfig};
-use aws_sdk_sts::error::SdkError;
 
+use super::failure::{AwsFailure, classify};
 use super::{AwsTarget, CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
 use crate::error::{Error, Result};
 use crate::secret::{KeyOwner, KeyPair};
@@ -38,46 +38,19 @@ pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
                 reason: "the answer named no account or ARN".into(),
             }),
         },
-        Err(error) => Err(classify(error, target)),
-    }
-}
-
-fn classify<E, R>(error: SdkError<E, R>, target: &AwsTarget) -> Error
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    match &error {
-        SdkError::DispatchFailure(failure) => Error::Network {
-            endpoint: target.sts_endpoint_for_messages(),
-            reason: if failure.is_timeout() {
-                "timed out".into()
-            } else {
-                "connection failed".into()
+        Err(error) => Err(match classify(error) {
+            AwsFailure::Network(reason) => Error::Network {
+                service: "STS",
+                endpoint: target.sts_endpoint_for_messages(),
+                reason,
             },
-        },
-        SdkError::TimeoutError(_) => Error::Network {
-            endpoint: target.sts_endpoint_for_messages(),
-            reason: "timed out".into(),
-        },
-        SdkError::ServiceError(service) => {
-            let err = service.err();
-            let message = err.message().map(|m| format!(" ({m})")).unwrap_or_default();
-            match err.code() {
-                Some(code) => Error::KeyRejected {
-                    code: code.to_string(),
-                    message,
-                },
-                // An error body the SDK cannot parse (some emulators' 403s): still a rejection.
-                None => Error::KeyRejected {
-                    code: "AccessDenied".into(),
-                    message: " (the error response could not be parsed)".into(),
-                },
+            AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
+                Error::KeyRejected { code, message }
             }
-        }
-        _ => Error::Aws {
-            operation: "sts:GetCallerIdentity",
-            reason: aws_sdk_sts::error::DisplayErrorContext(&error).to_string(),
-        },
+            AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
+                operation: "sts:GetCallerIdentity",
+                reason,
+            },
+        }),
     }
 }

@@ -13,7 +13,6 @@ use crate::key_input;
 use crate::output;
 use crate::process_line;
 use crate::profile::FileKind;
-use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
@@ -27,8 +26,8 @@ pub fn run(
     let profile = &args.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    refuse_plaintext_keys(&config, &credentials, profile)?;
-    refuse_other_sources(&config, profile)?;
+    super::refuse_plaintext_keys(&config, &credentials, profile)?;
+    super::refuse_other_sources(&config, profile)?;
     let line = process_line::build(&super::own_program()?, profile, store_choice)?;
 
     let previous = match store.get(profile) {
@@ -40,7 +39,7 @@ pub fn run(
         .document
         .get(profile.as_str(), "credential_process")
         .map(str::to_string);
-    if let Some(question) = replace_question(
+    if let Some(question) = super::replace_question(
         profile,
         previous.as_ref(),
         configured.as_deref(),
@@ -89,76 +88,6 @@ pub fn run(
     );
     report(&args, &stored, store.display_name(), &config);
     Ok(())
-}
-
-fn refuse_plaintext_keys(
-    config: &LoadedFile,
-    credentials: &LoadedFile,
-    profile: &ProfileName,
-) -> Result<()> {
-    let has_keys = |file: &LoadedFile| {
-        [
-            "aws_access_key_id",
-            "aws_secret_access_key",
-            "aws_session_token",
-        ]
-        .iter()
-        .any(|k| file.document.get(profile.as_str(), k).is_some())
-    };
-    for (file, section) in [
-        (credentials, profile.to_string()),
-        (
-            config,
-            if profile.is_default() {
-                "default".into()
-            } else {
-                format!("profile {profile}")
-            },
-        ),
-    ] {
-        if has_keys(file) {
-            return Err(Error::ConflictingKeys {
-                profile: profile.to_string(),
-                what: "plaintext keys",
-                path: file.path.clone(),
-                section,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
-    match super::OTHER_SOURCES
-        .iter()
-        .find(|key| config.document.get(profile.as_str(), key).is_some())
-    {
-        Some(key) => Err(Error::ConflictingSource {
-            profile: profile.to_string(),
-            key: key.to_string(),
-            path: config.path.clone(),
-        }),
-        None => Ok(()),
-    }
-}
-
-fn replace_question(
-    profile: &ProfileName,
-    previous: Option<&StoredKey>,
-    configured: Option<&str>,
-    store: &str,
-) -> Option<String> {
-    let foreign = configured.filter(|line| process_line::awskeep_profile(line).is_none());
-    match (previous, foreign) {
-        (_, Some(_)) => Some(format!(
-            "Profile {profile} already has a credential_process that is not awskeep's. Replace it?"
-        )),
-        (Some(old), None) => Some(format!(
-            "Profile {profile} already holds key {} in the {store}. Replace it?",
-            old.key.access_key_id
-        )),
-        (None, None) => None,
-    }
 }
 
 fn read_key(ctx: &Context, args: &AddArgs) -> Result<KeyPair> {
@@ -215,6 +144,7 @@ fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) 
 mod tests {
     use super::*;
     use crate::commands::store_then_configure;
+    use crate::profile_name::ProfileName;
     use crate::store::memory::MemoryStore;
     use std::path::Path;
 
@@ -231,6 +161,7 @@ mod tests {
             stdin_is_terminal: false,
             verbose: false,
             test_crash_at: None,
+            test_fail_at: None,
         }
     }
 

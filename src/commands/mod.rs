@@ -2,6 +2,8 @@
 //! (the store, the AWS target) by `lib::run`. Helpers shared by several commands live here.
 
 pub mod add;
+#[cfg(feature = "aws")]
+pub mod bootstrap;
 pub mod credential_process;
 pub mod import;
 pub mod list;
@@ -10,9 +12,11 @@ pub mod remove;
 
 use std::path::{Path, PathBuf};
 
+use crate::config_file::LoadedFile;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, KeyPair, StoredKey};
@@ -29,6 +33,76 @@ pub(crate) const OTHER_SOURCES: &[&str] = &[
     "sso_start_url",
     "sso_account_id",
 ];
+
+pub(crate) fn refuse_plaintext_keys(
+    config: &LoadedFile,
+    credentials: &LoadedFile,
+    profile: &ProfileName,
+) -> Result<()> {
+    let has_keys = |file: &LoadedFile| {
+        [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ]
+        .iter()
+        .any(|k| file.document.get(profile.as_str(), k).is_some())
+    };
+    for (file, section) in [
+        (credentials, profile.to_string()),
+        (
+            config,
+            if profile.is_default() {
+                "default".into()
+            } else {
+                format!("profile {profile}")
+            },
+        ),
+    ] {
+        if has_keys(file) {
+            return Err(Error::ConflictingKeys {
+                profile: profile.to_string(),
+                what: "plaintext keys",
+                path: file.path.clone(),
+                section,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
+    match OTHER_SOURCES
+        .iter()
+        .find(|key| config.document.get(profile.as_str(), key).is_some())
+    {
+        Some(key) => Err(Error::ConflictingSource {
+            profile: profile.to_string(),
+            key: key.to_string(),
+            path: config.path.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn replace_question(
+    profile: &ProfileName,
+    previous: Option<&StoredKey>,
+    configured: Option<&str>,
+    store: &str,
+) -> Option<String> {
+    let foreign = configured.filter(|line| process_line::awskeep_profile(line).is_none());
+    match (previous, foreign) {
+        (_, Some(_)) => Some(format!(
+            "Profile {profile} already has a credential_process that is not awskeep's. Replace it?"
+        )),
+        (Some(old), None) => Some(format!(
+            "Profile {profile} already holds key {} in the {store}. Replace it?",
+            old.key.access_key_id
+        )),
+        (None, None) => None,
+    }
+}
 
 /// This awskeep's absolute path, for the credential_process line.
 pub(crate) fn own_program() -> Result<PathBuf> {
@@ -94,6 +168,18 @@ pub(crate) fn crash_point(ctx: &Context, name: &str) {
     if ctx.test_crash_at.as_deref() == Some(name) {
         std::process::abort();
     }
+}
+
+/// A failure point for tests: with `AWSKEEP_TEST_FAIL_AT=NAME` (debug builds only) the step fails
+/// here as a store that refuses a write would.
+pub(crate) fn fail_point(ctx: &Context, name: &str) -> Result<()> {
+    if ctx.test_fail_at.as_deref() == Some(name) {
+        return Err(Error::StoreFailed {
+            store: "store",
+            reason: format!("test fault injected at {name}"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks an edited config or credentials text with the SDKs' own parser before it is written.

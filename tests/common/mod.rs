@@ -206,6 +206,8 @@ impl TestEnv {
             ),
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+            // No SDK may fall back to the EC2 metadata service: traffic stays on 127.0.0.1.
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ];
         if self.bus.is_some() {
             vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address.clone()));

@@ -51,35 +51,8 @@ impl Moto {
 
     /// A new IAM user (unique in this test run) with one access key.
     pub fn new_user_with_key(&self, hint: &str) -> TestKey {
-        let user = format!(
-            "{hint}-{}-{}",
-            std::process::id(),
-            USER_COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        self.runtime.block_on(async {
-            let created = self
-                .client
-                .create_user()
-                .user_name(&user)
-                .send()
-                .await
-                .expect("CreateUser");
-            let arn = created.user().expect("user").arn().to_string();
-            let key = self
-                .client
-                .create_access_key()
-                .user_name(&user)
-                .send()
-                .await
-                .expect("CreateAccessKey");
-            let key = key.access_key().expect("key");
-            TestKey {
-                user: user.clone(),
-                id: key.access_key_id().to_string(),
-                secret: key.secret_access_key().to_string(),
-                arn,
-            }
-        })
+        let (user, arn) = self.new_user(hint);
+        self.new_key(&user, &arn)
     }
 
     pub fn delete_key(&self, key: &TestKey) {
@@ -92,5 +65,104 @@ impl Moto {
                 .await
                 .expect("DeleteAccessKey");
         });
+    }
+}
+
+impl Moto {
+    /// A name no other test of this run uses.
+    pub fn unique_name(&self, hint: &str) -> String {
+        format!(
+            "{hint}-{}-{}",
+            std::process::id(),
+            USER_COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// A new IAM user (unique in this test run) with no key; returns its name and ARN.
+    pub fn new_user(&self, hint: &str) -> (String, String) {
+        let user = self.unique_name(hint);
+        let created = self
+            .runtime
+            .block_on(self.client.create_user().user_name(&user).send())
+            .expect("CreateUser");
+        let arn = created.user().expect("user").arn().to_string();
+        (user, arn)
+    }
+
+    /// A new user allowed every action, with one key: a source identity for `bootstrap`.
+    pub fn new_admin_with_key(&self, hint: &str) -> TestKey {
+        let key = self.new_user_with_key(hint);
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        self.runtime
+            .block_on(
+                self.client
+                    .put_user_policy()
+                    .user_name(&key.user)
+                    .policy_name("all")
+                    .policy_document(policy)
+                    .send(),
+            )
+            .expect("PutUserPolicy");
+        key
+    }
+
+    pub fn new_key(&self, user: &str, arn: &str) -> TestKey {
+        let key = self
+            .runtime
+            .block_on(self.client.create_access_key().user_name(user).send())
+            .expect("CreateAccessKey");
+        let key = key.access_key().expect("key");
+        TestKey {
+            user: user.to_string(),
+            id: key.access_key_id().to_string(),
+            secret: key.secret_access_key().to_string(),
+            arn: arn.to_string(),
+        }
+    }
+
+    pub fn deactivate(&self, key: &TestKey) {
+        self.runtime
+            .block_on(
+                self.client
+                    .update_access_key()
+                    .user_name(&key.user)
+                    .access_key_id(&key.id)
+                    .status(aws_sdk_iam::types::StatusType::Inactive)
+                    .send(),
+            )
+            .expect("UpdateAccessKey");
+    }
+
+    /// The IDs of the user's access keys, as IAM holds them now.
+    pub fn key_ids(&self, user: &str) -> Vec<String> {
+        let output = self
+            .runtime
+            .block_on(self.client.list_access_keys().user_name(user).send())
+            .expect("ListAccessKeys");
+        output
+            .access_key_metadata()
+            .iter()
+            .filter_map(|m| m.access_key_id().map(str::to_string))
+            .collect()
+    }
+
+    pub fn create_group(&self, hint: &str) -> String {
+        let group = self.unique_name(hint);
+        self.runtime
+            .block_on(self.client.create_group().group_name(&group).send())
+            .expect("CreateGroup");
+        group
+    }
+
+    pub fn groups_of(&self, user: &str) -> Vec<String> {
+        let output = self
+            .runtime
+            .block_on(self.client.list_groups_for_user().user_name(user).send())
+            .expect("ListGroupsForUser");
+        output
+            .groups()
+            .iter()
+            .map(|g| g.group_name().to_string())
+            .collect()
     }
 }

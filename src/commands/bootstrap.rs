@@ -1,0 +1,359 @@
+//! `awskeep bootstrap`: asks IAM for a new access key and writes it straight into the store, so the
+//! secret is never displayed, copied or saved in a file.
+//!
+//! The order guarantees no key exists whose secret nobody holds: every check and question comes
+//! before CreateAccessKey; the key goes into the store at once; if the store or config write fails,
+//! the key is deleted in IAM again. Ctrl-C and SIGTERM are deferred to safe points: before the key
+//! exists (nothing is created) and after it is stored and configured (the check is skipped).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::aws::AwsTarget;
+use crate::aws::iam::{Iam, KeyInfo};
+use crate::aws::source::{CallerKind, SourceIdentity};
+use crate::cli::BootstrapArgs;
+use crate::config_file;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::process_line;
+use crate::profile::FileKind;
+use crate::prompt;
+use crate::secret::{KeyOwner, StoredKey};
+use crate::store::{CredentialStore, StoreKind};
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    store_choice: Option<StoreKind>,
+    args: BootstrapArgs,
+) -> Result<()> {
+    let profile = &args.profile;
+    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    super::refuse_plaintext_keys(&config, &credentials, profile)?;
+    super::refuse_other_sources(&config, profile)?;
+    let line = process_line::build(&super::own_program()?, profile, store_choice)?;
+    let previous = match store.get(profile) {
+        Ok(previous) => previous,
+        Err(Error::StoreItemCorrupt { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let configured = config
+        .document
+        .get(profile.as_str(), "credential_process")
+        .map(str::to_string);
+    if let Some(question) = super::replace_question(
+        profile,
+        previous.as_ref(),
+        configured.as_deref(),
+        store.display_name(),
+    ) {
+        prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
+    }
+    if let Some(source) = &args.source_profile
+        && config.document.profile_sections(source).next().is_none()
+        && credentials
+            .document
+            .profile_sections(source)
+            .next()
+            .is_none()
+    {
+        return Err(Error::SourceCredentials {
+            source_label: format!("profile {source}"),
+            reason: format!(
+                "there is no such profile in {} or {}",
+                config.path.display(),
+                credentials.path.display()
+            ),
+        });
+    }
+    let interrupted = defer_interrupts();
+
+    let region = args.region.clone().or_else(|| ctx.env_region.clone());
+    let endpoint = AwsTarget::new(ctx, region.as_deref()).sts_endpoint_for_messages();
+    let source =
+        SourceIdentity::connect(args.source_profile.as_deref(), region.as_deref(), endpoint)?;
+    let caller = &source.caller;
+    output::say(&format!(
+        "Acting as {} (account {}) from {}.",
+        caller.arn,
+        caller.account_id,
+        source.label()
+    ));
+    let user = target_user(&caller.kind, args.user.as_deref())?;
+
+    let plan = plan(
+        &args,
+        &user,
+        store.display_name(),
+        &ctx.config_file.display().to_string(),
+    );
+    if args.dry_run {
+        output::say("Plan (dry run, nothing is changed):");
+        for step in &plan {
+            output::say(&format!("  {step}"));
+        }
+        return Ok(());
+    }
+    prompt::confirm(
+        &format!(
+            "Create a new access key for IAM user {user} in account {} and store it as profile {profile}?",
+            caller.account_id
+        ),
+        args.yes,
+        "--yes",
+        ctx.stdin_is_terminal,
+    )?;
+
+    let iam = source.iam();
+    if args.create_user {
+        iam.create_user(&user)?;
+        output::say(&format!("Created IAM user {user}."));
+        if let Some(group) = &args.group {
+            iam.add_user_to_group(&user, group)?;
+            output::say(&format!("Added {user} to group {group}."));
+        }
+        if let Some(policy) = &args.attach_policy {
+            iam.attach_user_policy(&user, policy)?;
+            output::say(&format!("Attached {policy} to {user}."));
+        }
+    }
+    make_room(&iam, &user, args.replace_inactive)?;
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted {
+            outcome: "no key was created".into(),
+        });
+    }
+
+    // From here until the key is stored and configured, every path keeps or deletes the key.
+    let key = iam.create_access_key(&user)?;
+    let key_id = key.access_key_id.clone();
+    output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
+    let mut stored = StoredKey {
+        key,
+        owner: None,
+        added_at: SystemTime::now(),
+    };
+    config.document.set(profile, "credential_process", &line);
+    let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
+        super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
+            super::crash_point(ctx, "bootstrap:after-store-write");
+            config.save(|text| {
+                super::confirm_edit(
+                    &config.path,
+                    FileKind::Config,
+                    text,
+                    profile,
+                    "credential_process",
+                    Some(&line),
+                )
+            })
+        })
+    });
+    if let Err(cause) = written {
+        let outcome = match iam.delete_access_key(&user, &key_id) {
+            Ok(()) => format!(
+                "the new key {key_id} was deleted in IAM again, so no key is left that nobody holds"
+            ),
+            Err(e) => format!(
+                "and deleting the new key failed too ({}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {}`",
+                e.one_line(),
+                key_id.as_str()
+            ),
+        };
+        return Err(Error::NewKeyRolledBack {
+            cause_line: cause
+                .one_line()
+                .trim_start_matches("awskeep: ")
+                .trim_end_matches('.')
+                .to_string(),
+            outcome,
+        });
+    }
+    output::say(&format!(
+        "Stored new key {key_id} in the {} as profile {profile}.",
+        store.display_name()
+    ));
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted {
+            outcome: format!(
+                "the new key is stored and configured as profile {profile} but was not checked"
+            ),
+        });
+    }
+
+    let target = AwsTarget::new(
+        ctx,
+        region
+            .as_deref()
+            .or(config.document.get(profile.as_str(), "region")),
+    );
+    let owner = wait_until_accepted(&target, &stored, &args, &interrupted)?;
+    stored.owner = Some(owner.clone());
+    store.set(profile, &stored)?;
+    summarize(&owner, &stored, profile.as_str(), store.display_name());
+    Ok(())
+}
+
+/// Whose key it is: `--user`, else the caller itself when it is an IAM user.
+fn target_user(caller: &CallerKind, user: Option<&str>) -> Result<String> {
+    match (user, caller) {
+        (Some(user), _) => Ok(user.to_string()),
+        (None, CallerKind::User(name)) => Ok(name.clone()),
+        (None, CallerKind::Root) => Err(Error::RootCaller),
+        (None, CallerKind::NotAUser(what)) => Err(Error::NeedsUser { what }),
+    }
+}
+
+fn plan(args: &BootstrapArgs, user: &str, store: &str, config: &str) -> Vec<String> {
+    let mut steps = vec!["sts:GetCallerIdentity (done, above)".to_string()];
+    if args.create_user {
+        steps.push(format!("iam:CreateUser {user}"));
+        if let Some(group) = &args.group {
+            steps.push(format!("iam:AddUserToGroup {user} {group}"));
+        }
+        if let Some(policy) = &args.attach_policy {
+            steps.push(format!("iam:AttachUserPolicy {user} {policy}"));
+        }
+    }
+    steps.push(format!(
+        "iam:ListAccessKeys {user} (stop if it already has two)"
+    ));
+    if args.replace_inactive {
+        steps.push("iam:DeleteAccessKey of the oldest inactive key, if it has two".into());
+    }
+    steps.push(format!("iam:CreateAccessKey {user}"));
+    steps.push(format!(
+        "store the key in the {store} as profile {}",
+        args.profile
+    ));
+    steps.push(format!(
+        "write credential_process for {} to {config}",
+        args.profile
+    ));
+    steps.push(format!(
+        "sts:GetCallerIdentity with the new key, retrying for up to {}",
+        humantime::format_duration(args.verify_timeout)
+    ));
+    steps
+}
+
+/// Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key is
+/// never deleted. Otherwise stop before creating anything and show what is there.
+fn make_room(iam: &Iam<'_>, user: &str, replace_inactive: bool) -> Result<()> {
+    let keys = iam.list_access_keys(user)?;
+    if keys.len() < 2 {
+        return Ok(());
+    }
+    let oldest_inactive = keys.iter().filter(|k| !k.active).min_by_key(|k| k.created);
+    if let (true, Some(old)) = (replace_inactive, oldest_inactive) {
+        iam.delete_access_key(user, &old.id)?;
+        output::say(&format!(
+            "Deleted inactive key {} of {user} to make room.",
+            old.id
+        ));
+        return Ok(());
+    }
+    let listing: Vec<String> = keys.iter().map(|k| describe(iam, k)).collect();
+    Err(Error::KeyQuotaFull {
+        user: user.to_string(),
+        keys: format!(": {}", listing.join("; ")),
+    })
+}
+
+fn describe(iam: &Iam<'_>, key: &KeyInfo) -> String {
+    let age = |t: Option<SystemTime>| {
+        t.and_then(|t| SystemTime::now().duration_since(t).ok())
+            .map_or("unknown".to_string(), |d| {
+                format!("{} days", d.as_secs() / 86_400)
+            })
+    };
+    let used = iam
+        .last_used(&key.id)
+        .map_or("last use unknown".to_string(), |t| {
+            format!("last used {} ago", age(Some(t)))
+        });
+    format!(
+        "{} {} created {} ago, {used}",
+        key.id,
+        if key.active { "active" } else { "inactive" },
+        age(key.created)
+    )
+}
+
+/// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff, a spinner on
+/// stderr, up to `--verify-timeout`.
+fn wait_until_accepted(
+    target: &AwsTarget,
+    stored: &StoredKey,
+    args: &BootstrapArgs,
+    interrupted: &AtomicBool,
+) -> Result<KeyOwner> {
+    let spinner =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    spinner.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    spinner.set_message("waiting for IAM to accept the new key");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let deadline = Instant::now() + args.verify_timeout;
+    let mut delay = Duration::from_millis(500);
+    let result = loop {
+        match crate::aws::caller_identity(target, &stored.key) {
+            Ok(owner) => break Ok(owner),
+            Err(Error::KeyRejected { .. })
+                if Instant::now() + delay < deadline && !interrupted.load(Ordering::SeqCst) =>
+            {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            Err(Error::KeyRejected { .. }) => {
+                break Err(Error::KeyNotYetAccepted {
+                    profile: args.profile.to_string(),
+                    waited: humantime::format_duration(args.verify_timeout).to_string(),
+                });
+            }
+            Err(other) => break Err(other),
+        }
+    };
+    spinner.finish_and_clear();
+    result
+}
+
+fn summarize(owner: &KeyOwner, stored: &StoredKey, profile: &str, store: &str) {
+    output::say(&format!(
+        "Done. AWS accepts the new key for {} (account {}).",
+        owner.arn, owner.account_id
+    ));
+    output::say(&format!(
+        "  profile: {profile}  key: {}  store: {store}",
+        stored.key.access_key_id
+    ));
+    let flag = if profile == "default" {
+        String::new()
+    } else {
+        format!(" --profile {profile}")
+    };
+    output::say(&format!("Next: aws sts get-caller-identity{flag}"));
+}
+
+/// Ctrl-C and SIGTERM set a flag that the steps above check, instead of killing the process between
+/// CreateAccessKey and the store write.
+fn defer_interrupts() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = Arc::clone(&flag);
+    if ctrlc::set_handler(move || {
+        setter.store(true, Ordering::SeqCst);
+    })
+    .is_err()
+    {
+        output::say(
+            "awskeep: could not install the Ctrl-C handler; interrupting now may leave a key in IAM.",
+        );
+    }
+    flag
+}
