@@ -38,6 +38,8 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Create a new IAM access key straight into the keychain (the secret is never shown)
     Bootstrap(BootstrapArgs),
+    /// Replace a profile's key with a new one (resumable; finishes an interrupted rotation)
+    Rotate(RotateArgs),
     /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
@@ -94,6 +96,37 @@ pub struct BootstrapArgs {
     /// Replace an existing profile without asking
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The profile whose key to rotate
+    #[arg(long, value_parser = parse_arg, required_unless_present = "all", conflicts_with = "all")]
+    pub profile: Option<ProfileName>,
+
+    /// Every profile in the store whose key is older than --older-than (and any unfinished rotation)
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: rotate keys at least this old
+    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub older_than: std::time::Duration,
+
+    /// Mark the old key Inactive in IAM instead of deleting it
+    #[arg(long)]
+    pub deactivate_only: bool,
+
+    /// The region for the STS and IAM calls (default: AWS_REGION, the profile's, us-east-1)
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// How long to wait for IAM to accept the new key
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub verify_timeout: std::time::Duration,
+
+    /// Go ahead without asking
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +206,10 @@ pub struct ListArgs {
     /// Print JSON on stdout for scripts
     #[arg(long)]
     pub json: bool,
+
+    /// Warn about keys older than this (CIS: rotate every 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub max_age: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

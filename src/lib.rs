@@ -41,6 +41,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bootstrap(args) => commands::bootstrap::run(&ctx, store.as_ref(), cli.store, args),
         #[cfg(not(feature = "aws"))]
         Command::Bootstrap(_) => Err(error::Error::BuiltWithoutAws),
+        #[cfg(feature = "aws")]
+        Command::Rotate(args) => commands::rotate::run(&ctx, store.as_ref(), args),
+        #[cfg(not(feature = "aws"))]
+        Command::Rotate(_) => Err(error::Error::BuiltWithoutAws),
         Command::Migrate(args) => commands::migrate::run(&ctx, store.as_ref(), cli.store, args),
         Command::Import(args) => commands::import::run(&ctx, store.as_ref(), cli.store, args),
     }

@@ -105,6 +105,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: std::time::SystemTime::now(),
+            rotation: Default::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();
         assert_eq!(

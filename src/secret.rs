@@ -103,9 +103,43 @@ pub struct KeyOwner {
 /// What one store item holds: the key and what awskeep knows of it.
 #[derive(Debug)]
 pub struct StoredKey {
+    /// The key credential_process serves.
     pub key: KeyPair,
     pub owner: Option<KeyOwner>,
+    /// When this key became the profile's key (its age for rotation hygiene).
     pub added_at: SystemTime,
+    pub rotation: Rotation,
+}
+
+/// A key rotation in progress, written to the store before each step so an interrupted rotation can
+/// be finished or undone by the next run.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    /// Set just before CreateAccessKey: a key IAM made after this that the store does not hold came
+    /// from this rotation and nobody holds its secret.
+    pub started_at: Option<SystemTime>,
+    /// The new key: created and stored, not yet verified and switched to.
+    pub pending: Option<KeyPair>,
+    /// The old key after the switch, kept until IAM has deleted or deactivated it.
+    pub previous: Option<KeyPair>,
+}
+
+impl Rotation {
+    pub fn is_idle(&self) -> bool {
+        self.started_at.is_none() && self.pending.is_none() && self.previous.is_none()
+    }
+}
+
+impl StoredKey {
+    /// A key with no rotation in progress.
+    pub fn new(key: KeyPair, owner: Option<KeyOwner>, added_at: SystemTime) -> Self {
+        Self {
+            key,
+            owner,
+            added_at,
+            rotation: Rotation::default(),
+        }
+    }
 }
 
 /// The store item's JSON. Version 1; fields are added, never renamed.
@@ -119,6 +153,27 @@ struct StoredKeyOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     arn: Option<&'a str>,
     added_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<KeyOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<KeyOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeyOut<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+}
+
+impl<'a> KeyOut<'a> {
+    fn of(key: &'a KeyPair) -> Self {
+        Self {
+            access_key_id: key.access_key_id.as_str(),
+            secret_access_key: key.secret_access_key.expose_secret(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -129,6 +184,30 @@ struct StoredKeyIn {
     account_id: Option<String>,
     arn: Option<String>,
     added_at: String,
+    rotation_started_at: Option<String>,
+    pending: Option<KeyIn>,
+    previous: Option<KeyIn>,
+}
+
+#[derive(Deserialize)]
+struct KeyIn {
+    access_key_id: String,
+    secret_access_key: SecretString,
+}
+
+impl KeyIn {
+    fn into_pair(self) -> Result<KeyPair, &'static str> {
+        Ok(KeyPair {
+            access_key_id: AccessKeyId::parse(&self.access_key_id)
+                .map_err(|_| "its access key ID is invalid")?,
+            secret_access_key: SecretAccessKey::parse(self.secret_access_key.expose_secret())
+                .map_err(|_| "its secret access key is invalid")?,
+        })
+    }
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 impl StoredKey {
@@ -140,7 +219,10 @@ impl StoredKey {
             secret_access_key: self.key.secret_access_key.expose_secret(),
             account_id: self.owner.as_ref().map(|o| o.account_id.as_str()),
             arn: self.owner.as_ref().map(|o| o.arn.as_str()),
-            added_at: humantime::format_rfc3339_seconds(self.added_at).to_string(),
+            added_at: rfc3339(self.added_at),
+            rotation_started_at: self.rotation.started_at.map(rfc3339),
+            pending: self.rotation.pending.as_ref().map(KeyOut::of),
+            previous: self.rotation.previous.as_ref().map(KeyOut::of),
         };
         // Serialising plain strings into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
@@ -153,23 +235,28 @@ impl StoredKey {
         if item.version != 1 {
             return Err("it was written by a newer awskeep");
         }
-        let access_key_id =
-            AccessKeyId::parse(&item.access_key_id).map_err(|_| "its access key ID is invalid")?;
-        let secret_access_key = SecretAccessKey::parse(item.secret_access_key.expose_secret())
-            .map_err(|_| "its secret access key is invalid")?;
-        let added_at =
-            humantime::parse_rfc3339(&item.added_at).map_err(|_| "its added_at time is invalid")?;
+        let key = KeyIn {
+            access_key_id: item.access_key_id,
+            secret_access_key: item.secret_access_key,
+        }
+        .into_pair()?;
+        let time =
+            |text: &str| humantime::parse_rfc3339(text).map_err(|_| "a time in it is invalid");
+        let added_at = time(&item.added_at)?;
         let owner = match (item.account_id, item.arn) {
             (Some(account_id), Some(arn)) => Some(KeyOwner { account_id, arn }),
             _ => None,
         };
+        let rotation = Rotation {
+            started_at: item.rotation_started_at.as_deref().map(time).transpose()?,
+            pending: item.pending.map(KeyIn::into_pair).transpose()?,
+            previous: item.previous.map(KeyIn::into_pair).transpose()?,
+        };
         Ok(Self {
-            key: KeyPair {
-                access_key_id,
-                secret_access_key,
-            },
+            key,
             owner,
             added_at,
+            rotation,
         })
     }
 }
@@ -192,6 +279,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: humantime::parse_rfc3339("2026-11-28T01:02:03Z").unwrap(),
+            rotation: Rotation::default(),
         }
     }
 
@@ -224,6 +312,24 @@ mod tests {
         assert_eq!(back.key.secret_access_key.expose_secret(), SECRET);
         assert_eq!(back.owner, sample().owner);
         assert_eq!(back.added_at, sample().added_at);
+    }
+
+    #[test]
+    fn rotation_state_round_trips() {
+        let mut stored = sample();
+        stored.rotation.started_at = Some(stored.added_at);
+        stored.rotation.pending = Some(KeyPair {
+            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
+            secret_access_key: SecretAccessKey::parse("pending-secret").unwrap(),
+        });
+        let back = StoredKey::from_item_bytes(&stored.to_item_bytes()).unwrap();
+        assert_eq!(back.rotation.started_at, stored.rotation.started_at);
+        let pending = back.rotation.pending.unwrap();
+        assert_eq!(pending.access_key_id.as_str(), "AKIAI44QH8DHBEXAMPLE");
+        assert_eq!(pending.secret_access_key.expose_secret(), "pending-secret");
+        assert!(back.rotation.previous.is_none());
+        assert!(format!("{:?}", stored.rotation).contains("redacted"));
+        assert!(!format!("{:?}", stored.rotation).contains("pending-secret"));
     }
 
     #[test]

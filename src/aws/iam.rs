@@ -175,6 +175,20 @@ impl<'a> Iam<'a> {
         })
     }
 
+    pub fn deactivate_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
+        self.runtime
+            .block_on(
+                self.client
+                    .update_access_key()
+                    .user_name(user)
+                    .access_key_id(id.as_str())
+                    .status(aws_sdk_iam::types::StatusType::Inactive)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(classify(e), "iam:UpdateAccessKey", user))
+    }
+
     pub fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
         self.runtime
             .block_on(

@@ -5,12 +5,13 @@
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_sts::config::Region;
+use aws_sdk_sts::config::{Credentials, Region};
 
 use super::failure::{AwsFailure, classify};
 use super::iam::Iam;
 use super::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
 use crate::error::{Error, Result};
+use crate::secret::KeyPair;
 
 /// What kind of principal the caller is; only an IAM user can be the target of its own key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,24 +43,53 @@ impl SourceIdentity {
         region: Option<&str>,
         sts_endpoint: String,
     ) -> Result<Self> {
-        let runtime = runtime()?;
         let label = source_profile.map_or_else(
             || "the default credential chain".to_string(),
             |p| format!("profile {p}"),
         );
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        let mut loader = Self::loader(region);
+        if let Some(profile) = source_profile {
+            loader = loader.profile_name(profile);
+        }
+        Self::load(loader, label, sts_endpoint)
+    }
+
+    /// Acts as the holder of `key` (a profile's own long-term key, for rotation).
+    pub fn with_key(
+        key: &KeyPair,
+        label: String,
+        region: Option<&str>,
+        sts_endpoint: String,
+    ) -> Result<Self> {
+        let credentials = Credentials::new(
+            key.access_key_id.as_str(),
+            key.secret_access_key.expose_secret(),
+            None,
+            None,
+            "awskeep",
+        );
+        Self::load(
+            Self::loader(region).credentials_provider(credentials),
+            label,
+            sts_endpoint,
+        )
+    }
+
+    fn loader(region: Option<&str>) -> aws_config::ConfigLoader {
+        let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         );
-        if let Some(profile) = source_profile {
-            loader = loader.profile_name(profile);
-        }
-        loader = match region {
+        match region {
             Some(region) => loader.region(Region::new(region.to_string())),
             None => loader.region(RegionProviderChain::default_provider().or_else("us-east-1")),
-        };
+        }
+    }
+
+    fn load(loader: aws_config::ConfigLoader, label: String, sts_endpoint: String) -> Result<Self> {
+        let runtime = runtime()?;
         let config = runtime.block_on(loader.load());
         let sts = aws_sdk_sts::Client::new(&config);
         let identity = runtime

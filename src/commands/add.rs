@@ -59,11 +59,7 @@ pub fn run(
             &key,
         )?)
     };
-    let stored = StoredKey {
-        key,
-        owner,
-        added_at: SystemTime::now(),
-    };
+    let stored = StoredKey::new(key, owner, SystemTime::now());
 
     output::trace(
         ctx.verbose,
@@ -199,6 +195,7 @@ mod tests {
             },
             owner: None,
             added_at: SystemTime::now(),
+            rotation: Default::default(),
         }
     }
 

@@ -6,9 +6,8 @@
 //! the key is deleted in IAM again. Ctrl-C and SIGTERM are deferred to safe points: before the key
 //! exists (nothing is created) and after it is stored and configured (the check is skipped).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
 
 use crate::aws::AwsTarget;
 use crate::aws::iam::{Iam, KeyInfo};
@@ -70,7 +69,7 @@ pub fn run(
             ),
         });
     }
-    let interrupted = defer_interrupts();
+    let interrupted = super::new_key::defer_interrupts();
 
     let region = args.region.clone().or_else(|| ctx.env_region.clone());
     let endpoint = AwsTarget::new(ctx, region.as_deref()).sts_endpoint_for_messages();
@@ -132,11 +131,7 @@ pub fn run(
     let key = iam.create_access_key(&user)?;
     let key_id = key.access_key_id.clone();
     output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
-    let mut stored = StoredKey {
-        key,
-        owner: None,
-        added_at: SystemTime::now(),
-    };
+    let mut stored = StoredKey::new(key, None, SystemTime::now());
     config.document.set(profile, "credential_process", &line);
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
@@ -191,7 +186,13 @@ pub fn run(
             .as_deref()
             .or(config.document.get(profile.as_str(), "region")),
     );
-    let owner = wait_until_accepted(&target, &stored, &args, &interrupted)?;
+    let owner = super::new_key::wait_until_accepted(
+        &target,
+        &stored.key,
+        args.verify_timeout,
+        profile,
+        &interrupted,
+    )?;
     stored.owner = Some(owner.clone());
     store.set(profile, &stored)?;
     summarize(&owner, &stored, profile.as_str(), store.display_name());
@@ -284,46 +285,6 @@ fn describe(iam: &Iam<'_>, key: &KeyInfo) -> String {
     )
 }
 
-/// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff, a spinner on
-/// stderr, up to `--verify-timeout`.
-fn wait_until_accepted(
-    target: &AwsTarget,
-    stored: &StoredKey,
-    args: &BootstrapArgs,
-    interrupted: &AtomicBool,
-) -> Result<KeyOwner> {
-    let spinner =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    spinner.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    spinner.set_message("waiting for IAM to accept the new key");
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let deadline = Instant::now() + args.verify_timeout;
-    let mut delay = Duration::from_millis(500);
-    let result = loop {
-        match crate::aws::caller_identity(target, &stored.key) {
-            Ok(owner) => break Ok(owner),
-            Err(Error::KeyRejected { .. })
-                if Instant::now() + delay < deadline && !interrupted.load(Ordering::SeqCst) =>
-            {
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(8));
-            }
-            Err(Error::KeyRejected { .. }) => {
-                break Err(Error::KeyNotYetAccepted {
-                    profile: args.profile.to_string(),
-                    waited: humantime::format_duration(args.verify_timeout).to_string(),
-                });
-            }
-            Err(other) => break Err(other),
-        }
-    };
-    spinner.finish_and_clear();
-    result
-}
-
 fn summarize(owner: &KeyOwner, stored: &StoredKey, profile: &str, store: &str) {
     output::say(&format!(
         "Done. AWS accepts the new key for {} (account {}).",
@@ -339,21 +300,4 @@ fn summarize(owner: &KeyOwner, stored: &StoredKey, profile: &str, store: &str) {
         format!(" --profile {profile}")
     };
     output::say(&format!("Next: aws sts get-caller-identity{flag}"));
-}
-
-/// Ctrl-C and SIGTERM set a flag that the steps above check, instead of killing the process between
-/// CreateAccessKey and the store write.
-fn defer_interrupts() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let setter = Arc::clone(&flag);
-    if ctrlc::set_handler(move || {
-        setter.store(true, Ordering::SeqCst);
-    })
-    .is_err()
-    {
-        output::say(
-            "awskeep: could not install the Ctrl-C handler; interrupting now may leave a key in IAM.",
-        );
-    }
-    flag
 }

@@ -3,6 +3,7 @@
 //! for a person); `--json` prints to stdout for scripts.
 
 use std::collections::BTreeSet;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -23,8 +24,11 @@ struct Row {
     account_id: Option<String>,
     arn: Option<String>,
     added_at: Option<String>,
+    age_days: Option<u64>,
     in_store: bool,
     in_config: bool,
+    /// `pending` (a new key not yet switched to) or `finishing` (the old key not yet retired).
+    rotation: Option<&'static str>,
     status: &'static str,
 }
 
@@ -52,16 +56,35 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
     for profile in profiles {
         let in_config = configured.contains(&profile);
         let row = match store.get(&profile) {
-            Ok(Some(key)) => Row {
-                profile: profile.to_string(),
-                access_key_id: Some(key.key.access_key_id.masked()),
-                account_id: key.owner.as_ref().map(|o| o.account_id.clone()),
-                arn: key.owner.as_ref().map(|o| o.arn.clone()),
-                added_at: Some(humantime::format_rfc3339_seconds(key.added_at).to_string()),
-                in_store: true,
-                in_config,
-                status: if in_config { "ok" } else { "not in config" },
-            },
+            Ok(Some(key)) => {
+                let age = SystemTime::now()
+                    .duration_since(key.added_at)
+                    .unwrap_or_default();
+                let rotation = if key.rotation.previous.is_some() {
+                    Some("finishing")
+                } else if key.rotation.pending.is_some() || key.rotation.started_at.is_some() {
+                    Some("pending")
+                } else {
+                    None
+                };
+                Row {
+                    profile: profile.to_string(),
+                    access_key_id: Some(key.key.access_key_id.masked()),
+                    account_id: key.owner.as_ref().map(|o| o.account_id.clone()),
+                    arn: key.owner.as_ref().map(|o| o.arn.clone()),
+                    added_at: Some(humantime::format_rfc3339_seconds(key.added_at).to_string()),
+                    age_days: Some(age.as_secs() / 86_400),
+                    in_store: true,
+                    in_config,
+                    rotation,
+                    status: match (in_config, rotation, age > args.max_age) {
+                        (false, _, _) => "not in config",
+                        (true, Some(_), _) => "rotation unfinished",
+                        (true, None, true) => "too old: rotate",
+                        (true, None, false) => "ok",
+                    },
+                }
+            }
             Ok(None) => empty_row(&profile, false, in_config, "no key in store"),
             Err(Error::StoreItemCorrupt { .. }) => {
                 empty_row(&profile, true, in_config, "unreadable item")
@@ -82,7 +105,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         return Ok(());
     }
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let table: Vec<[String; 5]> = rows
+    let table: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             [
@@ -92,12 +115,13 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                 r.added_at
                     .as_deref()
                     .map_or("-".into(), |t| t.replace('T', " ").replace('Z', " UTC")),
+                r.age_days.map_or("-".into(), |d| format!("{d}d")),
                 r.status.to_string(),
             ]
         })
         .collect();
-    let header = ["PROFILE", "KEY", "ACCOUNT", "ADDED", "STATUS"].map(String::from);
-    let widths: Vec<usize> = (0..5)
+    let header = ["PROFILE", "KEY", "ACCOUNT", "ADDED", "AGE", "STATUS"].map(String::from);
+    let widths: Vec<usize> = (0..6)
         .map(|i| {
             std::iter::once(&header)
                 .chain(&table)
@@ -114,6 +138,21 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
             .collect();
         output::say(cells.join("  ").trim_end());
     }
+    let old: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == "too old: rotate")
+        .map(|r| r.profile.as_str())
+        .collect();
+    if !old.is_empty() {
+        output::say(&format!(
+            "Keys older than {}: {}. Rotate them with `awskeep rotate --profile NAME` (or `--all`).",
+            humantime::format_duration(args.max_age),
+            old.join(", ")
+        ));
+    }
+    if rows.iter().any(|r| r.rotation.is_some()) {
+        output::say("A rotation was interrupted; `awskeep rotate --profile NAME` finishes it.");
+    }
     Ok(())
 }
 
@@ -124,6 +163,8 @@ fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &'s
         account_id: None,
         arn: None,
         added_at: None,
+        age_days: None,
+        rotation: None,
         in_store,
         in_config,
         status,

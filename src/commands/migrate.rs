@@ -287,13 +287,13 @@ fn migrate_one(
         .as_ref()
         .map(|o| format!(" ({})", o.arn))
         .unwrap_or_default();
-    let stored = StoredKey {
-        added_at: previous
+    let stored = StoredKey::new(
+        candidate.key,
+        owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
+        previous
             .as_ref()
             .map_or_else(SystemTime::now, |p| p.added_at),
-        key: candidate.key,
-        owner: owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
-    };
+    );
 
     config.document.set(profile, "credential_process", line);
     if candidate.in_config {

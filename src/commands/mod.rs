@@ -8,7 +8,11 @@ pub mod credential_process;
 pub mod import;
 pub mod list;
 pub mod migrate;
+#[cfg(feature = "aws")]
+mod new_key;
 pub mod remove;
+#[cfg(feature = "aws")]
+pub mod rotate;
 
 use std::path::{Path, PathBuf};
 

@@ -166,3 +166,25 @@ impl Moto {
             .collect()
     }
 }
+
+impl Moto {
+    /// (key ID, "Active"/"Inactive") for each of the user's keys.
+    pub fn key_statuses(&self, user: &str) -> Vec<(String, String)> {
+        let output = self
+            .runtime
+            .block_on(self.client.list_access_keys().user_name(user).send())
+            .expect("ListAccessKeys");
+        output
+            .access_key_metadata()
+            .iter()
+            .map(|m| {
+                (
+                    m.access_key_id().unwrap_or_default().to_string(),
+                    m.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
