@@ -199,6 +199,10 @@ pub struct CredentialProcessArgs {
     /// The profile to serve (default: AWS_PROFILE, else `default`)
     #[arg(long, value_parser = parse_arg)]
     pub profile: Option<ProfileName>,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
 }
 
 #[derive(Debug, Args)]

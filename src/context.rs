@@ -18,6 +18,8 @@ pub struct Context {
     /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`.
     pub sts_endpoint: Option<String>,
     pub stdin_is_terminal: bool,
+    /// Where session refresh locks live: `$XDG_RUNTIME_DIR/awskeep`, else the cache dir's.
+    pub lock_dir: Option<PathBuf>,
     pub verbose: bool,
     /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
     pub test_crash_at: Option<String>,
@@ -46,6 +48,7 @@ impl Context {
             env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             sts_endpoint: var("AWS_ENDPOINT_URL_STS").or_else(|| var("AWS_ENDPOINT_URL")),
             stdin_is_terminal: std::io::stdin().is_terminal(),
+            lock_dir: crate::session::lock_dir(dirs::runtime_dir(), dirs::cache_dir()),
             verbose,
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),

@@ -201,6 +201,25 @@ pub enum Error {
         credentials: PathBuf,
     },
 
+    #[error("profile \"{profile}\" has an invalid {key}: {reason}")]
+    BadSetting {
+        profile: String,
+        key: &'static str,
+        reason: String,
+    },
+
+    #[error("another awskeep held the session lock {path} for profile \"{profile}\" too long")]
+    LockTimeout { profile: String, path: PathBuf },
+
+    #[error("profile \"{profile}\" needs an MFA code and there is no terminal to ask on")]
+    MfaNoInput { profile: String },
+
+    #[error("the MFA code command `{command}` failed: {reason}")]
+    MfaProcess { command: String, reason: String },
+
+    #[error("AWS refused the MFA code{message}")]
+    MfaRejected { message: String },
+
     #[error("this awskeep was built without AWS support (the `aws` feature)")]
     BuiltWithoutAws,
 }
@@ -281,6 +300,11 @@ impl Error {
             Error::KeyNotYetAccepted { profile, .. } => format!(
                 "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}` in a minute, or raise --verify-timeout"
             ),
+            Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
+            Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
+            Error::MfaNoInput { .. } => "set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run the command in a terminal".into(),
+            Error::MfaProcess { .. } => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
+            Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
             Error::BuiltWithoutAws => "rebuild with default features, or pass --no-verify".into(),
             _ => return None,

@@ -13,12 +13,14 @@ pub mod config_file;
 pub mod context;
 pub mod error;
 pub mod key_input;
+pub mod mfa;
 pub mod output;
 pub mod process_line;
 pub mod profile;
 pub mod profile_name;
 pub mod prompt;
 pub mod secret;
+pub mod session;
 pub mod store;
 
 use cli::{Cli, Command};

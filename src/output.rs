@@ -8,7 +8,10 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::secret::StoredKey;
+use secrecy::ExposeSecret;
+
+use crate::secret::{KeyOwner, StoredKey};
+use crate::session::Session;
 
 /// The credential_process output (Version 1). Long-term keys carry no `Expiration`: an empty one
 /// breaks botocore, Rust, Go and Java.
@@ -40,6 +43,44 @@ pub fn credential_json(key: &StoredKey) -> Zeroizing<Vec<u8>> {
 /// Writes the credential JSON to stdout in one write.
 pub fn print_credentials(key: &StoredKey) -> Result<()> {
     let json = credential_json(key);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&json)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Output)
+}
+
+/// STS session credentials: `SessionToken` and `Expiration` (RFC 3339 UTC ending in `Z`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SessionCredentials<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+}
+
+pub fn session_json(session: &Session, owner: Option<&KeyOwner>) -> Zeroizing<Vec<u8>> {
+    let body = SessionCredentials {
+        version: 1,
+        access_key_id: &session.access_key_id,
+        secret_access_key: session.secret_access_key.expose_secret(),
+        session_token: session.session_token.expose_secret(),
+        expiration: humantime::format_rfc3339_seconds(session.expiration).to_string(),
+        account_id: owner.map(|o| o.account_id.as_str()),
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(1024));
+    let _ = serde_json::to_writer(&mut *out, &body);
+    out.push(b'\n');
+    out
+}
+
+/// Writes a session's credential JSON to stdout in one write.
+pub fn print_session(session: &Session, owner: Option<&KeyOwner>) -> Result<()> {
+    let json = session_json(session, owner);
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&json)

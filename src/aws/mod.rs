@@ -9,7 +9,7 @@ pub mod source;
 mod sts;
 
 pub use config_check::confirm_profile_setting;
-pub use sts::caller_identity;
+pub use sts::{caller_identity, session_token};
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! STS GetCallerIdentity with an explicit key: who does this key belong to, and does AWS accept it.
+//! STS with an explicit key: GetCallerIdentity (whose key is this, does AWS accept it) and
+//! GetSessionToken (short-lived credentials, with an MFA code when the profile has a device).
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, timeout::TimeoutConfig};
 
@@ -7,7 +8,8 @@ use super::{AwsTarget, CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
 use crate::error::{Error, Result};
 use crate::secret::{KeyOwner, KeyPair};
 
-pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
+/// An STS client that signs with `key`, for the target's region and endpoint.
+fn client(target: &AwsTarget, key: &KeyPair) -> aws_sdk_sts::Client {
     let credentials = Credentials::new(
         key.access_key_id.as_str(),
         key.secret_access_key.expose_secret(),
@@ -28,8 +30,11 @@ pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
     if let Some(endpoint) = &target.sts_endpoint {
         config = config.endpoint_url(endpoint);
     }
-    let client = aws_sdk_sts::Client::from_conf(config.build());
-    let output = runtime()?.block_on(client.get_caller_identity().send());
+    aws_sdk_sts::Client::from_conf(config.build())
+}
+
+pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
+    let output = runtime()?.block_on(client(target, key).get_caller_identity().send());
     match output {
         Ok(identity) => match (identity.account, identity.arn) {
             (Some(account_id), Some(arn)) => Ok(KeyOwner { account_id, arn }),
@@ -53,4 +58,49 @@ pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
             },
         }),
     }
+}
+
+/// GetSessionToken with the profile's long-term key (and an MFA code when the profile names a device).
+pub fn session_token(
+    target: &AwsTarget,
+    key: &KeyPair,
+    duration: std::time::Duration,
+    mfa: Option<(&str, &str)>,
+) -> Result<crate::session::Session> {
+    let client = client(target, key);
+    let mut request = client
+        .get_session_token()
+        .duration_seconds(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX));
+    if let Some((serial, code)) = mfa {
+        request = request.serial_number(serial).token_code(code);
+    }
+    let output = runtime()?.block_on(request.send()).map_err(|error| match classify(error) {
+        AwsFailure::Network(reason) => Error::Network {
+            service: "STS",
+            endpoint: target.sts_endpoint_for_messages(),
+            reason,
+        },
+        AwsFailure::Denied { message, .. } if mfa.is_some() => Error::MfaRejected { message },
+        AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
+            Error::KeyRejected { code, message }
+        }
+        AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
+            operation: "sts:GetSessionToken",
+            reason,
+        },
+    })?;
+    let missing = || Error::Aws {
+        operation: "sts:GetSessionToken",
+        reason: "the answer held no credentials".into(),
+    };
+    let credentials = output.credentials().ok_or_else(missing)?;
+    let expiration = std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
+    Ok(crate::session::Session {
+        access_key_id: credentials.access_key_id().to_string(),
+        secret_access_key: credentials.secret_access_key().into(),
+        session_token: credentials.session_token().into(),
+        expiration,
+        source_key_id: key.access_key_id.as_str().to_string(),
+        mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
+    })
 }

@@ -155,6 +155,7 @@ mod tests {
             env_region: None,
             sts_endpoint: None,
             stdin_is_terminal: false,
+            lock_dir: None,
             verbose: false,
             test_crash_at: None,
             test_fail_at: None,

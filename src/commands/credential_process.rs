@@ -1,12 +1,20 @@
-//! `awskeep credential-process`: the hot path every AWS CLI and SDK call runs. It reads one store item
-//! and prints the JSON. It reads no file, builds no AWS client or async runtime, makes no network
-//! call, and never reads stdin (JS and Java hand the helper a pipe that never closes).
+//! `awskeep credential-process`: the hot path every AWS CLI and SDK call runs. It reads the profile's
+//! settings from `~/.aws/config` and its store item(s), and prints the JSON: the long-term key, or
+//! (sessions on) a cached STS session while it has more than the refresh margin left. Only a cache
+//! miss builds an AWS client, under a cross-process lock so that N processes make one STS call and one
+//! MFA prompt. It never reads stdin (JS and Java hand the helper a pipe that never closes).
+
+use std::time::SystemTime;
 
 use crate::cli::CredentialProcessArgs;
+use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
+use crate::secret::StoredKey;
+use crate::session::{RefreshLock, Session, SessionSettings};
 use crate::store::CredentialStore;
 
 pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessArgs) -> Result<()> {
@@ -14,23 +22,77 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
         Some(profile) => profile,
         None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default"))?,
     };
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "reading profile {profile} from the {}",
-            store.display_name()
-        ),
-    );
+    let config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let settings = SessionSettings::from_config(&config.document, &profile)?;
+    output::trace(ctx.verbose, &format!("reading profile {profile} from the {}", store.display_name()));
     let key = store.get(&profile)?.ok_or_else(|| Error::NoStoredKey {
         profile: profile.to_string(),
         store: store.display_name(),
     })?;
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "serving key {} for profile {profile}",
-            key.key.access_key_id
-        ),
-    );
-    output::print_credentials(&key)
+    if !settings.enabled {
+        output::trace(ctx.verbose, &format!("serving key {} for profile {profile}", key.key.access_key_id));
+        return output::print_credentials(&key);
+    }
+    if let Some(session) = cached(store, &profile, &key, &settings)? {
+        output::trace(ctx.verbose, "serving the cached session");
+        return output::print_session(&session, key.owner.as_ref());
+    }
+    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    let _lock = RefreshLock::acquire(lock_dir, &profile)?;
+    super::crash_point(ctx, "session:holding-lock");
+    // Another process may have refreshed while this one waited.
+    if let Some(session) = cached(store, &profile, &key, &settings)? {
+        output::trace(ctx.verbose, "serving the session another awskeep just fetched");
+        return output::print_session(&session, key.owner.as_ref());
+    }
+    let session = fetch(ctx, &profile, &key, &settings, args.mfa_process.as_deref(), &config)?;
+    store.set_session(&profile, &session)?;
+    output::print_session(&session, key.owner.as_ref())
+}
+
+fn cached(store: &dyn CredentialStore, profile: &ProfileName, key: &StoredKey, settings: &SessionSettings) -> Result<Option<Session>> {
+    Ok(store
+        .get_session(profile)?
+        .filter(|s| s.usable(key.key.access_key_id.as_str(), settings, SystemTime::now())))
+}
+
+#[cfg(feature = "aws")]
+fn fetch(
+    ctx: &Context,
+    profile: &ProfileName,
+    key: &StoredKey,
+    settings: &SessionSettings,
+    mfa_process: Option<&str>,
+    config: &config_file::LoadedFile,
+) -> Result<Session> {
+    use crate::mfa::{CodeSource, read_code};
+    let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
+    output::trace(ctx.verbose, &format!("asking sts:GetSessionToken at {}", target.sts_endpoint_for_messages()));
+    let Some(serial) = settings.mfa_serial.as_deref() else {
+        return crate::aws::session_token(&target, &key.key, settings.duration, None);
+    };
+    let process = mfa_process.or(settings.mfa_process.as_deref());
+    let mut attempt = 1;
+    loop {
+        let (code, source) = read_code(profile, serial, process)?;
+        match crate::aws::session_token(&target, &key.key, settings.duration, Some((serial, code.as_str()))) {
+            Err(Error::MfaRejected { message }) if source == CodeSource::Terminal && attempt < 3 => {
+                output::say(&format!("awskeep: AWS refused the MFA code{message}; try again."));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+fn fetch(
+    _: &Context,
+    _: &ProfileName,
+    _: &StoredKey,
+    _: &SessionSettings,
+    _: Option<&str>,
+    _: &config_file::LoadedFile,
+) -> Result<Session> {
+    Err(Error::BuiltWithoutAws)
 }

@@ -15,6 +15,7 @@ use super::{CredentialStore, SERVICE, StoreKind};
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
+use crate::session::Session;
 
 pub struct KeyringBackedStore {
     inner: Arc<KeyringStore>,
@@ -46,10 +47,36 @@ pub fn open(kind: StoreKind) -> Result<Box<dyn CredentialStore>> {
 impl KeyringBackedStore {
     fn entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: AWS access key for profile {profile}");
-        let modifiers = HashMap::from([("label", label.as_str())]);
+        self.entry_named(profile, profile.as_str(), &label)
+    }
+
+    /// `PROFILE:session`: a colon cannot occur in a profile name, so it never names a key item.
+    fn session_entry(&self, profile: &ProfileName) -> Result<Entry> {
+        let label = format!("awskeep: STS session for profile {profile}");
+        self.entry_named(profile, &format!("{profile}:session"), &label)
+    }
+
+    fn entry_named(&self, profile: &ProfileName, user: &str, label: &str) -> Result<Entry> {
+        let modifiers = HashMap::from([("label", label)]);
         self.inner
-            .build(SERVICE, profile.as_str(), Some(&modifiers))
+            .build(SERVICE, user, Some(&modifiers))
             .map_err(|e| map_error(e, self.name, Some(profile)))
+    }
+
+    fn read(&self, entry: Entry, profile: &ProfileName) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        match entry.get_secret() {
+            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(e) => Err(map_error(e, self.name, Some(profile))),
+        }
+    }
+
+    fn remove(&self, entry: Entry, profile: &ProfileName) -> Result<bool> {
+        match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(e) => Err(map_error(e, self.name, Some(profile))),
+        }
     }
 }
 
@@ -59,10 +86,8 @@ impl CredentialStore for KeyringBackedStore {
     }
 
     fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
-        let bytes = match self.entry(profile)?.get_secret() {
-            Ok(bytes) => Zeroizing::new(bytes),
-            Err(KeyringError::NoEntry) => return Ok(None),
-            Err(e) => return Err(map_error(e, self.name, Some(profile))),
+        let Some(bytes) = self.read(self.entry(profile)?, profile)? else {
+            return Ok(None);
         };
         StoredKey::from_item_bytes(&bytes)
             .map(Some)
@@ -81,11 +106,25 @@ impl CredentialStore for KeyringBackedStore {
     }
 
     fn delete(&self, profile: &ProfileName) -> Result<bool> {
-        match self.entry(profile)?.delete_credential() {
-            Ok(()) => Ok(true),
-            Err(KeyringError::NoEntry) => Ok(false),
-            Err(e) => Err(map_error(e, self.name, Some(profile))),
-        }
+        self.remove(self.entry(profile)?, profile)
+    }
+
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        let Some(bytes) = self.read(self.session_entry(profile)?, profile)? else {
+            return Ok(None);
+        };
+        // An unreadable cache entry is just a miss: the next refresh overwrites it.
+        Ok(Session::from_item_bytes(&bytes).ok())
+    }
+
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        self.session_entry(profile)?
+            .set_secret(&session.to_item_bytes())
+            .map_err(|e| map_error(e, self.name, Some(profile)))
+    }
+
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+        self.remove(self.session_entry(profile)?, profile)
     }
 
     fn list(&self) -> Result<Option<Vec<ProfileName>>> {

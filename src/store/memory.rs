@@ -8,10 +8,12 @@ use super::CredentialStore;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
+use crate::session::Session;
 
 #[derive(Default)]
 pub struct MemoryStore {
     items: RefCell<BTreeMap<ProfileName, zeroize::Zeroizing<Vec<u8>>>>,
+    sessions: RefCell<BTreeMap<ProfileName, zeroize::Zeroizing<Vec<u8>>>>,
     calls: RefCell<usize>,
     fail_at: RefCell<Option<(usize, Error)>>,
 }
@@ -70,5 +72,21 @@ impl CredentialStore for MemoryStore {
     fn list(&self) -> Result<Option<Vec<ProfileName>>> {
         self.check()?;
         Ok(Some(self.items.borrow().keys().cloned().collect()))
+    }
+
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        self.check()?;
+        Ok(self.sessions.borrow().get(profile).and_then(|b| Session::from_item_bytes(b).ok()))
+    }
+
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        self.check()?;
+        self.sessions.borrow_mut().insert(profile.clone(), session.to_item_bytes());
+        Ok(())
+    }
+
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+        self.check()?;
+        Ok(self.sessions.borrow_mut().remove(profile).is_some())
     }
 }

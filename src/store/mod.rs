@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
+use crate::session::Session;
 
 /// The service name every awskeep item is filed under.
 pub const SERVICE: &str = "awskeep";
@@ -26,6 +27,11 @@ pub trait CredentialStore {
     fn delete(&self, profile: &ProfileName) -> Result<bool>;
     /// Every profile with an item in this store, or `None` when the backend cannot search.
     fn list(&self) -> Result<Option<Vec<ProfileName>>>;
+    /// The profile's cached STS session (a separate item), if any.
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>>;
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()>;
+    /// Drops the cached session; `false` when there was none.
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool>;
 }
 
 /// The stores this build can open. `--store` / `AWSKEEP_STORE` picks one; the default is the

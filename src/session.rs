@@ -1,0 +1,272 @@
+//! STS sessions: the per-profile settings, the cached session (kept in the same store as the key,
+//! as a separate item), and the single-flight lock that makes N processes with a cold cache cause one
+//! GetSessionToken and one MFA prompt.
+//!
+//! The lock is an advisory `flock` on a file under the user's runtime (else cache) dir: the kernel
+//! releases it when its holder dies, even by SIGKILL. The lock file holds nothing secret.
+
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::profile::Document;
+use crate::profile_name::ProfileName;
+
+/// Serve nothing with less than this left: botocore refreshes 15 minutes before `Expiration` and
+/// runs the helper on every API call inside that window.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(20 * 60);
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// What STS allows for GetSessionToken.
+const MIN_DURATION: Duration = Duration::from_secs(15 * 60);
+const MAX_DURATION: Duration = Duration::from_secs(36 * 3600);
+/// How long a process waits for another one's refresh (which may include an MFA prompt).
+const LOCK_WAIT: Duration = Duration::from_secs(180);
+
+/// A profile's session settings, from `~/.aws/config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    pub enabled: bool,
+    pub duration: Duration,
+    pub mfa_serial: Option<String>,
+    pub mfa_process: Option<String>,
+}
+
+impl SessionSettings {
+    /// `awskeep_session` on or off; when absent, on exactly when the profile has `mfa_serial`
+    /// (an MFA session can do everything the key can, IAM included; a session without MFA cannot
+    /// call IAM, so it is opt-in).
+    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
+        let get = |key: &str| config.get(profile.as_str(), key).map(str::to_string);
+        let mfa_serial = get("mfa_serial").filter(|s| !s.is_empty());
+        let enabled = match get("awskeep_session").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => mfa_serial.is_some(),
+            Some("true" | "on" | "yes" | "1") => true,
+            Some("false" | "off" | "no" | "0") => false,
+            Some(_) => {
+                return Err(Error::BadSetting {
+                    profile: profile.to_string(),
+                    key: "awskeep_session",
+                    reason: "use true or false".into(),
+                });
+            }
+        };
+        let duration = match get("awskeep_session_duration") {
+            None => DEFAULT_DURATION,
+            Some(text) => parse_duration(&text).map_err(|reason| Error::BadSetting {
+                profile: profile.to_string(),
+                key: "awskeep_session_duration",
+                reason,
+            })?,
+        };
+        Ok(Self {
+            enabled,
+            duration,
+            mfa_serial,
+            mfa_process: get("awskeep_mfa_process").filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// Less than a quarter of a short session is never served either.
+    pub fn margin(&self) -> Duration {
+        REFRESH_MARGIN.min(self.duration / 4)
+    }
+}
+
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 12h)"))?;
+    if duration < MIN_DURATION || duration > MAX_DURATION {
+        return Err("STS allows 15m to 36h".into());
+    }
+    Ok(duration)
+}
+
+/// STS credentials for one profile, cached in the store.
+pub struct Session {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: SecretString,
+    pub expiration: SystemTime,
+    /// The long-term key it came from: a session of a replaced key is never served.
+    pub source_key_id: String,
+    pub mfa_serial: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &humantime::format_rfc3339_seconds(self.expiration).to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct SessionOut<'a> {
+    version: u32,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+    source_key_id: &'a str,
+    mfa_serial: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct SessionIn {
+    version: u32,
+    access_key_id: String,
+    secret_access_key: SecretString,
+    session_token: SecretString,
+    expiration: String,
+    source_key_id: String,
+    mfa_serial: Option<String>,
+}
+
+impl Session {
+    pub fn to_item_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let out = SessionOut {
+            version: 1,
+            access_key_id: &self.access_key_id,
+            secret_access_key: self.secret_access_key.expose_secret(),
+            session_token: self.session_token.expose_secret(),
+            expiration: humantime::format_rfc3339_seconds(self.expiration).to_string(),
+            source_key_id: &self.source_key_id,
+            mfa_serial: self.mfa_serial.as_deref(),
+        };
+        Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
+    }
+
+    pub fn from_item_bytes(bytes: &[u8]) -> std::result::Result<Self, &'static str> {
+        let item: SessionIn = serde_json::from_slice(bytes).map_err(|_| "its content is not an awskeep session")?;
+        if item.version != 1 {
+            return Err("it was written by a newer awskeep");
+        }
+        Ok(Self {
+            access_key_id: item.access_key_id,
+            secret_access_key: item.secret_access_key,
+            session_token: item.session_token,
+            expiration: humantime::parse_rfc3339(&item.expiration).map_err(|_| "its expiration is invalid")?,
+            source_key_id: item.source_key_id,
+            mfa_serial: item.mfa_serial,
+        })
+    }
+
+    /// Fit to serve: from this key, for this MFA device, with more than `margin` left.
+    pub fn usable(&self, key_id: &str, settings: &SessionSettings, now: SystemTime) -> bool {
+        self.source_key_id == key_id
+            && self.mfa_serial == settings.mfa_serial
+            && self.expiration.duration_since(now).is_ok_and(|left| left > settings.margin())
+    }
+}
+
+/// Held while one process refreshes a profile's session; dropped (or the holder's death) releases it.
+pub struct RefreshLock {
+    _file: File,
+}
+
+/// Where lock files live: `$XDG_RUNTIME_DIR/awskeep`, else the user's cache dir.
+pub fn lock_dir(runtime_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Option<PathBuf> {
+    runtime_dir.or(cache_dir).map(|d| d.join("awskeep"))
+}
+
+impl RefreshLock {
+    pub fn acquire(dir: &std::path::Path, profile: &ProfileName) -> Result<Self> {
+        let io = |source: std::io::Error| Error::WriteFile { path: dir.to_path_buf(), source };
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io)?;
+        let path = dir.join(format!("{profile}.lock"));
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|source| Error::WriteFile { path: path.clone(), source })?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::LockTimeout { profile: profile.to_string(), path });
+                }
+                Err(std::fs::TryLockError::Error(source)) => return Err(Error::WriteFile { path, source }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::FileKind;
+
+    fn settings(text: &str) -> Result<SessionSettings> {
+        let doc = Document::parse(text, FileKind::Config).unwrap();
+        SessionSettings::from_config(&doc, &ProfileName::parse("dev").unwrap())
+    }
+
+    #[test]
+    fn sessions_default_on_only_with_mfa() {
+        assert!(!settings("[profile dev]\n").unwrap().enabled);
+        let mfa = settings("[profile dev]\nmfa_serial = arn:aws:iam::1:mfa/me\n").unwrap();
+        assert!(mfa.enabled);
+        assert_eq!(mfa.duration, DEFAULT_DURATION);
+        assert!(!settings("[profile dev]\nmfa_serial = x\nawskeep_session = false\n").unwrap().enabled);
+        let on = settings("[profile dev]\nawskeep_session = true\nawskeep_session_duration = 1h\n").unwrap();
+        assert!(on.enabled);
+        assert_eq!(on.duration, Duration::from_secs(3600));
+        assert!(settings("[profile dev]\nawskeep_session = maybe\n").is_err());
+        assert!(settings("[profile dev]\nawskeep_session_duration = 5m\n").is_err());
+    }
+
+    fn session(expires_in: Duration) -> Session {
+        Session {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "s".into(),
+            session_token: "t".into(),
+            expiration: SystemTime::now() + expires_in,
+            source_key_id: "AKIAKEY".into(),
+            mfa_serial: None,
+        }
+    }
+
+    #[test]
+    fn a_session_with_less_than_the_margin_left_is_not_served() {
+        let s = SessionSettings { enabled: true, duration: DEFAULT_DURATION, mfa_serial: None, mfa_process: None };
+        let now = SystemTime::now();
+        assert!(session(Duration::from_secs(3600)).usable("AKIAKEY", &s, now));
+        assert!(!session(Duration::from_secs(19 * 60)).usable("AKIAKEY", &s, now));
+        assert!(!session(Duration::from_secs(3600)).usable("AKIAOTHER", &s, now), "another key's session");
+        let with_mfa = SessionSettings { mfa_serial: Some("arn".into()), ..s };
+        assert!(!session(Duration::from_secs(3600)).usable("AKIAKEY", &with_mfa, now), "MFA device changed");
+    }
+
+    #[test]
+    fn session_item_round_trips_and_debug_hides_secrets() {
+        let s = session(Duration::from_secs(3600));
+        let back = Session::from_item_bytes(&s.to_item_bytes()).unwrap();
+        assert_eq!(back.session_token.expose_secret(), "t");
+        assert!(!format!("{s:?}").contains("\"t\""));
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = ProfileName::parse("dev").unwrap();
+        let held = RefreshLock::acquire(dir.path(), &profile).unwrap();
+        let path = dir.path().join("dev.lock");
+        let other = File::open(&path).unwrap();
+        assert!(other.try_lock().is_err());
+        drop(held);
+        assert!(other.try_lock().is_ok());
+    }
+}
