@@ -44,6 +44,44 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
     Import(ImportArgs),
+    /// Manage cached STS sessions
+    Session(SessionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(subcommand)]
+    pub command: SessionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Drop cached sessions; the next AWS call fetches a fresh one
+    Clear {
+        /// The profile (default: AWS_PROFILE, else `default`)
+        #[arg(long, value_parser = parse_arg, conflicts_with = "all")]
+        profile: Option<ProfileName>,
+        /// Every profile's session
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Session settings `add` and `bootstrap` write into the profile.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionFlags {
+    /// Serve short-lived STS sessions (on) or the key itself (off); default: on when the profile has
+    /// mfa_serial
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub session: Option<String>,
+
+    /// How long each session lasts (15m to 36h; default 12h)
+    #[arg(long, value_name = "DURATION", value_parser = crate::session::parse_duration)]
+    pub session_duration: Option<std::time::Duration>,
+
+    /// The MFA device's ARN (mfa_serial): sessions then carry an MFA code
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +134,9 @@ pub struct BootstrapArgs {
     /// Replace an existing profile without asking
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub session: SessionFlags,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +233,9 @@ pub struct AddArgs {
     /// Replace an existing profile without asking
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub session: SessionFlags,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         #[cfg(not(feature = "aws"))]
         Command::Rotate(_) => Err(error::Error::BuiltWithoutAws),
         Command::Migrate(args) => commands::migrate::run(&ctx, store.as_ref(), cli.store, args),
+        Command::Session(args) => commands::session::run(&ctx, store.as_ref(), args),
         Command::Import(args) => commands::import::run(&ctx, store.as_ref(), cli.store, args),
     }
 }

@@ -26,9 +26,13 @@ pub fn read_code(
         return run_process(command).map(|code| (code, CodeSource::Process));
     }
     let answer = prompt::ask_line(&format!("MFA code for {serial} (profile {profile}): "))
-        .map_err(|_| Error::MfaNoInput { profile: profile.to_string() })?;
+        .map_err(|_| Error::MfaNoInput {
+            profile: profile.to_string(),
+        })?;
     let code = Zeroizing::new(answer.trim().to_string());
-    check(&code).map_err(|reason| Error::MfaRejected { message: format!(" ({reason})") })?;
+    check(&code).map_err(|reason| Error::MfaRejected {
+        message: format!(" ({reason})"),
+    })?;
     Ok((code, CodeSource::Terminal))
 }
 
@@ -37,7 +41,11 @@ fn run_process(command: &str) -> Result<Zeroizing<String>> {
         command: command.to_string(),
         reason,
     };
-    let shell = if cfg!(windows) { ("cmd", "/C") } else { ("sh", "-c") };
+    let shell = if cfg!(windows) {
+        ("cmd", "/C")
+    } else {
+        ("sh", "-c")
+    };
     // Its stderr goes where ours goes (shown by the SDKs on failure); its stdout is the code.
     let output = Command::new(shell.0)
         .args([shell.1, command])
@@ -71,7 +79,13 @@ mod tests {
         let (code, source) = read_code(&profile, "arn", Some("echo ' 123456 '")).unwrap();
         assert_eq!(code.as_str(), "123456");
         assert_eq!(source, CodeSource::Process);
-        assert!(matches!(read_code(&profile, "arn", Some("echo nope")), Err(Error::MfaProcess { .. })));
-        assert!(matches!(read_code(&profile, "arn", Some("exit 3")), Err(Error::MfaProcess { .. })));
+        assert!(matches!(
+            read_code(&profile, "arn", Some("echo nope")),
+            Err(Error::MfaProcess { .. })
+        ));
+        assert!(matches!(
+            read_code(&profile, "arn", Some("exit 3")),
+            Err(Error::MfaProcess { .. })
+        ));
     }
 }

@@ -43,7 +43,11 @@ impl SessionSettings {
     pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
         let get = |key: &str| config.get(profile.as_str(), key).map(str::to_string);
         let mfa_serial = get("mfa_serial").filter(|s| !s.is_empty());
-        let enabled = match get("awskeep_session").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let enabled = match get("awskeep_session")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None => mfa_serial.is_some(),
             Some("true" | "on" | "yes" | "1") => true,
             Some("false" | "off" | "no" | "0") => false,
@@ -100,7 +104,10 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("access_key_id", &self.access_key_id)
-            .field("expiration", &humantime::format_rfc3339_seconds(self.expiration).to_string())
+            .field(
+                "expiration",
+                &humantime::format_rfc3339_seconds(self.expiration).to_string(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -142,7 +149,8 @@ impl Session {
     }
 
     pub fn from_item_bytes(bytes: &[u8]) -> std::result::Result<Self, &'static str> {
-        let item: SessionIn = serde_json::from_slice(bytes).map_err(|_| "its content is not an awskeep session")?;
+        let item: SessionIn =
+            serde_json::from_slice(bytes).map_err(|_| "its content is not an awskeep session")?;
         if item.version != 1 {
             return Err("it was written by a newer awskeep");
         }
@@ -150,7 +158,8 @@ impl Session {
             access_key_id: item.access_key_id,
             secret_access_key: item.secret_access_key,
             session_token: item.session_token,
-            expiration: humantime::parse_rfc3339(&item.expiration).map_err(|_| "its expiration is invalid")?,
+            expiration: humantime::parse_rfc3339(&item.expiration)
+                .map_err(|_| "its expiration is invalid")?,
             source_key_id: item.source_key_id,
             mfa_serial: item.mfa_serial,
         })
@@ -160,7 +169,10 @@ impl Session {
     pub fn usable(&self, key_id: &str, settings: &SessionSettings, now: SystemTime) -> bool {
         self.source_key_id == key_id
             && self.mfa_serial == settings.mfa_serial
-            && self.expiration.duration_since(now).is_ok_and(|left| left > settings.margin())
+            && self
+                .expiration
+                .duration_since(now)
+                .is_ok_and(|left| left > settings.margin())
     }
 }
 
@@ -176,7 +188,10 @@ pub fn lock_dir(runtime_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Opt
 
 impl RefreshLock {
     pub fn acquire(dir: &std::path::Path, profile: &ProfileName) -> Result<Self> {
-        let io = |source: std::io::Error| Error::WriteFile { path: dir.to_path_buf(), source };
+        let io = |source: std::io::Error| Error::WriteFile {
+            path: dir.to_path_buf(),
+            source,
+        };
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -187,7 +202,10 @@ impl RefreshLock {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(|source| Error::WriteFile { path: path.clone(), source })?;
+        let file = options.open(&path).map_err(|source| Error::WriteFile {
+            path: path.clone(),
+            source,
+        })?;
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
             match file.try_lock() {
@@ -196,9 +214,14 @@ impl RefreshLock {
                     std::thread::sleep(Duration::from_millis(25));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::LockTimeout { profile: profile.to_string(), path });
+                    return Err(Error::LockTimeout {
+                        profile: profile.to_string(),
+                        path,
+                    });
                 }
-                Err(std::fs::TryLockError::Error(source)) => return Err(Error::WriteFile { path, source }),
+                Err(std::fs::TryLockError::Error(source)) => {
+                    return Err(Error::WriteFile { path, source });
+                }
             }
         }
     }
@@ -220,8 +243,13 @@ mod tests {
         let mfa = settings("[profile dev]\nmfa_serial = arn:aws:iam::1:mfa/me\n").unwrap();
         assert!(mfa.enabled);
         assert_eq!(mfa.duration, DEFAULT_DURATION);
-        assert!(!settings("[profile dev]\nmfa_serial = x\nawskeep_session = false\n").unwrap().enabled);
-        let on = settings("[profile dev]\nawskeep_session = true\nawskeep_session_duration = 1h\n").unwrap();
+        assert!(
+            !settings("[profile dev]\nmfa_serial = x\nawskeep_session = false\n")
+                .unwrap()
+                .enabled
+        );
+        let on = settings("[profile dev]\nawskeep_session = true\nawskeep_session_duration = 1h\n")
+            .unwrap();
         assert!(on.enabled);
         assert_eq!(on.duration, Duration::from_secs(3600));
         assert!(settings("[profile dev]\nawskeep_session = maybe\n").is_err());
@@ -241,13 +269,27 @@ mod tests {
 
     #[test]
     fn a_session_with_less_than_the_margin_left_is_not_served() {
-        let s = SessionSettings { enabled: true, duration: DEFAULT_DURATION, mfa_serial: None, mfa_process: None };
+        let s = SessionSettings {
+            enabled: true,
+            duration: DEFAULT_DURATION,
+            mfa_serial: None,
+            mfa_process: None,
+        };
         let now = SystemTime::now();
         assert!(session(Duration::from_secs(3600)).usable("AKIAKEY", &s, now));
         assert!(!session(Duration::from_secs(19 * 60)).usable("AKIAKEY", &s, now));
-        assert!(!session(Duration::from_secs(3600)).usable("AKIAOTHER", &s, now), "another key's session");
-        let with_mfa = SessionSettings { mfa_serial: Some("arn".into()), ..s };
-        assert!(!session(Duration::from_secs(3600)).usable("AKIAKEY", &with_mfa, now), "MFA device changed");
+        assert!(
+            !session(Duration::from_secs(3600)).usable("AKIAOTHER", &s, now),
+            "another key's session"
+        );
+        let with_mfa = SessionSettings {
+            mfa_serial: Some("arn".into()),
+            ..s
+        };
+        assert!(
+            !session(Duration::from_secs(3600)).usable("AKIAKEY", &with_mfa, now),
+            "MFA device changed"
+        );
     }
 
     #[test]

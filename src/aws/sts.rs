@@ -74,27 +74,30 @@ pub fn session_token(
     if let Some((serial, code)) = mfa {
         request = request.serial_number(serial).token_code(code);
     }
-    let output = runtime()?.block_on(request.send()).map_err(|error| match classify(error) {
-        AwsFailure::Network(reason) => Error::Network {
-            service: "STS",
-            endpoint: target.sts_endpoint_for_messages(),
-            reason,
-        },
-        AwsFailure::Denied { message, .. } if mfa.is_some() => Error::MfaRejected { message },
-        AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
-            Error::KeyRejected { code, message }
-        }
-        AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
-            operation: "sts:GetSessionToken",
-            reason,
-        },
-    })?;
+    let output = runtime()?
+        .block_on(request.send())
+        .map_err(|error| match classify(error) {
+            AwsFailure::Network(reason) => Error::Network {
+                service: "STS",
+                endpoint: target.sts_endpoint_for_messages(),
+                reason,
+            },
+            AwsFailure::Denied { message, .. } if mfa.is_some() => Error::MfaRejected { message },
+            AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
+                Error::KeyRejected { code, message }
+            }
+            AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
+                operation: "sts:GetSessionToken",
+                reason,
+            },
+        })?;
     let missing = || Error::Aws {
         operation: "sts:GetSessionToken",
         reason: "the answer held no credentials".into(),
     };
     let credentials = output.credentials().ok_or_else(missing)?;
-    let expiration = std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
+    let expiration =
+        std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
     Ok(crate::session::Session {
         access_key_id: credentials.access_key_id().to_string(),
         secret_access_key: credentials.secret_access_key().into(),

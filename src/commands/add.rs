@@ -66,6 +66,7 @@ pub fn run(
         &format!("writing profile {profile} to the {}", store.display_name()),
     );
     config.document.set(profile, "credential_process", &line);
+    super::apply_session_flags(&mut config.document, profile, &args.session);
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         config.save(|text| {
             super::confirm_edit(
@@ -78,6 +79,7 @@ pub fn run(
             )
         })
     })?;
+    super::drop_session(store, profile);
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
@@ -178,6 +180,7 @@ mod tests {
             csv: Some(csv(dir, id)),
             no_verify: true,
             force,
+            session: Default::default(),
         }
     }
 

@@ -133,6 +133,7 @@ pub fn run(
     output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
     let mut stored = StoredKey::new(key, None, SystemTime::now());
     config.document.set(profile, "credential_process", &line);
+    super::apply_session_flags(&mut config.document, profile, &args.session);
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
             super::crash_point(ctx, "bootstrap:after-store-write");

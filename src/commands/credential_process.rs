@@ -24,13 +24,25 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
     };
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let settings = SessionSettings::from_config(&config.document, &profile)?;
-    output::trace(ctx.verbose, &format!("reading profile {profile} from the {}", store.display_name()));
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "reading profile {profile} from the {}",
+            store.display_name()
+        ),
+    );
     let key = store.get(&profile)?.ok_or_else(|| Error::NoStoredKey {
         profile: profile.to_string(),
         store: store.display_name(),
     })?;
     if !settings.enabled {
-        output::trace(ctx.verbose, &format!("serving key {} for profile {profile}", key.key.access_key_id));
+        output::trace(
+            ctx.verbose,
+            &format!(
+                "serving key {} for profile {profile}",
+                key.key.access_key_id
+            ),
+        );
         return output::print_credentials(&key);
     }
     if let Some(session) = cached(store, &profile, &key, &settings)? {
@@ -42,15 +54,30 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
     super::crash_point(ctx, "session:holding-lock");
     // Another process may have refreshed while this one waited.
     if let Some(session) = cached(store, &profile, &key, &settings)? {
-        output::trace(ctx.verbose, "serving the session another awskeep just fetched");
+        output::trace(
+            ctx.verbose,
+            "serving the session another awskeep just fetched",
+        );
         return output::print_session(&session, key.owner.as_ref());
     }
-    let session = fetch(ctx, &profile, &key, &settings, args.mfa_process.as_deref(), &config)?;
+    let session = fetch(
+        ctx,
+        &profile,
+        &key,
+        &settings,
+        args.mfa_process.as_deref(),
+        &config,
+    )?;
     store.set_session(&profile, &session)?;
     output::print_session(&session, key.owner.as_ref())
 }
 
-fn cached(store: &dyn CredentialStore, profile: &ProfileName, key: &StoredKey, settings: &SessionSettings) -> Result<Option<Session>> {
+fn cached(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    key: &StoredKey,
+    settings: &SessionSettings,
+) -> Result<Option<Session>> {
     Ok(store
         .get_session(profile)?
         .filter(|s| s.usable(key.key.access_key_id.as_str(), settings, SystemTime::now())))
@@ -67,7 +94,13 @@ fn fetch(
 ) -> Result<Session> {
     use crate::mfa::{CodeSource, read_code};
     let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
-    output::trace(ctx.verbose, &format!("asking sts:GetSessionToken at {}", target.sts_endpoint_for_messages()));
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "asking sts:GetSessionToken at {}",
+            target.sts_endpoint_for_messages()
+        ),
+    );
     let Some(serial) = settings.mfa_serial.as_deref() else {
         return crate::aws::session_token(&target, &key.key, settings.duration, None);
     };
@@ -75,9 +108,18 @@ fn fetch(
     let mut attempt = 1;
     loop {
         let (code, source) = read_code(profile, serial, process)?;
-        match crate::aws::session_token(&target, &key.key, settings.duration, Some((serial, code.as_str()))) {
-            Err(Error::MfaRejected { message }) if source == CodeSource::Terminal && attempt < 3 => {
-                output::say(&format!("awskeep: AWS refused the MFA code{message}; try again."));
+        match crate::aws::session_token(
+            &target,
+            &key.key,
+            settings.duration,
+            Some((serial, code.as_str())),
+        ) {
+            Err(Error::MfaRejected { message })
+                if source == CodeSource::Terminal && attempt < 3 =>
+            {
+                output::say(&format!(
+                    "awskeep: AWS refused the MFA code{message}; try again."
+                ));
                 attempt += 1;
             }
             other => return other,

@@ -43,6 +43,7 @@ pub fn run(
                 csv: Some(file.clone()),
                 no_verify: args.no_verify,
                 force: args.force,
+                session: Default::default(),
             },
         )?;
     }

@@ -13,6 +13,7 @@ mod new_key;
 pub mod remove;
 #[cfg(feature = "aws")]
 pub mod rotate;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 
@@ -105,6 +106,41 @@ pub(crate) fn replace_question(
             old.key.access_key_id
         )),
         (None, None) => None,
+    }
+}
+
+/// Writes `add`/`bootstrap`'s session flags into the profile's section (nothing when none is given).
+pub(crate) fn apply_session_flags(
+    document: &mut crate::profile::Document,
+    profile: &ProfileName,
+    flags: &crate::cli::SessionFlags,
+) {
+    if let Some(mode) = &flags.session {
+        document.set(
+            profile,
+            "awskeep_session",
+            if mode == "on" { "true" } else { "false" },
+        );
+    }
+    if let Some(duration) = flags.session_duration {
+        document.set(
+            profile,
+            "awskeep_session_duration",
+            &humantime::format_duration(duration).to_string(),
+        );
+    }
+    if let Some(serial) = &flags.mfa_serial {
+        document.set(profile, "mfa_serial", serial);
+    }
+}
+
+/// Drops the profile's cached session after its key changed; a failure only warns.
+pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
+    if let Err(e) = store.delete_session(profile) {
+        output::say(&format!(
+            "awskeep: could not drop the cached session of {profile}: {}",
+            e.one_line()
+        ));
     }
 }
 

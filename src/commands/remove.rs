@@ -64,6 +64,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
     }
     if in_store {
         store.delete(profile)?;
+        super::drop_session(store, profile);
         output::trace(
             ctx.verbose,
             &format!("deleted the {} item", store.display_name()),

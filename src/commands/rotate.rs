@@ -248,6 +248,8 @@ fn rotate_profile(
         state.owner = Some(owner);
         state.added_at = SystemTime::now();
         store.set(profile, &state)?;
+        // A session of the old key must not outlive it (a fault of other tools).
+        super::drop_session(store, profile);
     }
     super::crash_point(ctx, "rotate:after-switch");
     retire_previous(ctx, store, profile, &mut state, args, &act_as)?;

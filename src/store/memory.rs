@@ -76,12 +76,18 @@ impl CredentialStore for MemoryStore {
 
     fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
         self.check()?;
-        Ok(self.sessions.borrow().get(profile).and_then(|b| Session::from_item_bytes(b).ok()))
+        Ok(self
+            .sessions
+            .borrow()
+            .get(profile)
+            .and_then(|b| Session::from_item_bytes(b).ok()))
     }
 
     fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
         self.check()?;
-        self.sessions.borrow_mut().insert(profile.clone(), session.to_item_bytes());
+        self.sessions
+            .borrow_mut()
+            .insert(profile.clone(), session.to_item_bytes());
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod moto;
+pub mod private_moto;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ pub struct TestEnv {
     pub home: PathBuf,
     bus_address: String,
     bus: Option<Child>,
+    /// AWS_ENDPOINT_URL for this test's processes, when not the shared moto.
+    endpoint: std::cell::RefCell<Option<String>>,
 }
 
 /// What a finished command did.
@@ -107,6 +110,7 @@ impl TestEnv {
             home,
             bus_address,
             bus: None,
+            endpoint: Default::default(),
         }
     }
 
@@ -146,6 +150,11 @@ impl TestEnv {
             keyring.wait().expect("keyring start").success(),
             "gnome-keyring-daemon failed"
         );
+    }
+
+    /// Points every later process of this test at `url` instead of the shared moto.
+    pub fn use_endpoint(&self, url: &str) {
+        *self.endpoint.borrow_mut() = Some(url.to_string());
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -212,7 +221,12 @@ impl TestEnv {
         if self.bus.is_some() {
             vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address.clone()));
         }
-        if let Ok(url) = std::env::var("AWSKEEP_TEST_MOTO_URL") {
+        if let Some(url) = self
+            .endpoint
+            .borrow()
+            .clone()
+            .or_else(|| std::env::var("AWSKEEP_TEST_MOTO_URL").ok())
+        {
             vars.push(("AWS_ENDPOINT_URL".into(), url));
         }
         vars

@@ -1,0 +1,116 @@
+//! A moto server of the test's own, with auth enforcement off (GetSessionToken credentials are
+//! rejected by moto's auth layer, and its fixed session key would make every session look alike
+//! anyway), behind a counting proxy that tells how many GetSessionToken calls reached it.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::clients::venv_bin;
+
+pub struct PrivateMoto {
+    server: Option<Child>,
+    /// The proxy's URL: what AWS_ENDPOINT_URL should name.
+    pub url: String,
+    session_calls: Arc<AtomicUsize>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl PrivateMoto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let server = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let session_calls = Arc::new(AtomicUsize::new(0));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let counter = Arc::clone(&session_calls);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || proxy(client, port, &counter));
+            }
+        });
+        Self {
+            server: Some(server),
+            url,
+            session_calls,
+        }
+    }
+
+    /// How many requests named the GetSessionToken action so far.
+    pub fn session_token_calls(&self) -> usize {
+        self.session_calls.load(Ordering::SeqCst)
+    }
+
+    /// Stops the server (the proxy then refuses nothing but reaches nobody).
+    pub fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize) {
+    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let (Ok(mut client_back), Ok(mut upstream_back)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let answers = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut upstream_back, &mut client_back);
+        let _ = client_back.shutdown(std::net::Shutdown::Both);
+    });
+    let needle = b"Action=GetSessionToken";
+    let mut tail: Vec<u8> = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let n = match client.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        tail.extend_from_slice(&buffer[..n]);
+        let found = tail.windows(needle.len()).filter(|w| *w == needle).count();
+        counter.fetch_add(found, Ordering::SeqCst);
+        // Keep only what could start a match split across reads.
+        let keep = if found > 0 {
+            0
+        } else {
+            (needle.len() - 1).min(tail.len())
+        };
+        tail.drain(..tail.len() - keep);
+        if upstream.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = upstream.shutdown(std::net::Shutdown::Write);
+    let _ = answers.join();
+}
