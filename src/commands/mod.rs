@@ -212,6 +212,7 @@ pub(crate) fn crash_point(ctx: &Context, name: &str) {
 
 /// A failure point for tests: with `AWSKEEP_TEST_FAIL_AT=NAME` (debug builds only) the step fails
 /// here as a store that refuses a write would.
+#[cfg(feature = "aws")]
 pub(crate) fn fail_point(ctx: &Context, name: &str) -> Result<()> {
     if ctx.test_fail_at.as_deref() == Some(name) {
         return Err(Error::StoreFailed {
