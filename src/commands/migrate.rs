@@ -315,6 +315,7 @@ fn migrate_one(
             )
         })
     })?;
+    super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");
 
     if candidate.in_credentials && !keep_plaintext {
