@@ -332,6 +332,11 @@ impl Error {
         }
     }
 
+    /// The cause alone, for quoting inside another message.
+    pub fn cause_line(&self) -> String {
+        self.to_string().replace(['\n', '\r'], " ")
+    }
+
     /// The single line printed on stderr: cause, then hint.
     pub fn one_line(&self) -> String {
         let cause = self.to_string().replace(['\n', '\r'], " ");

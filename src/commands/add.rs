@@ -6,12 +6,11 @@
 use std::time::SystemTime;
 
 use crate::cli::AddArgs;
-use crate::config_file::{self, LoadedFile};
+use crate::config_file::LoadedFile;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::key_input;
 use crate::output;
-use crate::process_line;
 use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
@@ -24,29 +23,12 @@ pub fn run(
     args: AddArgs,
 ) -> Result<()> {
     let profile = &args.profile;
-    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    super::refuse_plaintext_keys(&config, &credentials, profile)?;
-    super::refuse_other_sources(&config, profile)?;
-    let line = process_line::build(&super::own_program()?, profile, store_choice)?;
-
-    let previous = match store.get(profile) {
-        Ok(previous) => previous,
-        Err(Error::StoreItemCorrupt { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let configured = config
-        .document
-        .get(profile.as_str(), "credential_process")
-        .map(str::to_string);
-    if let Some(question) = super::replace_question(
-        profile,
-        previous.as_ref(),
-        configured.as_deref(),
-        store.display_name(),
-    ) {
-        prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
-    }
+    let super::NewProfile {
+        mut config,
+        credentials: _,
+        line,
+        previous,
+    } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
 
     let key = read_key(ctx, &args)?;
     let owner = if args.no_verify {

@@ -13,11 +13,9 @@ use crate::aws::AwsTarget;
 use crate::aws::iam::{Iam, KeyInfo};
 use crate::aws::source::{CallerKind, SourceIdentity};
 use crate::cli::BootstrapArgs;
-use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::process_line;
 use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{KeyOwner, StoredKey};
@@ -30,28 +28,12 @@ pub fn run(
     args: BootstrapArgs,
 ) -> Result<()> {
     let profile = &args.profile;
-    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    super::refuse_plaintext_keys(&config, &credentials, profile)?;
-    super::refuse_other_sources(&config, profile)?;
-    let line = process_line::build(&super::own_program()?, profile, store_choice)?;
-    let previous = match store.get(profile) {
-        Ok(previous) => previous,
-        Err(Error::StoreItemCorrupt { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let configured = config
-        .document
-        .get(profile.as_str(), "credential_process")
-        .map(str::to_string);
-    if let Some(question) = super::replace_question(
-        profile,
-        previous.as_ref(),
-        configured.as_deref(),
-        store.display_name(),
-    ) {
-        prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
-    }
+    let super::NewProfile {
+        mut config,
+        credentials,
+        line,
+        previous,
+    } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
     if let Some(source) = &args.source_profile
         && config.document.profile_sections(source).next().is_none()
         && credentials
@@ -150,35 +132,7 @@ pub fn run(
         })
     });
     if let Err(cause) = written {
-        let outcome = match iam.delete_access_key(&user, &key_id) {
-            Ok(()) => format!(
-                "the new key {key_id} was deleted in IAM again, so no key is left that nobody holds"
-            ),
-            Err(e) => format!(
-                "and deleting the new key failed too ({}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {}`",
-                e.one_line(),
-                key_id.as_str()
-            ),
-        };
-        return Err(Error::NewKeyRolledBack {
-            cause_line: cause
-                .one_line()
-                .trim_start_matches("awskeep: ")
-                .trim_end_matches('.')
-                .to_string(),
-            outcome,
-        });
-    }
-    output::say(&format!(
-        "Stored new key {key_id} in the {} as profile {profile}.",
-        store.display_name()
-    ));
-    if interrupted.load(Ordering::SeqCst) {
-        return Err(Error::Interrupted {
-            outcome: format!(
-                "the new key is stored and configured as profile {profile} but was not checked"
-            ),
-        });
+        return Err(super::new_key::roll_back(&iam, &user, &key_id, cause));
     }
 
     let target = AwsTarget::new(

@@ -89,10 +89,7 @@ pub fn run(
                 migrated.push(profile.to_string());
             }
             Err(error) => {
-                output::say(&format!(
-                    "  FAILED {profile}: {}",
-                    error.one_line().trim_start_matches("awskeep: ")
-                ));
+                output::say(&format!("  FAILED {profile}: {}", error.cause_line()));
                 failed.push(profile.to_string());
             }
         }

@@ -144,6 +144,49 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
     }
 }
 
+/// What `add` and `bootstrap` know once the local checks passed, before any key is read or made.
+pub(crate) struct NewProfile {
+    pub config: LoadedFile,
+    pub credentials: LoadedFile,
+    /// The credential_process value to write.
+    pub line: String,
+    /// The store's item for the profile before this command, to put back if the config write fails.
+    pub previous: Option<StoredKey>,
+}
+
+/// The checks `add` and `bootstrap` share: both files parse, no plaintext keys or other credential
+/// source would shadow awskeep, and replacing an existing profile was confirmed (`--force`).
+pub(crate) fn prepare_new_profile(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    store_choice: Option<crate::store::StoreKind>,
+    profile: &ProfileName,
+    force: bool,
+) -> Result<NewProfile> {
+    let config = crate::config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = crate::config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    refuse_plaintext_keys(&config, &credentials, profile)?;
+    refuse_other_sources(&config, profile)?;
+    let line = process_line::build(&own_program()?, profile, store_choice)?;
+    let previous = match store.get(profile) {
+        Ok(previous) => previous,
+        Err(Error::StoreItemCorrupt { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let configured = config.document.get(profile.as_str(), "credential_process");
+    if let Some(question) =
+        replace_question(profile, previous.as_ref(), configured, store.display_name())
+    {
+        crate::prompt::confirm(&question, force, "--force", ctx.stdin_is_terminal)?;
+    }
+    Ok(NewProfile {
+        config,
+        credentials,
+        line,
+        previous,
+    })
+}
+
 /// This awskeep's absolute path, for the credential_process line.
 pub(crate) fn own_program() -> Result<PathBuf> {
     std::env::current_exe()

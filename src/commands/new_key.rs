@@ -6,9 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::aws::AwsTarget;
+use crate::aws::iam::Iam;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
+use crate::secret::AccessKeyId;
 use crate::secret::{KeyOwner, KeyPair};
 
 /// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff and a spinner on
@@ -66,4 +68,23 @@ pub fn defer_interrupts() -> Arc<AtomicBool> {
         );
     }
     flag
+}
+
+/// After `cause` kept a just-created key from being stored: delete it in IAM again, so no key exists
+/// whose secret nobody holds, and say which way it went.
+pub fn roll_back(iam: &Iam<'_>, user: &str, key_id: &AccessKeyId, cause: Error) -> Error {
+    let outcome = match iam.delete_access_key(user, key_id) {
+        Ok(()) => format!(
+            "the new key {key_id} was deleted in IAM again, so no key is left that nobody holds"
+        ),
+        Err(e) => format!(
+            "and deleting the new key failed too ({}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {}`",
+            e.cause_line(),
+            key_id.as_str()
+        ),
+    };
+    Error::NewKeyRolledBack {
+        cause_line: cause.cause_line(),
+        outcome,
+    }
 }

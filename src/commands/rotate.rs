@@ -78,10 +78,7 @@ fn rotate_all(
         match rotate_profile(ctx, store, profile, args, interrupted, false) {
             Ok(summary) => output::say(&summary),
             Err(e) => {
-                output::say(&format!(
-                    "  FAILED {profile}: {}",
-                    e.one_line().trim_start_matches("awskeep: ")
-                ));
+                output::say(&format!("  FAILED {profile}: {}", e.cause_line()));
                 failed.push(profile.to_string());
             }
         }
@@ -202,24 +199,7 @@ fn rotate_profile(
         if let Err(cause) =
             super::fail_point(ctx, "rotate:store-pending").and_then(|()| store.set(profile, &state))
         {
-            let outcome = match iam.delete_access_key(&user, &new_id) {
-                Ok(()) => format!(
-                    "the new key {new_id} was deleted in IAM again; profile {profile} keeps its key"
-                ),
-                Err(e) => format!(
-                    "deleting the new key {} failed too ({})",
-                    new_id.as_str(),
-                    e.one_line()
-                ),
-            };
-            return Err(Error::NewKeyRolledBack {
-                cause_line: cause
-                    .one_line()
-                    .trim_start_matches("awskeep: ")
-                    .trim_end_matches('.')
-                    .to_string(),
-                outcome,
-            });
+            return Err(super::new_key::roll_back(&iam, &user, &new_id, cause));
         }
         super::crash_point(ctx, "rotate:after-pending-stored");
     }
