@@ -24,7 +24,7 @@ fn add_prompts_on_the_terminal_without_echoing_the_secret() {
     let key = moto.new_user_with_key("tty");
     let run = at_terminal(
         &env,
-        &["Access key ID:", &key.id, "Secret access key", &key.secret],
+        &["Access key ID:", &key.id, "!Secret access key", &key.secret],
         &["add", "dev"],
     );
     assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
@@ -52,7 +52,7 @@ fn add_prompts_on_the_terminal_without_echoing_the_secret() {
             "y",
             "Access key ID:",
             &other.id,
-            "Secret access key",
+            "!Secret access key",
             &other.secret,
         ],
         &["add", "dev"],

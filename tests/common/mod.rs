@@ -150,6 +150,38 @@ impl TestEnv {
             keyring.wait().expect("keyring start").success(),
             "gnome-keyring-daemon failed"
         );
+        self.wait_for_login_keyring();
+    }
+
+    /// gnome-keyring creates the login keyring and points the `default` alias at it a moment after
+    /// the daemon answers; under load a store write can land in between and find no default
+    /// collection (a CI run caught that). Wait until the alias names the login keyring.
+    fn wait_for_login_keyring(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let output = self
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--dest=org.freedesktop.secrets",
+                    "--type=method_call",
+                    "--print-reply",
+                    "/org/freedesktop/secrets",
+                    "org.freedesktop.Secret.Service.ReadAlias",
+                    "string:default",
+                ])
+                .output()
+                .expect("dbus-send");
+            let reply = String::from_utf8_lossy(&output.stdout);
+            if output.status.success() && reply.contains("/collection/login") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the keyring never got its login collection: {reply}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Points every later process of this test at `url` instead of the shared moto.

@@ -2,13 +2,16 @@
 
 usage: pty_run.py PROMPT ANSWER [PROMPT ANSWER ...] -- COMMAND [ARG ...]
 
-Each ANSWER is typed only after PROMPT has appeared, so nothing is typed ahead while echo is on.
+Each ANSWER is typed only after PROMPT has appeared. A PROMPT starting with "!" asks for hidden input:
+its answer is typed only once the program has turned echo off, as a person would see the cursor
+stop echoing; typing ahead of that would be echoed by any terminal program.
 Prints everything the terminal showed; exits with the command's exit code.
 """
 import os
 import pty
 import select
 import sys
+import termios
 import time
 
 split = sys.argv.index("--")
@@ -36,12 +39,21 @@ def read_some():
     return True
 
 
+def echo_on():
+    return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+
+
 for prompt, answer in zip(pairs[0::2], pairs[1::2]):
+    hidden = prompt.startswith("!")
+    prompt = prompt.lstrip("!")
     while prompt.encode() not in seen:
         if time.time() > deadline or not read_some():
             sys.stdout.buffer.write(seen)
             sys.exit(f"pty_run: never saw prompt {prompt!r}")
-    seen_before = len(seen)
+    while hidden and echo_on():
+        if time.time() > deadline:
+            sys.exit(f"pty_run: echo never went off after {prompt!r}")
+        time.sleep(0.01)
     os.write(fd, answer.encode() + b"\r")
 
 while time.time() < deadline and read_some():
