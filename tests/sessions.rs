@@ -268,3 +268,19 @@ fn a_role_profile_sourced_from_an_awskeep_profile_works_in_the_cli_and_boto3() {
         "both clients used the one cached session"
     );
 }
+
+#[test]
+fn a_changed_mfa_serial_does_not_serve_the_old_devices_session() {
+    let (env, moto) = setup(&["--mfa-serial", "arn:aws:iam::123456789012:mfa/old"]);
+    json(&credentials(&env, &["--mfa-process", "echo 123456"]));
+    json(&credentials(&env, &["--mfa-process", "echo 123456"]));
+    assert_eq!(moto.session_token_calls(), 1);
+    let config = env.read_config().replace("mfa/old", "mfa/new");
+    env.write_config(&config);
+    json(&credentials(&env, &["--mfa-process", "echo 123456"]));
+    assert_eq!(
+        moto.session_token_calls(),
+        2,
+        "a new device means a new session"
+    );
+}

@@ -366,10 +366,13 @@ fn summarize(ctx: &Context, migrated: &[String], skipped: &[Skipped], failed: &[
     };
     output::say(&format!("Migrated: {}.", list(migrated)));
     if !skipped.is_empty() {
-        let names: Vec<String> = skipped.iter().map(|s| s.profile.clone()).collect();
+        let names: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{} ({})", s.profile, s.reason))
+            .collect();
         output::say(&format!(
             "Skipped (left as they were): {}.",
-            names.join(", ")
+            names.join("; ")
         ));
     }
     if !failed.is_empty() {
