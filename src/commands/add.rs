@@ -11,7 +11,6 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::key_input;
 use crate::output;
-use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
@@ -50,16 +49,7 @@ pub fn run(
     config.document.set(profile, "credential_process", &line);
     super::apply_session_flags(&mut config.document, profile, &args.session);
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-        config.save(|text| {
-            super::confirm_edit(
-                &config.path,
-                FileKind::Config,
-                text,
-                profile,
-                "credential_process",
-                Some(&line),
-            )
-        })
+        super::save_process_line(&config, profile, Some(&line))
     })?;
     super::drop_session(store, profile);
     output::trace(

@@ -16,7 +16,6 @@ use crate::cli::BootstrapArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
@@ -119,16 +118,7 @@ pub fn run(
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
             super::crash_point(ctx, "bootstrap:after-store-write");
-            config.save(|text| {
-                super::confirm_edit(
-                    &config.path,
-                    FileKind::Config,
-                    text,
-                    profile,
-                    "credential_process",
-                    Some(&line),
-                )
-            })
+            super::save_process_line(&config, profile, Some(&line))
         })
     });
     if let Err(cause) = written {

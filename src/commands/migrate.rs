@@ -301,16 +301,7 @@ fn migrate_one(
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
         super::crash_point(ctx, "migrate:after-store-write");
-        config.save(|text| {
-            super::confirm_edit(
-                &config.path,
-                FileKind::Config,
-                text,
-                profile,
-                "credential_process",
-                Some(line),
-            )
-        })
+        super::save_process_line(&config, profile, Some(line))
     })?;
     super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");

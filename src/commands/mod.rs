@@ -109,6 +109,25 @@ pub(crate) fn replace_question(
     }
 }
 
+/// Saves an edited config whose `credential_process` for `profile` must read back as `expected`
+/// (`None`: absent), checked with the SDK's own parser before the file is replaced.
+pub(crate) fn save_process_line(
+    config: &LoadedFile,
+    profile: &ProfileName,
+    expected: Option<&str>,
+) -> Result<()> {
+    config.save(|text| {
+        confirm_edit(
+            &config.path,
+            FileKind::Config,
+            text,
+            profile,
+            "credential_process",
+            expected,
+        )
+    })
+}
+
 /// Writes `add`/`bootstrap`'s session flags into the profile's section (nothing when none is given).
 pub(crate) fn apply_session_flags(
     document: &mut crate::profile::Document,
@@ -147,6 +166,8 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
 /// What `add` and `bootstrap` know once the local checks passed, before any key is read or made.
 pub(crate) struct NewProfile {
     pub config: LoadedFile,
+    /// Read by `bootstrap` (its `--source-profile` check), which needs the `aws` feature.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub credentials: LoadedFile,
     /// The credential_process value to write.
     pub line: String,

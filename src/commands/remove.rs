@@ -47,16 +47,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         config
             .document
             .remove(profile.as_str(), "credential_process");
-        config.save(|text| {
-            super::confirm_edit(
-                &config.path,
-                FileKind::Config,
-                text,
-                profile,
-                "credential_process",
-                None,
-            )
-        })?;
+        super::save_process_line(&config, profile, None)?;
         output::trace(
             ctx.verbose,
             &format!("removed credential_process from {}", config.path.display()),
