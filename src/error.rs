@@ -46,6 +46,17 @@ pub enum Error {
         reason: &'static str,
     },
 
+    #[error("the {store} cannot hold the item for {item}: it is {size} bytes, the limit is {limit}")]
+    StoreItemTooLarge {
+        store: &'static str,
+        item: String,
+        size: usize,
+        limit: usize,
+    },
+
+    #[error("another awskeep held the store's profile index lock ({path}) for too long")]
+    StoreIndexBusy { path: PathBuf },
+
     #[error("the {store} failed: {reason}")]
     StoreFailed { store: &'static str, reason: String },
 
@@ -232,12 +243,22 @@ impl Error {
                 format!("run `awskeep add {profile}` to store a key for it")
             }
             Error::NoSuchProfile { .. } => "run `awskeep list` to see the profiles awskeep holds".into(),
-            Error::StoreUnavailable { .. } => {
-                "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in a desktop session, or start one with `gnome-keyring-daemon --unlock --components=secrets`".into()
+            Error::StoreUnavailable { store, .. } => match *store {
+                "macOS Keychain" => "run awskeep in your own login session (the login keychain is not reachable from another user's or a daemon's context)".into(),
+                "Windows Credential Manager" => "run awskeep as the signed-in Windows user (the Credential Manager is per user and needs a loaded profile)".into(),
+                _ => "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in a desktop session, or start one with `gnome-keyring-daemon --unlock --components=secrets`".into(),
+            },
+            Error::StoreLocked { store } => match *store {
+                "macOS Keychain" => "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try again".into(),
+                _ => "unlock the keyring (log in to the desktop session, or open Passwords and Keys / seahorse) and try again".into(),
+            },
+            Error::StoreItemTooLarge { .. } => {
+                "nothing was written; if it is a cached session, set `awskeep_session = false` in the profile's section to serve the key without one".into()
             }
-            Error::StoreLocked { .. } => {
-                "unlock the keyring (log in to the desktop session, or open Passwords and Keys / seahorse) and try again".into()
-            }
+            Error::StoreIndexBusy { path } => format!(
+                "another awskeep is writing to the store; if none is running, delete {} and try again",
+                path.display()
+            ),
             Error::StoreItemCorrupt { profile, .. } => {
                 format!("run `awskeep add {profile} --force` to store the key again")
             }

@@ -13,6 +13,7 @@ pub mod config_file;
 pub mod context;
 pub mod error;
 pub mod key_input;
+pub mod lock;
 pub mod mfa;
 pub mod output;
 pub mod process_line;
@@ -30,25 +31,29 @@ use error::Result;
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_env(cli.verbose)?;
-    let store = store::open(cli.store)?;
+    let store = store::open(cli.store, ctx.lock_dir.clone())?;
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
+    run_with(&ctx, store.as_ref(), cli)
+}
+
+/// Runs a command against the given context and store: what `run` does once both are open, and what
+/// unit tests call with a test store.
+pub fn run_with(ctx: &Context, store: &dyn store::CredentialStore, cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Add(args) => commands::add::run(&ctx, store.as_ref(), cli.store, args),
-        Command::CredentialProcess(args) => {
-            commands::credential_process::run(&ctx, store.as_ref(), args)
-        }
-        Command::List(args) => commands::list::run(&ctx, store.as_ref(), args),
-        Command::Remove(args) => commands::remove::run(&ctx, store.as_ref(), args),
+        Command::Add(args) => commands::add::run(ctx, store, cli.store, args),
+        Command::CredentialProcess(args) => commands::credential_process::run(ctx, store, args),
+        Command::List(args) => commands::list::run(ctx, store, args),
+        Command::Remove(args) => commands::remove::run(ctx, store, args),
         #[cfg(feature = "aws")]
-        Command::Bootstrap(args) => commands::bootstrap::run(&ctx, store.as_ref(), cli.store, args),
+        Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, cli.store, args),
         #[cfg(not(feature = "aws"))]
         Command::Bootstrap(_) => Err(error::Error::BuiltWithoutAws),
         #[cfg(feature = "aws")]
-        Command::Rotate(args) => commands::rotate::run(&ctx, store.as_ref(), args),
+        Command::Rotate(args) => commands::rotate::run(ctx, store, args),
         #[cfg(not(feature = "aws"))]
         Command::Rotate(_) => Err(error::Error::BuiltWithoutAws),
-        Command::Migrate(args) => commands::migrate::run(&ctx, store.as_ref(), cli.store, args),
-        Command::Session(args) => commands::session::run(&ctx, store.as_ref(), args),
-        Command::Import(args) => commands::import::run(&ctx, store.as_ref(), cli.store, args),
+        Command::Migrate(args) => commands::migrate::run(ctx, store, cli.store, args),
+        Command::Session(args) => commands::session::run(ctx, store, args),
+        Command::Import(args) => commands::import::run(ctx, store, cli.store, args),
     }
 }

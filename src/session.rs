@@ -5,9 +5,8 @@
 //! The lock is an advisory `flock` on a file under the user's runtime (else cache) dir: the kernel
 //! releases it when its holder dies, even by SIGKILL. The lock file holds nothing secret.
 
-use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -178,7 +177,7 @@ impl Session {
 
 /// Held while one process refreshes a profile's session; dropped (or the holder's death) releases it.
 pub struct RefreshLock {
-    _file: File,
+    _lock: crate::lock::FileLock,
 }
 
 /// Where lock files live: `$XDG_RUNTIME_DIR/awskeep`, else the user's cache dir.
@@ -188,41 +187,14 @@ pub fn lock_dir(runtime_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Opt
 
 impl RefreshLock {
     pub fn acquire(dir: &std::path::Path, profile: &ProfileName) -> Result<Self> {
-        let io = |source: std::io::Error| Error::WriteFile {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(io)?;
-        let path = dir.join(format!("{profile}.lock"));
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(|source| Error::WriteFile {
-            path: path.clone(),
-            source,
-        })?;
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::LockTimeout {
-                        profile: profile.to_string(),
-                        path,
-                    });
-                }
-                Err(std::fs::TryLockError::Error(source)) => {
-                    return Err(Error::WriteFile { path, source });
-                }
-            }
+        use crate::lock::{FileLock, LockError};
+        match FileLock::acquire(dir, &format!("{profile}.lock"), LOCK_WAIT) {
+            Ok(lock) => Ok(Self { _lock: lock }),
+            Err(LockError::TimedOut { path }) => Err(Error::LockTimeout {
+                profile: profile.to_string(),
+                path,
+            }),
+            Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
         }
     }
 }
@@ -306,7 +278,7 @@ mod tests {
         let profile = ProfileName::parse("dev").unwrap();
         let held = RefreshLock::acquire(dir.path(), &profile).unwrap();
         let path = dir.path().join("dev.lock");
-        let other = File::open(&path).unwrap();
+        let other = std::fs::File::open(&path).unwrap();
         assert!(other.try_lock().is_err());
         drop(held);
         assert!(other.try_lock().is_ok());

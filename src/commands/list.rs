@@ -48,9 +48,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         })
         .collect();
     let mut profiles = configured.clone();
-    if let Some(stored) = store.list()? {
-        profiles.extend(stored);
-    }
+    profiles.extend(store.list()?);
 
     let mut rows = Vec::new();
     for profile in profiles {
@@ -85,6 +83,8 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                     },
                 }
             }
+            // The store's index may name a profile whose key an interrupted write never stored.
+            Ok(None) if !in_config => continue,
             Ok(None) => empty_row(&profile, false, in_config, "no key in store"),
             Err(Error::StoreItemCorrupt { .. }) => {
                 empty_row(&profile, true, in_config, "unreadable item")

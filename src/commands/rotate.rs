@@ -46,7 +46,7 @@ fn rotate_all(
 ) -> Result<()> {
     let now = SystemTime::now();
     let mut due = Vec::new();
-    for profile in store.list()?.unwrap_or_default() {
+    for profile in store.list()? {
         let Some(state) = store.get(&profile)? else {
             continue;
         };

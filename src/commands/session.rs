@@ -11,7 +11,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: SessionArgs) -> Res
     match args.command {
         SessionCommand::Clear { profile, all } => {
             let profiles: Vec<ProfileName> = if all {
-                store.list()?.unwrap_or_default()
+                store.list()?
             } else {
                 let name = profile.map_or_else(
                     || ctx.env_profile.clone().unwrap_or_else(|| "default".into()),

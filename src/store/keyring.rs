@@ -1,73 +1,180 @@
 //! The OS keychains, reached through keyring-core and its per-platform store crates: the Secret Service
 //! on Linux, the login keychain on macOS, the Credential Manager on Windows. One adapter serves all
-//! three since keyring-core gives them one API; only `open` differs per platform.
+//! three since keyring-core gives them one API; what differs per platform (the modifiers and search
+//! keys each store crate accepts, its size limit) is `Flavor`.
 //!
 //! keyring-core errors that carry item bytes (`BadEncoding`, `BadDataFormat`) are mapped without them:
 //! nothing from an item's content may reach a message.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyring_core::{CredentialStore as KeyringStore, Entry, Error as KeyringError};
 use zeroize::Zeroizing;
 
+use super::index::{INDEX_USER, ProfileIndex};
 use super::{CredentialStore, SERVICE, StoreKind};
 use crate::error::{Error, Result};
+use crate::lock::{FileLock, LockError};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
 use crate::session::Session;
 
-pub struct KeyringBackedStore {
-    inner: Arc<KeyringStore>,
-    name: &'static str,
+/// What awskeep may ask of each store crate. keyring-core's `parse_attributes` rejects every modifier
+/// and search key a store does not name, so each call passes only what that crate's source accepts
+/// (the contract double in `contract_double.rs` holds the same facts, transcribed independently, and
+/// the shared store tests run this adapter against it for all three platforms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "a build opens only its own platform's store; the tests construct all three"
+)]
+pub enum Flavor {
+    /// zbus-secret-service-keyring-store 1.0.1: `build` accepts the modifiers `target` and `label`;
+    /// `search` matches any item attributes (the store writes `service` and `username`).
+    SecretService,
+    /// apple-native-keyring-store 1.0.3 (`keychain`): `build` accepts only `keychain`; `search` only
+    /// `service` and `user`; items have no attributes beyond their specifiers.
+    Keychain,
+    /// windows-native-keyring-store 1.1.0: `build` accepts only `target` and `persistence`; `search`
+    /// only `pattern`, a regex over every generic credential's target name, which `Store::new()`
+    /// makes `{user}.{service}`; a secret is at most 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE).
+    CredentialManager,
 }
 
-pub fn open(kind: StoreKind) -> Result<Box<dyn CredentialStore>> {
-    let (name, opened): (&'static str, keyring_core::Result<Arc<KeyringStore>>) = match kind {
+impl Flavor {
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Flavor::SecretService => "Secret Service",
+            Flavor::Keychain => "macOS Keychain",
+            Flavor::CredentialManager => "Windows Credential Manager",
+        }
+    }
+
+    /// The modifiers for `build`: a readable label where the store keeps one (Seahorse, KeePassXC
+    /// show it), nothing elsewhere.
+    fn modifiers(self, label: &str) -> Option<HashMap<&str, &str>> {
+        match self {
+            Flavor::SecretService => Some(HashMap::from([("label", label)])),
+            Flavor::Keychain | Flavor::CredentialManager => None,
+        }
+    }
+
+    /// A search that finds at least every awskeep item (callers filter by specifiers).
+    fn search_spec(self) -> HashMap<&'static str, &'static str> {
+        match self {
+            Flavor::SecretService | Flavor::Keychain => HashMap::from([("service", SERVICE)]),
+            Flavor::CredentialManager => HashMap::from([("pattern", WINDOWS_TARGET_PATTERN)]),
+        }
+    }
+
+    fn max_secret_len(self) -> Option<usize> {
+        match self {
+            Flavor::CredentialManager => Some(2560),
+            Flavor::SecretService | Flavor::Keychain => None,
+        }
+    }
+}
+
+/// Target names of awskeep items in the Windows store: `{user}.awskeep`.
+const WINDOWS_TARGET_PATTERN: &str = r"\.awskeep$";
+
+/// How long a command waits for another awskeep's index update (a store write or two).
+const INDEX_LOCK_WAIT: Duration = Duration::from_secs(20);
+
+pub struct KeyringBackedStore {
+    inner: Arc<KeyringStore>,
+    flavor: Flavor,
+    /// Where the index lock lives; without one (no home, no cache dir) updates go unlocked.
+    lock_dir: Option<PathBuf>,
+}
+
+pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn CredentialStore>> {
+    let (flavor, opened): (Flavor, keyring_core::Result<Arc<KeyringStore>>) = match kind {
         #[cfg(target_os = "linux")]
         StoreKind::SecretService => (
-            "Secret Service",
+            Flavor::SecretService,
             zbus_secret_service_keyring_store::Store::new().map(|s| s as Arc<KeyringStore>),
         ),
         #[cfg(target_os = "macos")]
         StoreKind::Keychain => (
-            "macOS Keychain",
+            Flavor::Keychain,
             apple_native_keyring_store::keychain::Store::new().map(|s| s as Arc<KeyringStore>),
         ),
         #[cfg(target_os = "windows")]
         StoreKind::WindowsCredentialManager => (
-            "Windows Credential Manager",
+            Flavor::CredentialManager,
             windows_native_keyring_store::Store::new().map(|s| s as Arc<KeyringStore>),
         ),
     };
-    let inner = opened.map_err(|e| map_error(e, name, None))?;
-    Ok(Box::new(KeyringBackedStore { inner, name }))
+    let inner = opened.map_err(|e| map_error(e, flavor.display_name(), None))?;
+    Ok(Box::new(KeyringBackedStore::new(inner, flavor, lock_dir)))
 }
 
 impl KeyringBackedStore {
+    pub fn new(inner: Arc<KeyringStore>, flavor: Flavor, lock_dir: Option<PathBuf>) -> Self {
+        Self {
+            inner,
+            flavor,
+            lock_dir,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.flavor.display_name()
+    }
+
     fn entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: AWS access key for profile {profile}");
-        self.entry_named(profile, profile.as_str(), &label)
+        self.entry_named(Some(profile), profile.as_str(), &label)
     }
 
     /// `PROFILE:session`: a colon cannot occur in a profile name, so it never names a key item.
     fn session_entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: STS session for profile {profile}");
-        self.entry_named(profile, &format!("{profile}:session"), &label)
+        self.entry_named(Some(profile), &format!("{profile}:session"), &label)
     }
 
-    fn entry_named(&self, profile: &ProfileName, user: &str, label: &str) -> Result<Entry> {
-        let modifiers = HashMap::from([("label", label)]);
+    fn index_entry(&self) -> Result<Entry> {
+        self.entry_named(None, INDEX_USER, "awskeep: index of stored profiles")
+    }
+
+    fn entry_named(&self, profile: Option<&ProfileName>, user: &str, label: &str) -> Result<Entry> {
+        let modifiers = self.flavor.modifiers(label);
         self.inner
-            .build(SERVICE, user, Some(&modifiers))
-            .map_err(|e| map_error(e, self.name, Some(profile)))
+            .build(SERVICE, user, modifiers.as_ref())
+            .map_err(|e| map_error(e, self.name(), profile))
     }
 
-    fn read(&self, entry: Entry, profile: &ProfileName) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    fn read(&self, entry: Entry, profile: Option<&ProfileName>) -> Result<Option<Zeroizing<Vec<u8>>>> {
         match entry.get_secret() {
             Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
             Err(KeyringError::NoEntry) => Ok(None),
-            Err(e) => Err(map_error(e, self.name, Some(profile))),
+            Err(e) => Err(map_error(e, self.name(), profile)),
+        }
+    }
+
+    fn write(&self, entry: Entry, bytes: &[u8], profile: Option<&ProfileName>) -> Result<()> {
+        self.check_size(bytes.len(), profile)?;
+        entry
+            .set_secret(bytes)
+            .map_err(|e| map_error(e, self.name(), profile))
+    }
+
+    fn check_size(&self, size: usize, profile: Option<&ProfileName>) -> Result<()> {
+        match self.flavor.max_secret_len() {
+            Some(limit) if size > limit => Err(Error::StoreItemTooLarge {
+                store: self.name(),
+                item: profile.map_or_else(
+                    || "the profile index".into(),
+                    |p| format!("profile \"{p}\""),
+                ),
+                size,
+                limit,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -75,24 +182,78 @@ impl KeyringBackedStore {
         match entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(KeyringError::NoEntry) => Ok(false),
-            Err(e) => Err(map_error(e, self.name, Some(profile))),
+            Err(e) => Err(map_error(e, self.name(), Some(profile))),
+        }
+    }
+
+    /// The index item; `None` when there is none or it cannot be read as one.
+    fn read_index(&self) -> Result<Option<ProfileIndex>> {
+        let bytes = self.read(self.index_entry()?, None)?;
+        Ok(bytes.and_then(|b| ProfileIndex::from_item_bytes(&b).ok()))
+    }
+
+    /// Profiles whose key items the store's search finds: items an older awskeep wrote before it kept
+    /// an index. Only items filed under our service whose user is a valid profile name count.
+    fn search_profiles(&self) -> Result<Vec<ProfileName>> {
+        let entries = match self.inner.search(&self.flavor.search_spec()) {
+            Ok(entries) => entries,
+            Err(KeyringError::NotSupportedByStore(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(map_error(e, self.name(), None)),
+        };
+        Ok(entries
+            .iter()
+            .filter_map(|entry| {
+                let (service, user) = entry.get_specifiers()?;
+                (service == SERVICE)
+                    .then(|| ProfileName::parse(&user).ok())
+                    .flatten()
+            })
+            .collect())
+    }
+
+    /// Read-modify-write of the index under the index lock. A missing or unreadable index is rebuilt
+    /// from search first, so an upgrade from an index-less awskeep keeps every profile listed.
+    fn update_index(&self, change: impl FnOnce(&mut ProfileIndex) -> bool) -> Result<()> {
+        let _lock = self.lock_index()?;
+        let (mut index, rebuilt) = match self.read_index()? {
+            Some(index) => (index, false),
+            None => {
+                let mut index = ProfileIndex::default();
+                index.absorb(self.search_profiles().unwrap_or_default());
+                (index, true)
+            }
+        };
+        if change(&mut index) || rebuilt {
+            self.write(self.index_entry()?, &index.to_item_bytes(), None)?;
+        }
+        Ok(())
+    }
+
+    fn lock_index(&self) -> Result<Option<FileLock>> {
+        let Some(dir) = &self.lock_dir else {
+            return Ok(None);
+        };
+        match FileLock::acquire(dir, "store-index.lock", INDEX_LOCK_WAIT) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(LockError::TimedOut { path }) => Err(Error::StoreIndexBusy { path }),
+            Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
         }
     }
 }
 
 impl CredentialStore for KeyringBackedStore {
     fn display_name(&self) -> &'static str {
-        self.name
+        self.name()
     }
 
     fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
-        let Some(bytes) = self.read(self.entry(profile)?, profile)? else {
+        let Some(bytes) = self.read(self.entry(profile)?, Some(profile))? else {
             return Ok(None);
         };
         StoredKey::from_item_bytes(&bytes)
             .map(Some)
             .map_err(|reason| Error::StoreItemCorrupt {
-                store: self.name,
+                store: self.name(),
                 profile: profile.to_string(),
                 reason,
             })
@@ -100,17 +261,21 @@ impl CredentialStore for KeyringBackedStore {
 
     fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
         let bytes = key.to_item_bytes();
-        self.entry(profile)?
-            .set_secret(&bytes)
-            .map_err(|e| map_error(e, self.name, Some(profile)))
+        // Checked before the index changes, so a key the store cannot hold leaves nothing behind.
+        let entry = self.entry(profile)?;
+        self.check_size(bytes.len(), Some(profile))?;
+        self.update_index(|index| index.insert(profile))?;
+        self.write(entry, &bytes, Some(profile))
     }
 
     fn delete(&self, profile: &ProfileName) -> Result<bool> {
-        self.remove(self.entry(profile)?, profile)
+        let existed = self.remove(self.entry(profile)?, profile)?;
+        self.update_index(|index| index.remove(profile))?;
+        Ok(existed)
     }
 
     fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
-        let Some(bytes) = self.read(self.session_entry(profile)?, profile)? else {
+        let Some(bytes) = self.read(self.session_entry(profile)?, Some(profile))? else {
             return Ok(None);
         };
         // An unreadable cache entry is just a miss: the next refresh overwrites it.
@@ -118,38 +283,27 @@ impl CredentialStore for KeyringBackedStore {
     }
 
     fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
-        self.session_entry(profile)?
-            .set_secret(&session.to_item_bytes())
-            .map_err(|e| map_error(e, self.name, Some(profile)))
+        self.write(
+            self.session_entry(profile)?,
+            &session.to_item_bytes(),
+            Some(profile),
+        )
     }
 
     fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
         self.remove(self.session_entry(profile)?, profile)
     }
 
-    fn list(&self) -> Result<Option<Vec<ProfileName>>> {
-        let spec = HashMap::from([("service", SERVICE)]);
-        let entries = match self.inner.search(&spec) {
-            Ok(entries) => entries,
-            Err(KeyringError::NotSupportedByStore(_)) => return Ok(None),
-            Err(e) => return Err(map_error(e, self.name, None)),
-        };
-        let mut profiles = Vec::new();
-        for entry in entries {
-            let attributes = entry
-                .get_attributes()
-                .map_err(|e| map_error(e, self.name, None))?;
-            // Items that are not a valid profile name were not written by awskeep; skip them.
-            if let Some(profile) = attributes
-                .get("username")
-                .and_then(|u| ProfileName::parse(u).ok())
-            {
-                profiles.push(profile);
-            }
+    fn list(&self) -> Result<Vec<ProfileName>> {
+        let index = self.read_index()?;
+        // Search is a second source only: a store whose search fails still lists its index.
+        let found = self.search_profiles().unwrap_or_default();
+        let mut profiles = index.clone().unwrap_or_default();
+        if profiles.absorb(found) || index.is_none() {
+            // Items an older index missed get recorded, so the next list need not rely on search.
+            let _ = self.update_index(|index| index.absorb(profiles.profiles().cloned()));
         }
-        profiles.sort();
-        profiles.dedup();
-        Ok(Some(profiles))
+        Ok(profiles.profiles().cloned().collect())
     }
 }
 

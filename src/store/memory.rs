@@ -69,9 +69,9 @@ impl CredentialStore for MemoryStore {
         Ok(self.items.borrow_mut().remove(profile).is_some())
     }
 
-    fn list(&self) -> Result<Option<Vec<ProfileName>>> {
+    fn list(&self) -> Result<Vec<ProfileName>> {
         self.check()?;
-        Ok(Some(self.items.borrow().keys().cloned().collect()))
+        Ok(self.items.borrow().keys().cloned().collect())
     }
 
     fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {

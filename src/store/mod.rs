@@ -1,10 +1,19 @@
 //! The credential store: a trait with one implementation per backend. Commands receive a
 //! `&dyn CredentialStore` and never know which backend they got. Each profile's key is one item,
-//! named by the service `awskeep` and the profile name, holding the key and its metadata as JSON.
+//! named by the service `awskeep` and the profile name, holding the key and its metadata as JSON;
+//! its cached session is a second item (`PROFILE:session`), and one index item (`:index`) lists the
+//! profiles, so enumerating them never depends on a store's search.
 
+#[cfg(test)]
+mod contract_double;
+mod index;
 mod keyring;
 #[cfg(test)]
 pub mod memory;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 
@@ -25,8 +34,9 @@ pub trait CredentialStore {
     fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()>;
     /// Deletes the profile's item; `false` when there was none.
     fn delete(&self, profile: &ProfileName) -> Result<bool>;
-    /// Every profile with an item in this store, or `None` when the backend cannot search.
-    fn list(&self) -> Result<Option<Vec<ProfileName>>>;
+    /// Every profile this store may hold a key for (sorted). It may name a profile whose key is gone
+    /// (an interrupted write); callers read each one and skip what `get` does not find.
+    fn list(&self) -> Result<Vec<ProfileName>>;
     /// The profile's cached STS session (a separate item), if any.
     fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>>;
     fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()>;
@@ -62,13 +72,13 @@ impl StoreKind {
     }
 }
 
-/// Opens the chosen store.
-pub fn open(kind: Option<StoreKind>) -> Result<Box<dyn CredentialStore>> {
+/// Opens the chosen store; `lock_dir` is where its index lock lives.
+pub fn open(kind: Option<StoreKind>, lock_dir: Option<PathBuf>) -> Result<Box<dyn CredentialStore>> {
     let Some(kind) = kind.or_else(StoreKind::platform_default) else {
         return Err(Error::UnknownStore {
             name: "(default)".into(),
             available: "none on this platform".into(),
         });
     };
-    keyring::open(kind)
+    keyring::open(kind, lock_dir)
 }

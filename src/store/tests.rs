@@ -1,0 +1,313 @@
+//! The shared store tests: one suite run over every store implementation awskeep has here (the
+//! memory store, and `KeyringBackedStore` over the contract double of each platform's store crate),
+//! then the store paths of every command run against each platform's double.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::Parser;
+
+use super::contract_double::{ContractStore, Platform, as_keyring_store};
+use super::index::INDEX_USER;
+use super::keyring::{Flavor, KeyringBackedStore};
+use super::memory::MemoryStore;
+use super::{CredentialStore, SERVICE};
+use crate::context::Context;
+use crate::error::Error;
+use crate::profile_name::ProfileName;
+use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
+use crate::session::Session;
+
+const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const OTHER_ID: &str = "AKIAI44QH8DHBEXAMPLE";
+
+fn flavor(platform: Platform) -> Flavor {
+    match platform {
+        Platform::Linux => Flavor::SecretService,
+        Platform::MacOs => Flavor::Keychain,
+        Platform::Windows => Flavor::CredentialManager,
+    }
+}
+
+fn adapter(double: &Arc<ContractStore>, platform: Platform, lock_dir: &Path) -> KeyringBackedStore {
+    KeyringBackedStore::new(
+        as_keyring_store(double.clone()),
+        flavor(platform),
+        Some(lock_dir.to_path_buf()),
+    )
+}
+
+fn name(s: &str) -> ProfileName {
+    ProfileName::parse(s).unwrap()
+}
+
+fn key(id: &str) -> StoredKey {
+    StoredKey::new(
+        KeyPair {
+            access_key_id: AccessKeyId::parse(id).unwrap(),
+            secret_access_key: SecretAccessKey::parse(&format!("secret/{id}")).unwrap(),
+        },
+        None,
+        SystemTime::now(),
+    )
+}
+
+fn session(token_len: usize) -> Session {
+    Session {
+        access_key_id: "ASIAIOSFODNN7EXAMPLE".into(),
+        secret_access_key: "s".into(),
+        session_token: "t".repeat(token_len).into(),
+        expiration: SystemTime::now() + Duration::from_secs(3600),
+        source_key_id: ID.into(),
+        mfa_serial: None,
+    }
+}
+
+fn stored_id(store: &dyn CredentialStore, profile: &str) -> Option<String> {
+    store
+        .get(&name(profile))
+        .unwrap()
+        .map(|k| k.key.access_key_id.as_str().to_string())
+}
+
+/// What every store must do, whatever its backend.
+fn store_suite(store: &dyn CredentialStore) {
+    let label = store.display_name();
+    assert!(store.list().unwrap().is_empty(), "{label}");
+    assert!(store.get(&name("dev")).unwrap().is_none(), "{label}");
+    let odd = "a.b_c-d+e@f=g,h";
+    let long = "p".repeat(128);
+    for profile in ["dev", "prod", odd, &long, "default"] {
+        store.set(&name(profile), &key(ID)).unwrap();
+    }
+    store.set(&name("dev"), &key(OTHER_ID)).unwrap();
+    assert_eq!(stored_id(store, "dev").as_deref(), Some(OTHER_ID), "{label}");
+    assert_eq!(stored_id(store, odd).as_deref(), Some(ID), "{label}");
+    let stored = store.get(&name("dev")).unwrap().unwrap();
+    assert_eq!(stored.key.secret_access_key.expose_secret(), format!("secret/{OTHER_ID}"));
+    let mut expected = vec![name("default"), name("dev"), name(odd), name(&long), name("prod")];
+    expected.sort();
+    assert_eq!(store.list().unwrap(), expected, "{label}");
+
+    // A session is its own item: it neither shows in the list nor replaces the key.
+    assert!(store.get_session(&name("dev")).unwrap().is_none());
+    store.set_session(&name("dev"), &session(400)).unwrap();
+    assert!(store.get_session(&name("dev")).unwrap().is_some(), "{label}");
+    assert_eq!(stored_id(store, "dev").as_deref(), Some(OTHER_ID), "{label}");
+    assert_eq!(store.list().unwrap(), expected, "{label}");
+    assert!(store.delete_session(&name("dev")).unwrap());
+    assert!(!store.delete_session(&name("dev")).unwrap());
+
+    assert!(store.delete(&name("prod")).unwrap(), "{label}");
+    assert!(!store.delete(&name("prod")).unwrap(), "{label}");
+    assert!(store.get(&name("prod")).unwrap().is_none());
+    assert!(!store.list().unwrap().contains(&name("prod")), "{label}");
+}
+
+#[test]
+fn the_memory_store_passes_the_suite() {
+    store_suite(&MemoryStore::default());
+}
+
+#[test]
+fn the_keyring_adapter_passes_the_suite_on_every_platform_double() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::new(platform);
+        store_suite(&adapter(&double, platform, dir.path()));
+    }
+}
+
+#[test]
+fn correctness_does_not_depend_on_search() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::without_search(platform);
+        store_suite(&adapter(&double, platform, dir.path()));
+    }
+}
+
+/// The first contract test: the `label` modifier every store call passed before 0.2 is refused by
+/// the macOS and Windows crates (keyring-core's `parse_attributes`: "unknown key"), accepted only by
+/// the Secret Service; and a search by `service`, which `list` made, is refused on Windows.
+#[test]
+fn the_label_modifier_awskeep_used_to_pass_fails_on_macos_and_windows() {
+    let old_modifiers = HashMap::from([("label", "awskeep: AWS access key for profile dev")]);
+    for platform in Platform::ALL {
+        let double = ContractStore::new(platform);
+        let built = double.build_entry(SERVICE, "dev", Some(&old_modifiers));
+        match platform {
+            Platform::Linux => assert!(built.is_ok()),
+            Platform::MacOs | Platform::Windows => {
+                let err = built.unwrap_err();
+                assert!(
+                    matches!(&err, keyring_core::Error::Invalid(k, why) if k == "label" && why == "unknown key"),
+                    "{platform:?}: {err:?}"
+                );
+            }
+        }
+    }
+    let windows = ContractStore::new(Platform::Windows);
+    let err = windows
+        .search_entries(&HashMap::from([("service", SERVICE)]))
+        .unwrap_err();
+    assert!(
+        matches!(&err, keyring_core::Error::Invalid(k, why) if k == "service" && why == "unknown key"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn windows_names_items_user_dot_service_and_limits_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let double = ContractStore::new(Platform::Windows);
+    let store = adapter(&double, Platform::Windows, dir.path());
+    store.set(&name("dev"), &key(ID)).unwrap();
+    store.set_session(&name("dev"), &session(400)).unwrap();
+    assert_eq!(
+        double.item_names(),
+        [":index.awskeep", "dev.awskeep", "dev:session.awskeep"]
+    );
+    // A session larger than a Windows credential blob is refused before anything is written.
+    let err = store.set_session(&name("dev"), &session(3000)).unwrap_err();
+    assert!(matches!(err, Error::StoreItemTooLarge { limit: 2560, .. }), "{err:?}");
+    assert!(store.get_session(&name("dev")).unwrap().is_some());
+    // The same session fits the other stores.
+    for platform in [Platform::Linux, Platform::MacOs] {
+        let double = ContractStore::new(platform);
+        let store = adapter(&double, platform, dir.path());
+        store.set_session(&name("dev"), &session(3000)).unwrap();
+    }
+}
+
+#[test]
+fn items_from_before_the_index_are_listed_and_then_recorded() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::new(platform);
+        // What an index-less awskeep left: key items and a session item, no index.
+        double.add_foreign(SERVICE, "old", &key(ID).to_item_bytes());
+        double.add_foreign(SERVICE, "old:session", b"{}");
+        let store = adapter(&double, platform, dir.path());
+        assert_eq!(store.list().unwrap(), [name("old")], "{platform:?}");
+        assert!(
+            double.item_names().iter().any(|n| n.contains(INDEX_USER)),
+            "{platform:?}: the index was not written"
+        );
+        // Adding another profile keeps the old one listed.
+        store.set(&name("new"), &key(OTHER_ID)).unwrap();
+        assert_eq!(store.list().unwrap(), [name("new"), name("old")], "{platform:?}");
+    }
+}
+
+#[test]
+fn other_programs_items_are_never_listed() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::new(platform);
+        double.add_foreign("git:https://example.com", "me", b"token");
+        double.add_foreign("other-app", "dev", b"x");
+        double.add_foreign("awskeep-backup", "prod", b"x");
+        let store = adapter(&double, platform, dir.path());
+        store.set(&name("dev"), &key(ID)).unwrap();
+        assert_eq!(store.list().unwrap(), [name("dev")], "{platform:?}");
+    }
+}
+
+#[test]
+fn an_index_entry_whose_key_never_arrived_reads_as_no_key() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::without_search(platform);
+        let store = adapter(&double, platform, dir.path());
+        store.set(&name("dev"), &key(ID)).unwrap();
+        // As if the process died after the index write and before the key write.
+        let key_item = match platform {
+            Platform::Windows => "dev.awskeep".to_string(),
+            _ => double
+                .item_names()
+                .into_iter()
+                .find(|n| n.starts_with("awskeep/dev"))
+                .unwrap(),
+        };
+        double.remove_item(&key_item);
+        assert_eq!(store.list().unwrap(), [name("dev")]);
+        assert!(store.get(&name("dev")).unwrap().is_none());
+        assert!(!store.delete(&name("dev")).unwrap());
+        assert!(store.list().unwrap().is_empty(), "{platform:?}");
+    }
+}
+
+// --- Every command's store path, against each platform's double -------------------------------
+
+fn context(dir: &Path) -> Context {
+    Context {
+        config_file: dir.join("config"),
+        credentials_file: dir.join("credentials"),
+        env_profile: None,
+        env_region: None,
+        sts_endpoint: None,
+        stdin_is_terminal: false,
+        lock_dir: Some(dir.join("locks")),
+        verbose: false,
+        test_crash_at: None,
+        test_fail_at: None,
+    }
+}
+
+fn run(ctx: &Context, store: &dyn CredentialStore, args: &[&str]) -> crate::error::Result<()> {
+    let cli = crate::cli::Cli::try_parse_from(std::iter::once("awskeep").chain(args.iter().copied()))
+        .unwrap();
+    crate::run_with(ctx, store, cli)
+}
+
+fn write_csv(dir: &Path, id: &str) -> String {
+    let path = dir.join(format!("{id}.csv"));
+    std::fs::write(
+        &path,
+        format!("Access key ID,Secret access key\n{id},secret/{id}\n"),
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_command_runs_its_store_path_on_every_platform_double() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let double = ContractStore::without_search(platform);
+        let store = adapter(&double, platform, &dir.path().join("locks"));
+        let on = |args: &[&str]| {
+            run(&ctx, &store, args).unwrap_or_else(|e| panic!("{platform:?} {args:?}: {e}"))
+        };
+
+        on(&["add", "dev", "--csv", &write_csv(dir.path(), ID), "--no-verify"]);
+        on(&["import", "--csv", &write_csv(dir.path(), OTHER_ID), "--profile", "ci", "--no-verify"]);
+        std::fs::write(
+            &ctx.credentials_file,
+            "[legacy]\naws_access_key_id = AKIAJ7EXAMPLEKEY1234\naws_secret_access_key = legacy/secret\n",
+        )
+        .unwrap();
+        on(&["migrate", "--no-verify", "--yes"]);
+        on(&["credential-process", "--profile", "dev"]);
+        on(&["list"]);
+        on(&["list", "--json"]);
+        on(&["rotate", "--all", "--older-than", "3650d"]);
+        store.set_session(&name("dev"), &session(400)).unwrap();
+        on(&["session", "clear", "--all"]);
+        assert!(store.get_session(&name("dev")).unwrap().is_none(), "{platform:?}");
+        assert_eq!(
+            store.list().unwrap(),
+            [name("ci"), name("dev"), name("legacy")],
+            "{platform:?}"
+        );
+        assert_eq!(stored_id(&store, "legacy").as_deref(), Some("AKIAJ7EXAMPLEKEY1234"));
+        on(&["remove", "dev", "--yes"]);
+        assert_eq!(store.list().unwrap(), [name("ci"), name("legacy")], "{platform:?}");
+        let err = run(&ctx, &store, &["credential-process", "--profile", "dev"]).unwrap_err();
+        assert!(matches!(err, Error::NoStoredKey { .. } | Error::NoSuchProfile { .. }), "{err:?}");
+    }
+}
