@@ -41,14 +41,8 @@ fn run_process(command: &str) -> Result<Zeroizing<String>> {
         command: command.to_string(),
         reason,
     };
-    let shell = if cfg!(windows) {
-        ("cmd", "/C")
-    } else {
-        ("sh", "-c")
-    };
     // Its stderr goes where ours goes (shown by the SDKs on failure); its stdout is the code.
-    let output = Command::new(shell.0)
-        .args([shell.1, command])
+    let output = shell_command(command)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -59,6 +53,25 @@ fn run_process(command: &str) -> Result<Zeroizing<String>> {
     let code = Zeroizing::new(String::from_utf8_lossy(&output.stdout).trim().to_string());
     check(&code).map_err(|reason| failed(reason.to_string()))?;
     Ok(code)
+}
+
+/// `sh -c COMMAND` on Unix. On Windows `cmd.exe /C "COMMAND"` with the command line passed verbatim
+/// (as the Rust SDK runs credential_process): the C-runtime escaping a normal argument gets turns
+/// quotes into `\"`, which cmd does not understand, so a quoted `C:\Program Files\...` path would
+/// break. No `/bin/sh` is needed on Windows.
+#[cfg(not(windows))]
+fn shell_command(command: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell.args(["-c", command]);
+    shell
+}
+
+#[cfg(windows)]
+fn shell_command(command: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    let mut shell = Command::new("cmd.exe");
+    shell.arg("/C").raw_arg(format!("\"{command}\""));
+    shell
 }
 
 fn check(code: &str) -> std::result::Result<(), &'static str> {

@@ -1,9 +1,11 @@
 //! The `credential_process` value awskeep writes, and recognising one it wrote earlier.
 //!
-//! botocore splits the value with shlex; Rust, Go, JS and Java run it through `sh -c`; Go strips quotes
-//! around a value quoted as a whole. So the program path is quoted only when it must be (spaces), then
+//! botocore splits the value with shlex (its own Windows rules on Windows); Rust, Go, JS and Java run
+//! it through `sh -c` (`cmd.exe /C` on Windows); Go strips quotes around a value quoted as a whole.
+//! So the program path is quoted only when it must be (spaces; on Windows also cmd's operators), then
 //! the arguments follow unquoted (profile names are validated to need no quoting), and no trailing
-//! comment is ever written.
+//! comment is ever written. The rules for both platforms are plain functions, so both are unit-tested
+//! on every platform.
 
 use std::path::Path;
 
@@ -31,28 +33,51 @@ fn quote_program(program: &Path) -> Result<String> {
     let text = program
         .to_str()
         .ok_or_else(|| unquotable("it is not UTF-8"))?;
-    if text
-        .chars()
-        .any(|c| matches!(c, '"' | '\'' | '$' | '`' | '\\' | '#' | ';' | '\n' | '\r'))
-        && !cfg!(windows)
-    {
-        return Err(unquotable(
-            "it holds a character that shells and INI parsers treat specially",
-        ));
+    if let Some(reason) = refusal(text, cfg!(windows)) {
+        return Err(unquotable(reason));
     }
-    if text.chars().any(|c| c.is_whitespace()) {
+    if needs_quotes(text, cfg!(windows)) {
         Ok(format!("\"{text}\""))
     } else {
         Ok(text.to_string())
     }
 }
 
+/// Why a program path cannot be written into a line every client runs the same way, if it cannot.
+///
+/// POSIX: the SDKs run the line with `sh -c` and botocore splits it with shlex, so nothing a shell
+/// or shlex would interpret may appear. Windows: botocore splits with its Windows rules (backslashes
+/// are literal), the SDKs run `cmd.exe /C`, which expands `%VAR%` even inside quotes; a path cannot
+/// hold `"` there anyway.
+fn refusal(text: &str, windows: bool) -> Option<&'static str> {
+    if text.chars().any(char::is_control) {
+        return Some("it holds a control character");
+    }
+    let special: &[char] = if windows {
+        &['"', '%']
+    } else {
+        &['"', '\'', '$', '`', '\\', '#', ';']
+    };
+    text.contains(special)
+        .then_some("it holds a character that shells and INI parsers treat specially")
+}
+
+/// Quotes go around the path only when it must have them: Go's SDK passes the line to `cmd.exe`
+/// with C-runtime escaping, which turns quotes into `\"` that cmd does not understand, so an
+/// unquoted path works in strictly more clients.
+fn needs_quotes(text: &str, windows: bool) -> bool {
+    text.chars().any(char::is_whitespace)
+        || (windows && text.contains(['&', '|', '<', '>', '(', ')', '^', ',', ';', '=', '!']))
+}
+
 /// If `value` is an awskeep credential_process line, the profile it serves.
 pub fn awskeep_profile(value: &str) -> Option<String> {
     let words = split_words(value);
     let program = words.first()?;
-    let file_name = Path::new(program).file_name()?.to_str()?;
-    let stem = file_name.strip_suffix(".exe").unwrap_or(file_name);
+    // Either separator, so a Windows line is recognised wherever the file is read.
+    let file_name = program.rsplit(['/', '\\']).next()?;
+    let lower = file_name.to_ascii_lowercase();
+    let stem = lower.strip_suffix(".exe").unwrap_or(&lower);
     if stem != "awskeep" || words.get(1).map(String::as_str) != Some("credential-process") {
         return None;
     }
@@ -127,6 +152,22 @@ mod tests {
         for path in ["/opt/$x/awskeep", "/opt/a\"b/awskeep", "/opt/a #b/awskeep"] {
             assert!(build(Path::new(path), &dev(), None).is_err(), "{path}");
         }
+    }
+
+    #[test]
+    fn windows_paths_keep_backslashes_and_quote_only_with_spaces_or_operators() {
+        let plain = r"C:\Users\me\.cargo\bin\awskeep.exe";
+        assert_eq!(refusal(plain, true), None);
+        assert!(!needs_quotes(plain, true));
+        let spaced = r"C:\Program Files (x86)\awskeep\awskeep.exe";
+        assert_eq!(refusal(spaced, true), None);
+        assert!(needs_quotes(spaced, true));
+        assert!(needs_quotes(r"C:\tools&more\awskeep.exe", true));
+        assert!(refusal(r"C:\%TEMP%\awskeep.exe", true).is_some());
+        // The same backslash path is refused on POSIX, where it would be a shell escape.
+        assert!(refusal(plain, false).is_some());
+        let line = format!("\"{spaced}\" credential-process --profile dev");
+        assert_eq!(awskeep_profile(&line).as_deref(), Some("dev"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Questions and key entry on the controlling terminal (`/dev/tty`), never on stdin or stdout: stdout
+//! Questions and key entry on the controlling terminal (`/dev/tty`; the console's `CONIN$` and
+//! `CONOUT$` on Windows), never on stdin or stdout: stdout
 //! belongs to machine output, and stdin may be a pipe (the AWS SDKs give credential_process one).
 //! A question that cannot be asked is an error naming the flag that answers it, never a hang.
 
@@ -35,14 +36,13 @@ pub fn confirm(
 
 /// Prints `prompt` on the terminal and reads one echoed line from it.
 pub fn ask_line(prompt: &str) -> Result<String> {
-    let tty = open_tty()?;
-    let mut writer = &tty;
-    writer
+    let (input, mut output) = open_terminal()?;
+    output
         .write_all(prompt.as_bytes())
-        .and_then(|()| writer.flush())
+        .and_then(|()| output.flush())
         .map_err(Error::Terminal)?;
     let mut line = String::new();
-    BufReader::new(&tty)
+    BufReader::new(input)
         .read_line(&mut line)
         .map_err(Error::Terminal)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
@@ -55,20 +55,28 @@ pub fn ask_hidden(prompt: &str) -> Result<zeroize::Zeroizing<String>> {
         .map_err(Error::Terminal)
 }
 
+/// The controlling terminal as (input, output): `/dev/tty` both ways on Unix.
 #[cfg(unix)]
-fn open_tty() -> Result<std::fs::File> {
-    std::fs::OpenOptions::new()
+fn open_terminal() -> Result<(std::fs::File, std::fs::File)> {
+    let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
-        .map_err(Error::Terminal)
+        .map_err(Error::Terminal)?;
+    let output = tty.try_clone().map_err(Error::Terminal)?;
+    Ok((tty, output))
 }
 
+/// The console as (input, output): Windows reads `CONIN$` and writes `CONOUT$`, which reach the
+/// console even when stdin and stdout are pipes to an SDK. Without a console both fail to open.
 #[cfg(windows)]
-fn open_tty() -> Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("CONIN$")
-        .map_err(Error::Terminal)
+fn open_terminal() -> Result<(std::fs::File, std::fs::File)> {
+    let open = |name: &str, write: bool| {
+        std::fs::OpenOptions::new()
+            .read(!write)
+            .write(write)
+            .open(name)
+            .map_err(Error::Terminal)
+    };
+    Ok((open("CONIN$", false)?, open("CONOUT$", true)?))
 }

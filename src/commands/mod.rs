@@ -208,10 +208,11 @@ pub(crate) fn prepare_new_profile(
     })
 }
 
-/// This awskeep's absolute path, for the credential_process line.
+/// This awskeep's absolute path, for the credential_process line: on Windows the plain drive-letter
+/// form (`C:\Users\me\.cargo\bin\awskeep.exe`), never `\\?\C:\...`.
 pub(crate) fn own_program() -> Result<PathBuf> {
     std::env::current_exe()
-        .and_then(|p| p.canonicalize())
+        .and_then(dunce::canonicalize)
         .map_err(Error::NoSelfPath)
 }
 
