@@ -46,7 +46,9 @@ pub enum Error {
         reason: &'static str,
     },
 
-    #[error("the {store} cannot hold the item for {item}: it is {size} bytes, the limit is {limit}")]
+    #[error(
+        "the {store} cannot hold the item for {item}: it is {size} bytes, the limit is {limit}"
+    )]
     StoreItemTooLarge {
         store: &'static str,
         item: String,

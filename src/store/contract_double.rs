@@ -81,6 +81,7 @@ pub struct ContractStore {
     /// Off: `search` answers NotSupportedByStore, as the Windows crate built without its `search`
     /// feature does. Lets a test prove awskeep's correctness does not depend on search.
     search_supported: bool,
+    searches: std::sync::atomic::AtomicUsize,
 }
 
 impl ContractStore {
@@ -89,6 +90,7 @@ impl ContractStore {
             platform,
             items: Arc::default(),
             search_supported: true,
+            searches: Default::default(),
         })
     }
 
@@ -97,7 +99,13 @@ impl ContractStore {
             platform,
             items: Arc::default(),
             search_supported: false,
+            searches: Default::default(),
         })
+    }
+
+    /// How many searches awskeep made.
+    pub fn searches(&self) -> usize {
+        self.searches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Item names in the platform's own terms (Windows target names, `service/user` elsewhere).
@@ -200,6 +208,8 @@ impl CredentialStoreApi for ContractStore {
     }
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
+        self.searches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !self.search_supported {
             return Err(Error::NotSupportedByStore("search".into()));
         }
@@ -211,12 +221,12 @@ impl CredentialStoreApi for ContractStore {
                 .collect(),
         };
         let items = self.items.lock().unwrap();
+        let target_parts = regex::Regex::new(r"^(.*)\.(.*)$").unwrap();
         let mut found = Vec::new();
         for (key, item) in items.iter() {
             let (matches, specifiers) = match self.platform {
                 Platform::Linux => (
-                    spec.iter()
-                        .all(|(k, v)| item.attributes.get(k) == Some(v)),
+                    spec.iter().all(|(k, v)| item.attributes.get(k) == Some(v)),
                     Some(item.specifiers.clone()),
                 ),
                 Platform::MacOs => (
@@ -231,14 +241,10 @@ impl CredentialStoreApi for ContractStore {
                         })?),
                         None => None,
                     };
-                    let specifiers = regex::Regex::new(r"^(.*)\.(.*)$")
-                        .unwrap()
+                    let specifiers = target_parts
                         .captures(key)
                         .map(|c| (c[2].to_string(), c[1].to_string()));
-                    (
-                        pattern.is_none_or(|p| p.is_match(key)),
-                        specifiers,
-                    )
+                    (pattern.is_none_or(|p| p.is_match(key)), specifiers)
                 }
             };
             if matches {
@@ -269,7 +275,13 @@ struct ContractCred {
     target: Option<String>,
 }
 
-fn attributes_for(platform: Platform, key: &str, service: &str, user: &str, target: Option<&str>) -> HashMap<String, String> {
+fn attributes_for(
+    platform: Platform,
+    key: &str,
+    service: &str,
+    user: &str,
+    target: Option<&str>,
+) -> HashMap<String, String> {
     let pairs: Vec<(&str, &str)> = match platform {
         Platform::Linux => {
             let mut pairs = vec![("service", service), ("username", user)];

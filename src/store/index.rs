@@ -94,7 +94,7 @@ mod tests {
         let back = ProfileIndex::from_item_bytes(&index.to_item_bytes()).unwrap();
         let names: Vec<_> = back.profiles().map(ToString::to_string).collect();
         assert_eq!(names, ["dev", "prod"]);
-        assert!(!ProfileName::parse(INDEX_USER).is_ok());
+        assert!(ProfileName::parse(INDEX_USER).is_err());
     }
 
     #[test]

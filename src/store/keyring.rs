@@ -62,11 +62,15 @@ impl Flavor {
         }
     }
 
-    /// A search that finds at least every awskeep item (callers filter by specifiers).
-    fn search_spec(self) -> HashMap<&'static str, &'static str> {
+    /// A search that finds at least every awskeep item an index-less awskeep wrote (callers filter
+    /// by specifiers), where such items can exist. Only the Secret Service: every awskeep before the
+    /// index failed at its first store call on macOS and Windows (the `label` modifier), so there is
+    /// nothing to find there, and the Windows crate's enumeration dereferences the CREDENTIALW
+    /// array without an alignment check (it aborted under Wine 8), so awskeep never enumerates there.
+    fn legacy_search_spec(self) -> Option<HashMap<&'static str, &'static str>> {
         match self {
-            Flavor::SecretService | Flavor::Keychain => HashMap::from([("service", SERVICE)]),
-            Flavor::CredentialManager => HashMap::from([("pattern", WINDOWS_TARGET_PATTERN)]),
+            Flavor::SecretService => Some(HashMap::from([("service", SERVICE)])),
+            Flavor::Keychain | Flavor::CredentialManager => None,
         }
     }
 
@@ -77,9 +81,6 @@ impl Flavor {
         }
     }
 }
-
-/// Target names of awskeep items in the Windows store: `{user}.awskeep`.
-const WINDOWS_TARGET_PATTERN: &str = r"\.awskeep$";
 
 /// How long a command waits for another awskeep's index update (a store write or two).
 const INDEX_LOCK_WAIT: Duration = Duration::from_secs(20);
@@ -148,7 +149,11 @@ impl KeyringBackedStore {
             .map_err(|e| map_error(e, self.name(), profile))
     }
 
-    fn read(&self, entry: Entry, profile: Option<&ProfileName>) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    fn read(
+        &self,
+        entry: Entry,
+        profile: Option<&ProfileName>,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
         match entry.get_secret() {
             Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
             Err(KeyringError::NoEntry) => Ok(None),
@@ -195,7 +200,10 @@ impl KeyringBackedStore {
     /// Profiles whose key items the store's search finds: items an older awskeep wrote before it kept
     /// an index. Only items filed under our service whose user is a valid profile name count.
     fn search_profiles(&self) -> Result<Vec<ProfileName>> {
-        let entries = match self.inner.search(&self.flavor.search_spec()) {
+        let Some(spec) = self.flavor.legacy_search_spec() else {
+            return Ok(Vec::new());
+        };
+        let entries = match self.inner.search(&spec) {
             Ok(entries) => entries,
             Err(KeyringError::NotSupportedByStore(_)) => return Ok(Vec::new()),
             Err(e) => return Err(map_error(e, self.name(), None)),

@@ -73,7 +73,10 @@ impl StoreKind {
 }
 
 /// Opens the chosen store; `lock_dir` is where its index lock lives.
-pub fn open(kind: Option<StoreKind>, lock_dir: Option<PathBuf>) -> Result<Box<dyn CredentialStore>> {
+pub fn open(
+    kind: Option<StoreKind>,
+    lock_dir: Option<PathBuf>,
+) -> Result<Box<dyn CredentialStore>> {
     let Some(kind) = kind.or_else(StoreKind::platform_default) else {
         return Err(Error::UnknownStore {
             name: "(default)".into(),

@@ -83,19 +83,39 @@ fn store_suite(store: &dyn CredentialStore) {
         store.set(&name(profile), &key(ID)).unwrap();
     }
     store.set(&name("dev"), &key(OTHER_ID)).unwrap();
-    assert_eq!(stored_id(store, "dev").as_deref(), Some(OTHER_ID), "{label}");
+    assert_eq!(
+        stored_id(store, "dev").as_deref(),
+        Some(OTHER_ID),
+        "{label}"
+    );
     assert_eq!(stored_id(store, odd).as_deref(), Some(ID), "{label}");
     let stored = store.get(&name("dev")).unwrap().unwrap();
-    assert_eq!(stored.key.secret_access_key.expose_secret(), format!("secret/{OTHER_ID}"));
-    let mut expected = vec![name("default"), name("dev"), name(odd), name(&long), name("prod")];
+    assert_eq!(
+        stored.key.secret_access_key.expose_secret(),
+        format!("secret/{OTHER_ID}")
+    );
+    let mut expected = vec![
+        name("default"),
+        name("dev"),
+        name(odd),
+        name(&long),
+        name("prod"),
+    ];
     expected.sort();
     assert_eq!(store.list().unwrap(), expected, "{label}");
 
     // A session is its own item: it neither shows in the list nor replaces the key.
     assert!(store.get_session(&name("dev")).unwrap().is_none());
     store.set_session(&name("dev"), &session(400)).unwrap();
-    assert!(store.get_session(&name("dev")).unwrap().is_some(), "{label}");
-    assert_eq!(stored_id(store, "dev").as_deref(), Some(OTHER_ID), "{label}");
+    assert!(
+        store.get_session(&name("dev")).unwrap().is_some(),
+        "{label}"
+    );
+    assert_eq!(
+        stored_id(store, "dev").as_deref(),
+        Some(OTHER_ID),
+        "{label}"
+    );
     assert_eq!(store.list().unwrap(), expected, "{label}");
     assert!(store.delete_session(&name("dev")).unwrap());
     assert!(!store.delete_session(&name("dev")).unwrap());
@@ -172,7 +192,10 @@ fn windows_names_items_user_dot_service_and_limits_their_size() {
     );
     // A session larger than a Windows credential blob is refused before anything is written.
     let err = store.set_session(&name("dev"), &session(3000)).unwrap_err();
-    assert!(matches!(err, Error::StoreItemTooLarge { limit: 2560, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::StoreItemTooLarge { limit: 2560, .. }),
+        "{err:?}"
+    );
     assert!(store.get_session(&name("dev")).unwrap().is_some());
     // The same session fits the other stores.
     for platform in [Platform::Linux, Platform::MacOs] {
@@ -182,9 +205,12 @@ fn windows_names_items_user_dot_service_and_limits_their_size() {
     }
 }
 
+/// Only the Secret Service can hold items from an awskeep that kept no index: on macOS and Windows
+/// every earlier awskeep failed at its first store call.
 #[test]
 fn items_from_before_the_index_are_listed_and_then_recorded() {
-    for platform in Platform::ALL {
+    {
+        let platform = Platform::Linux;
         let dir = tempfile::tempdir().unwrap();
         let double = ContractStore::new(platform);
         // What an index-less awskeep left: key items and a session item, no index.
@@ -198,18 +224,24 @@ fn items_from_before_the_index_are_listed_and_then_recorded() {
         );
         // Adding another profile keeps the old one listed.
         store.set(&name("new"), &key(OTHER_ID)).unwrap();
-        assert_eq!(store.list().unwrap(), [name("new"), name("old")], "{platform:?}");
+        assert_eq!(
+            store.list().unwrap(),
+            [name("new"), name("old")],
+            "{platform:?}"
+        );
     }
 }
 
 #[test]
 fn other_programs_items_are_never_listed() {
+    // Items under other services, and on Windows targets that merely look like awskeep's.
     for platform in Platform::ALL {
         let dir = tempfile::tempdir().unwrap();
         let double = ContractStore::new(platform);
         double.add_foreign("git:https://example.com", "me", b"token");
         double.add_foreign("other-app", "dev", b"x");
         double.add_foreign("awskeep-backup", "prod", b"x");
+        double.add_foreign("x", "y.awskeep", b"x");
         let store = adapter(&double, platform, dir.path());
         store.set(&name("dev"), &key(ID)).unwrap();
         assert_eq!(store.list().unwrap(), [name("dev")], "{platform:?}");
@@ -258,8 +290,9 @@ fn context(dir: &Path) -> Context {
 }
 
 fn run(ctx: &Context, store: &dyn CredentialStore, args: &[&str]) -> crate::error::Result<()> {
-    let cli = crate::cli::Cli::try_parse_from(std::iter::once("awskeep").chain(args.iter().copied()))
-        .unwrap();
+    let cli =
+        crate::cli::Cli::try_parse_from(std::iter::once("awskeep").chain(args.iter().copied()))
+            .unwrap();
     crate::run_with(ctx, store, cli)
 }
 
@@ -284,8 +317,21 @@ fn every_command_runs_its_store_path_on_every_platform_double() {
             run(&ctx, &store, args).unwrap_or_else(|e| panic!("{platform:?} {args:?}: {e}"))
         };
 
-        on(&["add", "dev", "--csv", &write_csv(dir.path(), ID), "--no-verify"]);
-        on(&["import", "--csv", &write_csv(dir.path(), OTHER_ID), "--profile", "ci", "--no-verify"]);
+        on(&[
+            "add",
+            "dev",
+            "--csv",
+            &write_csv(dir.path(), ID),
+            "--no-verify",
+        ]);
+        on(&[
+            "import",
+            "--csv",
+            &write_csv(dir.path(), OTHER_ID),
+            "--profile",
+            "ci",
+            "--no-verify",
+        ]);
         std::fs::write(
             &ctx.credentials_file,
             "[legacy]\naws_access_key_id = AKIAJ7EXAMPLEKEY1234\naws_secret_access_key = legacy/secret\n",
@@ -298,16 +344,33 @@ fn every_command_runs_its_store_path_on_every_platform_double() {
         on(&["rotate", "--all", "--older-than", "3650d"]);
         store.set_session(&name("dev"), &session(400)).unwrap();
         on(&["session", "clear", "--all"]);
-        assert!(store.get_session(&name("dev")).unwrap().is_none(), "{platform:?}");
+        assert!(
+            store.get_session(&name("dev")).unwrap().is_none(),
+            "{platform:?}"
+        );
         assert_eq!(
             store.list().unwrap(),
             [name("ci"), name("dev"), name("legacy")],
             "{platform:?}"
         );
-        assert_eq!(stored_id(&store, "legacy").as_deref(), Some("AKIAJ7EXAMPLEKEY1234"));
+        assert_eq!(
+            stored_id(&store, "legacy").as_deref(),
+            Some("AKIAJ7EXAMPLEKEY1234")
+        );
         on(&["remove", "dev", "--yes"]);
-        assert_eq!(store.list().unwrap(), [name("ci"), name("legacy")], "{platform:?}");
+        assert_eq!(
+            store.list().unwrap(),
+            [name("ci"), name("legacy")],
+            "{platform:?}"
+        );
         let err = run(&ctx, &store, &["credential-process", "--profile", "dev"]).unwrap_err();
-        assert!(matches!(err, Error::NoStoredKey { .. } | Error::NoSuchProfile { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::NoStoredKey { .. } | Error::NoSuchProfile { .. }),
+            "{err:?}"
+        );
+        // The Windows crate's enumeration aborted under Wine; nothing on macOS needs it either.
+        if platform != Platform::Linux {
+            assert_eq!(double.searches(), 0, "{platform:?} was searched");
+        }
     }
 }
