@@ -7,6 +7,7 @@
 pub mod clients;
 pub mod moto;
 pub mod private_moto;
+pub mod wine;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,252 @@
+//! awskeep on Windows, run for real: the Windows build under Wine with the Windows Credential Manager,
+//! against moto (auth enforced). Every command's job: add (verified with STS), credential-process,
+//! list, session cache, bootstrap, rotate, migrate, remove; the Windows Rust SDK (which runs the line
+//! with `cmd.exe /C`) and boto3 (botocore's Windows split) consume the JSON.
+
+mod common;
+
+use common::private_moto::PrivateMoto;
+use common::wine::{WineEnv, windows_path};
+use common::{Moto, Run};
+
+fn credential_json(run: &Run) -> serde_json::Value {
+    run.assert_ok();
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {run:?}"))
+}
+
+fn process_line(config: &str, profile: &str) -> String {
+    let header = format!("[profile {profile}]");
+    let section = config
+        .split(&header)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {header} in {config}"));
+    section
+        .lines()
+        .find_map(|l| l.strip_prefix("credential_process = "))
+        .unwrap_or_else(|| panic!("no credential_process for {profile}: {config}"))
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn add_verifies_with_sts_and_the_rust_sdk_and_boto3_get_the_key() {
+    let moto = Moto::connect();
+    let env = WineEnv::new();
+    let key = moto.new_user_with_key("win-add");
+    let run = env.add("dev", &key, &[]);
+    run.assert_ok();
+    assert!(run.stderr.contains(&key.arn), "not verified: {run:?}");
+    assert!(run.stderr.contains("Windows Credential Manager"), "{run:?}");
+
+    let line = process_line(&env.read_config(), "dev");
+    let exe = env.exe("awskeep.exe");
+    assert_eq!(line, format!("{exe} credential-process --profile dev"));
+    assert!(!line.contains(r"\\?\"), "verbatim path: {line}");
+
+    let json = credential_json(&env.run(&["credential-process", "--profile", "dev"], ""));
+    assert_eq!(json["AccessKeyId"], key.id.as_str());
+    assert_eq!(json["Version"], 1);
+
+    let rust = env.rust_sdk_arn("dev");
+    assert_eq!(rust.stdout.trim(), key.arn, "Windows Rust SDK: {rust:?}");
+    let boto3 = env.boto3_arn("dev");
+    assert_eq!(
+        boto3.stdout.trim(),
+        key.arn,
+        "boto3 (win32 split): {boto3:?}"
+    );
+
+    let list = env.run(&["list"], "");
+    list.assert_ok();
+    assert!(
+        list.stdout.contains("dev") || list.stderr.contains("dev"),
+        "{list:?}"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed[0]["profile"], "dev");
+    assert_eq!(listed[0]["arn"], key.arn.as_str());
+    assert_eq!(listed[0]["status"], "ok");
+
+    // The item deleted behind awskeep's back: the SDK fails showing awskeep's own line.
+    env.run(&["remove", "dev", "--yes"], "").assert_ok();
+    let rust = env.rust_sdk_arn("dev");
+    assert!(!rust.status.success(), "{rust:?}");
+    let json = env.run(&["list", "--json"], "");
+    assert_eq!(json.stdout.trim(), "[]", "{json:?}");
+}
+
+#[test]
+fn a_path_with_spaces_is_quoted_so_cmd_and_botocore_both_run_it() {
+    let moto = Moto::connect();
+    let env = WineEnv::new();
+    let dir = env.root.path().join("Program Files").join("awskeep");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["awskeep.exe", "bcryptprimitives.dll"] {
+        std::fs::copy(env.bin.join(name), dir.join(name)).unwrap();
+    }
+    let exe = windows_path(&dir.join("awskeep.exe"));
+    let key = moto.new_user_with_key("win-space");
+    let mut command = env.command(&exe);
+    command.args(["add", "dev"]);
+    common::run_with_stdin(command, &format!("{}\n{}\n", key.id, key.secret)).assert_ok();
+
+    assert_eq!(
+        process_line(&env.read_config(), "dev"),
+        format!("\"{exe}\" credential-process --profile dev")
+    );
+    let rust = env.rust_sdk_arn("dev");
+    assert_eq!(rust.stdout.trim(), key.arn, "cmd.exe /C: {rust:?}");
+    let boto3 = env.boto3_arn("dev");
+    assert_eq!(
+        boto3.stdout.trim(),
+        key.arn,
+        "botocore win32 split: {boto3:?}"
+    );
+}
+
+#[test]
+fn without_aws_config_file_the_config_is_the_users_profile_folder() {
+    let moto = Moto::connect();
+    let mut env = WineEnv::new();
+    env.own_config_files = false;
+    let key = moto.new_user_with_key("win-home");
+    let run = env.add("dev", &key, &[]);
+    run.assert_ok();
+    let config = env.user_profile_dir().join(".aws").join("config");
+    let text = std::fs::read_to_string(&config).expect("config in %USERPROFILE%\\.aws");
+    assert!(text.contains("credential-process --profile dev"), "{text}");
+    assert!(run.stderr.contains(r"\.aws\config"), "{run:?}");
+    let rust = env.rust_sdk_arn("dev");
+    assert_eq!(rust.stdout.trim(), key.arn, "{rust:?}");
+}
+
+/// Sessions need a moto without auth enforcement (its GetSessionToken credentials fail the auth
+/// layer), behind the counting proxy the Linux session tests use.
+#[test]
+fn sessions_are_cached_in_the_credential_manager_and_cleared() {
+    let moto = PrivateMoto::start();
+    let mut env = WineEnv::new();
+    env.endpoint = moto.url.clone();
+    env.run(
+        &["add", "dev", "--no-verify", "--session", "on"],
+        "AKIAAWSKEEPTESTKEY01\nwindows/session/test/secret\n",
+    )
+    .assert_ok();
+    let first = credential_json(&env.run(&["credential-process", "--profile", "dev"], ""));
+    assert!(
+        first["SessionToken"].is_string() && first["Expiration"].is_string(),
+        "{first}"
+    );
+    assert_eq!(moto.session_token_calls(), 1);
+    let second = credential_json(&env.run(&["credential-process", "--profile", "dev"], ""));
+    assert_eq!(second["SessionToken"], first["SessionToken"]);
+    assert_eq!(
+        moto.session_token_calls(),
+        1,
+        "the cached session was not served"
+    );
+    let clear = env.run(&["session", "clear", "--all"], "");
+    clear.assert_ok();
+    assert!(clear.stderr.contains("dev"), "{clear:?}");
+    credential_json(&env.run(&["credential-process", "--profile", "dev"], ""));
+    assert_eq!(moto.session_token_calls(), 2, "the cache was not cleared");
+}
+
+#[test]
+fn bootstrap_rotate_migrate_and_remove() {
+    let moto = Moto::connect();
+    let env = WineEnv::new();
+    let admin = moto.new_admin_with_key("win-admin");
+    env.add("admin", &admin, &[]).assert_ok();
+
+    // bootstrap: a key for a new user, created through IAM straight into the Credential Manager.
+    let user = moto.unique_name("win-boot");
+    let run = env.run(
+        &[
+            "bootstrap",
+            "--profile",
+            "boot",
+            "--user",
+            &user,
+            "--create-user",
+            "--source-profile",
+            "admin",
+            "--yes",
+        ],
+        "",
+    );
+    run.assert_ok();
+    let boot_arn = env.rust_sdk_arn("boot");
+    assert!(
+        boot_arn.stdout.trim().ends_with(&format!(":user/{user}")),
+        "{boot_arn:?}"
+    );
+    assert_eq!(moto.key_ids(&user).len(), 1);
+
+    // rotate (the admin's own key, which may manage itself): a new key, the old one deleted in IAM,
+    // the SDK acting as the same user.
+    let before = moto.key_ids(&admin.user);
+    let run = env.run(&["rotate", "--profile", "admin", "--yes"], "");
+    run.assert_ok();
+    let after = moto.key_ids(&admin.user);
+    assert_eq!(after.len(), 1, "{run:?}");
+    assert_ne!(after, before);
+    let json = credential_json(&env.run(&["credential-process", "--profile", "admin"], ""));
+    assert_eq!(json["AccessKeyId"], after[0].as_str());
+    assert_eq!(env.rust_sdk_arn("admin").stdout.trim(), admin.arn);
+
+    // migrate: a plaintext key in the credentials file moves into the Credential Manager.
+    let legacy = moto.new_user_with_key("win-legacy");
+    std::fs::write(
+        env.credentials_path(),
+        format!(
+            "# mine\r\n[legacy]\r\naws_access_key_id = {}\r\naws_secret_access_key = {}\r\n",
+            legacy.id, legacy.secret
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["migrate", "--yes"], "");
+    run.assert_ok();
+    let credentials = std::fs::read_to_string(env.credentials_path()).unwrap();
+    assert!(!credentials.contains(&legacy.secret), "{credentials}");
+    assert!(credentials.contains("# mine"), "{credentials}");
+    assert_eq!(env.rust_sdk_arn("legacy").stdout.trim(), legacy.arn);
+    assert_eq!(env.boto3_arn("legacy").stdout.trim(), legacy.arn);
+
+    // list knows all three from the store's index (the Windows store is never enumerated).
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "boot", "legacy"]);
+
+    // rotate --all with nothing due touches nothing.
+    env.run(&["rotate", "--all", "--yes"], "").assert_ok();
+    assert_eq!(moto.key_ids(&admin.user), after);
+
+    // remove: gone from the store and the config; the SDK fails with awskeep's message.
+    env.run(&["remove", "legacy", "--yes"], "").assert_ok();
+    let fail = env.run(&["credential-process", "--profile", "legacy"], "");
+    assert!(!fail.status.success());
+    assert_eq!(fail.stderr.trim_end().lines().count(), 1, "{fail:?}");
+    assert!(!env.read_config().contains("profile legacy"));
+}
+
+#[test]
+fn a_deleted_key_is_refused_with_one_line() {
+    let moto = Moto::connect();
+    let env = WineEnv::new();
+    let key = moto.new_user_with_key("win-deleted");
+    moto.delete_key(&key);
+    let run = env.add("dev", &key, &[]);
+    run.assert_fails(5, "AWS rejected the key");
+    assert!(!run.stderr.contains(&key.secret));
+    assert!(!env.read_config().contains("credential_process"));
+    let listed = env.run(&["list", "--json"], "");
+    assert_eq!(listed.stdout.trim(), "[]", "{listed:?}");
+}
