@@ -108,6 +108,11 @@ impl ContractStore {
         self.searches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The attributes the platform reports for an item (`get_attributes`).
+    pub fn attributes_of(&self, item_name: &str) -> HashMap<String, String> {
+        self.items.lock().unwrap()[item_name].attributes.clone()
+    }
+
     /// Item names in the platform's own terms (Windows target names, `service/user` elsewhere).
     pub fn item_names(&self) -> Vec<String> {
         self.items.lock().unwrap().keys().cloned().collect()
@@ -154,6 +159,7 @@ impl ContractStore {
             service: service.to_string(),
             user: user.to_string(),
             target: target.map(str::to_string),
+            persistence: "Enterprise".into(),
         }
     }
 }
@@ -196,15 +202,28 @@ impl CredentialStoreApi for ContractStore {
                 }
             }
             Platform::Windows => {
+                if let Some(persistence) = mods.get("persistence")
+                    && !["session", "local", "enterprise"]
+                        .contains(&persistence.to_ascii_lowercase().as_str())
+                {
+                    return Err(Error::Invalid(
+                        persistence.clone(),
+                        "must be Session, Local, or Enterprise".into(),
+                    ));
+                }
                 if user.len() > 513 {
                     return Err(Error::TooLong("user".into(), 513));
                 }
             }
         }
         let target = mods.get("target").map(String::as_str);
-        Ok(Entry::new_with_credential(Arc::new(
-            self.cred(service, user, target),
-        )))
+        let mut cred = self.cred(service, user, target);
+        if let Some(persistence) = mods.get("persistence") {
+            let mut name = persistence.to_ascii_lowercase();
+            name[..1].make_ascii_uppercase();
+            cred.persistence = name;
+        }
+        Ok(Entry::new_with_credential(Arc::new(cred)))
     }
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
@@ -273,15 +292,18 @@ struct ContractCred {
     service: String,
     user: String,
     target: Option<String>,
+    /// Windows: what `build`'s `persistence` modifier chose (the crate's default: Enterprise).
+    persistence: String,
 }
 
-fn attributes_for(
-    platform: Platform,
-    key: &str,
-    service: &str,
-    user: &str,
-    target: Option<&str>,
-) -> HashMap<String, String> {
+fn attributes_for(cred: &ContractCred) -> HashMap<String, String> {
+    let (platform, key, service, user, target) = (
+        cred.platform,
+        cred.key.as_str(),
+        cred.service.as_str(),
+        cred.user.as_str(),
+        cred.target.as_deref(),
+    );
     let pairs: Vec<(&str, &str)> = match platform {
         Platform::Linux => {
             let mut pairs = vec![("service", service), ("username", user)];
@@ -296,7 +318,7 @@ fn attributes_for(
             ("username", user),
             ("target_alias", ""),
             ("comment", ""),
-            ("persistence", "Enterprise"),
+            ("persistence", cred.persistence.as_str()),
         ],
     };
     pairs
@@ -315,13 +337,7 @@ fn check_size(platform: Platform, secret: &[u8]) -> Result<()> {
 impl CredentialApi for ContractCred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
         check_size(self.platform, secret)?;
-        let attributes = attributes_for(
-            self.platform,
-            &self.key,
-            &self.service,
-            &self.user,
-            self.target.as_deref(),
-        );
+        let attributes = attributes_for(self);
         self.items.lock().unwrap().insert(
             self.key.clone(),
             Item {

@@ -38,7 +38,8 @@ pub enum Flavor {
     /// apple-native-keyring-store 1.0.3 (`keychain`): `build` accepts only `keychain`; `search` only
     /// `service` and `user`; items have no attributes beyond their specifiers.
     Keychain,
-    /// windows-native-keyring-store 1.1.0: `build` accepts only `target` and `persistence`; `search`
+    /// windows-native-keyring-store 1.1.0: `build` accepts only `target` and `persistence`
+    /// (`Session`, `Local` or `Enterprise`, any case); `search`
     /// only `pattern`, a regex over every generic credential's target name, which `Store::new()`
     /// makes `{user}.{service}`; a secret is at most 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE).
     CredentialManager,
@@ -54,11 +55,14 @@ impl Flavor {
     }
 
     /// The modifiers for `build`: a readable label where the store keeps one (Seahorse, KeePassXC
-    /// show it), nothing elsewhere.
+    /// show it); on Windows, persistence `Local` rather than the crate's default `Enterprise`, which
+    /// roams a credential to every machine the user signs in to in a domain with roaming profiles:
+    /// a key stays on this machine, as in the Keychain and the Secret Service.
     fn modifiers(self, label: &str) -> Option<HashMap<&str, &str>> {
         match self {
             Flavor::SecretService => Some(HashMap::from([("label", label)])),
-            Flavor::Keychain | Flavor::CredentialManager => None,
+            Flavor::CredentialManager => Some(HashMap::from([("persistence", "Local")])),
+            Flavor::Keychain => None,
         }
     }
 

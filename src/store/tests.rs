@@ -190,6 +190,8 @@ fn windows_names_items_user_dot_service_and_limits_their_size() {
         double.item_names(),
         [":index.awskeep", "dev.awskeep", "dev:session.awskeep"]
     );
+    // Kept on this machine: not the crate's default Enterprise persistence, which roams.
+    assert_eq!(double.attributes_of("dev.awskeep")["persistence"], "Local");
     // A session larger than a Windows credential blob is refused before anything is written.
     let err = store.set_session(&name("dev"), &session(3000)).unwrap_err();
     assert!(
