@@ -250,3 +250,43 @@ fn a_deleted_key_is_refused_with_one_line() {
     let listed = env.run(&["list", "--json"], "");
     assert_eq!(listed.stdout.trim(), "[]", "{listed:?}");
 }
+
+/// `awskeep_mfa_process` runs through `cmd.exe` (no `/bin/sh` on Windows), with a quoted path that
+/// has spaces passed through intact; without a console and without a command, the error says how.
+#[test]
+fn mfa_codes_come_from_a_windows_command_with_spaces_in_its_path() {
+    let moto = PrivateMoto::start();
+    let mut env = WineEnv::new();
+    env.endpoint = moto.url.clone();
+    env.run(
+        &[
+            "add",
+            "dev",
+            "--no-verify",
+            "--session",
+            "on",
+            "--mfa-serial",
+            "arn:aws:iam::123456789012:mfa/dev",
+        ],
+        "AKIAAWSKEEPTESTKEY01\nwindows/session/test/secret\n",
+    )
+    .assert_ok();
+    let without = env.run(&["credential-process", "--profile", "dev"], "");
+    without.assert_fails(1, "awskeep_mfa_process");
+
+    let dir = env.root.path().join("My Tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mfa code.cmd"), "@echo off\r\necho 123456\r\n").unwrap();
+    let command = format!(
+        "\"{}\" --account dev",
+        windows_path(&dir.join("mfa code.cmd"))
+    );
+    let config = env.read_config().replace(
+        "mfa_serial = ",
+        &format!("awskeep_mfa_process = {command}\nmfa_serial = "),
+    );
+    std::fs::write(env.config_path(), config).unwrap();
+    let json = credential_json(&env.run(&["credential-process", "--profile", "dev"], ""));
+    assert!(json["SessionToken"].is_string(), "{json}");
+    assert_eq!(moto.session_token_calls(), 1);
+}
