@@ -80,8 +80,8 @@ pub struct SessionFlags {
     pub session_duration: Option<std::time::Duration>,
 
     /// The MFA device's ARN (mfa_serial): sessions then carry an MFA code
-    #[arg(long, value_name = "ARN")]
-    pub mfa_serial: Option<String>,
+    #[arg(long, value_name = "ARN", value_parser = crate::session::parse_mfa_serial)]
+    pub mfa_serial: Option<crate::profile::SettingValue>,
 }
 
 #[derive(Debug, Args)]

@@ -2,28 +2,98 @@
 //! created by a read), and write an edited config atomically: temp file in the same folder, fsync,
 //! rename over the original, folder fsync. The mode is kept (0600 for a new file), a symlinked file is
 //! written through its link, and the new text is checked with the SDKs' own profile parser before it
-//! replaces anything.
+//! replaces anything. An edit is a transaction: awskeep processes take turns (a file lock), and a
+//! change another program made after the read is kept, or the edit is refused, never overwritten.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::profile::{Document, FileKind};
+use crate::lock::{FileLock, LockError};
+use crate::profile::{Document, FileKind, SettingValue};
+use crate::profile_name::ProfileName;
 
-/// A file as read: where it is, its parsed text, and whether it existed.
+/// A file as read: where it is, its parsed text as read, and the edits made to it since. Edits go
+/// through `set` and `remove`, which record what each key held before, so `save` can replay them on a
+/// file another program changed in the meantime, or refuse when that program changed the same keys.
 #[derive(Debug)]
 pub struct LoadedFile {
     pub path: PathBuf,
-    pub document: Document,
+    kind: FileKind,
+    document: Document,
     /// The bytes as read; the credentials file's hold secrets, so they are zeroized on drop.
-    pub original: Zeroizing<String>,
+    original: Zeroizing<String>,
+    edits: Vec<Edit>,
 }
+
+/// One change awskeep made, with the value the key held when the file was read (`None`: absent).
+#[derive(Debug)]
+enum Edit {
+    Set {
+        profile: ProfileName,
+        key: &'static str,
+        value: SettingValue,
+        before: Option<Zeroizing<String>>,
+    },
+    Remove {
+        profile: String,
+        key: &'static str,
+        before: Option<Zeroizing<String>>,
+    },
+}
+
+impl Edit {
+    fn target(&self) -> (&str, &'static str, Option<&str>) {
+        match self {
+            Edit::Set {
+                profile,
+                key,
+                before,
+                ..
+            } => (profile.as_str(), key, before.as_ref().map(|b| b.as_str())),
+            Edit::Remove {
+                profile,
+                key,
+                before,
+            } => (profile, key, before.as_ref().map(|b| b.as_str())),
+        }
+    }
+
+    fn apply(&self, document: &mut Document) {
+        match self {
+            Edit::Set {
+                profile,
+                key,
+                value,
+                ..
+            } => document.set(profile, key, value),
+            Edit::Remove { profile, key, .. } => {
+                document.remove(profile, key);
+            }
+        }
+    }
+}
+
+/// How long an edit waits for another awskeep's edit of the same files (a read, a parse, a write).
+const EDIT_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Reads and parses `path`; a missing file is an empty document.
 pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
+    let (original, document) = read_and_parse(path, kind)?;
+    Ok(LoadedFile {
+        path: path.to_path_buf(),
+        kind,
+        document,
+        original,
+        edits: Vec::new(),
+    })
+}
+
+fn read_and_parse(path: &Path, kind: FileKind) -> Result<(Zeroizing<String>, Document)> {
     let original =
         match fs::read(path) {
             Ok(bytes) => String::from_utf8(bytes).map(Zeroizing::new).map_err(|_| {
@@ -48,35 +118,115 @@ pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
         line: m.line,
         reason: m.reason,
     })?;
-    Ok(LoadedFile {
-        path: path.to_path_buf(),
-        document,
-        original,
-    })
+    Ok((original, document))
+}
+
+/// The text to write for `document`, with `original`'s BOM if it had one.
+fn text_with_bom(original: &str, document: &Document) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::new());
+    if original.starts_with('\u{feff}') {
+        text.push('\u{feff}');
+    }
+    text.push_str(&document.text());
+    text
 }
 
 impl LoadedFile {
-    /// The text to write: the edited document, with the original's BOM if it had one.
-    fn new_text(&self) -> Zeroizing<String> {
-        let mut text = Zeroizing::new(String::new());
-        if self.original.starts_with('\u{feff}') {
-            text.push('\u{feff}');
+    /// The file as read, with awskeep's edits so far.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The text as read (the credentials file's holds secrets; it is zeroized on drop).
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// Sets `key = value` in the profile's section (see `Document::set`).
+    pub fn set(&mut self, profile: &ProfileName, key: &'static str, value: &SettingValue) {
+        let before = self.before(profile.as_str(), key);
+        self.document.set(profile, key, value);
+        self.edits.push(Edit::Set {
+            profile: profile.clone(),
+            key,
+            value: value.clone(),
+            before,
+        });
+    }
+
+    /// Removes `key` from the profile (see `Document::remove`); whether anything was removed.
+    pub fn remove(&mut self, profile: &str, key: &'static str) -> bool {
+        let before = self.before(profile, key);
+        let removed = self.document.remove(profile, key);
+        if removed {
+            self.edits.push(Edit::Remove {
+                profile: profile.to_string(),
+                key,
+                before,
+            });
         }
-        text.push_str(&self.document.text());
-        text
+        removed
+    }
+
+    /// What `key` held as read, before any of awskeep's edits.
+    fn before(&self, profile: &str, key: &str) -> Option<Zeroizing<String>> {
+        match self
+            .edits
+            .iter()
+            .find(|e| e.target().0 == profile && e.target().1 == key)
+        {
+            Some(edit) => edit.target().2.map(|v| Zeroizing::new(v.to_string())),
+            None => self
+                .document
+                .get(profile, key)
+                .map(|v| Zeroizing::new(v.to_string())),
+        }
     }
 
     pub fn is_changed(&self) -> bool {
-        *self.new_text() != *self.original
+        *text_with_bom(&self.original, &self.document) != *self.original
     }
 
-    /// Writes the edited config file, after `confirm` has checked the new text. Nothing is written
-    /// when the text did not change.
-    pub fn save(&self, confirm: impl FnOnce(&str) -> Result<()>) -> Result<()> {
-        let text = self.new_text();
-        if *text == *self.original {
+    /// Writes the edits, after `confirm` has checked the new text; nothing is written when they change
+    /// nothing. Under an exclusive lock among awskeep processes (in `lock_dir`), the file is read
+    /// again: if another program changed it since `load`, the edits are replayed on its new text, and
+    /// if that program changed a key awskeep edits, nothing is written and the error says so.
+    pub fn save(
+        &self,
+        lock_dir: Option<&Path>,
+        confirm: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<()> {
+        if !self.is_changed() {
             return Ok(());
         }
+        let _lock = match lock_dir {
+            Some(dir) => Some(
+                FileLock::acquire(dir, "config-edit.lock", EDIT_LOCK_WAIT).map_err(
+                    |e| match e {
+                        LockError::TimedOut { path } => Error::StoreIndexBusy { path },
+                        LockError::Io { path, source } => Error::WriteFile { path, source },
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let (current, mut document) = read_and_parse(&self.path, self.kind)?;
+        let text = if *current == *self.original {
+            text_with_bom(&self.original, &self.document)
+        } else {
+            for edit in &self.edits {
+                let (profile, key, before) = edit.target();
+                if document.get(profile, key) != before {
+                    return Err(Error::ConfigChanged {
+                        path: self.path.clone(),
+                        profile: profile.to_string(),
+                        key: key.to_string(),
+                    });
+                }
+                edit.apply(&mut document);
+            }
+            text_with_bom(&current, &document)
+        };
         confirm(&text)?;
         write_atomically(&self.path, text.as_bytes())
     }
@@ -156,14 +306,17 @@ fn sync_folder(folder: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile_name::ProfileName;
+
+    fn value(text: &str) -> SettingValue {
+        SettingValue::new(text).unwrap()
+    }
 
     #[test]
     fn missing_file_reads_empty_and_is_not_created() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
         let loaded = load(&path, FileKind::Config).unwrap();
-        assert_eq!(loaded.original.as_str(), "");
+        assert_eq!(loaded.original(), "");
         assert!(!path.exists());
     }
 
@@ -174,20 +327,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("aws").join("config");
         let mut loaded = load(&path, FileKind::Config).unwrap();
-        loaded
-            .document
-            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
-        loaded.save(|_| Ok(())).unwrap();
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
+        loaded.save(None, |_| Ok(())).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o700);
 
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let mut loaded = load(&path, FileKind::Config).unwrap();
-        loaded
-            .document
-            .set(&ProfileName::parse("dev").unwrap(), "region", "y");
-        loaded.save(|_| Ok(())).unwrap();
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("y"));
+        loaded.save(None, |_| Ok(())).unwrap();
         assert_eq!(mode(&path), 0o640);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -201,11 +350,9 @@ mod tests {
         let path = dir.path().join("config");
         fs::write(&path, "# mine\n").unwrap();
         let mut loaded = load(&path, FileKind::Config).unwrap();
-        loaded
-            .document
-            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
         let err = loaded
-            .save(|_| {
+            .save(None, |_| {
                 Err(Error::ConfigEditRejected {
                     path: path.clone(),
                     reason: "test".into(),
@@ -230,10 +377,8 @@ mod tests {
         fs::write(&real, "").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let mut loaded = load(&link, FileKind::Config).unwrap();
-        loaded
-            .document
-            .set(&ProfileName::parse("dev").unwrap(), "region", "x");
-        loaded.save(|_| Ok(())).unwrap();
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
+        loaded.save(None, |_| Ok(())).unwrap();
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()
@@ -249,11 +394,9 @@ mod tests {
         let path = dir.path().join("config");
         fs::write(&path, "\u{feff}[default]\nregion = x\n").unwrap();
         let mut loaded = load(&path, FileKind::Config).unwrap();
-        assert_eq!(loaded.document.get("default", "region"), Some("x"));
-        loaded
-            .document
-            .set(&ProfileName::parse("dev").unwrap(), "region", "y");
-        loaded.save(|_| Ok(())).unwrap();
+        assert_eq!(loaded.document().get("default", "region"), Some("x"));
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("y"));
+        loaded.save(None, |_| Ok(())).unwrap();
         assert!(
             fs::read_to_string(&path)
                 .unwrap()

@@ -109,6 +109,15 @@ pub enum Error {
         path: PathBuf,
     },
 
+    #[error(
+        "{path} changed while awskeep was working: another program changed {key} of profile \"{profile}\"; nothing was written to it"
+    )]
+    ConfigChanged {
+        path: PathBuf,
+        profile: String,
+        key: String,
+    },
+
     #[error("cannot ask \"{question}\": stdin is not a terminal")]
     NeedsAnswer {
         question: String,
@@ -272,6 +281,7 @@ impl Error {
                 format!("fix that line of {} by hand (the AWS CLI will not read it either), then run awskeep again", path.display())
             }
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
+            Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
             Error::ConflictingKeys { section, path, profile, .. } => format!(
                 "move those keys into awskeep: rename [{section}] in {} to e.g. [{profile}-plaintext], run `aws configure export-credentials --profile {profile}-plaintext | awskeep add {profile}`, then delete that section",
                 path.display()

@@ -10,11 +10,16 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::profile::SettingValue;
 use crate::profile_name::ProfileName;
 use crate::store::StoreKind;
 
 /// `<awskeep> credential-process --profile NAME [--store KIND]`.
-pub fn build(program: &Path, profile: &ProfileName, store: Option<StoreKind>) -> Result<String> {
+pub fn build(
+    program: &Path,
+    profile: &ProfileName,
+    store: Option<StoreKind>,
+) -> Result<SettingValue> {
     let mut line = quote_program(program)?;
     line.push_str(" credential-process --profile ");
     line.push_str(profile.as_str());
@@ -22,7 +27,10 @@ pub fn build(program: &Path, profile: &ProfileName, store: Option<StoreKind>) ->
         line.push_str(" --store ");
         line.push_str(&kind.arg_name());
     }
-    Ok(line)
+    SettingValue::new(&line).map_err(|reason| Error::UnquotablePath {
+        path: program.to_path_buf(),
+        reason,
+    })
 }
 
 fn quote_program(program: &Path) -> Result<String> {
@@ -53,10 +61,12 @@ fn refusal(text: &str, windows: bool) -> Option<&'static str> {
     if text.chars().any(char::is_control) {
         return Some("it holds a control character");
     }
+    // POSIX: what stays special inside double quotes for sh (`$`, backquote, backslash, `"`), and the
+    // INI comment characters some SDK parsers strip a value at.
     let special: &[char] = if windows {
         &['"', '%']
     } else {
-        &['"', '\'', '$', '`', '\\', '#', ';']
+        &['"', '$', '`', '\\', '#', ';']
     };
     text.contains(special)
         .then_some("it holds a character that shells and INI parsers treat specially")
@@ -66,8 +76,15 @@ fn refusal(text: &str, windows: bool) -> Option<&'static str> {
 /// with C-runtime escaping, which turns quotes into `\"` that cmd does not understand, so an
 /// unquoted path works in strictly more clients.
 fn needs_quotes(text: &str, windows: bool) -> bool {
-    text.chars().any(char::is_whitespace)
-        || (windows && text.contains(['&', '|', '<', '>', '(', ')', '^', ',', ';', '=', '!']))
+    if windows {
+        text.chars().any(char::is_whitespace)
+            || text.contains(['&', '|', '<', '>', '(', ')', '^', ',', ';', '=', '!'])
+    } else {
+        // Anything but these is a shell operator, glob, tilde or quote somewhere.
+        !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._+,@%=:-".contains(c))
+    }
 }
 
 /// If `value` is an awskeep credential_process line, the profile it serves.
@@ -128,22 +145,40 @@ mod tests {
     #[test]
     fn plain_path_is_unquoted() {
         let line = build(Path::new("/usr/local/bin/awskeep"), &dev(), None).unwrap();
+        let line = line.as_str();
         assert_eq!(
             line,
             "/usr/local/bin/awskeep credential-process --profile dev"
         );
-        assert_eq!(awskeep_profile(&line).as_deref(), Some("dev"));
+        assert_eq!(awskeep_profile(line).as_deref(), Some("dev"));
     }
 
     #[cfg(unix)]
     #[test]
     fn path_with_spaces_is_quoted_and_arguments_follow() {
         let line = build(Path::new("/opt/my tools/awskeep"), &dev(), None).unwrap();
+        let line = line.as_str();
         assert_eq!(
             line,
             "\"/opt/my tools/awskeep\" credential-process --profile dev"
         );
-        assert_eq!(awskeep_profile(&line).as_deref(), Some("dev"));
+        assert_eq!(awskeep_profile(line).as_deref(), Some("dev"));
+    }
+
+    #[test]
+    fn posix_shell_operators_are_quoted() {
+        for path in [
+            "/opt/p&q/awskeep",
+            "/opt/a|b/awskeep",
+            "/opt/(x)/awskeep",
+            "/opt/~x/awskeep",
+            "/opt/it's/awskeep",
+            "/opt/*/awskeep",
+        ] {
+            assert_eq!(refusal(path, false), None, "{path}");
+            assert!(needs_quotes(path, false), "{path}");
+        }
+        assert!(!needs_quotes("/home/me/.cargo/bin/awskeep", false));
     }
 
     #[cfg(unix)]

@@ -8,6 +8,41 @@
 
 use crate::profile_name::ProfileName;
 
+/// A value awskeep may write into a config file: one line with no control characters (a newline would
+/// start a line of the attacker's choosing, e.g. a `credential_process` in another section), and no
+/// white space at either end (the parsers trim it, so it would not read back as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingValue(String);
+
+impl SettingValue {
+    pub fn new(text: &str) -> Result<Self, &'static str> {
+        if text.is_empty() {
+            return Err("it is empty");
+        }
+        if text.chars().any(char::is_control) {
+            return Err("it holds a control character (a line break, a tab, ...)");
+        }
+        if text.trim() != text {
+            return Err("it starts or ends with white space");
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `true` / `false`, as the AWS config spells a boolean.
+    pub fn flag(on: bool) -> Self {
+        Self(if on { "true" } else { "false" }.to_string())
+    }
+
+    /// A duration as humantime writes it (`12h`, `1h 30m`): never a control character.
+    pub fn duration(duration: std::time::Duration) -> Self {
+        Self(humantime::format_duration(duration).to_string())
+    }
+}
+
 /// Which of the two AWS files the text is: their section headers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -203,9 +238,9 @@ impl Document {
 
     /// Sets `key = value` in `profile`: replaces the existing line (and its sub-lines) in place, or adds
     /// the line after the section's last setting, or appends a new section at the end of the file.
-    pub fn set(&mut self, profile: &ProfileName, key: &str, value: &str) {
+    pub fn set(&mut self, profile: &ProfileName, key: &str, value: &SettingValue) {
         let eol = self.line_ending();
-        let new_line = format!("{key} = {value}{eol}");
+        let new_line = format!("{key} = {}{eol}", value.as_str());
         let existing = self
             .profile_sections(profile.as_str())
             .flat_map(|s| s.properties.iter())
@@ -356,7 +391,7 @@ mod tests {
         doc.set(
             &name("dev"),
             "credential_process",
-            "/bin/awskeep credential-process --profile dev",
+            &SettingValue::new("/bin/awskeep credential-process --profile dev").unwrap(),
         );
         let expected = format!(
             "{SAMPLE}\n[profile dev]\ncredential_process = /bin/awskeep credential-process --profile dev\n"
@@ -365,13 +400,35 @@ mod tests {
     }
 
     #[test]
+    fn a_value_with_a_line_break_cannot_be_written() {
+        for bad in [
+            "arn\n[default]\ncredential_process = evil",
+            "a\rb",
+            "tab\there",
+            " lead",
+            "",
+        ] {
+            assert!(SettingValue::new(bad).is_err(), "{bad:?}");
+        }
+        assert!(SettingValue::new("arn:aws:iam::123456789012:mfa/dev").is_ok());
+    }
+
+    #[test]
     fn setting_in_an_existing_section_goes_after_its_last_setting() {
         let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
-        doc.set(&name("work"), "credential_process", "x");
+        doc.set(
+            &name("work"),
+            "credential_process",
+            &SettingValue::new("x").unwrap(),
+        );
         assert!(doc.text().as_str().contains(
             "s3 =\n  max_concurrent_requests = 20\ncredential_process = x\n\n[sso-session corp]"
         ));
-        doc.set(&name("work"), "credential_process", "y");
+        doc.set(
+            &name("work"),
+            "credential_process",
+            &SettingValue::new("y").unwrap(),
+        );
         assert_eq!(doc.text().as_str().matches("credential_process").count(), 1);
         assert_eq!(doc.get("work", "credential_process"), Some("y"));
     }
@@ -379,7 +436,11 @@ mod tests {
     #[test]
     fn default_profile_uses_plain_header() {
         let mut doc = Document::parse("", FileKind::Config).unwrap();
-        doc.set(&name("default"), "credential_process", "x");
+        doc.set(
+            &name("default"),
+            "credential_process",
+            &SettingValue::new("x").unwrap(),
+        );
         assert_eq!(doc.text().as_str(), "[default]\ncredential_process = x\n");
     }
 
@@ -387,7 +448,11 @@ mod tests {
     fn keeps_crlf_line_endings() {
         let text = "[profile a]\r\nregion = us-east-1\r\n";
         let mut doc = Document::parse(text, FileKind::Config).unwrap();
-        doc.set(&name("b"), "credential_process", "x");
+        doc.set(
+            &name("b"),
+            "credential_process",
+            &SettingValue::new("x").unwrap(),
+        );
         assert_eq!(
             doc.text().as_str(),
             "[profile a]\r\nregion = us-east-1\r\n\r\n[profile b]\r\ncredential_process = x\r\n"
@@ -397,7 +462,7 @@ mod tests {
     #[test]
     fn file_without_final_newline_gets_one_before_the_new_section() {
         let mut doc = Document::parse("[profile a]\nregion = x", FileKind::Config).unwrap();
-        doc.set(&name("b"), "k", "v");
+        doc.set(&name("b"), "k", &SettingValue::new("v").unwrap());
         assert_eq!(
             doc.text().as_str(),
             "[profile a]\nregion = x\n\n[profile b]\nk = v\n"
@@ -407,7 +472,11 @@ mod tests {
     #[test]
     fn removing_the_only_setting_removes_the_section() {
         let mut doc = Document::parse(SAMPLE, FileKind::Config).unwrap();
-        doc.set(&name("dev"), "credential_process", "x");
+        doc.set(
+            &name("dev"),
+            "credential_process",
+            &SettingValue::new("x").unwrap(),
+        );
         assert!(doc.remove("dev", "credential_process"));
         assert_eq!(doc.text().as_str(), SAMPLE);
     }

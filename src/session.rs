@@ -80,6 +80,17 @@ impl SessionSettings {
     }
 }
 
+/// For clap: an MFA device as STS's SerialNumber takes it, an ARN (`arn:aws:iam::123456789012:mfa/me`)
+/// or a hardware serial number (`GAHT12345678`): 9 to 256 of `[A-Za-z0-9_+=/:,.@-]`. Anything else
+/// (a line break above all) never reaches the config file.
+pub fn parse_mfa_serial(text: &str) -> std::result::Result<crate::profile::SettingValue, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c);
+    if !(9..=256).contains(&text.len()) || !text.chars().all(allowed) {
+        return Err("an MFA device is its ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or a hardware serial number (9 to 256 letters, digits and _+=/:,.@-)".into());
+    }
+    crate::profile::SettingValue::new(text).map_err(str::to_string)
+}
+
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 12h)"))?;
     if duration < MIN_DURATION || duration > MAX_DURATION {

@@ -106,11 +106,13 @@ fn clients_reach_the_default_profile_and_a_second_profile_independently() {
     );
 }
 
-#[test]
-fn awskeep_installed_under_a_path_with_spaces_works_in_every_client() {
+/// The program path is quoted for every way the clients run the line (botocore's shlex, `sh -c` in
+/// the JS, Rust and Go SDKs): a space, or a shell operator such as `&` (unquoted, `sh -c` would run
+/// `q/awskeep` from the current folder), in the folder name changes nothing.
+fn awskeep_installed_under(folder_name: &str) {
     let moto = Moto::connect();
     let env = TestEnv::new();
-    let folder = env.path("My Tools");
+    let folder = env.path(folder_name);
     std::fs::create_dir_all(&folder).unwrap();
     let installed = folder.join("awskeep");
     std::fs::copy(env!("CARGO_BIN_EXE_awskeep"), &installed).unwrap();
@@ -126,6 +128,20 @@ fn awskeep_installed_under_a_path_with_spaces_works_in_every_client() {
         "{}",
         env.read_config()
     );
+    // A decoy where an unquoted `a&q/awskeep` would lead `sh -c` (the clients run in the temp root).
+    let decoy = env.path("q");
+    std::fs::create_dir_all(&decoy).unwrap();
+    std::fs::write(
+        decoy.join("awskeep"),
+        "#!/bin/sh\necho decoy ran >&2\nexit 9\n",
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(decoy.join("awskeep"))
+            .unwrap()
+            .permissions(),
+        0o755,
+    );
     for client in [
         Client::AwsCli,
         Client::Boto3,
@@ -135,4 +151,14 @@ fn awskeep_installed_under_a_path_with_spaces_works_in_every_client() {
         let run = caller_arn(&env, client, "dev");
         assert_eq!(run.stdout.trim(), key.arn, "{client:?}: {}", run.stderr);
     }
+}
+
+#[test]
+fn awskeep_installed_under_a_path_with_spaces_works_in_every_client() {
+    awskeep_installed_under("My Tools");
+}
+
+#[test]
+fn awskeep_installed_under_a_path_with_shell_operators_works_in_every_client() {
+    awskeep_installed_under("a&q");
 }

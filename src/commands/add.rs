@@ -36,7 +36,7 @@ pub fn run(
     } else {
         Some(super::verify_key(
             ctx,
-            config.document.get(profile.as_str(), "region"),
+            config.document().get(profile.as_str(), "region"),
             &key,
         )?)
     };
@@ -46,10 +46,10 @@ pub fn run(
         ctx.verbose,
         &format!("writing profile {profile} to the {}", store.display_name()),
     );
-    config.document.set(profile, "credential_process", &line);
-    super::apply_session_flags(&mut config.document, profile, &args.session);
+    config.set(profile, "credential_process", &line);
+    super::apply_session_flags(&mut config, profile, &args.session);
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-        super::save_process_line(&config, profile, Some(&line))
+        super::save_process_line(ctx, &config, profile, Some(line.as_str()))
     })?;
     super::drop_session(store, profile);
     output::trace(

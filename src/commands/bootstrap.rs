@@ -34,9 +34,9 @@ pub fn run(
         previous,
     } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
     if let Some(source) = &args.source_profile
-        && config.document.profile_sections(source).next().is_none()
+        && config.document().profile_sections(source).next().is_none()
         && credentials
-            .document
+            .document()
             .profile_sections(source)
             .next()
             .is_none()
@@ -113,12 +113,12 @@ pub fn run(
     let key_id = key.access_key_id.clone();
     output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
     let mut stored = StoredKey::new(key, None, SystemTime::now());
-    config.document.set(profile, "credential_process", &line);
-    super::apply_session_flags(&mut config.document, profile, &args.session);
+    config.set(profile, "credential_process", &line);
+    super::apply_session_flags(&mut config, profile, &args.session);
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
             super::crash_point(ctx, "bootstrap:after-store-write");
-            super::save_process_line(&config, profile, Some(&line))
+            super::save_process_line(ctx, &config, profile, Some(line.as_str()))
         })
     });
     if let Err(cause) = written {
@@ -129,7 +129,7 @@ pub fn run(
         ctx,
         region
             .as_deref()
-            .or(config.document.get(profile.as_str(), "region")),
+            .or(config.document().get(profile.as_str(), "region")),
     );
     let owner = super::new_key::wait_until_accepted(
         &target,

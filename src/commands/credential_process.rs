@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
         None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default"))?,
     };
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let settings = SessionSettings::from_config(&config.document, &profile)?;
+    let settings = SessionSettings::from_config(config.document(), &profile)?;
     output::trace(
         ctx.verbose,
         &format!(
@@ -93,7 +93,7 @@ fn fetch(
     config: &config_file::LoadedFile,
 ) -> Result<Session> {
     use crate::mfa::{CodeSource, read_code};
-    let target = crate::aws::AwsTarget::new(ctx, config.document.get(profile.as_str(), "region"));
+    let target = crate::aws::AwsTarget::new(ctx, config.document().get(profile.as_str(), "region"));
     output::trace(
         ctx.verbose,
         &format!(

@@ -35,13 +35,13 @@ struct Row {
 pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result<()> {
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let configured: BTreeSet<ProfileName> = config
-        .document
+        .document()
         .sections()
         .iter()
         .filter_map(|s| {
             let profile = ProfileName::parse(s.profile.as_deref()?).ok()?;
             let served = config
-                .document
+                .document()
                 .get(profile.as_str(), "credential_process")?;
             (process_line::awskeep_profile(served).as_deref() == Some(profile.as_str()))
                 .then_some(profile)

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::process_line;
-use crate::profile::{Document, FileKind};
+use crate::profile::{Document, FileKind, SettingValue};
 use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
@@ -45,7 +45,7 @@ pub fn run(
 ) -> Result<()> {
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    let (candidates, skipped) = find(&config.document, &credentials.document, &args.profiles);
+    let (candidates, skipped) = find(config.document(), credentials.document(), &args.profiles);
     let program = super::own_program()?;
 
     show_plan(ctx, store, &candidates, &skipped, &args);
@@ -256,7 +256,7 @@ fn migrate_one(
     ctx: &Context,
     store: &dyn CredentialStore,
     candidate: Candidate,
-    line: &str,
+    line: &SettingValue,
     no_verify: bool,
     keep_plaintext: bool,
 ) -> Result<String> {
@@ -267,7 +267,7 @@ fn migrate_one(
     } else {
         Some(super::verify_key(
             ctx,
-            config.document.get(profile.as_str(), "region"),
+            config.document().get(profile.as_str(), "region"),
             &candidate.key,
         )?)
     };
@@ -292,16 +292,16 @@ fn migrate_one(
             .map_or_else(SystemTime::now, |p| p.added_at),
     );
 
-    config.document.set(profile, "credential_process", line);
+    config.set(profile, "credential_process", line);
     if candidate.in_config {
         for key in KEY_LINES {
-            config.document.remove(profile.as_str(), key);
+            config.remove(profile.as_str(), key);
         }
     }
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
         super::crash_point(ctx, "migrate:after-store-write");
-        super::save_process_line(&config, profile, Some(line))
+        super::save_process_line(ctx, &config, profile, Some(line.as_str()))
     })?;
     super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");
@@ -309,9 +309,9 @@ fn migrate_one(
     if candidate.in_credentials && !keep_plaintext {
         let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
         for key in KEY_LINES {
-            credentials.document.remove(profile.as_str(), key);
+            credentials.remove(profile.as_str(), key);
         }
-        credentials.save(|text| {
+        credentials.save(ctx.lock_dir.as_deref(), |text| {
             super::confirm_edit(
                 &credentials.path,
                 FileKind::Credentials,

@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::process_line;
-use crate::profile::FileKind;
+use crate::profile::{FileKind, SettingValue};
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, KeyPair, StoredKey};
 use crate::store::CredentialStore;
@@ -51,7 +51,7 @@ pub(crate) fn refuse_plaintext_keys(
             "aws_session_token",
         ]
         .iter()
-        .any(|k| file.document.get(profile.as_str(), k).is_some())
+        .any(|k| file.document().get(profile.as_str(), k).is_some())
     };
     for (file, section) in [
         (credentials, profile.to_string()),
@@ -79,7 +79,7 @@ pub(crate) fn refuse_plaintext_keys(
 pub(crate) fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
     match OTHER_SOURCES
         .iter()
-        .find(|key| config.document.get(profile.as_str(), key).is_some())
+        .find(|key| config.document().get(profile.as_str(), key).is_some())
     {
         Some(key) => Err(Error::ConflictingSource {
             profile: profile.to_string(),
@@ -112,11 +112,12 @@ pub(crate) fn replace_question(
 /// Saves an edited config whose `credential_process` for `profile` must read back as `expected`
 /// (`None`: absent), checked with the SDK's own parser before the file is replaced.
 pub(crate) fn save_process_line(
+    ctx: &Context,
     config: &LoadedFile,
     profile: &ProfileName,
     expected: Option<&str>,
 ) -> Result<()> {
-    config.save(|text| {
+    config.save(ctx.lock_dir.as_deref(), |text| {
         confirm_edit(
             &config.path,
             FileKind::Config,
@@ -130,26 +131,26 @@ pub(crate) fn save_process_line(
 
 /// Writes `add`/`bootstrap`'s session flags into the profile's section (nothing when none is given).
 pub(crate) fn apply_session_flags(
-    document: &mut crate::profile::Document,
+    config: &mut LoadedFile,
     profile: &ProfileName,
     flags: &crate::cli::SessionFlags,
 ) {
     if let Some(mode) = &flags.session {
-        document.set(
+        config.set(
             profile,
             "awskeep_session",
-            if mode == "on" { "true" } else { "false" },
+            &SettingValue::flag(mode == "on"),
         );
     }
     if let Some(duration) = flags.session_duration {
-        document.set(
+        config.set(
             profile,
             "awskeep_session_duration",
-            &humantime::format_duration(duration).to_string(),
+            &SettingValue::duration(duration),
         );
     }
     if let Some(serial) = &flags.mfa_serial {
-        document.set(profile, "mfa_serial", serial);
+        config.set(profile, "mfa_serial", serial);
     }
 }
 
@@ -170,7 +171,7 @@ pub(crate) struct NewProfile {
     #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub credentials: LoadedFile,
     /// The credential_process value to write.
-    pub line: String,
+    pub line: SettingValue,
     /// The store's item for the profile before this command, to put back if the config write fails.
     pub previous: Option<StoredKey>,
 }
@@ -194,7 +195,9 @@ pub(crate) fn prepare_new_profile(
         Err(Error::StoreItemCorrupt { .. }) => None,
         Err(e) => return Err(e),
     };
-    let configured = config.document.get(profile.as_str(), "credential_process");
+    let configured = config
+        .document()
+        .get(profile.as_str(), "credential_process");
     if let Some(question) =
         replace_question(profile, previous.as_ref(), configured, store.display_name())
     {

@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
     let profile = &args.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let in_config = config
-        .document
+        .document()
         .get(profile.as_str(), "credential_process")
         .and_then(process_line::awskeep_profile)
         .is_some_and(|p| p == profile.as_str());
@@ -44,10 +44,8 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         ctx.stdin_is_terminal,
     )?;
     if in_config {
-        config
-            .document
-            .remove(profile.as_str(), "credential_process");
-        super::save_process_line(&config, profile, None)?;
+        config.remove(profile.as_str(), "credential_process");
+        super::save_process_line(ctx, &config, profile, None)?;
         output::trace(
             ctx.verbose,
             &format!("removed credential_process from {}", config.path.display()),

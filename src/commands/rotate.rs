@@ -124,7 +124,7 @@ fn rotate_profile(
         .or_else(|| ctx.env_region.clone())
         .or_else(|| {
             config
-                .document
+                .document()
                 .get(profile.as_str(), "region")
                 .map(str::to_string)
         });
