@@ -344,3 +344,69 @@ fn an_unknown_source_profile_or_a_dead_network_is_one_clear_line() {
     assert!(!run.stderr.contains("wJalrXUtnFEMI"));
     assert!(!env.config_path().exists());
 }
+
+/// An explicit `--source-profile` is that profile, whatever AWS_* keys the environment holds: as in
+/// the AWS CLI and boto3, the named profile wins.
+#[test]
+fn an_explicit_source_profile_wins_over_keys_in_the_environment() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let admin = moto.new_admin_with_key("bs-explicit");
+    env.add("admin", &admin, &[]).assert_ok();
+    let bystander = moto.new_admin_with_key("bs-bystander");
+    let user = moto.unique_name("bs-explicit-target");
+    let run = bootstrap_as(
+        &env,
+        &bystander,
+        &[
+            "--profile",
+            "dev",
+            "--source-profile",
+            "admin",
+            "--user",
+            &user,
+            "--create-user",
+            "--yes",
+        ],
+        &[],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!("Acting as {}", admin.arn)),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains(&bystander.arn), "{run:?}");
+    assert_eq!(moto.key_ids(&user).len(), 1);
+}
+
+/// `--region` wins over AWS_REGION for every call of the command, the new key's check included.
+#[test]
+fn the_region_flag_wins_over_the_environment() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let admin = moto.new_admin_with_key("bs-region");
+    env.add("admin", &admin, &[]).assert_ok();
+    let user = moto.unique_name("bs-region-target");
+    let run = bootstrap_as(
+        &env,
+        &admin,
+        &[
+            "-v",
+            "--profile",
+            "dev",
+            "--user",
+            &user,
+            "--create-user",
+            "--region",
+            "us-west-2",
+            "--yes",
+        ],
+        &[
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+        ],
+    );
+    run.assert_ok();
+    assert!(run.stderr.contains("AWS region us-west-2"), "{run:?}");
+    assert!(!run.stderr.contains("eu-central-1"), "{run:?}");
+}

@@ -23,13 +23,14 @@ pub struct AwsTarget {
 }
 
 impl AwsTarget {
-    /// `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's own `region`, else us-east-1 (STS is
-    /// global there; any region's endpoint answers GetCallerIdentity).
-    pub fn new(ctx: &Context, profile_region: Option<&str>) -> Self {
+    /// The one place a command's region is decided, as the AWS CLI decides it: the command's
+    /// `--region`, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else the profile's own `region`, else
+    /// us-east-1 (STS is global there; any region's endpoint answers GetCallerIdentity).
+    pub fn resolve(ctx: &Context, flag_region: Option<&str>, profile_region: Option<&str>) -> Self {
         Self {
-            region: ctx
-                .env_region
-                .clone()
+            region: flag_region
+                .map(str::to_string)
+                .or_else(|| ctx.env_region.clone())
                 .or_else(|| profile_region.map(str::to_string))
                 .unwrap_or_else(|| "us-east-1".to_string()),
             sts_endpoint: ctx.sts_endpoint.clone(),

@@ -3,13 +3,12 @@
 //! according to STS.
 
 use aws_config::BehaviorVersion;
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{Credentials, Region};
 
 use super::failure::{AwsFailure, classify};
 use super::iam::Iam;
-use super::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
+use super::{AwsTarget, CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
 use crate::error::{Error, Result};
 use crate::secret::KeyPair;
 
@@ -37,30 +36,29 @@ pub struct SourceIdentity {
 }
 
 impl SourceIdentity {
-    /// Loads the source's credentials and asks STS who they belong to.
-    pub fn connect(
-        source_profile: Option<&str>,
-        region: Option<&str>,
-        sts_endpoint: String,
-    ) -> Result<Self> {
+    /// Loads the source's credentials and asks STS who they belong to. A named profile is exactly
+    /// that profile: its credentials come from the profile files alone, so `AWS_ACCESS_KEY_ID` and
+    /// friends in the environment cannot stand in for it (as in the AWS CLI and boto3, where an
+    /// explicit profile wins over the environment). Without one, the SDK's default chain.
+    pub fn connect(source_profile: Option<&str>, target: &AwsTarget) -> Result<Self> {
         let label = source_profile.map_or_else(
             || "the default credential chain".to_string(),
             |p| format!("profile {p}"),
         );
-        let mut loader = Self::loader(region);
+        let mut loader = Self::loader(target);
         if let Some(profile) = source_profile {
-            loader = loader.profile_name(profile);
+            let from_files = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            loader = loader
+                .profile_name(profile)
+                .credentials_provider(from_files);
         }
-        Self::load(loader, label, sts_endpoint)
+        Self::load(loader, label, target.sts_endpoint_for_messages())
     }
 
     /// Acts as the holder of `key` (a profile's own long-term key, for rotation).
-    pub fn with_key(
-        key: &KeyPair,
-        label: String,
-        region: Option<&str>,
-        sts_endpoint: String,
-    ) -> Result<Self> {
+    pub fn with_key(key: &KeyPair, label: String, target: &AwsTarget) -> Result<Self> {
         let credentials = Credentials::new(
             key.access_key_id.as_str(),
             key.secret_access_key.expose_secret(),
@@ -69,23 +67,21 @@ impl SourceIdentity {
             "awskeep",
         );
         Self::load(
-            Self::loader(region).credentials_provider(credentials),
+            Self::loader(target).credentials_provider(credentials),
             label,
-            sts_endpoint,
+            target.sts_endpoint_for_messages(),
         )
     }
 
-    fn loader(region: Option<&str>) -> aws_config::ConfigLoader {
-        let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        );
-        match region {
-            Some(region) => loader.region(Region::new(region.to_string())),
-            None => loader.region(RegionProviderChain::default_provider().or_else("us-east-1")),
-        }
+    fn loader(target: &AwsTarget) -> aws_config::ConfigLoader {
+        aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .region(Region::new(target.region.clone()))
     }
 
     fn load(loader: aws_config::ConfigLoader, label: String, sts_endpoint: String) -> Result<Self> {

@@ -52,10 +52,21 @@ pub fn run(
     }
     let interrupted = super::new_key::defer_interrupts();
 
-    let region = args.region.clone().or_else(|| ctx.env_region.clone());
-    let endpoint = AwsTarget::new(ctx, region.as_deref()).sts_endpoint_for_messages();
-    let source =
-        SourceIdentity::connect(args.source_profile.as_deref(), region.as_deref(), endpoint)?;
+    // One target for the whole command: the source is reached, and the new key checked, there.
+    let source_region = args
+        .source_profile
+        .as_deref()
+        .and_then(|source| config.document().get(source, "region"));
+    let target = AwsTarget::resolve(ctx, args.region.as_deref(), source_region);
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "AWS region {}, STS at {}",
+            target.region,
+            target.sts_endpoint_for_messages()
+        ),
+    );
+    let source = SourceIdentity::connect(args.source_profile.as_deref(), &target)?;
     let caller = &source.caller;
     output::say(&format!(
         "Acting as {} (account {}) from {}.",
@@ -125,12 +136,6 @@ pub fn run(
         return Err(super::new_key::roll_back(&iam, &user, &key_id, cause));
     }
 
-    let target = AwsTarget::new(
-        ctx,
-        region
-            .as_deref()
-            .or(config.document().get(profile.as_str(), "region")),
-    );
     let owner = super::new_key::wait_until_accepted(
         &target,
         &stored.key,

@@ -93,7 +93,11 @@ fn fetch(
     config: &config_file::LoadedFile,
 ) -> Result<Session> {
     use crate::mfa::{CodeSource, read_code};
-    let target = crate::aws::AwsTarget::new(ctx, config.document().get(profile.as_str(), "region"));
+    let target = crate::aws::AwsTarget::resolve(
+        ctx,
+        None,
+        config.document().get(profile.as_str(), "region"),
+    );
     output::trace(
         ctx.verbose,
         &format!(

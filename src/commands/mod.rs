@@ -226,12 +226,13 @@ pub(crate) fn verify_key(
     profile_region: Option<&str>,
     key: &KeyPair,
 ) -> Result<KeyOwner> {
-    let target = crate::aws::AwsTarget::new(ctx, profile_region);
+    let target = crate::aws::AwsTarget::resolve(ctx, None, profile_region);
     output::trace(
         ctx.verbose,
         &format!(
-            "checking key {} with sts:GetCallerIdentity at {}",
+            "checking key {} with sts:GetCallerIdentity in {} at {}",
             key.access_key_id,
+            target.region,
             target.sts_endpoint_for_messages()
         ),
     );

@@ -118,25 +118,21 @@ fn rotate_profile(
         store: store.display_name(),
     })?;
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let region = args
-        .region
-        .clone()
-        .or_else(|| ctx.env_region.clone())
-        .or_else(|| {
-            config
-                .document()
-                .get(profile.as_str(), "region")
-                .map(str::to_string)
-        });
-    let target = AwsTarget::new(ctx, region.as_deref());
-    let act_as = |key: &KeyPair| {
-        SourceIdentity::with_key(
-            key,
-            format!("profile {profile}'s key"),
-            region.as_deref(),
-            target.sts_endpoint_for_messages(),
-        )
-    };
+    let target = AwsTarget::resolve(
+        ctx,
+        args.region.as_deref(),
+        config.document().get(profile.as_str(), "region"),
+    );
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "AWS region {}, STS at {}",
+            target.region,
+            target.sts_endpoint_for_messages()
+        ),
+    );
+    let act_as =
+        |key: &KeyPair| SourceIdentity::with_key(key, format!("profile {profile}'s key"), &target);
 
     // Interrupted after the switch: only the old key's retirement is left.
     if state.rotation.previous.is_some() {
