@@ -253,9 +253,32 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     set_mode(temp.as_file(), mode.unwrap_or(0o600)).map_err(write_err)?;
     temp.write_all(bytes).map_err(write_err)?;
     temp.as_file().sync_all().map_err(write_err)?;
-    temp.persist(&target).map_err(|e| write_err(e.error))?;
+    persist(temp, &target).map_err(write_err)?;
     sync_folder(&folder);
     Ok(())
+}
+
+/// Renames the temp file over `target`. On Windows the rename fails with "access denied" while
+/// another program (an SDK reading the config) has the file open without delete sharing, so it is
+/// retried for a moment; elsewhere a rename never waits on readers.
+fn persist(temp: tempfile::NamedTempFile, target: &Path) -> std::io::Result<()> {
+    let mut temp = temp;
+    let mut attempts = 0;
+    loop {
+        match temp.persist(target) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if cfg!(windows)
+                    && e.error.kind() == std::io::ErrorKind::PermissionDenied
+                    && attempts < 40 =>
+            {
+                attempts += 1;
+                temp = e.file;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(e) => return Err(e.error),
+        }
+    }
 }
 
 fn create_private_folder(folder: &Path) -> std::io::Result<()> {

@@ -56,9 +56,12 @@ impl Context {
     }
 }
 
-/// The SDKs expand a leading `~` in these variables; so do we.
+/// The SDKs expand a leading `~` in these variables (`~/`, and `~\` on Windows); so do we.
 fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
-    match (path.strip_prefix("~/"), home) {
+    let rest = path
+        .strip_prefix("~/")
+        .or_else(|| path.strip_prefix("~\\").filter(|_| cfg!(windows)));
+    match (rest, home) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(path),
     }

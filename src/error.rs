@@ -56,6 +56,12 @@ pub enum Error {
         limit: usize,
     },
 
+    #[error("the {store}'s awskeep index cannot be read: {reason}")]
+    StoreIndexCorrupt {
+        store: &'static str,
+        reason: &'static str,
+    },
+
     #[error("another awskeep held the store's profile index lock ({path}) for too long")]
     StoreIndexBusy { path: PathBuf },
 
@@ -266,6 +272,12 @@ impl Error {
             Error::StoreItemTooLarge { .. } => {
                 "nothing was written; if it is a cached session, set `awskeep_session = false` in the profile's section to serve the key without one".into()
             }
+            Error::StoreIndexCorrupt { reason, .. } if *reason == crate::store::NEWER_INDEX => {
+                "upgrade awskeep: this one will not overwrite what a newer one wrote".into()
+            }
+            Error::StoreIndexCorrupt { .. } => {
+                "nothing was changed; delete the store item `:index` (service awskeep), then `awskeep add` each profile again".into()
+            }
             Error::StoreIndexBusy { path } => format!(
                 "another awskeep is writing to the store; if none is running, delete {} and try again",
                 path.display()
@@ -275,7 +287,7 @@ impl Error {
             }
             Error::UnknownStore { .. } => "pick one of the listed stores with --store or AWSKEEP_STORE".into(),
             Error::InvalidProfileName { .. } => {
-                "use letters, digits and . _ - + @ = , only, not starting with - (e.g. dev, prod-admin)".into()
+                "use letters, digits and . _ - + @ only, not starting with - (e.g. dev, prod-admin)".into()
             }
             Error::ConfigMalformed { path, .. } => {
                 format!("fix that line of {} by hand (the AWS CLI will not read it either), then run awskeep again", path.display())
@@ -304,6 +316,9 @@ impl Error {
             }
             Error::Network { .. } => {
                 "check the network (or AWS_ENDPOINT_URL) and try again; `awskeep add --no-verify` stores a key without asking AWS".into()
+            }
+            Error::UnquotablePath { .. } if cfg!(windows) => {
+                "install awskeep under a path without %, \", # or ; (e.g. `cargo install` into %USERPROFILE%\\.cargo\\bin)".into()
             }
             Error::UnquotablePath { .. } => {
                 "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
@@ -347,7 +362,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } => exit::NOT_FOUND,
-            Error::StoreUnavailable { .. } | Error::StoreLocked { .. } => exit::STORE_UNAVAILABLE,
+            Error::StoreUnavailable { .. }
+            | Error::StoreLocked { .. }
+            | Error::StoreIndexCorrupt { .. } => exit::STORE_UNAVAILABLE,
             Error::KeyRejected { .. }
             | Error::AccessDenied { .. }
             | Error::SourceCredentials { .. } => exit::AWS_REJECTED,

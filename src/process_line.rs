@@ -56,7 +56,7 @@ fn quote_program(program: &Path) -> Result<String> {
 /// POSIX: the SDKs run the line with `sh -c` and botocore splits it with shlex, so nothing a shell
 /// or shlex would interpret may appear. Windows: botocore splits with its Windows rules (backslashes
 /// are literal), the SDKs run `cmd.exe /C`, which expands `%VAR%` even inside quotes; a path cannot
-/// hold `"` there anyway.
+/// hold `"` there anyway. Both: `#` and `;` start an inline comment in some SDKs' INI parsers.
 fn refusal(text: &str, windows: bool) -> Option<&'static str> {
     if text.chars().any(char::is_control) {
         return Some("it holds a control character");
@@ -64,7 +64,7 @@ fn refusal(text: &str, windows: bool) -> Option<&'static str> {
     // POSIX: what stays special inside double quotes for sh (`$`, backquote, backslash, `"`), and the
     // INI comment characters some SDK parsers strip a value at.
     let special: &[char] = if windows {
-        &['"', '%']
+        &['"', '%', '#', ';']
     } else {
         &['"', '$', '`', '\\', '#', ';']
     };
@@ -199,6 +199,7 @@ mod tests {
         assert!(needs_quotes(spaced, true));
         assert!(needs_quotes(r"C:\tools&more\awskeep.exe", true));
         assert!(refusal(r"C:\%TEMP%\awskeep.exe", true).is_some());
+        assert!(refusal(r"C:\my #bin\awskeep.exe", true).is_some());
         // The same backslash path is refused on POSIX, where it would be a shell escape.
         assert!(refusal(plain, false).is_some());
         let line = format!("\"{spaced}\" credential-process --profile dev");

@@ -290,3 +290,67 @@ fn mfa_codes_come_from_a_windows_command_with_spaces_in_its_path() {
     assert!(json["SessionToken"].is_string(), "{json}");
     assert_eq!(moto.session_token_calls(), 1);
 }
+
+/// Windows compares credential names without regard to case; AWS profile names are case-sensitive.
+/// `dev` and `Dev` are two profiles with two keys, and removing one leaves the other.
+#[test]
+fn profiles_differing_only_in_case_keep_their_own_keys() {
+    let moto = Moto::connect();
+    let env = WineEnv::new();
+    let lower = moto.new_user_with_key("win-lower");
+    let upper = moto.new_user_with_key("win-upper");
+    env.add("dev", &lower, &[]).assert_ok();
+    env.add("Dev", &upper, &[]).assert_ok();
+    assert_eq!(env.rust_sdk_arn("dev").stdout.trim(), lower.arn);
+    assert_eq!(env.rust_sdk_arn("Dev").stdout.trim(), upper.arn);
+    env.run(&["remove", "Dev", "--yes"], "").assert_ok();
+    assert_eq!(env.rust_sdk_arn("dev").stdout.trim(), lower.arn);
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["profile"], "dev");
+}
+
+/// Parallel `add`s take turns on the config file and the store's index: none is lost.
+#[test]
+fn parallel_adds_lose_nothing() {
+    let env = WineEnv::new();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let mut command = env.command(&env.exe("awskeep.exe"));
+            command
+                .args(["add", &format!("p{i}"), "--no-verify"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = command.spawn().expect("spawn");
+            std::io::Write::write_all(
+                &mut child.stdin.take().unwrap(),
+                b"AKIAAWSKEEPTESTKEY01\nparallel/secret\n",
+            )
+            .unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        common::wait_for(child, std::time::Duration::from_secs(120)).assert_ok();
+    }
+    let config = env.read_config();
+    for i in 0..6 {
+        assert!(
+            config.contains(&format!("--profile p{i}")),
+            "p{i} lost: {config}"
+        );
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ok"),
+        "{listed}"
+    );
+}

@@ -23,6 +23,9 @@ pub fn confirm_profile_setting(
     key: &str,
     expected: Option<&str>,
 ) -> Result<()> {
+    // A BOM a Windows editor left is kept on write; whether a client copes with it does not depend on
+    // awskeep's edit, which is what this checks.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rejected = |reason: String| Error::ConfigEditRejected {
         path: path.to_path_buf(),
         reason,

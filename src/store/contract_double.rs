@@ -18,7 +18,8 @@
 //!   or not), `src/cred.rs` (target `{user}.{service}` with `Store::new()`), `src/utils.rs`
 //!   (`validate_secret`: at most CRED_MAX_CREDENTIAL_BLOB_SIZE = 2560 bytes; user at most 513
 //!   characters; attributes `target_name`, `username`, `target_alias`, `comment`, `persistence`;
-//!   a searched item's specifiers parsed back from the target with `^(.*)\.(.*)$`).
+//!   a searched item's specifiers parsed back from the target with `^(.*)\.(.*)$`). Windows itself
+//!   compares target names without regard to case, so `dev.awskeep` and `Dev.awskeep` are one item.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -118,6 +119,12 @@ impl ContractStore {
         self.items.lock().unwrap().keys().cloned().collect()
     }
 
+    /// Replaces an item's stored bytes behind awskeep's back (corruption, another version).
+    pub fn overwrite(&self, item_name: &str, secret: &[u8]) {
+        let mut items = self.items.lock().unwrap();
+        items.get_mut(item_name).expect("item exists").secret = secret.to_vec();
+    }
+
     /// Puts in an item another program wrote (a web browser's, git's), as that platform files it.
     pub fn add_foreign(&self, service: &str, user: &str, secret: &[u8]) {
         let cred = self.cred(service, user, None);
@@ -147,9 +154,10 @@ impl ContractStore {
         let key = match self.platform {
             Platform::Linux => format!("{service}/{user}/{}", target.unwrap_or("")),
             Platform::MacOs => format!("{service}/{user}"),
+            // CredReadW and friends compare target names without regard to case.
             Platform::Windows => match target {
-                Some(target) => target.to_string(),
-                None => format!("{user}.{service}"),
+                Some(target) => target.to_ascii_lowercase(),
+                None => format!("{user}.{service}").to_ascii_lowercase(),
             },
         };
         ContractCred {

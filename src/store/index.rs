@@ -7,7 +7,8 @@
 //! (shown as such), never hides a key.
 //!
 //! Its item name, `:index`, cannot be a profile name (a colon is not allowed in one), so it never
-//! collides with a key item. It holds profile names only, nothing secret.
+//! collides with a key item. It holds profile names only, nothing secret. Where a store limits an
+//! item's size (Windows: 2,560 bytes), the index continues in further items, `:index:1`, ...
 
 use std::collections::BTreeSet;
 
@@ -15,8 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::profile_name::ProfileName;
 
-/// The item's user name, under the service `awskeep`.
+/// The item's user name, under the service `awskeep` (further chunks: `:index:1`, `:index:2`, ...).
 pub const INDEX_USER: &str = ":index";
+
+/// Why an index cannot be read when a newer awskeep wrote it: never overwritten, never rebuilt.
+pub const NEWER: &str = "it was written by a newer awskeep";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProfileIndex {
@@ -35,7 +39,7 @@ impl ProfileIndex {
         let item: IndexItem =
             serde_json::from_slice(bytes).map_err(|_| "its content is not awskeep's index JSON")?;
         if item.version != 1 {
-            return Err("it was written by a newer awskeep");
+            return Err(NEWER);
         }
         Ok(Self {
             profiles: item
@@ -58,6 +62,10 @@ impl ProfileIndex {
     /// `true` when the profile was not listed yet.
     pub fn insert(&mut self, profile: &ProfileName) -> bool {
         self.profiles.insert(profile.clone())
+    }
+
+    pub fn contains(&self, profile: &ProfileName) -> bool {
+        self.profiles.contains(profile)
     }
 
     /// `true` when the profile was listed.

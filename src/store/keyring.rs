@@ -14,7 +14,7 @@ use std::time::Duration;
 use keyring_core::{CredentialStore as KeyringStore, Entry, Error as KeyringError};
 use zeroize::Zeroizing;
 
-use super::index::{INDEX_USER, ProfileIndex};
+use super::index::{INDEX_USER, NEWER, ProfileIndex};
 use super::{CredentialStore, SERVICE, StoreKind};
 use crate::error::{Error, Result};
 use crate::lock::{FileLock, LockError};
@@ -78,6 +78,25 @@ impl Flavor {
         }
     }
 
+    /// The item's user name for `name`. Windows compares credential names without regard to case,
+    /// so `dev` and `Dev` (distinct AWS profiles) would share one item: there each capital letter is
+    /// written as `^` and its lower case (`Dev` -> `^dev`). `^` cannot occur in a profile name, so the
+    /// mapping is one to one. The other stores compare case-sensitively and get the name as it is.
+    fn item_user(self, name: &str) -> String {
+        match self {
+            Flavor::CredentialManager => name
+                .chars()
+                .flat_map(|c| {
+                    let marker = c.is_ascii_uppercase().then_some('^');
+                    marker
+                        .into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect(),
+            Flavor::SecretService | Flavor::Keychain => name.to_string(),
+        }
+    }
+
     fn max_secret_len(self) -> Option<usize> {
         match self {
             Flavor::CredentialManager => Some(2560),
@@ -133,17 +152,24 @@ impl KeyringBackedStore {
 
     fn entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: AWS access key for profile {profile}");
-        self.entry_named(Some(profile), profile.as_str(), &label)
+        let user = self.flavor.item_user(profile.as_str());
+        self.entry_named(Some(profile), &user, &label)
     }
 
     /// `PROFILE:session`: a colon cannot occur in a profile name, so it never names a key item.
     fn session_entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: STS session for profile {profile}");
-        self.entry_named(Some(profile), &format!("{profile}:session"), &label)
+        let user = self.flavor.item_user(profile.as_str());
+        self.entry_named(Some(profile), &format!("{user}:session"), &label)
     }
 
-    fn index_entry(&self) -> Result<Entry> {
-        self.entry_named(None, INDEX_USER, "awskeep: index of stored profiles")
+    /// Chunk `n` of the index: `:index`, then `:index:1`, `:index:2`, ...
+    fn index_entry(&self, n: usize) -> Result<Entry> {
+        let user = match n {
+            0 => INDEX_USER.to_string(),
+            n => format!("{INDEX_USER}:{n}"),
+        };
+        self.entry_named(None, &user, "awskeep: index of stored profiles")
     }
 
     fn entry_named(&self, profile: Option<&ProfileName>, user: &str, label: &str) -> Result<Entry> {
@@ -195,10 +221,26 @@ impl KeyringBackedStore {
         }
     }
 
-    /// The index item; `None` when there is none or it cannot be read as one.
-    fn read_index(&self) -> Result<Option<ProfileIndex>> {
-        let bytes = self.read(self.index_entry()?, None)?;
-        Ok(bytes.and_then(|b| ProfileIndex::from_item_bytes(&b).ok()))
+    /// The index as stored, chunk by chunk (one chunk unless the store limits an item's size);
+    /// `None` when there is none, or when it cannot be read and search can rebuild it. An index this
+    /// awskeep cannot read, on a store it never searches, is an error: guessing would lose profiles.
+    fn read_index(&self) -> Result<Option<Vec<ProfileIndex>>> {
+        let mut chunks = Vec::new();
+        while let Some(bytes) = self.read(self.index_entry(chunks.len())?, None)? {
+            match ProfileIndex::from_item_bytes(&bytes) {
+                Ok(chunk) => chunks.push(chunk),
+                Err(reason) if reason != NEWER && self.flavor.legacy_search_spec().is_some() => {
+                    return Ok(None);
+                }
+                Err(reason) => {
+                    return Err(Error::StoreIndexCorrupt {
+                        store: self.name(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok((!chunks.is_empty()).then_some(chunks))
     }
 
     /// Profiles whose key items the store's search finds: items an older awskeep wrote before it kept
@@ -223,22 +265,73 @@ impl KeyringBackedStore {
             .collect())
     }
 
-    /// Read-modify-write of the index under the index lock. A missing or unreadable index is rebuilt
-    /// from search first, so an upgrade from an index-less awskeep keeps every profile listed.
-    fn update_index(&self, change: impl FnOnce(&mut ProfileIndex) -> bool) -> Result<()> {
+    /// Read-modify-write of the index under the index lock. Each change rewrites only the chunk it
+    /// touches, so every step is one item write. A missing index (or an unreadable one on a store that
+    /// can search) is rebuilt from search first, so an upgrade from an index-less awskeep keeps every
+    /// profile listed.
+    fn update_index(&self, change: IndexChange<'_>) -> Result<()> {
         let _lock = self.lock_index()?;
-        let (mut index, rebuilt) = match self.read_index()? {
-            Some(index) => (index, false),
+        let mut dirty = std::collections::BTreeSet::new();
+        let mut chunks = match self.read_index()? {
+            Some(chunks) => chunks,
             None => {
-                let mut index = ProfileIndex::default();
-                index.absorb(self.search_profiles().unwrap_or_default());
-                (index, true)
+                let mut chunks = vec![ProfileIndex::default()];
+                dirty.insert(0);
+                for profile in self.search_profiles().unwrap_or_default() {
+                    self.insert_into(&mut chunks, &profile, &mut dirty);
+                }
+                chunks
             }
         };
-        if change(&mut index) || rebuilt {
-            self.write(self.index_entry()?, &index.to_item_bytes(), None)?;
+        match change {
+            IndexChange::Insert(profile) => self.insert_into(&mut chunks, profile, &mut dirty),
+            IndexChange::Remove(profile) => {
+                for (n, chunk) in chunks.iter_mut().enumerate() {
+                    if chunk.remove(profile) {
+                        dirty.insert(n);
+                    }
+                }
+            }
+            IndexChange::Absorb(profiles) => {
+                for profile in &profiles {
+                    self.insert_into(&mut chunks, profile, &mut dirty);
+                }
+            }
+        }
+        for n in dirty {
+            self.write(self.index_entry(n)?, &chunks[n].to_item_bytes(), None)?;
         }
         Ok(())
+    }
+
+    /// Adds `profile` to the first chunk it fits in (a new one when none has room).
+    fn insert_into(
+        &self,
+        chunks: &mut Vec<ProfileIndex>,
+        profile: &ProfileName,
+        dirty: &mut std::collections::BTreeSet<usize>,
+    ) {
+        if chunks.iter().any(|chunk| chunk.contains(profile)) {
+            return;
+        }
+        let fits = |chunk: &ProfileIndex| {
+            self.flavor
+                .max_secret_len()
+                .is_none_or(|limit| chunk.to_item_bytes().len() <= limit)
+        };
+        for (n, chunk) in chunks.iter_mut().enumerate() {
+            let mut grown = chunk.clone();
+            grown.insert(profile);
+            if fits(&grown) {
+                *chunk = grown;
+                dirty.insert(n);
+                return;
+            }
+        }
+        let mut chunk = ProfileIndex::default();
+        chunk.insert(profile);
+        chunks.push(chunk);
+        dirty.insert(chunks.len() - 1);
     }
 
     fn lock_index(&self) -> Result<Option<FileLock>> {
@@ -276,13 +369,13 @@ impl CredentialStore for KeyringBackedStore {
         // Checked before the index changes, so a key the store cannot hold leaves nothing behind.
         let entry = self.entry(profile)?;
         self.check_size(bytes.len(), Some(profile))?;
-        self.update_index(|index| index.insert(profile))?;
+        self.update_index(IndexChange::Insert(profile))?;
         self.write(entry, &bytes, Some(profile))
     }
 
     fn delete(&self, profile: &ProfileName) -> Result<bool> {
         let existed = self.remove(self.entry(profile)?, profile)?;
-        self.update_index(|index| index.remove(profile))?;
+        self.update_index(IndexChange::Remove(profile))?;
         Ok(existed)
     }
 
@@ -308,15 +401,26 @@ impl CredentialStore for KeyringBackedStore {
 
     fn list(&self) -> Result<Vec<ProfileName>> {
         let index = self.read_index()?;
+        let mut profiles = ProfileIndex::default();
+        for chunk in index.iter().flatten() {
+            profiles.absorb(chunk.profiles().cloned());
+        }
         // Search is a second source only: a store whose search fails still lists its index.
         let found = self.search_profiles().unwrap_or_default();
-        let mut profiles = index.clone().unwrap_or_default();
-        if profiles.absorb(found) || index.is_none() {
+        if profiles.absorb(found.clone()) || index.is_none() {
             // Items an older index missed get recorded, so the next list need not rely on search.
-            let _ = self.update_index(|index| index.absorb(profiles.profiles().cloned()));
+            let _ = self.update_index(IndexChange::Absorb(found));
         }
         Ok(profiles.profiles().cloned().collect())
     }
+}
+
+/// What a command changes in the index.
+enum IndexChange<'a> {
+    Insert(&'a ProfileName),
+    Remove(&'a ProfileName),
+    /// Profiles search found that the index may not list yet.
+    Absorb(Vec<ProfileName>),
 }
 
 /// Turns a keyring-core error into ours, keeping only text that cannot hold item content.

@@ -22,6 +22,8 @@ use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
 use crate::session::Session;
 
+pub use index::NEWER as NEWER_INDEX;
+
 /// The service name every awskeep item is filed under.
 pub const SERVICE: &str = "awskeep";
 

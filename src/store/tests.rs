@@ -77,12 +77,26 @@ fn store_suite(store: &dyn CredentialStore) {
     let label = store.display_name();
     assert!(store.list().unwrap().is_empty(), "{label}");
     assert!(store.get(&name("dev")).unwrap().is_none(), "{label}");
-    let odd = "a.b_c-d+e@f=g,h";
+    let odd = "a.b_c-d+e@f";
     let long = "p".repeat(128);
     for profile in ["dev", "prod", odd, &long, "default"] {
         store.set(&name(profile), &key(ID)).unwrap();
     }
     store.set(&name("dev"), &key(OTHER_ID)).unwrap();
+    assert_eq!(
+        stored_id(store, "dev").as_deref(),
+        Some(OTHER_ID),
+        "{label}"
+    );
+    // Profile names are case-sensitive in AWS: `Dev` is another profile, whatever the store.
+    store.set(&name("Dev"), &key(ID)).unwrap();
+    assert_eq!(stored_id(store, "Dev").as_deref(), Some(ID), "{label}");
+    assert_eq!(
+        stored_id(store, "dev").as_deref(),
+        Some(OTHER_ID),
+        "{label}"
+    );
+    assert!(store.delete(&name("Dev")).unwrap(), "{label}");
     assert_eq!(
         stored_id(store, "dev").as_deref(),
         Some(OTHER_ID),
@@ -209,6 +223,79 @@ fn windows_names_items_user_dot_service_and_limits_their_size() {
 
 /// Only the Secret Service can hold items from an awskeep that kept no index: on macOS and Windows
 /// every earlier awskeep failed at its first store call.
+#[test]
+fn the_index_outgrows_one_windows_item_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let double = ContractStore::without_search(Platform::Windows);
+    let store = adapter(&double, Platform::Windows, dir.path());
+    let names: Vec<String> = (0..120)
+        .map(|i| format!("{i:03}-{}", "p".repeat(100)))
+        .collect();
+    for n in &names {
+        store.set(&name(n), &key(ID)).unwrap();
+    }
+    let chunks = double
+        .item_names()
+        .into_iter()
+        .filter(|n| n.starts_with(":index"))
+        .count();
+    assert!(chunks > 1, "the index should span several items");
+    let listed: Vec<String> = store
+        .list()
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(listed, names);
+    for n in names.iter().step_by(2) {
+        store.delete(&name(n)).unwrap();
+    }
+    let listed: Vec<String> = store
+        .list()
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let kept: Vec<String> = names.iter().skip(1).step_by(2).cloned().collect();
+    assert_eq!(listed, kept);
+}
+
+#[test]
+fn an_unreadable_index_is_an_error_where_search_cannot_rebuild_it() {
+    for platform in Platform::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let double = ContractStore::new(platform);
+        let store = adapter(&double, platform, dir.path());
+        store.set(&name("dev"), &key(ID)).unwrap();
+        let index_item = double
+            .item_names()
+            .into_iter()
+            .find(|n| n.contains(INDEX_USER))
+            .unwrap();
+        double.overwrite(&index_item, b"garbage");
+        match platform {
+            // The Secret Service can search: the index is rebuilt and nothing is lost.
+            Platform::Linux => {
+                store.set(&name("prod"), &key(ID)).unwrap();
+                assert_eq!(store.list().unwrap(), [name("dev"), name("prod")]);
+            }
+            Platform::MacOs | Platform::Windows => {
+                let err = store.set(&name("prod"), &key(ID)).unwrap_err();
+                assert!(matches!(err, Error::StoreIndexCorrupt { .. }), "{err:?}");
+                assert!(store.get(&name("prod")).unwrap().is_none());
+                assert!(matches!(store.list(), Err(Error::StoreIndexCorrupt { .. })));
+            }
+        }
+        // A newer awskeep's index is never overwritten, on any store.
+        double.overwrite(&index_item, br#"{"version":2,"profiles":[]}"#);
+        let err = store.set(&name("qa"), &key(ID)).unwrap_err();
+        assert!(
+            matches!(err, Error::StoreIndexCorrupt { .. }),
+            "{platform:?}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn items_from_before_the_index_are_listed_and_then_recorded() {
     {
