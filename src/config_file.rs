@@ -93,7 +93,40 @@ pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
     })
 }
 
+/// Reads `path` for a reader that needs only `profile`'s settings (credential-process): lines it cannot
+/// parse elsewhere in the file are skipped, as the AWS CLI would accept them; one inside the
+/// profile's own section is an error.
+pub fn read_profile_leniently(path: &Path, kind: FileKind, profile: &str) -> Result<Document> {
+    let original = read_text(path)?;
+    let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
+    let (document, skipped) = Document::parse_lenient(body, kind);
+    match skipped
+        .into_iter()
+        .find(|m| document.is_in_profile(m, profile))
+    {
+        Some(m) => Err(Error::ConfigMalformed {
+            path: path.to_path_buf(),
+            line: m.line,
+            reason: m.reason,
+        }),
+        None => Ok(document),
+    }
+}
+
 fn read_and_parse(path: &Path, kind: FileKind) -> Result<(Zeroizing<String>, Document)> {
+    let original = read_text(path)?;
+    // A UTF-8 BOM from a Windows editor: keep it on write, ignore it when parsing.
+    let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
+    let document = Document::parse(body, kind).map_err(|m| Error::ConfigMalformed {
+        path: path.to_path_buf(),
+        line: m.line,
+        reason: m.reason,
+    })?;
+    Ok((original, document))
+}
+
+/// The file's text; a missing file is empty (and is not created).
+fn read_text(path: &Path) -> Result<Zeroizing<String>> {
     let original =
         match fs::read(path) {
             Ok(bytes) => String::from_utf8(bytes).map(Zeroizing::new).map_err(|_| {
@@ -111,14 +144,7 @@ fn read_and_parse(path: &Path, kind: FileKind) -> Result<(Zeroizing<String>, Doc
                 });
             }
         };
-    // A UTF-8 BOM from a Windows editor: keep it on write, ignore it when parsing.
-    let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
-    let document = Document::parse(body, kind).map_err(|m| Error::ConfigMalformed {
-        path: path.to_path_buf(),
-        line: m.line,
-        reason: m.reason,
-    })?;
-    Ok((original, document))
+    Ok(original)
 }
 
 /// The text to write for `document`, with `original`'s BOM if it had one.

@@ -74,7 +74,7 @@ pub enum Error {
     #[error("invalid profile name {name:?}: {reason}")]
     InvalidProfileName { name: String, reason: &'static str },
 
-    #[error("{path}:{line}: {reason}; awskeep will not edit a file it cannot parse")]
+    #[error("{path}:{line}: {reason}; awskeep reads only `key = value` settings")]
     ConfigMalformed {
         path: PathBuf,
         line: usize,
@@ -290,7 +290,7 @@ impl Error {
                 "use letters, digits and . _ - + @ only, not starting with - (e.g. dev, prod-admin)".into()
             }
             Error::ConfigMalformed { path, .. } => {
-                format!("fix that line of {} by hand (the AWS CLI will not read it either), then run awskeep again", path.display())
+                format!("make that line of {} a `key = value`, a comment or a [section] (the AWS CLI reads those too), then run awskeep again", path.display())
             }
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),

@@ -125,24 +125,86 @@ impl Drop for Document {
 }
 
 impl Document {
+    /// Parses the whole text; the first line it cannot make sense of is an error. For editing: a file
+    /// awskeep does not fully understand is never rewritten.
     pub fn parse(text: &str, kind: FileKind) -> Result<Self, Malformed> {
+        Self::parse_with(text, kind, false).map(|(document, _)| document)
+    }
+
+    /// Parses what it can and returns the lines it could not make sense of, for a reader that needs
+    /// only some sections (credential-process): a line the AWS CLI accepts elsewhere in the file must
+    /// not fail it. After a header it cannot read, the lines up to the next header belong to no
+    /// profile, so they are never taken for the section above.
+    pub fn parse_lenient(text: &str, kind: FileKind) -> (Self, Vec<Malformed>) {
+        match Self::parse_with(text, kind, true) {
+            Ok(parsed) => parsed,
+            // Lenient parsing reports instead of failing; this arm only keeps the types honest.
+            Err(malformed) => (
+                Self {
+                    kind,
+                    lines: Vec::new(),
+                    sections: Vec::new(),
+                },
+                vec![malformed],
+            ),
+        }
+    }
+
+    /// Whether a line `parse_lenient` skipped is inside `profile`'s own section(s).
+    pub fn is_in_profile(&self, malformed: &Malformed, profile: &str) -> bool {
+        let index = malformed.line - 1;
+        self.profile_sections(profile)
+            .any(|s| s.header_line <= index && index < s.end)
+    }
+
+    fn parse_with(
+        text: &str,
+        kind: FileKind,
+        lenient: bool,
+    ) -> Result<(Self, Vec<Malformed>), Malformed> {
         let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
         let mut sections: Vec<Section> = Vec::new();
+        let mut skipped = Vec::new();
         for (index, raw) in lines.iter().enumerate() {
             let malformed = |reason: &str| Malformed {
                 line: index + 1,
                 reason: reason.to_string(),
             };
+            // Lenient: note the line and go on; strict: fail on it.
+            macro_rules! refuse {
+                ($reason:expr) => {{
+                    if !lenient {
+                        return Err(malformed($reason));
+                    }
+                    skipped.push(malformed($reason));
+                    continue;
+                }};
+            }
             let line = raw.trim_end_matches(['\n', '\r']);
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
                 continue;
             }
             if trimmed.starts_with('[') {
-                let header = parse_header(trimmed).map_err(malformed)?;
                 if let Some(last) = sections.last_mut() {
                     last.end = index;
                 }
+                let header = match parse_header(trimmed) {
+                    Ok(header) => header,
+                    Err(reason) => {
+                        if lenient {
+                            // A section of no profile, so its lines attach to nothing.
+                            sections.push(Section {
+                                profile: None,
+                                header: String::new(),
+                                header_line: index,
+                                end: lines.len(),
+                                properties: Vec::new(),
+                            });
+                        }
+                        refuse!(reason)
+                    }
+                };
                 sections.push(Section {
                     profile: profile_of_header(&header, kind),
                     header,
@@ -153,24 +215,22 @@ impl Document {
                 continue;
             }
             let Some(section) = sections.last_mut() else {
-                return Err(malformed("a setting before any [section] header"));
+                refuse!("a setting before any [section] header")
             };
             if line.starts_with([' ', '\t']) {
                 // An indented line continues the property above it (`s3 =` sub-settings).
                 match section.properties.last_mut() {
                     Some(property) => property.end = index + 1,
-                    None => return Err(malformed("an indented line with no setting above it")),
+                    None => refuse!("an indented line with no setting above it"),
                 }
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(malformed(
-                    "a line that is neither `key = value`, a comment nor a [section]",
-                ));
+                refuse!("a line that is neither `key = value`, a comment nor a [section]")
             };
             let key = key.trim();
             if key.is_empty() {
-                return Err(malformed("a setting with no name before ="));
+                refuse!("a setting with no name before =")
             }
             section.properties.push(Property {
                 key: key.to_ascii_lowercase(),
@@ -179,11 +239,14 @@ impl Document {
                 end: index + 1,
             });
         }
-        Ok(Self {
-            kind,
-            lines,
-            sections,
-        })
+        Ok((
+            Self {
+                kind,
+                lines,
+                sections,
+            },
+            skipped,
+        ))
     }
 
     pub fn text(&self) -> zeroize::Zeroizing<String> {

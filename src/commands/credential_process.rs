@@ -22,8 +22,9 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
         Some(profile) => profile,
         None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default"))?,
     };
-    let config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let settings = SessionSettings::from_config(config.document(), &profile)?;
+    let config =
+        config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
+    let settings = SessionSettings::from_config(&config, &profile)?;
     output::trace(
         ctx.verbose,
         &format!(
@@ -90,14 +91,10 @@ fn fetch(
     key: &StoredKey,
     settings: &SessionSettings,
     mfa_process: Option<&str>,
-    config: &config_file::LoadedFile,
+    config: &crate::profile::Document,
 ) -> Result<Session> {
     use crate::mfa::{CodeSource, read_code};
-    let target = crate::aws::AwsTarget::resolve(
-        ctx,
-        None,
-        config.document().get(profile.as_str(), "region"),
-    );
+    let target = crate::aws::AwsTarget::resolve(ctx, None, config.get(profile.as_str(), "region"));
     output::trace(
         ctx.verbose,
         &format!(
@@ -138,7 +135,7 @@ fn fetch(
     _: &StoredKey,
     _: &SessionSettings,
     _: Option<&str>,
-    _: &config_file::LoadedFile,
+    _: &crate::profile::Document,
 ) -> Result<Session> {
     Err(Error::BuiltWithoutAws)
 }
