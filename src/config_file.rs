@@ -231,6 +231,7 @@ impl LoadedFile {
                     |e| match e {
                         LockError::TimedOut { path } => Error::StoreIndexBusy { path },
                         LockError::Io { path, source } => Error::WriteFile { path, source },
+                        LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
                     },
                 )?,
             ),

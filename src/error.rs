@@ -56,6 +56,9 @@ pub enum Error {
         limit: usize,
     },
 
+    #[error("awskeep will not keep its locks in {path}: {reason}")]
+    UnsafeLockDir { path: PathBuf, reason: &'static str },
+
     #[error("the {store}'s awskeep index cannot be read: {reason}")]
     StoreIndexCorrupt {
         store: &'static str,
@@ -278,6 +281,10 @@ impl Error {
             Error::StoreIndexCorrupt { .. } => {
                 "nothing was changed; delete the store item `:index` (service awskeep), then `awskeep add` each profile again".into()
             }
+            Error::UnsafeLockDir { path, .. } => format!(
+                "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
+                path.display()
+            ),
             Error::StoreIndexBusy { path } => format!(
                 "another awskeep is writing to the store; if none is running, delete {} and try again",
                 path.display()

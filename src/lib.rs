@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config_file;
 pub mod context;
 pub mod error;
+pub mod hygiene;
 pub mod key_input;
 pub mod lock;
 pub mod mfa;

@@ -17,6 +17,9 @@ pub struct FileLock {
 pub enum LockError {
     /// Another process held the lock for the whole wait.
     TimedOut { path: PathBuf },
+    /// The lock directory is not the user's own private folder (a symlink, another owner, open to
+    /// others): a lock there could be held or redirected by someone else.
+    Unsafe { path: PathBuf, reason: &'static str },
     /// The lock directory or file could not be created or locked.
     Io {
         path: PathBuf,
@@ -35,11 +38,18 @@ impl FileLock {
             path: dir.to_path_buf(),
             source,
         })?;
+        check_private(dir)?;
         let path = dir.join(file_name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // A lock file that is a symlink is not followed: the open fails instead.
+            options
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        }
         let file = options.open(&path).map_err(|source| LockError::Io {
             path: path.clone(),
             source,
@@ -60,6 +70,60 @@ impl FileLock {
     }
 }
 
+/// The lock folder must be a real folder (not a symlink) and the user's own; it is made 0700.
+#[cfg(unix)]
+fn check_private(dir: &Path) -> Result<(), LockError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_dir = |reason| LockError::Unsafe {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| LockError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_dir("it is a symbolic link"));
+    }
+    if !meta.is_dir() {
+        return Err(unsafe_dir("it is not a folder"));
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(unsafe_dir("another user owns it"));
+    }
+    if meta.mode() & 0o077 != 0 {
+        // Ours, but open to others: close it (what others may have put in it can only hold a lock).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
+            |source| LockError::Io {
+                path: dir.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_dir: &Path) -> Result<(), LockError> {
+    Ok(())
+}
+
+/// A folder fit to hold awskeep's lock folder: it exists, is a real folder and is the user's own.
+/// `XDG_RUNTIME_DIR` that fails this (unset, gone, someone else's) is passed over for the cache dir.
+pub fn usable_base(dir: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.is_dir() && meta.uid() == rustix::process::geteuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    meta.is_dir()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +138,30 @@ mod tests {
         ));
         drop(held);
         FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_folder_and_a_symlinked_lock_file_are_refused_and_an_open_folder_is_closed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(
+            FileLock::acquire(&link, "x.lock", Duration::ZERO),
+            Err(LockError::Unsafe { .. })
+        ));
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
+        FileLock::acquire(&real, "x.lock", Duration::ZERO).unwrap();
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the folder was not closed to others");
+        std::os::unix::fs::symlink("/tmp/elsewhere", real.join("y.lock")).unwrap();
+        assert!(matches!(
+            FileLock::acquire(&real, "y.lock", Duration::ZERO),
+            Err(LockError::Io { .. })
+        ));
     }
 }

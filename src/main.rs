@@ -3,6 +3,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() {
+    awskeep::hygiene::harden_process();
     let cli = match awskeep::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e)

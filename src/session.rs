@@ -191,9 +191,13 @@ pub struct RefreshLock {
     _lock: crate::lock::FileLock,
 }
 
-/// Where lock files live: `$XDG_RUNTIME_DIR/awskeep`, else the user's cache dir.
+/// Where lock files live: `$XDG_RUNTIME_DIR/awskeep` when that folder is usable (it exists and is
+/// the user's own), else the user's cache dir's `awskeep`.
 pub fn lock_dir(runtime_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Option<PathBuf> {
-    runtime_dir.or(cache_dir).map(|d| d.join("awskeep"))
+    runtime_dir
+        .filter(|d| crate::lock::usable_base(d))
+        .or(cache_dir)
+        .map(|d| d.join("awskeep"))
 }
 
 impl RefreshLock {
@@ -206,6 +210,7 @@ impl RefreshLock {
                 path,
             }),
             Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
+            Err(LockError::Unsafe { path, reason }) => Err(Error::UnsafeLockDir { path, reason }),
         }
     }
 }

@@ -342,6 +342,7 @@ impl KeyringBackedStore {
             Ok(lock) => Ok(Some(lock)),
             Err(LockError::TimedOut { path }) => Err(Error::StoreIndexBusy { path }),
             Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
+            Err(LockError::Unsafe { path, reason }) => Err(Error::UnsafeLockDir { path, reason }),
         }
     }
 }
