@@ -56,6 +56,11 @@ pub enum Error {
         limit: usize,
     },
 
+    #[error(
+        "IAM user {user} has key {keys} that no awskeep item holds, and awskeep cannot prove an interrupted rotation made it; it was left alone and nothing was rotated"
+    )]
+    UnprovenKey { user: String, keys: String },
+
     #[error("awskeep will not keep its locks in {path}: {reason}")]
     UnsafeLockDir { path: PathBuf, reason: &'static str },
 
@@ -281,6 +286,9 @@ impl Error {
             Error::StoreIndexCorrupt { .. } => {
                 "nothing was changed; delete the store item `:index` (service awskeep), then `awskeep add` each profile again".into()
             }
+            Error::UnprovenKey { user, keys } => format!(
+                "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
+            ),
             Error::UnsafeLockDir { path, .. } => format!(
                 "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
                 path.display()

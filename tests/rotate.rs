@@ -248,3 +248,93 @@ fn a_failing_pending_write_deletes_the_new_key_again() {
     assert_eq!(moto.key_ids(&user.user), vec![user.id.clone()]);
     assert_eq!(current(&env, "dev").0, user.id);
 }
+
+/// The safety model's example: a rotation refused at CreateAccessKey leaves no intent behind, so a
+/// second key of the same IAM user, stored later under another profile, is never taken for its
+/// orphan; a plain rotate without --yes and without a terminal deletes nothing.
+#[test]
+fn a_refused_create_leaves_no_intent_and_another_profiles_key_is_never_an_orphan() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let a = moto.new_user_allowed(
+        "rot-noperm",
+        &["iam:ListAccessKeys", "sts:GetCallerIdentity"],
+    );
+    env.add("a", &a, &[]).assert_ok();
+    let run = rotate(&env, &["--profile", "a", "--yes"], None);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("iam:CreateAccessKey"), "{run:?}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed[0]["rotation"], serde_json::Value::Null, "{listed}");
+
+    let b = moto.new_key(&a.user, &a.arn);
+    env.add("b", &b, &[]).assert_ok();
+    let run = rotate(&env, &["--profile", "a"], None);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("--yes"), "{run:?}");
+    let mut ids = moto.key_ids(&a.user);
+    ids.sort();
+    let mut expected = vec![a.id.clone(), b.id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected, "a key was deleted");
+    assert!(key_works(&env, &b.id, &b.secret));
+}
+
+/// An intent a crash left, then a key of the same user stored under another profile: held, so never
+/// deleted. A key made after the intent that nobody holds is an orphan, deleted only with --yes.
+#[test]
+fn only_a_provable_orphan_is_deleted_and_only_when_confirmed() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let a = moto.new_admin_with_key("rot-orphan");
+    env.add("a", &a, &[]).assert_ok();
+    // The process dies right after recording its intent.
+    let crashed = rotate(
+        &env,
+        &["--profile", "a", "--yes"],
+        Some("rotate:after-intent"),
+    );
+    assert!(!crashed.status.success());
+
+    // A second key, held by profile b: not an orphan, whatever its date.
+    let b = moto.new_key(&a.user, &a.arn);
+    env.add("b", &b, &[]).assert_ok();
+    let run = rotate(&env, &["--profile", "a"], None);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(
+        moto.key_ids(&a.user).contains(&b.id),
+        "b's key was deleted: {run:?}"
+    );
+    env.run(&["remove", "b", "--yes"], "").assert_ok();
+    moto.delete_key(&b);
+
+    // Another crash after the intent, and a key nobody holds: asked about, deleted only with --yes.
+    let crashed = rotate(
+        &env,
+        &["--profile", "a", "--yes"],
+        Some("rotate:after-intent"),
+    );
+    assert!(!crashed.status.success());
+    let stray = moto.new_key(&a.user, &a.arn);
+    let run = rotate(&env, &["--profile", "a"], None);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains(&stray.id) && run.stderr.contains("--yes"),
+        "{run:?}"
+    );
+    assert!(
+        moto.key_ids(&a.user).contains(&stray.id),
+        "deleted without confirmation"
+    );
+    let run = rotate(&env, &["--profile", "a", "--yes"], None);
+    run.assert_ok();
+    assert!(!moto.key_ids(&a.user).contains(&stray.id), "{run:?}");
+    assert_one_working_key_of(&env, &moto, &a, "a");
+}
+
+fn assert_one_working_key_of(env: &TestEnv, moto: &Moto, user: &TestKey, profile: &str) {
+    let (id, secret) = current(env, profile);
+    assert_eq!(moto.key_ids(&user.user), vec![id.clone()]);
+    assert!(key_works(env, &id, &secret));
+}

@@ -106,6 +106,27 @@ impl Moto {
         key
     }
 
+    /// A user allowed exactly `actions` (plus what moto always allows), with one key.
+    pub fn new_user_allowed(&self, hint: &str, actions: &[&str]) -> TestKey {
+        let key = self.new_user_with_key(hint);
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+        })
+        .to_string();
+        self.runtime
+            .block_on(
+                self.client
+                    .put_user_policy()
+                    .user_name(&key.user)
+                    .policy_name("some")
+                    .policy_document(policy)
+                    .send(),
+            )
+            .expect("PutUserPolicy");
+        key
+    }
+
     pub fn new_key(&self, user: &str, arn: &str) -> TestKey {
         let key = self
             .runtime
