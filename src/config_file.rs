@@ -265,8 +265,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    // Write through a symlink (dotfile managers link ~/.aws/config) rather than replacing it.
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    // Write through a symlink (dotfile managers link ~/.aws/config) rather than replacing it, even
+    // when it dangles (its target is then created).
+    let target = follow_links(path);
+    if is_hard_linked(&target) {
+        return write_in_place(&target, bytes).map_err(write_err);
+    }
     let folder = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -283,6 +287,47 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     persist(temp, &target).map_err(write_err)?;
     sync_folder(&folder);
     Ok(())
+}
+
+/// Where a chain of symlinks ends, whether or not that file exists (at most 40 links, as the OS).
+fn follow_links(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&current) {
+            Ok(next) => {
+                current = match current.parent() {
+                    Some(parent) if next.is_relative() => parent.join(next),
+                    _ => next,
+                };
+            }
+            Err(_) => break,
+        }
+    }
+    current
+}
+
+/// A file with other names (hard links): replacing it by rename would leave them with the old text.
+#[cfg(unix)]
+fn is_hard_linked(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.nlink() > 1)
+}
+
+#[cfg(not(unix))]
+fn is_hard_linked(_path: &Path) -> bool {
+    false
+}
+
+/// Rewrites a hard-linked file's content in place, so every name sees the edit. Not atomic (a
+/// crash mid-write can cut it short), which is the price of keeping the link; the mode is kept and
+/// no temp copy (which could hold a secret) is left.
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Renames the temp file over `target`. On Windows the rename fails with "access denied" while

@@ -84,7 +84,15 @@ pub fn read_csv(path: &Path) -> Result<KeyPair> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| csv_err(e.to_string()))?);
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_INPUT + 1).read_to_end(&mut bytes))
+        .map_err(|e| csv_err(e.to_string()))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(csv_err(
+            "it is larger than 64 KiB, which no console key download is".into(),
+        ));
+    }
     let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let headers = reader

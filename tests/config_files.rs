@@ -1,0 +1,115 @@
+//! The file stays the file it was: a hard-linked or (dangling) symlinked `~/.aws/config` keeps being
+//! that after an edit; the credential_process line names the stable link the user ran awskeep
+//! through, not a versioned target; inputs are bounded.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+
+use common::clients::{Client, caller_arn};
+use common::{Moto, TestEnv, run_with_stdin};
+
+const KEY: &str = "AKIAAWSKEEPTESTKEY01\nconfig/files/secret\n";
+
+#[test]
+fn a_hard_linked_config_keeps_its_other_name_and_mode() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("dotfiles")).unwrap();
+    env.write_config("# mine\n[default]\nregion = us-east-1\n");
+    let other_name = env.path("dotfiles/aws-config");
+    std::fs::hard_link(env.config_path(), &other_name).unwrap();
+    std::fs::set_permissions(
+        env.config_path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let seen_by_other = std::fs::read_to_string(&other_name).unwrap();
+    assert!(seen_by_other.contains("--profile dev"), "{seen_by_other}");
+    assert_eq!(seen_by_other, env.read_config());
+    let meta = std::fs::metadata(env.config_path()).unwrap();
+    assert_eq!(meta.nlink(), 2);
+    assert_eq!(meta.mode() & 0o777, 0o640);
+}
+
+#[test]
+fn a_dangling_symlink_is_written_through_and_stays_a_symlink() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("dotfiles")).unwrap();
+    std::fs::create_dir_all(env.config_path().parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(env.config_path());
+    std::os::unix::fs::symlink("../../dotfiles/aws-config", env.config_path()).unwrap();
+    assert!(!env.path("dotfiles/aws-config").exists());
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let link = std::fs::symlink_metadata(env.config_path()).unwrap();
+    assert!(link.file_type().is_symlink());
+    let text = std::fs::read_to_string(env.path("dotfiles/aws-config")).unwrap();
+    assert!(text.contains("--profile dev"), "{text}");
+}
+
+#[test]
+fn the_line_names_the_stable_link_the_user_ran_not_the_versioned_target() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let versioned = env.path("Cellar/awskeep/0.1.0/bin");
+    std::fs::create_dir_all(&versioned).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_awskeep"), versioned.join("awskeep")).unwrap();
+    std::fs::create_dir_all(env.path("bin")).unwrap();
+    let link = env.path("bin/awskeep");
+    std::os::unix::fs::symlink("../Cellar/awskeep/0.1.0/bin/awskeep", &link).unwrap();
+    let key = moto.new_user_with_key("stable-link");
+
+    // Run by its full link path, then by bare name through PATH.
+    let mut add = env.command(&link);
+    add.args(["add", "dev"]);
+    run_with_stdin(add, &format!("{}\n{}\n", key.id, key.secret)).assert_ok();
+    let expected = format!(
+        "credential_process = {} credential-process --profile dev",
+        link.display()
+    );
+    assert!(
+        env.read_config().contains(&expected),
+        "{}",
+        env.read_config()
+    );
+
+    let mut add = env.command("awskeep");
+    let path = format!(
+        "{}:{}",
+        env.path("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    add.args(["add", "prod"]).env("PATH", path);
+    run_with_stdin(add, &format!("{}\n{}\n", key.id, key.secret)).assert_ok();
+    let expected = format!(
+        "credential_process = {} credential-process --profile prod",
+        link.display()
+    );
+    assert!(
+        env.read_config().contains(&expected),
+        "{}",
+        env.read_config()
+    );
+
+    assert_eq!(
+        caller_arn(&env, Client::AwsCli, "dev").stdout.trim(),
+        key.arn
+    );
+}
+
+#[test]
+fn a_csv_far_larger_than_a_key_download_is_refused() {
+    let env = TestEnv::new();
+    let big = env.path("big.csv");
+    let mut text = String::from("Access key ID,Secret access key\n");
+    while text.len() < 100 * 1024 {
+        text.push_str("AKIAAWSKEEPTESTKEY01,padding/padding/padding/padding\n");
+    }
+    std::fs::write(&big, text).unwrap();
+    let run = env.run(
+        &["add", "dev", "--no-verify", "--csv", big.to_str().unwrap()],
+        "",
+    );
+    run.assert_fails(2, "64 KiB");
+    assert!(!env.read_config().contains("credential_process"));
+}
