@@ -78,6 +78,9 @@ impl Edit {
     }
 }
 
+/// awskeep's temp files beside the file being replaced.
+const TEMP_PREFIX: &str = ".awskeep-";
+
 /// How long an edit waits for another awskeep's edit of the same files (a read, a parse, a write).
 const EDIT_LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -237,6 +240,7 @@ impl LoadedFile {
             ),
             None => None,
         };
+        remove_stale_temp_files(&self.path);
         let (current, mut document) = read_and_parse(&self.path, self.kind)?;
         let text = if *current == *self.original {
             text_with_bom(&self.original, &self.document)
@@ -278,7 +282,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     create_private_folder(&folder).map_err(write_err)?;
     let mode = existing_mode(&target);
     let mut temp = tempfile::Builder::new()
-        .prefix(".awskeep-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(&folder)
         .map_err(write_err)?;
     set_mode(temp.as_file(), mode.unwrap_or(0o600)).map_err(write_err)?;
@@ -287,6 +291,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     persist(temp, &target).map_err(write_err)?;
     sync_folder(&folder);
     Ok(())
+}
+
+/// Deletes temp files an interrupted earlier write left beside the file (they may hold the
+/// credentials file's secrets). Called under the edit lock, so no awskeep is writing one now.
+fn remove_stale_temp_files(path: &Path) {
+    let target = follow_links(path);
+    let Some(folder) = target.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with(TEMP_PREFIX));
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Where a chain of symlinks ends, whether or not that file exists (at most 40 links, as the OS).

@@ -323,3 +323,135 @@ fn import_adds_several_console_csvs_and_deletes_them_when_told() {
     .assert_ok();
     assert!(!std::path::Path::new(&csv_a).exists());
 }
+
+/// Plaintext goes only when exactly that secret is safe in the store: a key replaced in the
+/// credentials file while migrate waited at its prompt is neither stored nor deleted.
+#[test]
+fn a_key_replaced_while_migrate_waited_is_neither_stored_nor_deleted() {
+    let env = TestEnv::new();
+    let old =
+        "[legacy]\naws_access_key_id = AKIAOLDPLAINTEXT0001\naws_secret_access_key = old/secret\n";
+    let new =
+        "[legacy]\naws_access_key_id = AKIANEWPLAINTEXT0001\naws_secret_access_key = new/secret\n";
+    env.write_credentials(old);
+    let replacement = env.path("replacement");
+    std::fs::write(&replacement, new).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    let mut command = env.command("python3");
+    command
+        .arg(script)
+        .arg("Move 1 key(s)")
+        .arg(format!(
+            "run:cp {} {};;y",
+            replacement.display(),
+            env.credentials_path().display()
+        ))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_awskeep"))
+        .args(["migrate", "--no-verify"]);
+    let run = run_with_stdin(command, "");
+    assert!(!run.status.success(), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("changed while awskeep was working"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        new
+    );
+    assert_eq!(env.secret_tool_lookup("legacy"), None, "a key was stored");
+}
+
+/// A stale temp file an interrupted write left beside the credentials file (it may hold secrets) is
+/// gone after the next edit.
+#[test]
+fn a_temp_file_an_interrupted_write_left_is_removed_by_the_next_edit() {
+    let env = TestEnv::new();
+    env.write_credentials(
+        "[legacy]\naws_access_key_id = AKIAOLDPLAINTEXT0001\naws_secret_access_key = old/secret\n",
+    );
+    let stale = env.credentials_path().with_file_name(".awskeep-AbC123");
+    std::fs::write(&stale, "aws_secret_access_key = leftover/secret\n").unwrap();
+    migrate(&env, &["--no-verify"]).assert_ok();
+    assert!(!stale.exists(), "the stale temp file is still there");
+    assert_eq!(
+        env.files_containing("leftover/secret"),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// --keep-plaintext keeps keys in ~/.aws/config too.
+#[test]
+fn keep_plaintext_keeps_keys_in_the_config_file_too() {
+    let env = TestEnv::new();
+    env.write_config(
+        "[profile legacy]\naws_access_key_id = AKIAOLDPLAINTEXT0001\naws_secret_access_key = old/secret\n",
+    );
+    migrate(&env, &["--no-verify", "--keep-plaintext"]).assert_ok();
+    let config = env.read_config();
+    assert!(
+        config.contains("aws_secret_access_key = old/secret"),
+        "{config}"
+    );
+    assert!(config.contains("--profile legacy"), "{config}");
+}
+
+/// import refuses two files for one profile before it adds or deletes anything, and deleting a CSV
+/// reached through a symlink deletes the file that holds the secret.
+#[test]
+fn import_refuses_two_files_for_one_profile_and_deletes_through_symlinks() {
+    let env = TestEnv::new();
+    let write = |name: &str, id: &str| {
+        let path = env.path(name);
+        std::fs::write(
+            &path,
+            format!("Access key ID,Secret access key\n{id},secret/{id}\n"),
+        )
+        .unwrap();
+        path
+    };
+    let a = write("a.csv", "AKIAIMPORTCSVKEY0001");
+    let b = write("b.csv", "AKIAIMPORTCSVKEY0002");
+    let run = env.run(
+        &[
+            "import",
+            "--csv",
+            a.to_str().unwrap(),
+            "--csv",
+            b.to_str().unwrap(),
+            "--profile",
+            "x",
+            "--profile",
+            "x",
+            "--no-verify",
+            "--delete-csv",
+        ],
+        "",
+    );
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("profile x"), "{run:?}");
+    assert!(a.exists() && b.exists());
+    assert_eq!(env.secret_tool_lookup("x"), None);
+
+    let link = env.path("link.csv");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    env.run(
+        &[
+            "import",
+            "--csv",
+            link.to_str().unwrap(),
+            "--profile",
+            "x",
+            "--no-verify",
+            "--delete-csv",
+        ],
+        "",
+    )
+    .assert_ok();
+    assert!(!a.exists(), "the file holding the secret is still there");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is still there"
+    );
+}

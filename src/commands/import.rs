@@ -25,12 +25,21 @@ pub fn run(
             ),
         });
     }
-    let mut profiles = Vec::with_capacity(args.csv.len());
+    let mut profiles: Vec<ProfileName> = Vec::with_capacity(args.csv.len());
     for (index, file) in args.csv.iter().enumerate() {
         let profile = match args.profiles.get(index) {
             Some(profile) => profile.clone(),
             None => ask_profile(ctx, file)?,
         };
+        // Two files for one profile: the second would replace the first, whose CSV would then be
+        // deleted with its key stored nowhere. Refused before anything is added or deleted.
+        if profiles.contains(&profile) {
+            return Err(Error::BadKeyInput {
+                reason: format!(
+                    "two CSV files are meant for profile {profile}; give each file its own profile"
+                ),
+            });
+        }
         profiles.push(profile);
     }
     for (file, profile) in args.csv.iter().zip(profiles) {
@@ -59,10 +68,7 @@ pub fn run(
             .is_ok());
     if delete {
         for file in &args.csv {
-            std::fs::remove_file(file).map_err(|source| Error::WriteFile {
-                path: file.clone(),
-                source,
-            })?;
+            delete_csv(file)?;
         }
         output::say(&format!("Deleted {}.", names.join(", ")));
     } else {
@@ -70,6 +76,20 @@ pub fn run(
             "Kept {}: they still hold the secrets in plain text.",
             names.join(", ")
         ));
+    }
+    Ok(())
+}
+
+/// Deletes the file that holds the secret: through a symlink, its target (and then the link).
+fn delete_csv(file: &std::path::Path) -> Result<()> {
+    let failed = |path: &std::path::Path, source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let holder = std::fs::canonicalize(file).map_err(|e| failed(file, e))?;
+    std::fs::remove_file(&holder).map_err(|e| failed(&holder, e))?;
+    if holder != file && std::fs::symlink_metadata(file).is_ok() {
+        std::fs::remove_file(file).map_err(|e| failed(file, e))?;
     }
     Ok(())
 }

@@ -262,6 +262,14 @@ fn migrate_one(
 ) -> Result<String> {
     let profile = &candidate.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    // The plan showed a key; a file changed since (another key, a rotated secret) is not touched.
+    if candidate.in_config {
+        still_holds(&config, profile, &candidate.key)?;
+    }
+    if candidate.in_credentials {
+        let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+        still_holds(&credentials, profile, &candidate.key)?;
+    }
     let owner = if no_verify {
         None
     } else {
@@ -293,7 +301,7 @@ fn migrate_one(
     );
 
     config.set(profile, "credential_process", line);
-    if candidate.in_config {
+    if candidate.in_config && !keep_plaintext {
         for key in KEY_LINES {
             config.remove(profile.as_str(), key);
         }
@@ -308,6 +316,8 @@ fn migrate_one(
 
     if candidate.in_credentials && !keep_plaintext {
         let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+        // Only lines holding exactly the key that was stored and read back go.
+        still_holds(&credentials, profile, &stored.key)?;
         for key in KEY_LINES {
             credentials.remove(profile.as_str(), key);
         }
@@ -323,6 +333,24 @@ fn migrate_one(
         })?;
     }
     Ok(whose)
+}
+
+/// The file's key lines for `profile` still hold exactly `key`; otherwise another program changed
+/// them since the plan, and they are left alone.
+fn still_holds(file: &config_file::LoadedFile, profile: &ProfileName, key: &KeyPair) -> Result<()> {
+    let doc = file.document();
+    let same = doc.get(profile.as_str(), "aws_access_key_id") == Some(key.access_key_id.as_str())
+        && doc.get(profile.as_str(), "aws_secret_access_key")
+            == Some(key.secret_access_key.expose_secret());
+    if same {
+        Ok(())
+    } else {
+        Err(Error::ConfigChanged {
+            path: file.path.clone(),
+            profile: profile.to_string(),
+            key: "aws_secret_access_key".into(),
+        })
+    }
 }
 
 /// The store must give back exactly what was written before any plaintext copy is touched.

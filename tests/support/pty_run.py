@@ -2,7 +2,9 @@
 
 usage: pty_run.py PROMPT ANSWER [PROMPT ANSWER ...] -- COMMAND [ARG ...]
 
-Each ANSWER is typed only after PROMPT has appeared. A PROMPT starting with "!" asks for hidden input:
+Each ANSWER is typed only after PROMPT has appeared. An ANSWER of the form `run:CMD;;TEXT` first runs
+the shell command CMD (another program changing a file while the prompt waits), then types TEXT.
+A PROMPT starting with "!" asks for hidden input:
 its answer is typed only once the program has turned echo off, as a person would see the cursor
 stop echoing; typing ahead of that would be echoed by any terminal program.
 Prints everything the terminal showed; exits with the command's exit code.
@@ -54,6 +56,10 @@ for prompt, answer in zip(pairs[0::2], pairs[1::2]):
         if time.time() > deadline:
             sys.exit(f"pty_run: echo never went off after {prompt!r}")
         time.sleep(0.01)
+    if answer.startswith("run:"):
+        command_text, answer = answer[len("run:"):].split(";;", 1)
+        if os.system(command_text) != 0:
+            sys.exit(f"pty_run: {command_text!r} failed")
     os.write(fd, answer.encode() + b"\r")
 
 while time.time() < deadline and read_some():
