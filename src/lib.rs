@@ -21,6 +21,8 @@ pub mod process_line;
 pub mod profile;
 pub mod profile_name;
 pub mod prompt;
+#[cfg(feature = "aws")]
+pub mod rotation;
 pub mod secret;
 pub mod session;
 pub mod store;

@@ -44,6 +44,30 @@ impl AwsTarget {
     }
 }
 
+/// The one client factory of a command that talks to AWS: where AWS is (resolved once), and the one
+/// runtime every call of the command runs on.
+pub struct Clients {
+    pub target: AwsTarget,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+}
+
+impl Clients {
+    pub fn new(target: AwsTarget) -> Result<Self> {
+        Ok(Self {
+            target,
+            runtime: std::sync::Arc::new(runtime()?),
+        })
+    }
+
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    pub(crate) fn shared_runtime(&self) -> std::sync::Arc<tokio::runtime::Runtime> {
+        std::sync::Arc::clone(&self.runtime)
+    }
+}
+
 /// Bounded so a dead network fails in seconds, not minutes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);

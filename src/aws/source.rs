@@ -8,7 +8,7 @@ use aws_sdk_sts::config::{Credentials, Region};
 
 use super::failure::{AwsFailure, classify};
 use super::iam::Iam;
-use super::{AwsTarget, CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
+use super::{AwsTarget, CONNECT_TIMEOUT, Clients, OPERATION_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::secret::KeyPair;
 
@@ -29,7 +29,7 @@ pub struct Caller {
 }
 
 pub struct SourceIdentity {
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
     config: aws_config::SdkConfig,
     pub caller: Caller,
     label: String,
@@ -40,7 +40,8 @@ impl SourceIdentity {
     /// that profile: its credentials come from the profile files alone, so `AWS_ACCESS_KEY_ID` and
     /// friends in the environment cannot stand in for it (as in the AWS CLI and boto3, where an
     /// explicit profile wins over the environment). Without one, the SDK's default chain.
-    pub fn connect(source_profile: Option<&str>, target: &AwsTarget) -> Result<Self> {
+    pub fn connect(source_profile: Option<&str>, clients: &Clients) -> Result<Self> {
+        let target = &clients.target;
         let label = source_profile.map_or_else(
             || "the default credential chain".to_string(),
             |p| format!("profile {p}"),
@@ -54,11 +55,11 @@ impl SourceIdentity {
                 .profile_name(profile)
                 .credentials_provider(from_files);
         }
-        Self::load(loader, label, target.sts_endpoint_for_messages())
+        Self::load(loader, label, clients)
     }
 
     /// Acts as the holder of `key` (a profile's own long-term key, for rotation).
-    pub fn with_key(key: &KeyPair, label: String, target: &AwsTarget) -> Result<Self> {
+    pub fn with_key(key: &KeyPair, label: String, clients: &Clients) -> Result<Self> {
         let credentials = Credentials::new(
             key.access_key_id.as_str(),
             key.secret_access_key.expose_secret(),
@@ -67,9 +68,9 @@ impl SourceIdentity {
             "awskeep",
         );
         Self::load(
-            Self::loader(target).credentials_provider(credentials),
+            Self::loader(&clients.target).credentials_provider(credentials),
             label,
-            target.sts_endpoint_for_messages(),
+            clients,
         )
     }
 
@@ -84,8 +85,9 @@ impl SourceIdentity {
             .region(Region::new(target.region.clone()))
     }
 
-    fn load(loader: aws_config::ConfigLoader, label: String, sts_endpoint: String) -> Result<Self> {
-        let runtime = runtime()?;
+    fn load(loader: aws_config::ConfigLoader, label: String, clients: &Clients) -> Result<Self> {
+        let sts_endpoint = clients.target.sts_endpoint_for_messages();
+        let runtime = clients.shared_runtime();
         let config = runtime.block_on(loader.load());
         let sts = aws_sdk_sts::Client::new(&config);
         let identity = runtime

@@ -33,8 +33,11 @@ fn client(target: &AwsTarget, key: &KeyPair) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(config.build())
 }
 
-pub fn caller_identity(target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
-    let output = runtime()?.block_on(client(target, key).get_caller_identity().send());
+pub fn caller_identity(clients: &super::Clients, key: &KeyPair) -> Result<KeyOwner> {
+    let target = &clients.target;
+    let output = clients
+        .runtime()
+        .block_on(client(target, key).get_caller_identity().send());
     match output {
         Ok(identity) => match (identity.account, identity.arn) {
             (Some(account_id), Some(arn)) => Ok(KeyOwner { account_id, arn }),

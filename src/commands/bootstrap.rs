@@ -66,7 +66,8 @@ pub fn run(
             target.sts_endpoint_for_messages()
         ),
     );
-    let source = SourceIdentity::connect(args.source_profile.as_deref(), &target)?;
+    let clients = crate::aws::Clients::new(target)?;
+    let source = SourceIdentity::connect(args.source_profile.as_deref(), &clients)?;
     let caller = &source.caller;
     output::say(&format!(
         "Acting as {} (account {}) from {}.",
@@ -137,7 +138,7 @@ pub fn run(
     }
 
     let owner = super::new_key::wait_until_accepted(
-        &target,
+        &clients,
         &stored.key,
         args.verify_timeout,
         profile,

@@ -265,7 +265,7 @@ pub(crate) fn verify_key(
             target.sts_endpoint_for_messages()
         ),
     );
-    crate::aws::caller_identity(&target, key)
+    crate::aws::caller_identity(&crate::aws::Clients::new(target)?, key)
 }
 
 #[cfg(not(feature = "aws"))]

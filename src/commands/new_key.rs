@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::aws::AwsTarget;
 use crate::aws::iam::Iam;
 use crate::error::{Error, Result};
 use crate::output;
@@ -16,7 +15,7 @@ use crate::secret::{KeyOwner, KeyPair};
 /// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff and a spinner on
 /// stderr (hidden when stderr is not a terminal), up to `timeout`.
 pub fn wait_until_accepted(
-    target: &AwsTarget,
+    clients: &crate::aws::Clients,
     key: &KeyPair,
     timeout: Duration,
     profile: &ProfileName,
@@ -36,7 +35,7 @@ pub fn wait_until_accepted(
     let deadline = Instant::now() + timeout;
     let mut delay = Duration::from_millis(500);
     let result = loop {
-        match crate::aws::caller_identity(target, key) {
+        match crate::aws::caller_identity(clients, key) {
             Ok(owner) => break Ok(owner),
             Err(Error::KeyRejected { .. })
                 if Instant::now() + delay < deadline && !interrupted.load(Ordering::SeqCst) =>

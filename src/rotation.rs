@@ -1,0 +1,396 @@
+//! Key rotation as a typed state machine. A profile's store item records where its rotation stands:
+//! `Idle` (none), `Intent` (a CreateAccessKey is about to be made), `Pending` (the new key is stored,
+//! not yet current), `Retiring` (the new key is current; the old one is still in IAM). Each
+//! transition is one function that consumes its state, makes at most one change in AWS, and writes
+//! the next state to the store before it returns it, so an interruption anywhere leaves a recorded
+//! state the next run resumes from, and the profile's current key works throughout.
+//!
+//! AWS comes in through `KeyAuthority`, the IAM and STS calls a rotation makes, each acting as a
+//! given key; the store through `CredentialStore`. Every transition is unit-tested over the memory
+//! store and a fake IAM (below). The one rule that lets a rotation delete a key it did not just
+//! create is `judge`: only a provable orphan, and only on confirmation.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use crate::aws::iam::KeyInfo;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::profile_name::ProfileName;
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair, Rotation, StoredKey};
+use crate::store::CredentialStore;
+
+/// IAM and our clock may disagree a little on when a key was made.
+const CLOCK_SKEW: Duration = Duration::from_secs(300);
+/// How long after a recorded intent its CreateAccessKey can have reached IAM (a slow or retried
+/// request); a key made later is not that rotation's.
+const INTENT_WINDOW: Duration = Duration::from_secs(600);
+/// An intent older than this proves nothing about the keys around it.
+const INTENT_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// The AWS calls a rotation makes, each acting as the key it is given.
+pub trait KeyAuthority {
+    /// The IAM user `key` belongs to (an error for root or a role).
+    fn user_of(&self, key: &KeyPair) -> Result<String>;
+    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>>;
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair>;
+    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
+    fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
+    /// Waits until AWS accepts `key` (a new key takes a while); whose it is.
+    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner>;
+}
+
+/// What every transition works with.
+pub struct Step<'a> {
+    pub store: &'a dyn CredentialStore,
+    pub profile: &'a ProfileName,
+    pub aws: &'a dyn KeyAuthority,
+    /// Named points the tests use to crash or fail the process there; `Ok` otherwise.
+    pub checkpoint: &'a dyn Fn(&str) -> Result<()>,
+    /// Asks before a key is deleted that this run did not create (`--yes` answers).
+    pub confirm: &'a dyn Fn(&str) -> Result<()>,
+    /// How long to keep retrying the old key's retirement while IAM propagates the new key.
+    pub patience: Duration,
+}
+
+/// No rotation in progress.
+pub struct Idle {
+    pub item: StoredKey,
+}
+
+/// An intent is recorded: a CreateAccessKey is being (or was, by an interrupted run) made.
+pub struct Intent {
+    pub item: StoredKey,
+    pub started: SystemTime,
+}
+
+/// A new key is created and stored, not yet current. Built only with `item.rotation.pending` set.
+pub struct Pending {
+    pub item: StoredKey,
+}
+
+/// The new key is current; the old one (`item.rotation.previous`, always set) is still in IAM.
+pub struct Retiring {
+    pub item: StoredKey,
+}
+
+/// A profile's rotation state, as its store item records it.
+pub enum State {
+    Idle(Idle),
+    Intent(Intent),
+    Pending(Pending),
+    Retiring(Retiring),
+}
+
+impl State {
+    pub fn of(item: StoredKey) -> Self {
+        if item.rotation.previous.is_some() {
+            State::Retiring(Retiring { item })
+        } else if item.rotation.pending.is_some() {
+            State::Pending(Pending { item })
+        } else if let Some(started) = item.rotation.started_at {
+            State::Intent(Intent { item, started })
+        } else {
+            State::Idle(Idle { item })
+        }
+    }
+}
+
+impl Idle {
+    /// Idle -> Intent: records that a CreateAccessKey is about to be made.
+    pub fn record_intent(mut self, step: &Step<'_>) -> Result<Intent> {
+        let started = SystemTime::now();
+        self.item.rotation.started_at = Some(started);
+        step.store.set(step.profile, &self.item)?;
+        (step.checkpoint)("rotate:after-intent")?;
+        Ok(Intent {
+            item: self.item,
+            started,
+        })
+    }
+}
+
+impl Intent {
+    /// Intent -> Idle, no key made (the run was interrupted before CreateAccessKey).
+    pub fn cancel(mut self, step: &Step<'_>) -> Result<Idle> {
+        self.item.rotation = Rotation::default();
+        step.store.set(step.profile, &self.item)?;
+        Ok(Idle { item: self.item })
+    }
+
+    /// Intent -> Pending: CreateAccessKey, acting as the current key, and the new key stored at
+    /// once. A refused CreateAccessKey made nothing: the intent is cleared (so it can never be
+    /// taken for the origin of someone else's key) and the error returned. A new key the store
+    /// cannot take is deleted in IAM again.
+    pub fn create_key(mut self, step: &Step<'_>, user: &str) -> Result<Pending> {
+        let new = match step.aws.create_key(&self.item.key, user) {
+            Ok(new) => new,
+            Err(e) => {
+                self.item.rotation = Rotation::default();
+                step.store.set(step.profile, &self.item)?;
+                return Err(e);
+            }
+        };
+        (step.checkpoint)("rotate:after-create")?;
+        let new_id = new.access_key_id.clone();
+        self.item.rotation.pending = Some(new);
+        let stored = (step.checkpoint)("rotate:store-pending")
+            .and_then(|()| step.store.set(step.profile, &self.item));
+        if let Err(cause) = stored {
+            return Err(roll_back(step, &self.item.key, user, &new_id, cause));
+        }
+        (step.checkpoint)("rotate:after-pending-stored")?;
+        Ok(Pending { item: self.item })
+    }
+
+    /// Intent (an interrupted run's) -> Idle: decides what IAM made around it. A provable orphan
+    /// (see `judge`) is deleted on confirmation; a key nobody holds that cannot be proven one is
+    /// named and left alone, and the rotation stops there (the intent is cleared either way).
+    pub fn settle(mut self, step: &Step<'_>, user: &str, keys: &[KeyInfo]) -> Result<Idle> {
+        let mut held = held_key_ids(step.store)?;
+        held.insert(self.item.key.access_key_id.as_str().to_string());
+        let now = SystemTime::now();
+        let mut unproven = Vec::new();
+        for key in keys {
+            match judge(key, &held, self.started, now) {
+                KeyVerdict::Orphan => delete_orphan(step, &self.item.key, user, key)?,
+                KeyVerdict::Unproven => unproven.push(key.id.as_str().to_string()),
+                KeyVerdict::Held | KeyVerdict::Older => {}
+            }
+        }
+        self.item.rotation = Rotation::default();
+        step.store.set(step.profile, &self.item)?;
+        if unproven.is_empty() {
+            Ok(Idle { item: self.item })
+        } else {
+            Err(Error::UnprovenKey {
+                user: user.to_string(),
+                keys: unproven.join(", "),
+            })
+        }
+    }
+}
+
+impl Pending {
+    fn new_key(&self) -> &KeyPair {
+        self.item
+            .rotation
+            .pending
+            .as_ref()
+            .expect("a Pending state is built only with a pending key")
+    }
+
+    /// Whether IAM still lists the pending key.
+    pub fn is_listed(&self, keys: &[KeyInfo]) -> bool {
+        keys.iter().any(|k| k.id == self.new_key().access_key_id)
+    }
+
+    /// Pending -> Idle: the pending key is gone from IAM (deleted by hand): nothing to finish.
+    pub fn abandon(mut self, step: &Step<'_>) -> Result<Idle> {
+        self.item.rotation = Rotation::default();
+        step.store.set(step.profile, &self.item)?;
+        Ok(Idle { item: self.item })
+    }
+
+    /// Pending -> Retiring: once AWS accepts the new key, one store write makes it current and
+    /// keeps the old one as previous. A session of the old key is dropped with it.
+    pub fn switch(mut self, step: &Step<'_>) -> Result<Retiring> {
+        let owner = step.aws.wait_accepted(self.new_key())?;
+        (step.checkpoint)("rotate:after-verify")?;
+        let new = self
+            .item
+            .rotation
+            .pending
+            .take()
+            .expect("a Pending state is built only with a pending key");
+        let old = std::mem::replace(&mut self.item.key, new);
+        self.item.rotation = Rotation {
+            started_at: None,
+            pending: None,
+            previous: Some(old),
+        };
+        self.item.owner = Some(owner);
+        self.item.added_at = SystemTime::now();
+        step.store.set(step.profile, &self.item)?;
+        if let Err(e) = step.store.delete_session(step.profile) {
+            output::say(&format!(
+                "awskeep: could not drop the cached session of {}: {}",
+                step.profile,
+                e.one_line()
+            ));
+        }
+        (step.checkpoint)("rotate:after-switch")?;
+        Ok(Retiring { item: self.item })
+    }
+}
+
+impl Retiring {
+    pub fn old_key_id(&self) -> &AccessKeyId {
+        &self
+            .item
+            .rotation
+            .previous
+            .as_ref()
+            .expect("a Retiring state is built only with a previous key")
+            .access_key_id
+    }
+
+    /// Retiring -> Idle: the old key is deleted (or deactivated) in IAM acting as the new key,
+    /// retried while IAM propagates the new key, then dropped from the store.
+    pub fn retire(mut self, step: &Step<'_>, deactivate: bool) -> Result<Idle> {
+        let old_id = self.old_key_id().clone();
+        let deadline = std::time::Instant::now() + step.patience;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let attempt = step.aws.user_of(&self.item.key).and_then(|user| {
+                let done = if deactivate {
+                    step.aws.deactivate_key(&self.item.key, &user, &old_id)
+                } else {
+                    step.aws.delete_key(&self.item.key, &user, &old_id)
+                };
+                match done {
+                    // Already gone: an earlier run deleted it before it could say so.
+                    Ok(()) | Err(Error::NoSuchUser { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            });
+            match attempt {
+                Ok(()) => break,
+                Err(Error::AccessDenied { .. } | Error::SourceCredentials { .. })
+                    if std::time::Instant::now() + delay < deadline =>
+                {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        (step.checkpoint)("rotate:after-retire")?;
+        self.item.rotation = Rotation::default();
+        step.store.set(step.profile, &self.item)?;
+        Ok(Idle { item: self.item })
+    }
+}
+
+/// After `cause` kept a just-created key from being stored: delete it in IAM again, so no key exists
+/// whose secret nobody holds, and say which way it went.
+fn roll_back(
+    step: &Step<'_>,
+    acting: &KeyPair,
+    user: &str,
+    new_id: &AccessKeyId,
+    cause: Error,
+) -> Error {
+    let outcome = match step.aws.delete_key(acting, user, new_id) {
+        Ok(()) => format!(
+            "the new key {new_id} was deleted in IAM again, so no key is left that nobody holds"
+        ),
+        Err(e) => format!(
+            "and deleting the new key failed too ({}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {}`",
+            e.cause_line(),
+            new_id.as_str()
+        ),
+    };
+    Error::NewKeyRolledBack {
+        cause_line: cause.cause_line(),
+        outcome,
+    }
+}
+
+/// What a key in IAM is to a rotation whose intent was recorded at `intent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyVerdict {
+    /// Some awskeep item holds it (any profile's current, pending or previous key).
+    Held,
+    /// It existed before the intent: not made by that rotation.
+    Older,
+    /// Provably made for the interrupted rotation and held by nobody: deletable on confirmation.
+    Orphan,
+    /// Not held, and nothing proves where it came from: never deleted.
+    Unproven,
+}
+
+/// The only way a key is judged an orphan: no awskeep item holds it, IAM created it after the
+/// intent (less clock skew) and within `INTENT_WINDOW` of it, and the intent is recent.
+pub fn judge(
+    key: &KeyInfo,
+    held: &HashSet<String>,
+    intent: SystemTime,
+    now: SystemTime,
+) -> KeyVerdict {
+    if held.contains(key.id.as_str()) {
+        return KeyVerdict::Held;
+    }
+    let Some(created) = key.created else {
+        return KeyVerdict::Unproven;
+    };
+    if created < intent.checked_sub(CLOCK_SKEW).unwrap_or(intent) {
+        return KeyVerdict::Older;
+    }
+    let recent = now.duration_since(intent).unwrap_or_default() <= INTENT_MAX_AGE;
+    if recent && created <= intent + INTENT_WINDOW {
+        KeyVerdict::Orphan
+    } else {
+        KeyVerdict::Unproven
+    }
+}
+
+/// Every key ID any awskeep item in the store holds.
+pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
+    let mut held = HashSet::new();
+    for profile in store.list()? {
+        if let Some(item) = store.get(&profile)? {
+            for key in std::iter::once(&item.key)
+                .chain(item.rotation.pending.as_ref())
+                .chain(item.rotation.previous.as_ref())
+            {
+                held.insert(key.access_key_id.as_str().to_string());
+            }
+        }
+    }
+    Ok(held)
+}
+
+fn delete_orphan(step: &Step<'_>, acting: &KeyPair, user: &str, key: &KeyInfo) -> Result<()> {
+    (step.confirm)(&format!(
+        "Key {} of IAM user {user} was created for an interrupted rotation of profile {} and no awskeep item holds it. Delete it?",
+        key.id.as_str(),
+        step.profile
+    ))?;
+    step.aws.delete_key(acting, user, &key.id)?;
+    output::say(&format!(
+        "Deleted key {} that an interrupted rotation created and never stored.",
+        key.id.as_str()
+    ));
+    Ok(())
+}
+
+/// After a run that settled an earlier intent: a key that appeared since `first_listing` and is
+/// provably that intent's orphan goes (on confirmation); one that cannot be proven is named.
+pub fn late_orphans(
+    step: &Step<'_>,
+    acting: &KeyPair,
+    user: &str,
+    intent: SystemTime,
+    first_listing: &[AccessKeyId],
+) -> Result<()> {
+    let held = held_key_ids(step.store)?;
+    let now = SystemTime::now();
+    for key in step.aws.list_keys(acting, user)? {
+        if first_listing.contains(&key.id) {
+            continue;
+        }
+        match judge(&key, &held, intent, now) {
+            KeyVerdict::Orphan => delete_orphan(step, acting, user, &key)?,
+            KeyVerdict::Unproven => output::say(&format!(
+                "awskeep: key {} of IAM user {user} appeared during this run and no awskeep item holds it; it was left alone",
+                key.id.as_str()
+            )),
+            KeyVerdict::Held | KeyVerdict::Older => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

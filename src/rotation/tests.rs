@@ -1,0 +1,434 @@
+//! Each transition of the rotation state machine over the memory store and a fake IAM.
+
+use std::cell::{Cell, RefCell};
+
+use super::*;
+use crate::secret::SecretAccessKey;
+use crate::store::memory::MemoryStore;
+
+/// IAM for one test: users' keys, and switches to refuse a call.
+#[derive(Default)]
+struct FakeIam {
+    keys: RefCell<Vec<(String, KeyInfo)>>,
+    next: Cell<u32>,
+    refuse_create: Cell<bool>,
+}
+
+impl FakeIam {
+    fn issue(&self, user: &str, created: SystemTime) -> KeyPair {
+        self.next.set(self.next.get() + 1);
+        let id = format!("AKIAFAKEKEY{:09}", self.next.get());
+        self.keys.borrow_mut().push((
+            user.to_string(),
+            KeyInfo {
+                id: AccessKeyId::parse(&id).unwrap(),
+                active: true,
+                created: Some(created),
+            },
+        ));
+        KeyPair {
+            access_key_id: AccessKeyId::parse(&id).unwrap(),
+            secret_access_key: SecretAccessKey::parse(&format!("secret/{id}")).unwrap(),
+        }
+    }
+
+    fn ids(&self, user: &str) -> Vec<String> {
+        self.keys
+            .borrow()
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, k)| k.id.as_str().to_string())
+            .collect()
+    }
+
+    fn holds(&self, acting: &KeyPair) -> Result<()> {
+        let known = self
+            .keys
+            .borrow()
+            .iter()
+            .any(|(_, k)| k.id == acting.access_key_id && k.active);
+        if known {
+            Ok(())
+        } else {
+            Err(Error::KeyRejected {
+                code: "InvalidClientTokenId".into(),
+                message: String::new(),
+            })
+        }
+    }
+}
+
+impl KeyAuthority for FakeIam {
+    fn user_of(&self, key: &KeyPair) -> Result<String> {
+        self.holds(key)?;
+        Ok(USER.to_string())
+    }
+    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>> {
+        self.holds(acting)?;
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair> {
+        self.holds(acting)?;
+        if self.refuse_create.get() {
+            return Err(Error::AccessDenied {
+                permission: "iam:CreateAccessKey",
+                caller: USER.into(),
+            });
+        }
+        Ok(self.issue(user, SystemTime::now()))
+    }
+    fn delete_key(&self, acting: &KeyPair, _user: &str, id: &AccessKeyId) -> Result<()> {
+        self.holds(acting)?;
+        self.keys.borrow_mut().retain(|(_, k)| k.id != *id);
+        Ok(())
+    }
+    fn deactivate_key(&self, acting: &KeyPair, _user: &str, id: &AccessKeyId) -> Result<()> {
+        self.holds(acting)?;
+        for (_, k) in self.keys.borrow_mut().iter_mut() {
+            if k.id == *id {
+                k.active = false;
+            }
+        }
+        Ok(())
+    }
+    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
+        self.holds(key)?;
+        Ok(KeyOwner {
+            account_id: "123456789012".into(),
+            arn: format!("arn:aws:iam::123456789012:user/{USER}"),
+        })
+    }
+}
+
+const USER: &str = "alice";
+
+fn ok(_: &str) -> Result<()> {
+    Ok(())
+}
+
+fn refuse(_: &str) -> Result<()> {
+    Err(Error::Cancelled)
+}
+
+fn profile(name: &str) -> ProfileName {
+    ProfileName::parse(name).unwrap()
+}
+
+/// A store holding profile `a` with the user's first key, and that key in IAM.
+fn setup() -> (MemoryStore, FakeIam, KeyPair) {
+    let store = MemoryStore::default();
+    let iam = FakeIam::default();
+    let key = iam.issue(USER, SystemTime::now() - Duration::from_secs(86_400));
+    let copy = KeyPair {
+        access_key_id: key.access_key_id.clone(),
+        secret_access_key: SecretAccessKey::parse(key.secret_access_key.expose_secret()).unwrap(),
+    };
+    store
+        .set(&profile("a"), &StoredKey::new(key, None, SystemTime::now()))
+        .unwrap();
+    (store, iam, copy)
+}
+
+fn step<'a>(
+    store: &'a MemoryStore,
+    iam: &'a FakeIam,
+    name: &'a ProfileName,
+    confirm: &'a dyn Fn(&str) -> Result<()>,
+) -> Step<'a> {
+    Step {
+        store,
+        profile: name,
+        aws: iam,
+        checkpoint: &ok,
+        confirm,
+        patience: Duration::ZERO,
+    }
+}
+
+fn state(store: &MemoryStore, name: &str) -> State {
+    State::of(store.get(&profile(name)).unwrap().unwrap())
+}
+
+fn idle(store: &MemoryStore) -> Idle {
+    match state(store, "a") {
+        State::Idle(idle) => idle,
+        _ => panic!("not idle"),
+    }
+}
+
+#[test]
+fn the_store_item_says_which_state_a_rotation_is_in() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    assert!(matches!(state(&store, "a"), State::Idle(_)));
+    idle(&store).record_intent(&s).unwrap();
+    assert!(matches!(state(&store, "a"), State::Intent(_)));
+    let State::Intent(intent) = state(&store, "a") else {
+        panic!()
+    };
+    intent.create_key(&s, USER).unwrap();
+    assert!(matches!(state(&store, "a"), State::Pending(_)));
+    let State::Pending(pending) = state(&store, "a") else {
+        panic!()
+    };
+    pending.switch(&s).unwrap();
+    assert!(matches!(state(&store, "a"), State::Retiring(_)));
+    let State::Retiring(retiring) = state(&store, "a") else {
+        panic!()
+    };
+    retiring.retire(&s, false).unwrap();
+    assert!(matches!(state(&store, "a"), State::Idle(_)));
+}
+
+#[test]
+fn a_full_rotation_leaves_one_key_the_new_one() {
+    let (store, iam, old) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    assert_eq!(iam.ids(USER).len(), 2);
+    let retiring = pending.switch(&s).unwrap();
+    assert_eq!(retiring.old_key_id(), &old.access_key_id);
+    let done = retiring.retire(&s, false).unwrap();
+    assert_eq!(iam.ids(USER), [done.item.key.access_key_id.as_str()]);
+    assert_ne!(done.item.key.access_key_id, old.access_key_id);
+    assert!(done.item.rotation.is_idle());
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+}
+
+#[test]
+fn deactivate_only_keeps_the_old_key_inactive() {
+    let (store, iam, old) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    pending.switch(&s).unwrap().retire(&s, true).unwrap();
+    let keys = iam
+        .list_keys(&store.get(&a).unwrap().unwrap().key, USER)
+        .unwrap();
+    let old_info = keys.iter().find(|k| k.id == old.access_key_id).unwrap();
+    assert!(!old_info.active);
+}
+
+#[test]
+fn a_refused_create_clears_the_intent_and_makes_nothing() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    iam.refuse_create.set(true);
+    let intent = idle(&store).record_intent(&s).unwrap();
+    let err = intent.create_key(&s, USER).err().unwrap();
+    assert!(matches!(err, Error::AccessDenied { .. }), "{err:?}");
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+    assert_eq!(iam.ids(USER).len(), 1);
+}
+
+#[test]
+fn a_new_key_the_store_cannot_take_is_deleted_in_iam_again() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let intent = idle(&store).record_intent(&s).unwrap();
+    // The next store call (the pending write) fails.
+    store.fail_call(
+        1,
+        Error::StoreLocked {
+            store: "memory store",
+        },
+    );
+    let err = intent.create_key(&s, USER).err().unwrap();
+    assert!(matches!(err, Error::NewKeyRolledBack { .. }), "{err:?}");
+    assert_eq!(iam.ids(USER).len(), 1, "the new key was left in IAM");
+}
+
+#[test]
+fn a_pending_key_gone_from_iam_is_abandoned() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    let new_id = pending
+        .item
+        .rotation
+        .pending
+        .as_ref()
+        .unwrap()
+        .access_key_id
+        .clone();
+    iam.keys.borrow_mut().retain(|(_, k)| k.id != new_id);
+    let current = &pending.item.key;
+    assert!(!pending.is_listed(&iam.list_keys(current, USER).unwrap()));
+    let idle = pending.abandon(&s).unwrap();
+    assert!(idle.item.rotation.is_idle());
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+}
+
+#[test]
+fn settling_an_intent_deletes_only_a_confirmed_orphan_never_a_held_key() {
+    let (store, iam, first) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let intent = idle(&store).record_intent(&s).unwrap();
+    // After the intent: a key another profile holds, and one nobody holds.
+    let held = iam.issue(USER, SystemTime::now());
+    let held_id = held.access_key_id.clone();
+    store
+        .set(
+            &profile("b"),
+            &StoredKey::new(held, None, SystemTime::now()),
+        )
+        .unwrap();
+    let orphan = iam.issue(USER, SystemTime::now());
+    let keys = iam.list_keys(&first, USER).unwrap();
+
+    // Without confirmation nothing is deleted and the intent stays for a confirmed run.
+    let refusing = step(&store, &iam, &a, &refuse);
+    let State::Intent(intent_again) = state(&store, "a") else {
+        panic!()
+    };
+    assert!(intent_again.settle(&refusing, USER, &keys).is_err());
+    assert_eq!(iam.ids(USER).len(), 3);
+    assert!(matches!(state(&store, "a"), State::Intent(_)));
+
+    let idle = intent.settle(&s, USER, &keys).unwrap();
+    assert!(idle.item.rotation.is_idle());
+    let left = iam.ids(USER);
+    assert!(
+        left.contains(&held_id.as_str().to_string()),
+        "a held key was deleted"
+    );
+    assert!(!left.contains(&orphan.access_key_id.as_str().to_string()));
+}
+
+#[test]
+fn an_unproven_key_is_named_left_alone_and_stops_the_rotation() {
+    let (store, iam, first) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let mut item = store.get(&a).unwrap().unwrap();
+    // An intent two hours old: it proves nothing about a key made around it.
+    let started = SystemTime::now() - 2 * INTENT_MAX_AGE;
+    item.rotation.started_at = Some(started);
+    store.set(&a, &item).unwrap();
+    let stray = iam.issue(USER, started + Duration::from_secs(60));
+    let keys = iam.list_keys(&first, USER).unwrap();
+    let State::Intent(intent) = state(&store, "a") else {
+        panic!()
+    };
+    let err = intent.settle(&s, USER, &keys).err().unwrap();
+    assert!(
+        matches!(&err, Error::UnprovenKey { keys, .. } if keys.contains(stray.access_key_id.as_str())),
+        "{err:?}"
+    );
+    assert_eq!(iam.ids(USER).len(), 2, "the unproven key was deleted");
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+}
+
+#[test]
+fn a_key_that_reached_iam_late_is_found_at_the_end() {
+    let (store, iam, first) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let started = SystemTime::now();
+    let listed: Vec<AccessKeyId> = vec![first.access_key_id.clone()];
+    let late = iam.issue(USER, started + Duration::from_secs(5));
+    late_orphans(&s, &first, USER, started, &listed).unwrap();
+    assert!(
+        !iam.ids(USER)
+            .contains(&late.access_key_id.as_str().to_string())
+    );
+    assert_eq!(iam.ids(USER), [first.access_key_id.as_str()]);
+}
+
+#[test]
+fn only_an_unheld_key_made_just_after_a_recent_intent_is_an_orphan() {
+    let intent = SystemTime::now() - Duration::from_secs(120);
+    let now = SystemTime::now();
+    let held: HashSet<String> = ["AKIAHELDBYOTHER00001".to_string()].into();
+    let minute = Duration::from_secs(60);
+    let key = |id: &str, created| KeyInfo {
+        id: AccessKeyId::parse(id).unwrap(),
+        active: true,
+        created,
+    };
+    let orphan = "AKIAORPHANKEY0000001";
+    assert_eq!(
+        judge(&key(orphan, Some(intent + minute)), &held, intent, now),
+        KeyVerdict::Orphan
+    );
+    assert_eq!(
+        judge(
+            &key("AKIAHELDBYOTHER00001", Some(intent + minute)),
+            &held,
+            intent,
+            now
+        ),
+        KeyVerdict::Held
+    );
+    assert_eq!(
+        judge(&key(orphan, Some(intent - 10 * minute)), &held, intent, now),
+        KeyVerdict::Older
+    );
+    assert_eq!(
+        judge(
+            &key(orphan, Some(intent + 30 * minute)),
+            &held,
+            intent,
+            now + 30 * minute
+        ),
+        KeyVerdict::Unproven
+    );
+    let old_intent = now - 2 * INTENT_MAX_AGE;
+    assert_eq!(
+        judge(
+            &key(orphan, Some(old_intent + minute)),
+            &held,
+            old_intent,
+            now
+        ),
+        KeyVerdict::Unproven
+    );
+    assert_eq!(
+        judge(&key(orphan, None), &held, intent, now),
+        KeyVerdict::Unproven
+    );
+}
+
+#[test]
+fn every_key_of_every_item_counts_as_held() {
+    let (store, iam, first) = setup();
+    let mut other = StoredKey::new(iam.issue("bob", SystemTime::now()), None, SystemTime::now());
+    other.rotation.pending = Some(iam.issue("bob", SystemTime::now()));
+    other.rotation.previous = Some(iam.issue("bob", SystemTime::now()));
+    let ids: Vec<String> = [&other.key]
+        .into_iter()
+        .chain(other.rotation.pending.as_ref())
+        .chain(other.rotation.previous.as_ref())
+        .map(|k| k.access_key_id.as_str().to_string())
+        .collect();
+    store.set(&profile("b"), &other).unwrap();
+    let held = held_key_ids(&store).unwrap();
+    assert!(held.contains(first.access_key_id.as_str()));
+    for id in ids {
+        assert!(held.contains(&id), "{id}");
+    }
+}
