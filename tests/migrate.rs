@@ -455,3 +455,25 @@ fn import_refuses_two_files_for_one_profile_and_deletes_through_symlinks() {
         "the link is still there"
     );
 }
+
+/// A hard-linked credentials file is edited in place: no other name of it keeps the secret.
+#[test]
+fn no_other_name_of_a_hard_linked_credentials_file_keeps_the_secret() {
+    let env = TestEnv::new();
+    env.write_credentials(
+        "[legacy]\naws_access_key_id = AKIAOLDPLAINTEXT0001\naws_secret_access_key = linked/secret\n",
+    );
+    let other_name = env.path("credentials-backup-link");
+    std::fs::hard_link(env.credentials_path(), &other_name).unwrap();
+    migrate(&env, &["--no-verify"]).assert_ok();
+    assert!(
+        !std::fs::read_to_string(&other_name)
+            .unwrap()
+            .contains("linked/secret")
+    );
+    assert_eq!(
+        env.files_containing("linked/secret"),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(env.secret_tool_lookup("legacy").is_some());
+}
