@@ -255,9 +255,6 @@ pub enum Error {
 
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
-
-    #[error("this awskeep was built without AWS support (the `aws` feature)")]
-    BuiltWithoutAws,
 }
 
 impl Error {
@@ -369,7 +366,6 @@ impl Error {
             Error::MfaProcess { .. } => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
-            Error::BuiltWithoutAws => "rebuild with default features, or pass --no-verify".into(),
             _ => return None,
         })
     }

@@ -5,7 +5,6 @@
 //! `main` and the tests call.
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "aws")]
 pub mod aws;
 pub mod cli;
 pub mod commands;
@@ -21,7 +20,6 @@ pub mod process_line;
 pub mod profile;
 pub mod profile_name;
 pub mod prompt;
-#[cfg(feature = "aws")]
 pub mod rotation;
 pub mod secret;
 pub mod session;
@@ -47,14 +45,8 @@ pub fn run_with(ctx: &Context, store: &dyn store::CredentialStore, cli: Cli) -> 
         Command::CredentialProcess(args) => commands::credential_process::run(ctx, store, args),
         Command::List(args) => commands::list::run(ctx, store, args),
         Command::Remove(args) => commands::remove::run(ctx, store, args),
-        #[cfg(feature = "aws")]
         Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, cli.store, args),
-        #[cfg(not(feature = "aws"))]
-        Command::Bootstrap(_) => Err(error::Error::BuiltWithoutAws),
-        #[cfg(feature = "aws")]
         Command::Rotate(args) => commands::rotate::run(ctx, store, args),
-        #[cfg(not(feature = "aws"))]
-        Command::Rotate(_) => Err(error::Error::BuiltWithoutAws),
         Command::Migrate(args) => commands::migrate::run(ctx, store, cli.store, args),
         Command::Session(args) => commands::session::run(ctx, store, args),
         Command::Import(args) => commands::import::run(ctx, store, cli.store, args),

@@ -84,7 +84,6 @@ fn cached(
         .filter(|s| s.usable(key.key.access_key_id.as_str(), settings, SystemTime::now())))
 }
 
-#[cfg(feature = "aws")]
 fn fetch(
     ctx: &Context,
     profile: &ProfileName,
@@ -126,16 +125,4 @@ fn fetch(
             other => return other,
         }
     }
-}
-
-#[cfg(not(feature = "aws"))]
-fn fetch(
-    _: &Context,
-    _: &ProfileName,
-    _: &StoredKey,
-    _: &SessionSettings,
-    _: Option<&str>,
-    _: &crate::profile::Document,
-) -> Result<Session> {
-    Err(Error::BuiltWithoutAws)
 }

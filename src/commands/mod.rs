@@ -2,16 +2,13 @@
 //! (the store, the AWS target) by `lib::run`. Helpers shared by several commands live here.
 
 pub mod add;
-#[cfg(feature = "aws")]
 pub mod bootstrap;
 pub mod credential_process;
 pub mod import;
 pub mod list;
 pub mod migrate;
-#[cfg(feature = "aws")]
 mod new_key;
 pub mod remove;
-#[cfg(feature = "aws")]
 pub mod rotate;
 pub mod session;
 
@@ -167,8 +164,7 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
 /// What `add` and `bootstrap` know once the local checks passed, before any key is read or made.
 pub(crate) struct NewProfile {
     pub config: LoadedFile,
-    /// Read by `bootstrap` (its `--source-profile` check), which needs the `aws` feature.
-    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    /// Read by `bootstrap` (its `--source-profile` check).
     pub credentials: LoadedFile,
     /// The credential_process value to write.
     pub line: SettingValue,
@@ -249,7 +245,6 @@ fn invoked_path(
 }
 
 /// Asks STS whose key this is; a rejected key or an unreachable STS is an error.
-#[cfg(feature = "aws")]
 pub(crate) fn verify_key(
     ctx: &Context,
     profile_region: Option<&str>,
@@ -266,11 +261,6 @@ pub(crate) fn verify_key(
         ),
     );
     crate::aws::caller_identity(&crate::aws::Clients::new(target)?, key)
-}
-
-#[cfg(not(feature = "aws"))]
-pub(crate) fn verify_key(_: &Context, _: Option<&str>, _: &KeyPair) -> Result<KeyOwner> {
-    Err(Error::BuiltWithoutAws)
 }
 
 /// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
@@ -310,7 +300,6 @@ pub(crate) fn crash_point(ctx: &Context, name: &str) {
 
 /// A failure point for tests: with `AWSKEEP_TEST_FAIL_AT=NAME` (debug builds only) the step fails
 /// here as a store that refuses a write would.
-#[cfg(feature = "aws")]
 pub(crate) fn fail_point(ctx: &Context, name: &str) -> Result<()> {
     if ctx.test_fail_at.as_deref() == Some(name) {
         return Err(Error::StoreFailed {
@@ -330,11 +319,5 @@ pub(crate) fn confirm_edit(
     key: &str,
     expected: Option<&str>,
 ) -> Result<()> {
-    #[cfg(feature = "aws")]
-    return crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected);
-    #[cfg(not(feature = "aws"))]
-    {
-        let _ = (path, kind, text, profile, key, expected);
-        Ok(())
-    }
+    crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected)
 }
