@@ -34,21 +34,28 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_env(cli.verbose)?;
     let store = store::open(cli.store, ctx.lock_dir.clone())?;
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
-    run_with(&ctx, store.as_ref(), cli)
+    run_with(&ctx, store.as_ref(), &aws::SdkAws, cli)
 }
 
-/// Runs a command against the given context and store: what `run` does once both are open, and what
-/// unit tests call with a test store.
-pub fn run_with(ctx: &Context, store: &dyn store::CredentialStore, cli: Cli) -> Result<()> {
+/// Runs a command against the given context, store and AWS: what `run` does once they are open,
+/// and what unit tests call with a test store and a fake AWS.
+pub fn run_with(
+    ctx: &Context,
+    store: &dyn store::CredentialStore,
+    aws: &dyn aws::Aws,
+    cli: Cli,
+) -> Result<()> {
     match cli.command {
-        Command::Add(args) => commands::add::run(ctx, store, cli.store, args),
-        Command::CredentialProcess(args) => commands::credential_process::run(ctx, store, args),
+        Command::Add(args) => commands::add::run(ctx, store, aws, cli.store, args),
+        Command::CredentialProcess(args) => {
+            commands::credential_process::run(ctx, store, aws, args)
+        }
         Command::List(args) => commands::list::run(ctx, store, args),
         Command::Remove(args) => commands::remove::run(ctx, store, args),
-        Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, cli.store, args),
-        Command::Rotate(args) => commands::rotate::run(ctx, store, args),
-        Command::Migrate(args) => commands::migrate::run(ctx, store, cli.store, args),
+        Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, aws, cli.store, args),
+        Command::Rotate(args) => commands::rotate::run(ctx, store, aws, args),
+        Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
         Command::Session(args) => commands::session::run(ctx, store, args),
-        Command::Import(args) => commands::import::run(ctx, store, cli.store, args),
+        Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
     }
 }

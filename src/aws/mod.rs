@@ -4,19 +4,195 @@
 
 mod config_check;
 mod failure;
+#[cfg(test)]
+pub mod fake;
 pub mod iam;
 pub mod source;
 mod sts;
+mod wait;
 
 pub use config_check::confirm_profile_setting;
-pub use sts::{caller_identity, session_token};
 
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::profile_name::ProfileName;
+use crate::rotation::KeyAuthority;
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair};
+use crate::session::Session;
+use iam::KeyInfo;
+use source::{Caller, CallerKind, SourceIdentity};
+
+/// The AWS calls awskeep's commands make, passed into them the way the store is. `SdkAws` is the
+/// real one: it builds no client and no runtime until a call needs one (credential-process serving a
+/// stored key never does). Unit tests pass fakes.
+pub trait Aws {
+    /// sts:GetCallerIdentity signed with `key`: whose key it is; a rejected key is `KeyRejected`.
+    fn verify_key(&self, target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner>;
+    /// sts:GetSessionToken with `key`, with an MFA device's (serial, code) when the profile has one.
+    fn session_token(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        duration: Duration,
+        mfa: Option<(&str, &str)>,
+    ) -> Result<Session>;
+    /// The identity `bootstrap` acts as: the named profile from the profile files only, else the
+    /// SDK's default chain.
+    fn source(&self, target: AwsTarget, source_profile: Option<&str>) -> Result<Box<dyn Source>>;
+    /// The calls a rotation makes, acting as a profile's keys.
+    fn rotation<'a>(
+        &'a self,
+        target: AwsTarget,
+        waiting: Waiting<'a>,
+    ) -> Result<Box<dyn KeyAuthority + 'a>>;
+}
+
+/// How long to wait for a new key, for which profile (messages), and the deferred Ctrl-C.
+#[derive(Clone, Copy)]
+pub struct Waiting<'a> {
+    pub profile: &'a ProfileName,
+    pub timeout: Duration,
+    pub interrupted: &'a AtomicBool,
+}
+
+/// The IAM calls `bootstrap` makes as its source identity.
+pub trait Source {
+    fn caller(&self) -> &Caller;
+    /// "profile admin", "the default credential chain": for messages.
+    fn label(&self) -> &str;
+    fn create_user(&self, user: &str) -> Result<()>;
+    fn add_user_to_group(&self, user: &str, group: &str) -> Result<()>;
+    fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()>;
+    fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>>;
+    fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime>;
+    fn create_access_key(&self, user: &str) -> Result<KeyPair>;
+    fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()>;
+    /// Waits until AWS accepts the new `key`.
+    fn wait_accepted(&self, key: &KeyPair, waiting: &Waiting<'_>) -> Result<KeyOwner>;
+}
+
+/// `Aws` through the AWS SDK.
+pub struct SdkAws;
+
+impl Aws for SdkAws {
+    fn verify_key(&self, target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
+        sts::caller_identity(&Clients::new(target.clone())?, key)
+    }
+
+    fn session_token(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        duration: Duration,
+        mfa: Option<(&str, &str)>,
+    ) -> Result<Session> {
+        sts::session_token(target, key, duration, mfa)
+    }
+
+    fn source(&self, target: AwsTarget, source_profile: Option<&str>) -> Result<Box<dyn Source>> {
+        let clients = Clients::new(target)?;
+        let identity = SourceIdentity::connect(source_profile, &clients)?;
+        Ok(Box::new(SdkSource { clients, identity }))
+    }
+
+    fn rotation<'a>(
+        &'a self,
+        target: AwsTarget,
+        waiting: Waiting<'a>,
+    ) -> Result<Box<dyn KeyAuthority + 'a>> {
+        Ok(Box::new(SdkAuthority {
+            clients: Clients::new(target)?,
+            waiting,
+        }))
+    }
+}
+
+struct SdkSource {
+    clients: Clients,
+    identity: SourceIdentity,
+}
+
+impl Source for SdkSource {
+    fn caller(&self) -> &Caller {
+        &self.identity.caller
+    }
+    fn label(&self) -> &str {
+        self.identity.label()
+    }
+    fn create_user(&self, user: &str) -> Result<()> {
+        self.identity.iam().create_user(user)
+    }
+    fn add_user_to_group(&self, user: &str, group: &str) -> Result<()> {
+        self.identity.iam().add_user_to_group(user, group)
+    }
+    fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()> {
+        self.identity.iam().attach_user_policy(user, policy_arn)
+    }
+    fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>> {
+        self.identity.iam().list_access_keys(user)
+    }
+    fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime> {
+        self.identity.iam().last_used(id)
+    }
+    fn create_access_key(&self, user: &str) -> Result<KeyPair> {
+        self.identity.iam().create_access_key(user)
+    }
+    fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
+        self.identity.iam().delete_access_key(user, id)
+    }
+    fn wait_accepted(&self, key: &KeyPair, waiting: &Waiting<'_>) -> Result<KeyOwner> {
+        wait::wait_until_accepted(&self.clients, key, waiting)
+    }
+}
+
+/// `KeyAuthority` through the SDK: each call signed with the key it acts as, on one factory.
+struct SdkAuthority<'a> {
+    clients: Clients,
+    waiting: Waiting<'a>,
+}
+
+impl SdkAuthority<'_> {
+    fn acting_as(&self, key: &KeyPair) -> Result<SourceIdentity> {
+        SourceIdentity::with_key(
+            key,
+            format!("profile {}'s key", self.waiting.profile),
+            &self.clients,
+        )
+    }
+}
+
+impl KeyAuthority for SdkAuthority<'_> {
+    fn user_of(&self, key: &KeyPair) -> Result<String> {
+        match self.acting_as(key)?.caller.kind {
+            CallerKind::User(name) => Ok(name),
+            CallerKind::Root => Err(Error::RootCaller),
+            CallerKind::NotAUser(what) => Err(Error::NeedsUser { what }),
+        }
+    }
+    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>> {
+        self.acting_as(acting)?.iam().list_access_keys(user)
+    }
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair> {
+        self.acting_as(acting)?.iam().create_access_key(user)
+    }
+    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
+        self.acting_as(acting)?.iam().delete_access_key(user, id)
+    }
+    fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
+        self.acting_as(acting)?
+            .iam()
+            .deactivate_access_key(user, id)
+    }
+    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
+        wait::wait_until_accepted(&self.clients, key, &self.waiting)
+    }
+}
 
 /// Where and how to reach AWS for one command.
+#[derive(Debug, Clone)]
 pub struct AwsTarget {
     pub region: String,
     pub sts_endpoint: Option<String>,

@@ -18,6 +18,7 @@ use crate::store::{CredentialStore, StoreKind};
 pub fn run(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: AddArgs,
 ) -> Result<()> {
@@ -36,6 +37,7 @@ pub fn run(
     } else {
         Some(super::verify_key(
             ctx,
+            aws,
             config.document().get(profile.as_str(), "region"),
             &key,
         )?)
@@ -214,9 +216,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ctx = context(dir.path(), dir.path().join("config"));
         let store = MemoryStore::default();
-        run(&ctx, &store, None, args(dir.path(), ID, false)).unwrap();
+        run(
+            &ctx,
+            &store,
+            &crate::aws::SdkAws,
+            None,
+            args(dir.path(), ID, false),
+        )
+        .unwrap();
         assert_eq!(stored_id(&store).as_deref(), Some(ID));
-        let err = run(&ctx, &store, None, args(dir.path(), OTHER_ID, false)).unwrap_err();
+        let err = run(
+            &ctx,
+            &store,
+            &crate::aws::SdkAws,
+            None,
+            args(dir.path(), OTHER_ID, false),
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -227,10 +243,45 @@ mod tests {
             ),
             "{err:?}"
         );
-        run(&ctx, &store, None, args(dir.path(), OTHER_ID, true)).unwrap();
+        run(
+            &ctx,
+            &store,
+            &crate::aws::SdkAws,
+            None,
+            args(dir.path(), OTHER_ID, true),
+        )
+        .unwrap();
         assert_eq!(stored_id(&store).as_deref(), Some(OTHER_ID));
         let config = std::fs::read_to_string(&ctx.config_file).unwrap();
         assert_eq!(config.matches("credential_process").count(), 1, "{config}");
+    }
+
+    #[test]
+    fn a_verified_key_records_its_owner_and_a_rejected_one_changes_nothing() {
+        use crate::aws::fake::{ARN, FakeAws};
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), dir.path().join("config"));
+        let store = MemoryStore::default();
+        let aws = FakeAws::default();
+        let mut verified = args(dir.path(), ID, false);
+        verified.no_verify = false;
+        run(&ctx, &store, &aws, None, verified).unwrap();
+        assert_eq!(aws.calls.get(), 1);
+        let stored = store
+            .get(&ProfileName::parse("dev").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.owner.unwrap().arn, ARN);
+
+        let other = tempfile::tempdir().unwrap();
+        let ctx = context(other.path(), other.path().join("config"));
+        let store = MemoryStore::default();
+        let mut rejected = args(other.path(), "AKIAREJECTEDKEY00001", false);
+        rejected.no_verify = false;
+        let err = run(&ctx, &store, &aws, None, rejected).unwrap_err();
+        assert!(matches!(err, Error::KeyRejected { .. }), "{err:?}");
+        assert_eq!(stored_id(&store), None);
+        assert!(!ctx.config_file.exists());
     }
 
     #[test]
@@ -246,7 +297,14 @@ mod tests {
                 store: "memory store",
             },
         );
-        let err = run(&ctx, &store, None, args(dir.path(), ID, false)).unwrap_err();
+        let err = run(
+            &ctx,
+            &store,
+            &crate::aws::SdkAws,
+            None,
+            args(dir.path(), ID, false),
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::StoreLocked { .. }), "{err:?}");
         assert_eq!(
             std::fs::read_to_string(&ctx.config_file).unwrap(),

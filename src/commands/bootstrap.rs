@@ -9,9 +9,9 @@
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use crate::aws::AwsTarget;
-use crate::aws::iam::{Iam, KeyInfo};
-use crate::aws::source::{CallerKind, SourceIdentity};
+use crate::aws::iam::KeyInfo;
+use crate::aws::source::CallerKind;
+use crate::aws::{Aws, AwsTarget, Source, Waiting};
 use crate::cli::BootstrapArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -23,6 +23,7 @@ use crate::store::{CredentialStore, StoreKind};
 pub fn run(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn Aws,
     store_choice: Option<StoreKind>,
     args: BootstrapArgs,
 ) -> Result<()> {
@@ -66,9 +67,8 @@ pub fn run(
             target.sts_endpoint_for_messages()
         ),
     );
-    let clients = crate::aws::Clients::new(target)?;
-    let source = SourceIdentity::connect(args.source_profile.as_deref(), &clients)?;
-    let caller = &source.caller;
+    let source = aws.source(target, args.source_profile.as_deref())?;
+    let caller = source.caller();
     output::say(&format!(
         "Acting as {} (account {}) from {}.",
         caller.arn,
@@ -100,7 +100,7 @@ pub fn run(
         ctx.stdin_is_terminal,
     )?;
 
-    let iam = source.iam();
+    let iam = source.as_ref();
     if args.create_user {
         iam.create_user(&user)?;
         output::say(&format!("Created IAM user {user}."));
@@ -113,7 +113,7 @@ pub fn run(
             output::say(&format!("Attached {policy} to {user}."));
         }
     }
-    make_room(&iam, &user, args.replace_inactive)?;
+    make_room(iam, &user, args.replace_inactive)?;
     if interrupted.load(Ordering::SeqCst) {
         return Err(Error::Interrupted {
             outcome: "no key was created".into(),
@@ -134,15 +134,16 @@ pub fn run(
         })
     });
     if let Err(cause) = written {
-        return Err(super::new_key::roll_back(&iam, &user, &key_id, cause));
+        return Err(super::new_key::roll_back(iam, &user, &key_id, cause));
     }
 
-    let owner = super::new_key::wait_until_accepted(
-        &clients,
+    let owner = source.wait_accepted(
         &stored.key,
-        args.verify_timeout,
-        profile,
-        &interrupted,
+        &Waiting {
+            profile,
+            timeout: args.verify_timeout,
+            interrupted: &interrupted,
+        },
     )?;
     stored.owner = Some(owner.clone());
     store.set(profile, &stored)?;
@@ -195,7 +196,7 @@ fn plan(args: &BootstrapArgs, user: &str, store: &str, config: &str) -> Vec<Stri
 
 /// Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key is
 /// never deleted. Otherwise stop before creating anything and show what is there.
-fn make_room(iam: &Iam<'_>, user: &str, replace_inactive: bool) -> Result<()> {
+fn make_room(iam: &dyn Source, user: &str, replace_inactive: bool) -> Result<()> {
     let keys = iam.list_access_keys(user)?;
     if keys.len() < 2 {
         return Ok(());
@@ -216,7 +217,7 @@ fn make_room(iam: &Iam<'_>, user: &str, replace_inactive: bool) -> Result<()> {
     })
 }
 
-fn describe(iam: &Iam<'_>, key: &KeyInfo) -> String {
+fn describe(iam: &dyn Source, key: &KeyInfo) -> String {
     let age = |t: Option<SystemTime>| {
         t.and_then(|t| SystemTime::now().duration_since(t).ok())
             .map_or("unknown".to_string(), |d| {

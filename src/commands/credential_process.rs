@@ -17,7 +17,12 @@ use crate::secret::StoredKey;
 use crate::session::{RefreshLock, Session, SessionSettings};
 use crate::store::CredentialStore;
 
-pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessArgs) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    args: CredentialProcessArgs,
+) -> Result<()> {
     let profile = match args.profile {
         Some(profile) => profile,
         None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default"))?,
@@ -63,6 +68,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: CredentialProcessAr
     }
     let session = fetch(
         ctx,
+        aws,
         &profile,
         &key,
         &settings,
@@ -86,6 +92,7 @@ fn cached(
 
 fn fetch(
     ctx: &Context,
+    aws: &dyn crate::aws::Aws,
     profile: &ProfileName,
     key: &StoredKey,
     settings: &SessionSettings,
@@ -102,13 +109,13 @@ fn fetch(
         ),
     );
     let Some(serial) = settings.mfa_serial.as_deref() else {
-        return crate::aws::session_token(&target, &key.key, settings.duration, None);
+        return aws.session_token(&target, &key.key, settings.duration, None);
     };
     let process = mfa_process.or(settings.mfa_process.as_deref());
     let mut attempt = 1;
     loop {
         let (code, source) = read_code(profile, serial, process)?;
-        match crate::aws::session_token(
+        match aws.session_token(
             &target,
             &key.key,
             settings.duration,

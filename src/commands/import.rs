@@ -13,6 +13,7 @@ use crate::store::{CredentialStore, StoreKind};
 pub fn run(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: ImportArgs,
 ) -> Result<()> {
@@ -46,6 +47,7 @@ pub fn run(
         super::add::run(
             ctx,
             store,
+            aws,
             store_choice,
             AddArgs {
                 profile,

@@ -40,6 +40,7 @@ struct Skipped {
 pub fn run(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: MigrateArgs,
 ) -> Result<()> {
@@ -79,6 +80,7 @@ pub fn run(
         match migrate_one(
             ctx,
             store,
+            aws,
             candidate,
             &line,
             args.no_verify,
@@ -255,6 +257,7 @@ fn show_plan(
 fn migrate_one(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
     candidate: Candidate,
     line: &SettingValue,
     no_verify: bool,
@@ -275,6 +278,7 @@ fn migrate_one(
     } else {
         Some(super::verify_key(
             ctx,
+            aws,
             config.document().get(profile.as_str(), "region"),
             &candidate.key,
         )?)

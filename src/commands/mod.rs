@@ -247,6 +247,7 @@ fn invoked_path(
 /// Asks STS whose key this is; a rejected key or an unreachable STS is an error.
 pub(crate) fn verify_key(
     ctx: &Context,
+    aws: &dyn crate::aws::Aws,
     profile_region: Option<&str>,
     key: &KeyPair,
 ) -> Result<KeyOwner> {
@@ -260,7 +261,7 @@ pub(crate) fn verify_key(
             target.sts_endpoint_for_messages()
         ),
     );
-    crate::aws::caller_identity(&crate::aws::Clients::new(target)?, key)
+    aws.verify_key(&target, key)
 }
 
 /// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,

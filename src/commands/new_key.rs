@@ -1,60 +1,13 @@
-//! What `bootstrap` and `rotate` share once IAM has made a key: waiting until AWS accepts it, and
-//! keeping Ctrl-C from killing the process between CreateAccessKey and the store write.
+//! What `bootstrap` shares about a key IAM made: keeping Ctrl-C from killing the process between
+//! CreateAccessKey and the store write, and deleting the key again when it cannot be stored.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use crate::aws::iam::Iam;
-use crate::error::{Error, Result};
+use crate::aws::Source;
+use crate::error::Error;
 use crate::output;
-use crate::profile_name::ProfileName;
 use crate::secret::AccessKeyId;
-use crate::secret::{KeyOwner, KeyPair};
-
-/// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff and a spinner on
-/// stderr (hidden when stderr is not a terminal), up to `timeout`.
-pub fn wait_until_accepted(
-    clients: &crate::aws::Clients,
-    key: &KeyPair,
-    timeout: Duration,
-    profile: &ProfileName,
-    interrupted: &AtomicBool,
-) -> Result<KeyOwner> {
-    let spinner =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    spinner.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    spinner.set_message(format!(
-        "waiting for IAM to accept the new key {}",
-        key.access_key_id
-    ));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let deadline = Instant::now() + timeout;
-    let mut delay = Duration::from_millis(500);
-    let result = loop {
-        match crate::aws::caller_identity(clients, key) {
-            Ok(owner) => break Ok(owner),
-            Err(Error::KeyRejected { .. })
-                if Instant::now() + delay < deadline && !interrupted.load(Ordering::SeqCst) =>
-            {
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(8));
-            }
-            Err(Error::KeyRejected { .. }) => {
-                break Err(Error::KeyNotYetAccepted {
-                    profile: profile.to_string(),
-                    waited: humantime::format_duration(timeout).to_string(),
-                });
-            }
-            Err(other) => break Err(other),
-        }
-    };
-    spinner.finish_and_clear();
-    result
-}
 
 /// Ctrl-C and SIGTERM set a flag that the commands check at safe points, instead of killing the
 /// process between CreateAccessKey and the store write.
@@ -71,8 +24,8 @@ pub fn defer_interrupts() -> Arc<AtomicBool> {
 
 /// After `cause` kept a just-created key from being stored: delete it in IAM again, so no key exists
 /// whose secret nobody holds, and say which way it went.
-pub fn roll_back(iam: &Iam<'_>, user: &str, key_id: &AccessKeyId, cause: Error) -> Error {
-    let outcome = match iam.delete_access_key(user, key_id) {
+pub fn roll_back(source: &dyn Source, user: &str, key_id: &AccessKeyId, cause: Error) -> Error {
+    let outcome = match source.delete_access_key(user, key_id) {
         Ok(()) => format!(
             "the new key {key_id} was deleted in IAM again, so no key is left that nobody holds"
         ),

@@ -2,15 +2,14 @@
 //! `crate::rotation` (Idle -> Intent -> Pending -> Retiring -> Idle, each step recorded in the
 //! profile's store item before the next). This module decides which transitions a run takes: it
 //! finishes or settles what an interrupted run left, asks before rotating, makes room under IAM's
-//! two-key limit, and reports. AWS is reached through `SdkAuthority`, the SDK implementation of
-//! `KeyAuthority`, on one client factory for the command.
+//! two-key limit, and reports. AWS comes in as the store does: `Aws::rotation` gives the
+//! `KeyAuthority` the transitions use, on one client factory for the command.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::aws::iam::KeyInfo;
-use crate::aws::source::{CallerKind, SourceIdentity};
-use crate::aws::{AwsTarget, Clients};
+use crate::aws::{Aws, AwsTarget, Waiting};
 use crate::cli::RotateArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -20,15 +19,20 @@ use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::rotation::{Idle, KeyAuthority, State, Step, late_orphans};
-use crate::secret::{AccessKeyId, KeyOwner, KeyPair, StoredKey};
+use crate::secret::{AccessKeyId, StoredKey};
 use crate::store::CredentialStore;
 
-pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RotateArgs) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn Aws,
+    args: RotateArgs,
+) -> Result<()> {
     let interrupted = super::new_key::defer_interrupts();
     let Some(profile) = &args.profile else {
-        return rotate_all(ctx, store, &args, &interrupted);
+        return rotate_all(ctx, store, aws, &args, &interrupted);
     };
-    let summary = rotate_profile(ctx, store, profile, &args, &interrupted, true)?;
+    let summary = rotate_profile(ctx, store, aws, profile, &args, &interrupted, true)?;
     output::say(&summary);
     Ok(())
 }
@@ -36,6 +40,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RotateArgs) -> Resu
 fn rotate_all(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn Aws,
     args: &RotateArgs,
     interrupted: &AtomicBool,
 ) -> Result<()> {
@@ -70,7 +75,7 @@ fn rotate_all(
     )?;
     let mut failed = Vec::new();
     for profile in &due {
-        match rotate_profile(ctx, store, profile, args, interrupted, false) {
+        match rotate_profile(ctx, store, aws, profile, args, interrupted, false) {
             Ok(summary) => output::say(&summary),
             Err(e) => {
                 output::say(&format!("  FAILED {profile}: {}", e.cause_line()));
@@ -103,6 +108,7 @@ fn retire_verb(args: &RotateArgs) -> &'static str {
 fn rotate_profile(
     ctx: &Context,
     store: &dyn CredentialStore,
+    aws: &dyn Aws,
     profile: &ProfileName,
     args: &RotateArgs,
     interrupted: &AtomicBool,
@@ -126,13 +132,14 @@ fn rotate_profile(
             target.sts_endpoint_for_messages()
         ),
     );
-    let clients = Clients::new(target)?;
-    let aws = SdkAuthority {
-        clients: &clients,
-        profile,
-        verify_timeout: args.verify_timeout,
-        interrupted,
-    };
+    let aws = aws.rotation(
+        target,
+        Waiting {
+            profile,
+            timeout: args.verify_timeout,
+            interrupted,
+        },
+    )?;
     let checkpoint = |name: &str| {
         super::crash_point(ctx, name);
         super::fail_point(ctx, name)
@@ -142,7 +149,7 @@ fn rotate_profile(
     let step = Step {
         store,
         profile,
-        aws: &aws,
+        aws: aws.as_ref(),
         checkpoint: &checkpoint,
         confirm: &confirm,
         patience: args.verify_timeout,
@@ -241,58 +248,6 @@ fn retire(step: &Step<'_>, retiring: crate::rotation::Retiring, args: &RotateArg
         ));
     }
     Ok(done)
-}
-
-/// `KeyAuthority` through the AWS SDK, on the command's one client factory.
-struct SdkAuthority<'a> {
-    clients: &'a Clients,
-    profile: &'a ProfileName,
-    verify_timeout: Duration,
-    interrupted: &'a AtomicBool,
-}
-
-impl SdkAuthority<'_> {
-    fn acting_as(&self, key: &KeyPair) -> Result<SourceIdentity> {
-        SourceIdentity::with_key(key, format!("profile {}'s key", self.profile), self.clients)
-    }
-}
-
-impl KeyAuthority for SdkAuthority<'_> {
-    fn user_of(&self, key: &KeyPair) -> Result<String> {
-        match self.acting_as(key)?.caller.kind {
-            CallerKind::User(name) => Ok(name),
-            CallerKind::Root => Err(Error::RootCaller),
-            CallerKind::NotAUser(what) => Err(Error::NeedsUser { what }),
-        }
-    }
-
-    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>> {
-        self.acting_as(acting)?.iam().list_access_keys(user)
-    }
-
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair> {
-        self.acting_as(acting)?.iam().create_access_key(user)
-    }
-
-    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
-        self.acting_as(acting)?.iam().delete_access_key(user, id)
-    }
-
-    fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
-        self.acting_as(acting)?
-            .iam()
-            .deactivate_access_key(user, id)
-    }
-
-    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
-        super::new_key::wait_until_accepted(
-            self.clients,
-            key,
-            self.verify_timeout,
-            self.profile,
-            self.interrupted,
-        )
-    }
 }
 
 /// Two keys is AWS's limit: an inactive other key may be deleted on confirmation; an active one stops

@@ -382,7 +382,7 @@ fn run(ctx: &Context, store: &dyn CredentialStore, args: &[&str]) -> crate::erro
     let cli =
         crate::cli::Cli::try_parse_from(std::iter::once("awskeep").chain(args.iter().copied()))
             .unwrap();
-    crate::run_with(ctx, store, cli)
+    crate::run_with(ctx, store, &crate::aws::fake::FakeAws::default(), cli)
 }
 
 fn write_csv(dir: &Path, id: &str) -> String {

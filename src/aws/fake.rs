@@ -1,0 +1,65 @@
+//! A fake `Aws` for unit tests: it knows which keys it accepts and answers without a network.
+
+use std::time::{Duration, SystemTime};
+
+use super::{Aws, AwsTarget, Source, Waiting};
+use crate::error::{Error, Result};
+use crate::rotation::KeyAuthority;
+use crate::secret::{KeyOwner, KeyPair};
+use crate::session::Session;
+
+/// Accepts every key except those whose ID starts with `AKIAREJECTED`; counts its calls.
+#[derive(Default)]
+pub struct FakeAws {
+    pub calls: std::cell::Cell<usize>,
+}
+
+pub const ARN: &str = "arn:aws:iam::123456789012:user/fake";
+
+impl Aws for FakeAws {
+    fn verify_key(&self, _: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
+        self.calls.set(self.calls.get() + 1);
+        if key.access_key_id.as_str().starts_with("AKIAREJECTED") {
+            return Err(Error::KeyRejected {
+                code: "InvalidClientTokenId".into(),
+                message: String::new(),
+            });
+        }
+        Ok(KeyOwner {
+            account_id: "123456789012".into(),
+            arn: ARN.into(),
+        })
+    }
+
+    fn session_token(
+        &self,
+        _: &AwsTarget,
+        key: &KeyPair,
+        duration: Duration,
+        mfa: Option<(&str, &str)>,
+    ) -> Result<Session> {
+        self.calls.set(self.calls.get() + 1);
+        Ok(Session {
+            access_key_id: "ASIAFAKESESSION00001".into(),
+            secret_access_key: "fake-session-secret".into(),
+            session_token: "fake-token".into(),
+            expiration: SystemTime::now() + duration,
+            source_key_id: key.access_key_id.as_str().to_string(),
+            mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
+        })
+    }
+
+    fn source(&self, _: AwsTarget, _: Option<&str>) -> Result<Box<dyn Source>> {
+        Err(Error::Aws {
+            operation: "source",
+            reason: "the fake AWS has no IAM".into(),
+        })
+    }
+
+    fn rotation<'a>(&'a self, _: AwsTarget, _: Waiting<'a>) -> Result<Box<dyn KeyAuthority + 'a>> {
+        Err(Error::Aws {
+            operation: "rotation",
+            reason: "the fake AWS has no IAM (rotation's own tests use a fake IAM)".into(),
+        })
+    }
+}
