@@ -213,6 +213,15 @@ impl AwsTarget {
         }
     }
 
+    /// "AWS region R, STS at E", for `-v`.
+    pub fn describe(&self) -> String {
+        format!(
+            "AWS region {}, STS at {}",
+            self.region,
+            self.sts_endpoint_for_messages()
+        )
+    }
+
     pub fn sts_endpoint_for_messages(&self) -> String {
         self.sts_endpoint
             .clone()

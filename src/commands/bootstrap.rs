@@ -59,14 +59,7 @@ pub fn run(
         .as_deref()
         .and_then(|source| config.document().get(source, "region"));
     let target = AwsTarget::resolve(ctx, args.region.as_deref(), source_region);
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "AWS region {}, STS at {}",
-            target.region,
-            target.sts_endpoint_for_messages()
-        ),
-    );
+    output::trace(ctx.verbose, &target.describe());
     let source = aws.source(target, args.source_profile.as_deref())?;
     let caller = source.caller();
     output::say(&format!(

@@ -124,14 +124,7 @@ fn rotate_profile(
         args.region.as_deref(),
         config.document().get(profile.as_str(), "region"),
     );
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "AWS region {}, STS at {}",
-            target.region,
-            target.sts_endpoint_for_messages()
-        ),
-    );
+    output::trace(ctx.verbose, &target.describe());
     let aws = aws.rotation(
         target,
         Waiting {

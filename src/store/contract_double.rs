@@ -358,28 +358,15 @@ impl CredentialApi for ContractCred {
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        let items = self.items.lock().unwrap();
-        items
-            .get(&self.key)
-            .map(|i| i.secret.clone())
-            .ok_or(Error::NoEntry)
+        read_item(&self.items, &self.key, |i| i.secret.clone())
     }
 
     fn get_attributes(&self) -> Result<HashMap<String, String>> {
-        let items = self.items.lock().unwrap();
-        items
-            .get(&self.key)
-            .map(|i| i.attributes.clone())
-            .ok_or(Error::NoEntry)
+        read_item(&self.items, &self.key, |i| i.attributes.clone())
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.items
-            .lock()
-            .unwrap()
-            .remove(&self.key)
-            .map(|_| ())
-            .ok_or(Error::NoEntry)
+        delete_item(&self.items, &self.key)
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
@@ -416,28 +403,15 @@ impl CredentialApi for FoundCred {
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        let items = self.items.lock().unwrap();
-        items
-            .get(&self.key)
-            .map(|i| i.secret.clone())
-            .ok_or(Error::NoEntry)
+        read_item(&self.items, &self.key, |i| i.secret.clone())
     }
 
     fn get_attributes(&self) -> Result<HashMap<String, String>> {
-        let items = self.items.lock().unwrap();
-        items
-            .get(&self.key)
-            .map(|i| i.attributes.clone())
-            .ok_or(Error::NoEntry)
+        read_item(&self.items, &self.key, |i| i.attributes.clone())
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.items
-            .lock()
-            .unwrap()
-            .remove(&self.key)
-            .map(|_| ())
-            .ok_or(Error::NoEntry)
+        delete_item(&self.items, &self.key)
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
@@ -451,6 +425,24 @@ impl CredentialApi for FoundCred {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+fn read_item<T>(items: &Items, key: &str, read: impl FnOnce(&Item) -> T) -> Result<T> {
+    items
+        .lock()
+        .unwrap()
+        .get(key)
+        .map(read)
+        .ok_or(Error::NoEntry)
+}
+
+fn delete_item(items: &Items, key: &str) -> Result<()> {
+    items
+        .lock()
+        .unwrap()
+        .remove(key)
+        .map(|_| ())
+        .ok_or(Error::NoEntry)
 }
 
 /// The double as keyring-core's store type, for `KeyringBackedStore::new`.
