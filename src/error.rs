@@ -61,6 +61,11 @@ pub enum Error {
     )]
     UnprovenKey { user: String, keys: String },
 
+    #[error(
+        "profile \"{profile}\" shares its key with {others}; rotating it would delete the key they use, so nothing was changed"
+    )]
+    KeyShared { profile: String, others: String },
+
     #[error("awskeep will not keep its locks in {path}: {reason}")]
     UnsafeLockDir { path: PathBuf, reason: &'static str },
 
@@ -285,6 +290,9 @@ impl Error {
             }
             Error::UnprovenKey { user, keys } => format!(
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
+            ),
+            Error::KeyShared { others, .. } => format!(
+                "give each profile its own key (`awskeep bootstrap --profile NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),
             Error::UnsafeLockDir { path, .. } => format!(
                 "remove {} (awskeep recreates it as a private folder of yours), then run the command again",

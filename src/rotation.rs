@@ -97,8 +97,16 @@ impl State {
 }
 
 impl Idle {
-    /// Idle -> Intent: records that a CreateAccessKey is about to be made.
+    /// Idle -> Intent: records that a CreateAccessKey is about to be made. Refused when another
+    /// profile holds the same key: retiring it would break that profile.
     pub fn record_intent(mut self, step: &Step<'_>) -> Result<Intent> {
+        let sharing = profiles_holding(step.store, &self.item.key.access_key_id, step.profile)?;
+        if !sharing.is_empty() {
+            return Err(Error::KeyShared {
+                profile: step.profile.to_string(),
+                others: sharing.join(", "),
+            });
+        }
         let started = SystemTime::now();
         self.item.rotation.started_at = Some(started);
         step.store.set(step.profile, &self.item)?;
@@ -349,6 +357,30 @@ pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
         }
     }
     Ok(held)
+}
+
+/// The other profiles whose items hold `id` (as their key, pending or previous).
+fn profiles_holding(
+    store: &dyn CredentialStore,
+    id: &AccessKeyId,
+    except: &ProfileName,
+) -> Result<Vec<String>> {
+    let mut holders = Vec::new();
+    for profile in store.list()? {
+        if &profile == except {
+            continue;
+        }
+        if let Some(item) = store.get(&profile)? {
+            let holds = std::iter::once(&item.key)
+                .chain(item.rotation.pending.as_ref())
+                .chain(item.rotation.previous.as_ref())
+                .any(|k| &k.access_key_id == id);
+            if holds {
+                holders.push(profile.to_string());
+            }
+        }
+    }
+    Ok(holders)
 }
 
 fn delete_orphan(step: &Step<'_>, acting: &KeyPair, user: &str, key: &KeyInfo) -> Result<()> {

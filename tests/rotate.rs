@@ -338,3 +338,18 @@ fn assert_one_working_key_of(env: &TestEnv, moto: &Moto, user: &TestKey, profile
     assert_eq!(moto.key_ids(&user.user), vec![id.clone()]);
     assert!(key_works(env, &id, &secret));
 }
+
+/// One key stored under two profiles: rotating one would delete the key the other uses, so the
+/// rotation is refused before anything changes.
+#[test]
+fn a_key_shared_by_two_profiles_is_not_rotated() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_admin_with_key("rot-shared");
+    env.add("a", &key, &[]).assert_ok();
+    env.add("b", &key, &[]).assert_ok();
+    let run = rotate(&env, &["--profile", "a", "--yes"], None);
+    run.assert_fails(1, "shares its key with b");
+    assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
+    assert_eq!(caller_arn(&env, Client::AwsCli, "b").stdout.trim(), key.arn);
+}

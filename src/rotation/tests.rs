@@ -344,6 +344,30 @@ fn an_unproven_key_is_named_left_alone_and_stops_the_rotation() {
 }
 
 #[test]
+fn a_key_another_profile_shares_is_not_rotated() {
+    let (store, iam, first) = setup();
+    let a = profile("a");
+    let copy = KeyPair {
+        access_key_id: first.access_key_id.clone(),
+        secret_access_key: SecretAccessKey::parse(first.secret_access_key.expose_secret()).unwrap(),
+    };
+    store
+        .set(
+            &profile("b"),
+            &StoredKey::new(copy, None, SystemTime::now()),
+        )
+        .unwrap();
+    let s = step(&store, &iam, &a, &ok);
+    let err = idle(&store).record_intent(&s).err().unwrap();
+    assert!(
+        matches!(&err, Error::KeyShared { others, .. } if others == "b"),
+        "{err:?}"
+    );
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+    assert_eq!(iam.ids(USER).len(), 1);
+}
+
+#[test]
 fn a_key_that_reached_iam_late_is_found_at_the_end() {
     let (store, iam, first) = setup();
     let a = profile("a");
