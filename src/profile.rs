@@ -317,6 +317,13 @@ impl Document {
                 .properties
                 .last()
                 .map_or(section.header_line + 1, |p| p.end);
+            // The line before may be the file's last, without a line break: give it one, or the
+            // new setting would become part of its value.
+            if let Some(before) = at.checked_sub(1).and_then(|i| self.lines.get_mut(i))
+                && !before.ends_with('\n')
+            {
+                before.push_str(eol);
+            }
             self.lines.insert(at, new_line);
         } else {
             if let Some(last) = self.lines.last_mut()
@@ -460,6 +467,22 @@ mod tests {
             "{SAMPLE}\n[profile dev]\ncredential_process = /bin/awskeep credential-process --profile dev\n"
         );
         assert_eq!(doc.text().as_str(), expected);
+    }
+
+    #[test]
+    fn a_setting_added_after_a_last_line_without_a_line_break_stays_its_own_line() {
+        let mut doc =
+            Document::parse("[profile dev]\nregion = eu-west-1", FileKind::Config).unwrap();
+        doc.set(
+            &name("dev"),
+            "mfa_serial",
+            &SettingValue::new("arn:aws:iam::123456789012:mfa/me").unwrap(),
+        );
+        assert_eq!(
+            doc.text().as_str(),
+            "[profile dev]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n"
+        );
+        assert_eq!(doc.get("dev", "region"), Some("eu-west-1"));
     }
 
     #[test]

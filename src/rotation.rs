@@ -36,6 +36,8 @@ pub trait KeyAuthority {
     fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair>;
     fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
     fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
+    /// When IAM last saw key `id` used (`None`: never); an error when IAM will not say.
+    fn last_used(&self, acting: &KeyPair, id: &AccessKeyId) -> Result<Option<SystemTime>>;
     /// Waits until AWS accepts `key` (a new key takes a while); whose it is.
     fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner>;
 }
@@ -160,7 +162,7 @@ impl Intent {
         let now = SystemTime::now();
         let mut unproven = Vec::new();
         for key in keys {
-            match judge(key, &held, self.started, now) {
+            match verdict(step, &self.item.key, key, &held, self.started, now) {
                 KeyVerdict::Orphan => delete_orphan(step, &self.item.key, user, key)?,
                 KeyVerdict::Unproven => unproven.push(key.id.as_str().to_string()),
                 KeyVerdict::Held | KeyVerdict::Older => {}
@@ -343,6 +345,25 @@ pub fn judge(
     }
 }
 
+/// `judge`, and then IAM's word: a key that has ever been used is not an orphan, since nobody held
+/// an orphan's secret to use it (a key made by hand and put to work is exactly that).
+fn verdict(
+    step: &Step<'_>,
+    acting: &KeyPair,
+    key: &KeyInfo,
+    held: &HashSet<String>,
+    intent: SystemTime,
+    now: SystemTime,
+) -> KeyVerdict {
+    match judge(key, held, intent, now) {
+        // Used, or IAM will not say: not provably an orphan.
+        KeyVerdict::Orphan if !matches!(step.aws.last_used(acting, &key.id), Ok(None)) => {
+            KeyVerdict::Unproven
+        }
+        other => other,
+    }
+}
+
 /// Every key ID any awskeep item in the store holds.
 pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
     let mut held = HashSet::new();
@@ -385,7 +406,7 @@ fn profiles_holding(
 
 fn delete_orphan(step: &Step<'_>, acting: &KeyPair, user: &str, key: &KeyInfo) -> Result<()> {
     (step.confirm)(&format!(
-        "Key {} of IAM user {user} was created for an interrupted rotation of profile {} and no awskeep item holds it. Delete it?",
+        "Key {} of IAM user {user} was created just after an interrupted rotation of profile {} began, has never been used, and no awskeep item holds it. Delete it?",
         key.id.as_str(),
         step.profile
     ))?;
@@ -412,7 +433,7 @@ pub fn late_orphans(
         if first_listing.contains(&key.id) {
             continue;
         }
-        match judge(&key, &held, intent, now) {
+        match verdict(step, acting, &key, &held, intent, now) {
             KeyVerdict::Orphan => delete_orphan(step, acting, user, &key)?,
             KeyVerdict::Unproven => output::say(&format!(
                 "awskeep: key {} of IAM user {user} appeared during this run and no awskeep item holds it; it was left alone",

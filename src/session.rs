@@ -202,8 +202,17 @@ pub fn lock_dir(runtime_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Opt
 
 impl RefreshLock {
     pub fn acquire(dir: &std::path::Path, profile: &ProfileName) -> Result<Self> {
+        Self::acquire_named(dir, &format!("{profile}.lock"), profile)
+    }
+
+    /// The same kind of per-profile lock under another name (a rotation's).
+    pub fn acquire_named(
+        dir: &std::path::Path,
+        file_name: &str,
+        profile: &ProfileName,
+    ) -> Result<Self> {
         use crate::lock::{FileLock, LockError};
-        match FileLock::acquire(dir, &format!("{profile}.lock"), LOCK_WAIT) {
+        match FileLock::acquire(dir, file_name, LOCK_WAIT) {
             Ok(lock) => Ok(Self { _lock: lock }),
             Err(LockError::TimedOut { path }) => Err(Error::LockTimeout {
                 profile: profile.to_string(),

@@ -134,6 +134,23 @@ impl<'a> Iam<'a> {
             .collect())
     }
 
+    /// When the key was last used (`None`: never), or an error when IAM will not say.
+    pub fn last_used_checked(&self, id: &AccessKeyId) -> Result<Option<SystemTime>> {
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .get_access_key_last_used()
+                    .access_key_id(id.as_str())
+                    .send(),
+            )
+            .map_err(|e| self.fail(classify(e), "iam:GetAccessKeyLastUsed", ""))?;
+        Ok(output
+            .access_key_last_used()
+            .and_then(|u| u.last_used_date())
+            .and_then(|d| SystemTime::try_from(*d).ok()))
+    }
+
     /// When the key was last used, if the caller may read it (iam:GetAccessKeyLastUsed).
     pub fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime> {
         let output = self

@@ -186,6 +186,9 @@ impl KeyAuthority for SdkAuthority<'_> {
             .iam()
             .deactivate_access_key(user, id)
     }
+    fn last_used(&self, acting: &KeyPair, id: &AccessKeyId) -> Result<Option<SystemTime>> {
+        self.acting_as(acting)?.iam().last_used_checked(id)
+    }
     fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
         wait::wait_until_accepted(&self.clients, key, &self.waiting)
     }

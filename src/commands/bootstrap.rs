@@ -106,7 +106,7 @@ pub fn run(
             output::say(&format!("Attached {policy} to {user}."));
         }
     }
-    make_room(iam, &user, args.replace_inactive)?;
+    make_room(store, iam, &user, args.replace_inactive)?;
     if interrupted.load(Ordering::SeqCst) {
         return Err(Error::Interrupted {
             outcome: "no key was created".into(),
@@ -189,12 +189,22 @@ fn plan(args: &BootstrapArgs, user: &str, store: &str, config: &str) -> Vec<Stri
 
 /// Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key is
 /// never deleted. Otherwise stop before creating anything and show what is there.
-fn make_room(iam: &dyn Source, user: &str, replace_inactive: bool) -> Result<()> {
+fn make_room(
+    store: &dyn CredentialStore,
+    iam: &dyn Source,
+    user: &str,
+    replace_inactive: bool,
+) -> Result<()> {
     let keys = iam.list_access_keys(user)?;
     if keys.len() < 2 {
         return Ok(());
     }
-    let oldest_inactive = keys.iter().filter(|k| !k.active).min_by_key(|k| k.created);
+    // An inactive key some awskeep profile holds is still that profile's key: never deleted here.
+    let held = crate::rotation::held_key_ids(store)?;
+    let oldest_inactive = keys
+        .iter()
+        .filter(|k| !k.active && !held.contains(k.id.as_str()))
+        .min_by_key(|k| k.created);
     if let (true, Some(old)) = (replace_inactive, oldest_inactive) {
         iam.delete_access_key(user, &old.id)?;
         output::say(&format!(

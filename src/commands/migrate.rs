@@ -165,6 +165,18 @@ fn candidate(
     }
     let profile = ProfileName::parse(name)
         .map_err(|_| "its name has characters awskeep cannot write safely".to_string())?;
+    // Keys in two sections of one name: the SDKs read the last, deleting would take both.
+    for doc in [credentials, config] {
+        let with_keys = doc
+            .profile_sections(name)
+            .filter(|s| KEY_LINES.iter().any(|k| s.get(k).is_some()))
+            .count();
+        if with_keys > 1 {
+            return Err(format!(
+                "its keys are in {with_keys} sections of that name; merge them by hand first"
+            ));
+        }
+    }
     let pick = |key: &str| credentials.get(name, key).or_else(|| config.get(name, key));
     if in_credentials
         && in_config

@@ -114,6 +114,15 @@ fn rotate_profile(
     interrupted: &AtomicBool,
     ask: bool,
 ) -> Result<String> {
+    // One rotation of a profile at a time: a second one would write back its stale copy of the item
+    // over the first one's result. Held until the rotation is done; the kernel drops it on a crash.
+    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    let _one_at_a_time = crate::session::RefreshLock::acquire_named(
+        lock_dir,
+        // `=` cannot occur in a profile name, so this never names a session lock.
+        &format!("rotate={profile}.lock"),
+        profile,
+    )?;
     let item = store.get(profile)?.ok_or_else(|| Error::NoStoredKey {
         profile: profile.to_string(),
         store: store.display_name(),
@@ -215,7 +224,7 @@ fn rotate_idle(
             retire_verb(args)
         ))?;
     }
-    make_room(ctx, step.aws, &user, &idle.item, &keys, args)?;
+    make_room(ctx, step.store, step.aws, &user, &idle.item, &keys, args)?;
     let intent = idle.record_intent(step)?;
     if interrupted.load(Ordering::SeqCst) {
         intent.cancel(step)?;
@@ -247,6 +256,7 @@ fn retire(step: &Step<'_>, retiring: crate::rotation::Retiring, args: &RotateArg
 /// the rotation before anything is created.
 fn make_room(
     ctx: &Context,
+    store: &dyn CredentialStore,
     aws: &dyn KeyAuthority,
     user: &str,
     state: &StoredKey,
@@ -260,8 +270,10 @@ fn make_room(
         .iter()
         .filter(|k| k.id != state.key.access_key_id)
         .collect();
+    // An inactive key some awskeep profile holds is still that profile's key: never deleted here.
+    let held = crate::rotation::held_key_ids(store)?;
     match others.as_slice() {
-        [other] if !other.active => {
+        [other] if !other.active && !held.contains(other.id.as_str()) => {
             prompt::confirm(
                 &format!(
                     "IAM user {user} already has a second, inactive key {}. Delete it to make room?",
@@ -278,7 +290,15 @@ fn make_room(
         _ => {
             let listing: Vec<String> = others
                 .iter()
-                .map(|k| format!("{} {}", k.id, if k.active { "active" } else { "inactive" }))
+                .map(|k| {
+                    let held_by_awskeep = if held.contains(k.id.as_str()) {
+                        ", held by an awskeep profile"
+                    } else {
+                        ""
+                    };
+                    let status = if k.active { "active" } else { "inactive" };
+                    format!("{} {status}{held_by_awskeep}", k.id)
+                })
                 .collect();
             Err(Error::KeyQuotaFull {
                 user: user.to_string(),

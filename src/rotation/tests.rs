@@ -10,6 +10,8 @@ use crate::store::memory::MemoryStore;
 #[derive(Default)]
 struct FakeIam {
     keys: RefCell<Vec<(String, KeyInfo)>>,
+    /// Keys IAM has seen used.
+    used: RefCell<Vec<AccessKeyId>>,
     next: Cell<u32>,
     refuse_create: Cell<bool>,
 }
@@ -96,6 +98,9 @@ impl KeyAuthority for FakeIam {
             }
         }
         Ok(())
+    }
+    fn last_used(&self, _acting: &KeyPair, id: &AccessKeyId) -> Result<Option<SystemTime>> {
+        Ok(self.used.borrow().contains(id).then(SystemTime::now))
     }
     fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
         self.holds(key)?;
@@ -317,6 +322,24 @@ fn settling_an_intent_deletes_only_a_confirmed_orphan_never_a_held_key() {
         "a held key was deleted"
     );
     assert!(!left.contains(&orphan.access_key_id.as_str().to_string()));
+}
+
+#[test]
+fn a_key_made_after_the_intent_that_has_been_used_is_never_an_orphan() {
+    let (store, iam, first) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let intent = idle(&store).record_intent(&s).unwrap();
+    // Made by hand just after the intent and put to work elsewhere (a CI job's credentials file).
+    let by_hand = iam.issue(USER, SystemTime::now());
+    iam.used.borrow_mut().push(by_hand.access_key_id.clone());
+    let keys = iam.list_keys(&first, USER).unwrap();
+    let err = intent.settle(&s, USER, &keys).err().unwrap();
+    assert!(matches!(err, Error::UnprovenKey { .. }), "{err:?}");
+    assert!(
+        iam.ids(USER)
+            .contains(&by_hand.access_key_id.as_str().to_string())
+    );
 }
 
 #[test]
