@@ -81,6 +81,12 @@ impl Edit {
 /// awskeep's temp files beside the file being replaced.
 const TEMP_PREFIX: &str = ".awskeep-";
 
+/// The edit lock's file, beside the file being edited (not a temp file: it does not start with
+/// `TEMP_PREFIX`).
+const EDIT_LOCK_NAME: &str = ".awskeep.lock";
+/// How often an edit is redone on a file another program keeps changing before giving up.
+const EDIT_ATTEMPTS: usize = 5;
+
 /// How long an edit waits for another awskeep's edit of the same files (a read, a parse, a write).
 const EDIT_LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -220,51 +226,72 @@ impl LoadedFile {
     /// nothing. Under an exclusive lock among awskeep processes (in `lock_dir`), the file is read
     /// again: if another program changed it since `load`, the edits are replayed on its new text, and
     /// if that program changed a key awskeep edits, nothing is written and the error says so.
-    pub fn save(
-        &self,
-        lock_dir: Option<&Path>,
-        confirm: impl FnOnce(&str) -> Result<()>,
-    ) -> Result<()> {
+    pub fn save(&self, confirm: impl Fn(&str) -> Result<()>) -> Result<()> {
         if !self.is_changed() {
             return Ok(());
         }
-        let _lock = match lock_dir {
-            Some(dir) => Some(
-                FileLock::acquire(dir, "config-edit.lock", EDIT_LOCK_WAIT).map_err(
-                    |e| match e {
-                        LockError::TimedOut { path } => Error::StoreIndexBusy { path },
-                        LockError::Io { path, source } => Error::WriteFile { path, source },
-                        LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
-                    },
-                )?,
-            ),
-            None => None,
-        };
-        remove_stale_temp_files(&self.path);
-        let (current, mut document) = read_and_parse(&self.path, self.kind)?;
-        let text = if *current == *self.original {
-            text_with_bom(&self.original, &self.document)
-        } else {
-            for edit in &self.edits {
-                let (profile, key, before) = edit.target();
-                if document.get(profile, key) != before {
-                    return Err(Error::ConfigChanged {
-                        path: self.path.clone(),
-                        profile: profile.to_string(),
-                        key: key.to_string(),
-                    });
+        // The lock lives beside the file, so every awskeep editing it agrees on one lock whatever
+        // its runtime or cache dir (cron, sudo, another login).
+        let target = follow_links(&self.path);
+        let _lock = FileLock::acquire_beside(&target, EDIT_LOCK_NAME, EDIT_LOCK_WAIT).map_err(
+            |e| match e {
+                LockError::TimedOut { path } => Error::StoreIndexBusy { path },
+                LockError::Io { path, source } => Error::WriteFile { path, source },
+                LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
+            },
+        )?;
+        remove_stale_temp_files(&target);
+        // Another program may write between our read and the rename: read again right before the
+        // rename, and redo the edit on what is there when it changed (a few times at most).
+        for _ in 0..EDIT_ATTEMPTS {
+            let (current, mut document) = read_and_parse(&self.path, self.kind)?;
+            let text = if *current == *self.original {
+                text_with_bom(&self.original, &self.document)
+            } else {
+                for edit in &self.edits {
+                    let (profile, key, before) = edit.target();
+                    if document.get(profile, key) != before {
+                        return Err(Error::ConfigChanged {
+                            path: self.path.clone(),
+                            profile: profile.to_string(),
+                            key: key.to_string(),
+                        });
+                    }
+                    edit.apply(&mut document);
                 }
-                edit.apply(&mut document);
+                text_with_bom(&current, &document)
+            };
+            confirm(&text)?;
+            let still_current = || Ok(*read_text(&self.path)? == *current);
+            if write_checked(&self.path, text.as_bytes(), &current, still_current)? {
+                return Ok(());
             }
-            text_with_bom(&current, &document)
-        };
-        confirm(&text)?;
-        write_atomically(&self.path, text.as_bytes())
+        }
+        Err(Error::ConfigChanged {
+            path: self.path.clone(),
+            profile: "(any)".into(),
+            key: "the file".into(),
+        })
     }
 }
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a mix.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_checked(path, bytes, "", || Ok(true)).map(|_| ())
+}
+
+/// Writes `bytes` to `path` (through its symlinks): a temp file in the same folder, fsynced, with
+/// the file's mode and owner, then renamed over it, but only if `unchanged()` still holds right
+/// before the rename; `false` when it did not and nothing was written. A hard-linked file is
+/// rewritten in place instead (so its other names see the edit), after a full temp copy proved the
+/// new text fits (disk, quota, size limit); if the in-place write fails anyway, `original` is put
+/// back.
+fn write_checked(
+    path: &Path,
+    bytes: &[u8],
+    original: &str,
+    unchanged: impl Fn() -> Result<bool>,
+) -> Result<bool> {
     let write_err = |source| Error::WriteFile {
         path: path.to_path_buf(),
         source,
@@ -272,9 +299,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     // Write through a symlink (dotfile managers link ~/.aws/config) rather than replacing it, even
     // when it dangles (its target is then created).
     let target = follow_links(path);
-    if is_hard_linked(&target) {
-        return write_in_place(&target, bytes).map_err(write_err);
-    }
     let folder = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -286,12 +310,41 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(&folder)
         .map_err(write_err)?;
     set_mode(temp.as_file(), mode.unwrap_or(0o600)).map_err(write_err)?;
+    keep_owner(temp.as_file(), &target);
     temp.write_all(bytes).map_err(write_err)?;
     temp.as_file().sync_all().map_err(write_err)?;
+    if !unchanged()? {
+        return Ok(false);
+    }
+    if is_hard_linked(&target) {
+        drop(temp);
+        if let Err(e) = write_in_place(&target, bytes) {
+            let _ = write_in_place(&target, original.as_bytes());
+            return Err(write_err(e));
+        }
+        return Ok(true);
+    }
     persist(temp, &target).map_err(write_err)?;
     sync_folder(&folder);
-    Ok(())
+    Ok(true)
 }
+
+/// A new file replacing `target` gets its owner too (awskeep run through sudo must not hand a
+/// user's config to root). Best effort: only root can give a file away.
+#[cfg(unix)]
+fn keep_owner(file: &fs::File, target: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(meta) = fs::metadata(target) {
+        let _ = rustix::fs::fchown(
+            file,
+            Some(rustix::fs::Uid::from_raw(meta.uid())),
+            Some(rustix::fs::Gid::from_raw(meta.gid())),
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &fs::File, _target: &Path) {}
 
 /// Deletes temp files an interrupted earlier write left beside the file (they may hold the
 /// credentials file's secrets). Called under the edit lock, so no awskeep is writing one now.
@@ -448,7 +501,7 @@ mod tests {
         let path = dir.path().join("aws").join("config");
         let mut loaded = load(&path, FileKind::Config).unwrap();
         loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
-        loaded.save(None, |_| Ok(())).unwrap();
+        loaded.save(|_| Ok(())).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o700);
@@ -456,7 +509,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let mut loaded = load(&path, FileKind::Config).unwrap();
         loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("y"));
-        loaded.save(None, |_| Ok(())).unwrap();
+        loaded.save(|_| Ok(())).unwrap();
         assert_eq!(mode(&path), 0o640);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -472,7 +525,7 @@ mod tests {
         let mut loaded = load(&path, FileKind::Config).unwrap();
         loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
         let err = loaded
-            .save(None, |_| {
+            .save(|_| {
                 Err(Error::ConfigEditRejected {
                     path: path.clone(),
                     reason: "test".into(),
@@ -481,11 +534,12 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::ConfigEditRejected { .. }));
         assert_eq!(fs::read_to_string(&path).unwrap(), "# mine\n");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp file left"
-        );
+        let temps = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+            .count();
+        assert_eq!(temps, 0, "no temp file left");
     }
 
     #[cfg(unix)]
@@ -498,7 +552,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let mut loaded = load(&link, FileKind::Config).unwrap();
         loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
-        loaded.save(None, |_| Ok(())).unwrap();
+        loaded.save(|_| Ok(())).unwrap();
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()
@@ -516,7 +570,7 @@ mod tests {
         let mut loaded = load(&path, FileKind::Config).unwrap();
         assert_eq!(loaded.document().get("default", "region"), Some("x"));
         loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("y"));
-        loaded.save(None, |_| Ok(())).unwrap();
+        loaded.save(|_| Ok(())).unwrap();
         assert!(
             fs::read_to_string(&path)
                 .unwrap()

@@ -39,6 +39,31 @@ impl FileLock {
             source,
         })?;
         check_private(dir)?;
+        Self::open_and_lock(dir, file_name, wait)
+    }
+
+    /// A lock file beside `file` (in its folder, which is created 0700 when missing), for a lock
+    /// every process editing that file agrees on. The folder is the user's, not awskeep's: its
+    /// mode is left alone; the lock file itself is opened without following links.
+    pub fn acquire_beside(file: &Path, lock_name: &str, wait: Duration) -> Result<Self, LockError> {
+        let folder = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !folder.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(&folder).map_err(|source| LockError::Io {
+                path: folder.clone(),
+                source,
+            })?;
+        }
+        Self::open_and_lock(&folder, lock_name, wait)
+    }
+
+    fn open_and_lock(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {
         let path = dir.join(file_name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);

@@ -113,3 +113,83 @@ fn a_csv_far_larger_than_a_key_download_is_refused() {
     run.assert_fails(2, "64 KiB");
     assert!(!env.read_config().contains("credential_process"));
 }
+
+/// An edit that cannot be written in full (here a file size limit, as a full disk or quota) leaves
+/// a hard-linked credentials file exactly as it was, under every name.
+#[test]
+fn a_failed_write_leaves_a_hard_linked_credentials_file_whole() {
+    let env = TestEnv::new();
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!(
+            "[p{i}]\naws_access_key_id = AKIAOTHERPROFILE{i:04}\naws_secret_access_key = other/secret/{i}\n"
+        ));
+    }
+    text.push_str(
+        "[a]\naws_access_key_id = AKIAMIGRATEDKEY00001\naws_secret_access_key = a/secret\n",
+    );
+    env.write_credentials(&text);
+    let other_name = env.path("credentials-link");
+    std::fs::hard_link(env.credentials_path(), &other_name).unwrap();
+    let mut command = env.command("bash");
+    command.args([
+        "-c",
+        "ulimit -f 2; trap '' XFSZ; exec \"$0\" migrate --profile a --yes --no-verify",
+        env!("CARGO_BIN_EXE_awskeep"),
+    ]);
+    let run = run_with_stdin(command, "");
+    assert!(!run.status.success(), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        text
+    );
+    assert_eq!(std::fs::read_to_string(&other_name).unwrap(), text);
+}
+
+/// Processes with different runtime dirs (cron, sudo) still take turns on one config file.
+#[test]
+fn parallel_adds_with_different_runtime_dirs_lose_nothing() {
+    let env = TestEnv::new();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let run_dir = env.path(&format!("run{i}"));
+            std::fs::create_dir_all(&run_dir).unwrap();
+            std::fs::set_permissions(
+                &run_dir,
+                std::os::unix::fs::PermissionsExt::from_mode(0o700),
+            )
+            .unwrap();
+            let mut command = env.awskeep();
+            command
+                .args(["add", &format!("p{i}"), "--no-verify"])
+                .env("XDG_RUNTIME_DIR", &run_dir)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = command.spawn().unwrap();
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), KEY.as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        common::wait_for(child, std::time::Duration::from_secs(60)).assert_ok();
+    }
+    let config = env.read_config();
+    for i in 0..8 {
+        assert!(
+            config.contains(&format!("--profile p{i}\n")),
+            "p{i} lost: {config}"
+        );
+    }
+}
+
+/// Edited as root (sudo), a user's config stays the user's.
+#[test]
+fn the_owner_of_the_config_is_kept() {
+    let env = TestEnv::new();
+    env.write_config("[default]\nregion = us-east-1\n");
+    std::os::unix::fs::chown(env.config_path(), Some(1234), Some(1234)).unwrap();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let meta = std::fs::metadata(env.config_path()).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1234, 1234));
+}

@@ -477,3 +477,18 @@ fn no_other_name_of_a_hard_linked_credentials_file_keeps_the_secret() {
     );
     assert!(env.secret_tool_lookup("legacy").is_some());
 }
+
+/// Keys in two sections of one name: the SDKs read the last; deleting would take both. Skipped.
+#[test]
+fn keys_in_two_sections_of_one_name_are_left_alone() {
+    let env = TestEnv::new();
+    let text = "[dev]\naws_access_key_id = AKIAFIRSTSECTION0001\naws_secret_access_key = first/secret\n[other]\nregion = x\n[dev]\naws_access_key_id = AKIASECONDSECTION001\naws_secret_access_key = second/secret\n";
+    env.write_credentials(text);
+    let run = migrate(&env, &["--no-verify"]);
+    assert!(run.stderr.contains("2 sections"), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        text
+    );
+    assert_eq!(env.secret_tool_lookup("dev"), None);
+}

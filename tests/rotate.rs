@@ -353,3 +353,20 @@ fn a_key_shared_by_two_profiles_is_not_rotated() {
     assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
     assert_eq!(caller_arn(&env, Client::AwsCli, "b").stdout.trim(), key.arn);
 }
+
+/// An inactive key another awskeep profile holds is that profile's key: rotation never deletes it
+/// to make room.
+#[test]
+fn an_inactive_key_another_profile_holds_is_never_deleted_for_room() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let a = moto.new_admin_with_key("rot-room");
+    let b = moto.new_key(&a.user, &a.arn);
+    env.add("a", &a, &[]).assert_ok();
+    env.add("b", &b, &[]).assert_ok();
+    moto.deactivate(&b);
+    let run = rotate(&env, &["--profile", "a", "--yes"], None);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("held by an awskeep profile"), "{run:?}");
+    assert!(moto.key_ids(&a.user).contains(&b.id), "b's key was deleted");
+}

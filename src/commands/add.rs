@@ -51,7 +51,7 @@ pub fn run(
     config.set(profile, "credential_process", &line);
     super::apply_session_flags(&mut config, profile, &args.session);
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-        super::save_process_line(ctx, &config, profile, Some(line.as_str()))
+        super::save_process_line(&config, profile, Some(line.as_str()))
     })?;
     super::drop_session(store, profile);
     output::trace(

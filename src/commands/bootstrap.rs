@@ -123,7 +123,7 @@ pub fn run(
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
             super::crash_point(ctx, "bootstrap:after-store-write");
-            super::save_process_line(ctx, &config, profile, Some(line.as_str()))
+            super::save_process_line(&config, profile, Some(line.as_str()))
         })
     });
     if let Err(cause) = written {

@@ -325,7 +325,7 @@ fn migrate_one(
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
         super::crash_point(ctx, "migrate:after-store-write");
-        super::save_process_line(ctx, &config, profile, Some(line.as_str()))
+        super::save_process_line(&config, profile, Some(line.as_str()))
     })?;
     super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");
@@ -337,7 +337,7 @@ fn migrate_one(
         for key in KEY_LINES {
             credentials.remove(profile.as_str(), key);
         }
-        credentials.save(ctx.lock_dir.as_deref(), |text| {
+        credentials.save(|text| {
             super::confirm_edit(
                 &credentials.path,
                 FileKind::Credentials,

@@ -109,12 +109,11 @@ pub(crate) fn replace_question(
 /// Saves an edited config whose `credential_process` for `profile` must read back as `expected`
 /// (`None`: absent), checked with the SDK's own parser before the file is replaced.
 pub(crate) fn save_process_line(
-    ctx: &Context,
     config: &LoadedFile,
     profile: &ProfileName,
     expected: Option<&str>,
 ) -> Result<()> {
-    config.save(ctx.lock_dir.as_deref(), |text| {
+    config.save(|text| {
         confirm_edit(
             &config.path,
             FileKind::Config,

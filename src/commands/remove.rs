@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
     )?;
     if in_config {
         config.remove(profile.as_str(), "credential_process");
-        super::save_process_line(ctx, &config, profile, None)?;
+        super::save_process_line(&config, profile, None)?;
         output::trace(
             ctx.verbose,
             &format!("removed credential_process from {}", config.path.display()),

@@ -119,9 +119,10 @@ impl TestEnv {
     /// daemon comes up without creating the login keyring, leaving no `default` collection for
     /// good; that start is thrown away and made again from scratch.
     fn start_keyring(&mut self) {
-        for _attempt in 0..3 {
+        // Up to 5 starts of up to 15 s each: on a loaded 2-core machine the daemon can take a while.
+        for _attempt in 0..5 {
             self.start_bus_and_daemon();
-            if self.wait_for_login_keyring(Duration::from_secs(5)) {
+            if self.wait_for_login_keyring(Duration::from_secs(15)) {
                 return;
             }
             self.stop_bus();
@@ -129,7 +130,7 @@ impl TestEnv {
             let _ = std::fs::remove_dir_all(self.path("data/keyrings"));
             let _ = std::fs::remove_dir_all(self.path("run/keyring"));
         }
-        panic!("gnome-keyring never created its login keyring in 3 attempts");
+        panic!("gnome-keyring never created its login keyring in 5 attempts");
     }
 
     fn stop_bus(&mut self) {
