@@ -225,7 +225,14 @@ impl Document {
                 }
                 continue;
             }
-            let Some((key, value)) = line.split_once('=') else {
+            // A reader also takes `key: value`, which the AWS CLI (configparser) reads too; an
+            // editor does not, since the Rust SDK's parser would not.
+            let delimiter = if lenient {
+                line.find(['=', ':'])
+            } else {
+                line.find('=')
+            };
+            let Some((key, value)) = delimiter.map(|at| (&line[..at], &line[at + 1..])) else {
                 refuse!("a line that is neither `key = value`, a comment nor a [section]")
             };
             let key = key.trim();

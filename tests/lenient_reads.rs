@@ -37,13 +37,28 @@ fn a_line_elsewhere_that_the_aws_cli_accepts_does_not_fail_credential_process() 
 }
 
 #[test]
-fn a_line_awskeep_cannot_read_in_the_profiles_own_section_fails_it_with_one_line() {
+fn a_colon_setting_in_the_profiles_own_section_is_read_as_the_aws_cli_reads_it() {
     let env = TestEnv::new();
     env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    // Read, `mfa_serial:` asks for an MFA session, which needs a code this run cannot get; ignored,
+    // the long-term key would be served without MFA.
     let config = env.read_config().replace(
         "[profile dev]\n",
         "[profile dev]\nmfa_serial: arn:aws:iam::123456789012:mfa/me\n",
     );
+    env.write_config(&config);
+    let run = env.run(&["credential-process", "--profile", "dev"], "");
+    run.assert_fails(1, "awskeep_mfa_process");
+    assert!(run.stdout.is_empty(), "{run:?}");
+}
+
+#[test]
+fn a_line_nobody_can_read_in_the_profiles_own_section_fails_it_with_one_line() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let config = env
+        .read_config()
+        .replace("[profile dev]\n", "[profile dev]\nthis is not a setting\n");
     env.write_config(&config);
     let run = env.run(&["credential-process", "--profile", "dev"], "");
     run.assert_fails(1, "config:2:");

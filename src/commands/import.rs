@@ -43,7 +43,7 @@ pub fn run(
         }
         profiles.push(profile);
     }
-    for (file, profile) in args.csv.iter().zip(profiles) {
+    for (file, profile) in args.csv.iter().zip(profiles.iter().cloned()) {
         super::add::run(
             ctx,
             store,
@@ -69,10 +69,19 @@ pub fn run(
             )
             .is_ok());
     if delete {
-        for file in &args.csv {
-            delete_csv(file)?;
+        for (file, profile) in args.csv.iter().zip(&profiles) {
+            // Only a file that still holds exactly the key now stored goes (it may have been
+            // rewritten while awskeep worked).
+            if still_stored(store, profile, file) {
+                delete_csv(file)?;
+                output::say(&format!("Deleted {}.", file.display()));
+            } else {
+                output::say(&format!(
+                    "Kept {}: it no longer holds the key stored for {profile}.",
+                    file.display()
+                ));
+            }
         }
-        output::say(&format!("Deleted {}.", names.join(", ")));
     } else {
         output::say(&format!(
             "Kept {}: they still hold the secrets in plain text.",
@@ -80,6 +89,18 @@ pub fn run(
         ));
     }
     Ok(())
+}
+
+fn still_stored(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    file: &std::path::Path,
+) -> bool {
+    let (Ok(now), Ok(Some(stored))) = (crate::key_input::read_csv(file), store.get(profile)) else {
+        return false;
+    };
+    now.access_key_id == stored.key.access_key_id
+        && now.secret_access_key.expose_secret() == stored.key.secret_access_key.expose_secret()
 }
 
 /// Deletes the file that holds the secret: through a symlink, its target (and then the link).
