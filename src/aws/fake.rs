@@ -1,4 +1,5 @@
 //! A fake `Aws` for unit tests: it knows which keys it accepts and answers without a network.
+#![cfg(test)]
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,5 @@
 //! Each transition of the rotation state machine over the memory store and a fake IAM.
+#![cfg(test)]
 
 use std::cell::{Cell, RefCell};
 

@@ -20,6 +20,7 @@
 //!   characters; attributes `target_name`, `username`, `target_alias`, `comment`, `persistence`;
 //!   a searched item's specifiers parsed back from the target with `^(.*)\.(.*)$`). Windows itself
 //!   compares target names without regard to case, so `dev.awskeep` and `Dev.awskeep` are one item.
+#![cfg(test)]
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};

@@ -1,6 +1,7 @@
 //! The shared store tests: one suite run over every store implementation awskeep has here (the
 //! memory store, and `KeyringBackedStore` over the contract double of each platform's store crate),
 //! then the store paths of every command run against each platform's double.
+#![cfg(test)]
 
 use std::collections::HashMap;
 use std::path::Path;
