@@ -235,7 +235,7 @@ impl LoadedFile {
         let target = follow_links(&self.path);
         let _lock = FileLock::acquire_beside(&target, EDIT_LOCK_NAME, EDIT_LOCK_WAIT).map_err(
             |e| match e {
-                LockError::TimedOut { path } => Error::StoreIndexBusy { path },
+                LockError::TimedOut { path } => Error::EditLockBusy { path },
                 LockError::Io { path, source } => Error::WriteFile { path, source },
                 LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
             },
@@ -267,10 +267,8 @@ impl LoadedFile {
                 return Ok(());
             }
         }
-        Err(Error::ConfigChanged {
+        Err(Error::ConfigKeepsChanging {
             path: self.path.clone(),
-            profile: "(any)".into(),
-            key: "the file".into(),
         })
     }
 }

@@ -137,6 +137,12 @@ pub enum Error {
         key: String,
     },
 
+    #[error("{path} kept changing while awskeep tried to write it; nothing was written to it")]
+    ConfigKeepsChanging { path: PathBuf },
+
+    #[error("another awskeep held the edit lock of {path} for too long")]
+    EditLockBusy { path: PathBuf },
+
     #[error("cannot ask \"{question}\": stdin is not a terminal")]
     NeedsAnswer {
         question: String,
@@ -314,6 +320,13 @@ impl Error {
             }
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
+            Error::ConfigKeepsChanging { .. } => {
+                "stop the program that keeps rewriting it, then run the command again".into()
+            }
+            Error::EditLockBusy { path } => format!(
+                "another awskeep is editing that file; if none is running, delete {} and try again",
+                path.display()
+            ),
             Error::ConflictingKeys { section, path, profile, .. } => format!(
                 "move those keys into awskeep: rename [{section}] in {} to e.g. [{profile}-plaintext], run `aws configure export-credentials --profile {profile}-plaintext | awskeep add {profile}`, then delete that section",
                 path.display()
