@@ -151,21 +151,10 @@ impl<'a> Iam<'a> {
             .and_then(|d| SystemTime::try_from(*d).ok()))
     }
 
-    /// When the key was last used, if the caller may read it (iam:GetAccessKeyLastUsed).
+    /// When the key was last used, if the caller may read it (iam:GetAccessKeyLastUsed); for
+    /// display, where "cannot tell" and "never" may look alike.
     pub fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime> {
-        let output = self
-            .runtime
-            .block_on(
-                self.client
-                    .get_access_key_last_used()
-                    .access_key_id(id.as_str())
-                    .send(),
-            )
-            .ok()?;
-        output
-            .access_key_last_used()
-            .and_then(|u| u.last_used_date())
-            .and_then(|d| SystemTime::try_from(*d).ok())
+        self.last_used_checked(id).ok().flatten()
     }
 
     pub fn create_access_key(&self, user: &str) -> Result<KeyPair> {
