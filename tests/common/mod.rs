@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod clients;
+pub mod expect;
 pub mod moto;
 pub mod private_moto;
 pub mod wine;
