@@ -46,6 +46,90 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Run a command with the profile's credentials in its environment (AWS_ACCESS_KEY_ID, ...)
+    Exec(ExecArgs),
+    /// Print the profile's credentials as shell variables or credential_process JSON
+    Export(ExportArgs),
+    /// Serve the profile's sessions on 127.0.0.1 to containers and long-running programs (the
+    /// container credential provider protocol)
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The profile whose credentials the command gets
+    #[arg(value_parser = parse_arg)]
+    pub profile: ProfileName,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+
+    /// The command and its arguments (after `--`)
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// How `export` (and `serve`, for its two variables) writes variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `export NAME='value'` lines for sh, bash and zsh (`eval "$(awskeep export P)"`)
+    Env,
+    /// credential_process JSON
+    Json,
+    /// `set -gx NAME 'value'` lines for fish
+    Fish,
+    /// `$env:NAME = 'value'` lines for PowerShell
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The profile to export
+    #[arg(value_parser = parse_arg)]
+    pub profile: ProfileName,
+
+    /// The output format
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ExportFormat,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The profile to serve (default: AWS_PROFILE, else `default`)
+    #[arg(long, value_parser = parse_arg)]
+    pub profile: Option<ProfileName>,
+
+    /// The port on 127.0.0.1 (default: a free one)
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+
+    /// How to print the two variables to set
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ServeFormat,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+}
+
+/// The shells `serve` can print its variables for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeFormat {
+    Env,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +148,16 @@ pub enum SessionCommand {
         /// Every profile's session
         #[arg(long)]
         all: bool,
+    },
+    /// Fetch a new session now (asking for the MFA code here), so programs without a terminal
+    /// find one cached
+    Refresh {
+        /// The profile (default: AWS_PROFILE, else `default`)
+        #[arg(long, value_parser = parse_arg)]
+        profile: Option<ProfileName>,
+        /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+        #[arg(long, value_name = "COMMAND")]
+        mfa_process: Option<String>,
     },
 }
 

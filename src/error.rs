@@ -266,6 +266,38 @@ pub enum Error {
 
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
+
+    #[error("the MFA prompt ({program}) gave no code: {reason}")]
+    MfaPrompt {
+        program: &'static str,
+        reason: String,
+    },
+
+    #[error(
+        "profile \"{profile}\" has sessions off: it serves its long-term key, which has no session to refresh"
+    )]
+    SessionsOff { profile: String },
+
+    #[error("already inside `awskeep exec {profile}` (AWSKEEP_EXEC is set)")]
+    ExecNested { profile: String },
+
+    #[error("cannot run {program}: {reason}")]
+    ExecFailed {
+        program: String,
+        reason: String,
+        code: i32,
+    },
+
+    #[error(
+        "profile \"{profile}\" has sessions off, and `serve` hands out only short-lived sessions, never the long-term key"
+    )]
+    ServeNeedsSession { profile: String },
+
+    #[error("the operating system gave no random bytes: {reason}")]
+    NoRandom { reason: String },
+
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    ServeListen { port: u16, source: std::io::Error },
 }
 
 impl Error {
@@ -383,7 +415,13 @@ impl Error {
             ),
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
             Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
-            Error::MfaNoInput { .. } => "set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run the command in a terminal".into(),
+            Error::MfaNoInput { profile } => format!("set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run `awskeep session refresh --profile {profile}` in a terminal first"),
+            Error::MfaPrompt { .. } => "enter the 6-digit code in the prompt, or set awskeep_mfa_prompt / awskeep_mfa_process in the profile".into(),
+            Error::SessionsOff { profile } => format!("turn sessions on with `awskeep_session = true` in [profile {profile}] of ~/.aws/config"),
+            Error::ExecNested { .. } => "exit that shell first, or run the command directly: its environment already has credentials".into(),
+            Error::ExecFailed { .. } => "check the command's name and that it is on PATH".into(),
+            Error::ServeNeedsSession { profile } => format!("set `awskeep_session = true` in [profile {profile}] of ~/.aws/config, then run serve again"),
+            Error::ServeListen { .. } => "pick another --port, or leave it out for a free one".into(),
             Error::MfaProcess { .. } => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
@@ -410,6 +448,8 @@ impl Error {
             | Error::RootCaller
             | Error::NeedsUser { .. } => exit::USAGE,
             Error::NoSuchUser { .. } => exit::NOT_FOUND,
+            Error::ExecNested { .. } | Error::ServeNeedsSession { .. } => exit::USAGE,
+            Error::ExecFailed { code, .. } => *code,
             _ => exit::FAILURE,
         }
     }

@@ -40,16 +40,6 @@ pub fn credential_json(key: &StoredKey) -> Zeroizing<Vec<u8>> {
     out
 }
 
-/// Writes the credential JSON to stdout in one write.
-pub fn print_credentials(key: &StoredKey) -> Result<()> {
-    let json = credential_json(key);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&json)
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
-}
-
 /// STS session credentials: `SessionToken` and `Expiration` (RFC 3339 UTC ending in `Z`).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -78,12 +68,11 @@ pub fn session_json(session: &Session, owner: Option<&KeyOwner>) -> Zeroizing<Ve
     out
 }
 
-/// Writes a session's credential JSON to stdout in one write.
-pub fn print_session(session: &Session, owner: Option<&KeyOwner>) -> Result<()> {
-    let json = session_json(session, owner);
+/// Writes bytes that may hold a secret (credential JSON, an export) to stdout in one write.
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(&json)
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
         .map_err(Error::Output)
 }

@@ -4,12 +4,15 @@
 pub mod add;
 pub mod bootstrap;
 pub mod credential_process;
+pub mod exec;
+pub mod export;
 pub mod import;
 pub mod list;
 pub mod migrate;
 mod new_key;
 pub mod remove;
 pub mod rotate;
+pub mod serve;
 pub mod session;
 
 use std::path::{Path, PathBuf};
