@@ -23,7 +23,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::cli::{ServeArgs, ServeFormat};
+use crate::cli::{CommandKind, ServeArgs, ServeFormat};
 use crate::commands::export::Shell;
 use crate::context::Context;
 use crate::credentials::{self, Credentials, Refresh};
@@ -193,10 +193,10 @@ impl Server<'_> {
                 response(200, "OK", "application/json", &body)
             }
             Err(error) => {
-                output::error_line(&error);
+                output::error_line(&error, CommandKind::Serve);
                 let body = serde_json::json!({
                     "Code": "CredentialsUnavailable",
-                    "Message": error.one_line(),
+                    "Message": error.one_line(Some(CommandKind::Serve)),
                 });
                 response(
                     500,
