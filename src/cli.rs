@@ -149,8 +149,8 @@ pub struct RotateArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// With --all: rotate keys at least this old
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// With --all: rotate keys at least this old in IAM (days, or a duration: 90, 90d, 12w)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub older_than: std::time::Duration,
 
     /// Mark the old key Inactive in IAM instead of deleting it
@@ -255,8 +255,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Warn about keys older than this (CIS: rotate every 90 days)
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub max_age: std::time::Duration,
 }
 
@@ -269,4 +269,16 @@ pub struct RemoveArgs {
     /// Remove without asking
     #[arg(short, long)]
     pub yes: bool,
+
+    /// Also delete the key in IAM, acting as the key itself (default: ask on a terminal, else keep)
+    #[arg(long, conflicts_with_all = ["deactivate_key", "keep_key"])]
+    pub delete_key: bool,
+
+    /// Also mark the key Inactive in IAM instead of deleting it
+    #[arg(long, conflicts_with = "keep_key")]
+    pub deactivate_key: bool,
+
+    /// Leave the key in IAM without asking (awskeep prints the command that deletes it)
+    #[arg(long)]
+    pub keep_key: bool,
 }

@@ -266,6 +266,17 @@ pub enum Error {
 
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
+
+    #[error(
+        "profile {profile} is removed from awskeep, but its key {key} was not {done} in IAM: {cause}"
+    )]
+    KeyLeftInIam {
+        profile: String,
+        key: String,
+        done: &'static str,
+        cause: String,
+        command: String,
+    },
 }
 
 impl Error {
@@ -297,6 +308,9 @@ impl Error {
             Error::UnprovenKey { user, keys } => format!(
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
             ),
+            Error::KeyLeftInIam { command, .. } => {
+                format!("the key still works; delete it as a user allowed to: {command}")
+            }
             Error::KeyShared { others, .. } => format!(
                 "give each profile its own key (`awskeep bootstrap --profile NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),

@@ -1,5 +1,6 @@
-//! The only code that writes to stdout and stderr. stdout carries machine output alone: the
-//! credential_process JSON and `--json` listings. Everything for a person goes to stderr.
+//! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
+//! credential_process JSON, `--json` listings and `list`'s table. Messages, questions' context,
+//! warnings and progress for a person go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -95,6 +96,19 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     writeln!(stdout).map_err(Error::Output)
 }
 
+/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write. A reader
+/// that has gone (`awskeep list | head -1`) is not an error.
+pub fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
 /// A message for the person at the terminal.
 pub fn say(message: &str) {
     eprintln!("{message}");
@@ -146,6 +160,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: std::time::SystemTime::now(),
+            iam_created_at: None,
             rotation: Default::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();
