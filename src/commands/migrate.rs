@@ -75,7 +75,7 @@ pub fn run(
     let mut migrated = Vec::new();
     let mut failed = Vec::new();
     let mut undated = Vec::new();
-    let mut undated_why = String::new();
+    let mut undated_why = (String::new(), String::new());
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
@@ -96,7 +96,7 @@ pub fn run(
                 migrated.push(profile.to_string());
                 if let Some(why) = why {
                     undated.push(profile.to_string());
-                    undated_why = why;
+                    undated_why = (profile.to_string(), why);
                 }
             }
             Err(error) => {
@@ -107,7 +107,11 @@ pub fn run(
     }
     summarize(ctx, &migrated, &skipped, &failed);
     // Said once, with the last reason IAM gave (keys of one user fail alike).
-    super::say_creation_unknown(&undated, &undated_why);
+    let why = match undated.as_slice() {
+        [_] => undated_why.1,
+        _ => format!("for {}: {}", undated_why.0, undated_why.1),
+    };
+    super::say_creation_unknown(&undated, &why);
     if failed.is_empty() {
         Ok(())
     } else {

@@ -290,9 +290,15 @@ pub(crate) fn say_creation_unknown(profiles: &[String], why: &str) {
     if profiles.is_empty() {
         return;
     }
+    let (keys, were, its) = if profiles.len() == 1 {
+        ("key", "was", "its age counts")
+    } else {
+        ("keys", "were", "their ages count")
+    };
     output::say(&format!(
-        "awskeep: IAM did not say when the key of {} was created ({why}); its age counts from today, and `awskeep list` marks it with *.",
-        profiles.join(", ")
+        "awskeep: IAM did not say when the {keys} of {} {were} created ({why}); {its} from today, and `awskeep list` marks {} with *.",
+        profiles.join(", "),
+        if profiles.len() == 1 { "it" } else { "them" }
     ));
 }
 
