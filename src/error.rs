@@ -333,7 +333,7 @@ impl Error {
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
             ),
             Error::KeyLeftInIam { command, .. } => {
-                format!("the key still works; delete it as a user allowed to: {command}")
+                format!("the key still works; delete it as a user allowed to: `{command}`")
             }
             Error::KeyShared { others, .. } => format!(
                 "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
@@ -714,6 +714,15 @@ mod hint_tests {
                 outcome: s("y"),
             },
             Error::Interrupted { outcome: s("y") },
+            Error::KeyLeftInIam {
+                profile: s("dev"),
+                key: s("AKIA…MPLE"),
+                done: "deleted",
+                cause: s("arn:aws:iam::123456789012:user/dev may not call iam:DeleteAccessKey"),
+                command: s(
+                    "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev",
+                ),
+            },
             Error::KeyNotYetAccepted {
                 profile: s("dev"),
                 waited: s("60s"),

@@ -206,7 +206,7 @@ fn remove_delete_key_refused_by_iam_says_the_key_still_works() {
     env.expect(["remove", "dev", "--yes", "--delete-key"])
         .status(1)
         .stderr(&format!(
-            "Removed profile dev.\nawskeep: profile dev is removed from awskeep, but its key {} was not deleted in IAM: {} may not call iam:DeleteAccessKey. Hint: the key still works; delete it as a user allowed to: aws iam delete-access-key --access-key-id {} --user-name {}.\n",
+            "Removed profile dev.\nawskeep: profile dev is removed from awskeep, but its key {} was not deleted in IAM: {} may not call iam:DeleteAccessKey. Hint: the key still works; delete it as a user allowed to: `aws iam delete-access-key --access-key-id {} --user-name {}`.\n",
             masked(&key.id),
             key.arn,
             key.id,
