@@ -1,5 +1,6 @@
-//! The only code that writes to stdout and stderr. stdout carries machine output alone: the
-//! credential_process JSON and `--json` listings. Everything for a person goes to stderr.
+//! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
+//! credential_process JSON, `--json` listings and `list`'s table. Messages, questions' context,
+//! warnings and progress for a person go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -74,6 +75,19 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, value).map_err(|e| Error::Output(e.into()))?;
     writeln!(stdout).map_err(Error::Output)
+}
+
+/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write. A reader
+/// that has gone (`awskeep list | head -1`) is not an error.
+pub fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Writes bytes to stdout as they are, in one write: generated text (a completion script, the man
@@ -177,6 +191,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: std::time::SystemTime::now(),
+            iam_created_at: None,
             rotation: Default::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();
