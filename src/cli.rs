@@ -46,6 +46,31 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Check the store, each awskeep profile and the clock, and say what to do about each problem
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The profile to check (default: every awskeep profile)
+    #[arg(value_name = "PROFILE", value_parser = parse_arg, conflicts_with = "profile")]
+    pub profile_arg: Option<ProfileName>,
+
+    /// The profile to check (the same as the positional PROFILE)
+    #[arg(long, value_parser = parse_arg)]
+    pub profile: Option<ProfileName>,
+
+    /// Print the findings as JSON on stdout for scripts
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the one network call (comparing the local clock with AWS STS's)
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Warn about keys older than this (CIS: rotate every 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub max_age: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

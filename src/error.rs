@@ -266,6 +266,9 @@ pub enum Error {
 
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
+
+    #[error("doctor found {failed} problem(s)")]
+    DoctorFound { failed: usize },
 }
 
 impl Error {
@@ -386,6 +389,7 @@ impl Error {
             Error::MfaNoInput { .. } => "set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run the command in a terminal".into(),
             Error::MfaProcess { .. } => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
+            Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
             _ => return None,
         })

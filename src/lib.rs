@@ -32,6 +32,10 @@ use error::Result;
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_env(cli.verbose)?;
+    // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
+    if let Command::Doctor(args) = &cli.command {
+        return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);
+    }
     let store = store::open(cli.store, ctx.lock_dir.clone())?;
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
     run_with(&ctx, store.as_ref(), &aws::SdkAws, cli)
@@ -57,5 +61,6 @@ pub fn run_with(
         Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
         Command::Session(args) => commands::session::run(ctx, store, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
+        Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
     }
 }

@@ -1,5 +1,6 @@
-//! The only code that writes to stdout and stderr. stdout carries machine output alone: the
-//! credential_process JSON and `--json` listings. Everything for a person goes to stderr.
+//! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
+//! credential_process JSON, `--json` listings and `doctor`'s report. Everything else for a person
+//! goes to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -93,6 +94,15 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, value).map_err(|e| Error::Output(e.into()))?;
     writeln!(stdout).map_err(Error::Output)
+}
+
+/// A readable report on stdout, when the report is the command's product (`doctor`).
+pub fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Output)
 }
 
 /// A message for the person at the terminal.
