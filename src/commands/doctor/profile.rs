@@ -238,7 +238,11 @@ fn shadowing_finding(files: &Files, profile: &ProfileName) -> Finding {
         (&files.credentials_path, &files.credentials),
         profile,
     ) {
-        return Finding::from_error(Severity::Fail, check, &error);
+        // Unlike `add`'s hint, the profile is awskeep's already: migrate finishes it (and refuses,
+        // naming the fix, when the plaintext key is another one).
+        return Finding::from_error(Severity::Fail, check, &error).fix(format!(
+            "run `awskeep migrate --profile {profile}`: it moves the plaintext key into the keychain, or only deletes it when the keychain holds that same key"
+        ));
     }
     if let Err(Error::ConflictingSource { key, path, .. }) =
         crate::commands::other_sources(&files.config_path, &files.config, profile)

@@ -285,7 +285,12 @@ fn plaintext_keys_and_other_sources_shadowing_awskeep_fail() {
     let dev = only(&report, "shadowing", Some("dev"));
     assert_eq!(dev.severity, Severity::Fail);
     assert!(dev.message.contains("plaintext keys"), "{}", dev.message);
-    assert!(dev.fix.as_deref().unwrap().contains("awskeep add dev"));
+    assert!(
+        dev.fix
+            .as_deref()
+            .unwrap()
+            .contains("awskeep migrate --profile dev")
+    );
     let ops = only(&report, "shadowing", Some("ops"));
     assert_eq!(ops.severity, Severity::Fail);
     assert!(
