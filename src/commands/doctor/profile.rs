@@ -308,23 +308,31 @@ fn age_finding(
     now: SystemTime,
 ) -> Finding {
     let age = now.duration_since(key.added_at).unwrap_or_default();
-    let days = match age.as_secs() / 86_400 {
-        1 => "1 day".to_string(),
-        n => format!("{n} days"),
-    };
+    let age_text = days(age.as_secs() / 86_400);
     if age > max_age {
         Finding::new(
             Severity::Warn,
             "key_age",
             format!(
-                "key {} is {days} old, older than {}",
+                "key {} is {age_text} old, older than {}",
                 key.key.access_key_id,
-                humantime::format_duration(max_age)
+                if max_age.as_secs().is_multiple_of(86_400) {
+                    days(max_age.as_secs() / 86_400)
+                } else {
+                    humantime::format_duration(max_age).to_string()
+                }
             ),
         )
         .fix(format!("rotate it: `awskeep rotate --profile {profile}`"))
     } else {
-        Finding::ok("key_age", format!("key is {days} old"))
+        Finding::ok("key_age", format!("key is {age_text} old"))
+    }
+}
+
+fn days(n: u64) -> String {
+    match n {
+        1 => "1 day".into(),
+        n => format!("{n} days"),
     }
 }
 

@@ -341,7 +341,11 @@ fn an_old_key_warns_and_an_unfinished_rotation_fails() {
     let report = examine_with(dir.path(), &store, &FakeAws::default(), &["--offline"]);
     let age = only(&report, "key_age", Some("dev"));
     assert_eq!(age.severity, Severity::Warn);
-    assert!(age.message.contains("120 days old"), "{}", age.message);
+    assert!(
+        age.message.contains("120 days old, older than 90 days"),
+        "{}",
+        age.message
+    );
     let rotation = only(&report, "rotation", Some("dev"));
     assert_eq!(rotation.severity, Severity::Fail);
     assert!(
