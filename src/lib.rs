@@ -31,6 +31,12 @@ use error::Result;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // These print what clap generates: no environment, store or AWS is needed (or opened).
+    match cli.command {
+        Command::Completions(args) => return commands::completions::run(args),
+        Command::Man(args) => return commands::man::run(args),
+        _ => {}
+    }
     let ctx = Context::from_env(cli.verbose)?;
     // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
     if let Command::Doctor(args) = &cli.command {
@@ -62,5 +68,7 @@ pub fn run_with(
         Command::Session(args) => commands::session::run(ctx, store, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     }
 }

@@ -73,7 +73,7 @@ fn each_broken_part_is_named_with_its_fix_and_exit_is_1() {
         .stdout_contains(
             "FAIL  [dev] shadowing: profile \"dev\" has plaintext keys in $HOME/.aws/credentials, which would win over awskeep in botocore, the JS and the Go SDKs\n",
         )
-        .stdout_contains("      fix: run `awskeep migrate --profile dev`: it moves the plaintext key into the keychain, or only deletes it when the keychain holds that same key\n")
+        .stdout_contains("      fix: `awskeep migrate dev` moves them into the keychain in one step; or delete them from [dev] in $HOME/.aws/credentials\n")
         .stdout_contains(
             "warn  [dev] region: no region in [profile dev] (only AWS_REGION=us-east-1 in this shell sets one); AWS clients without one refuse to call regional services\n",
         )

@@ -3,10 +3,12 @@
 
 pub mod add;
 pub mod bootstrap;
+pub mod completions;
 pub mod credential_process;
 pub mod doctor;
 pub mod import;
 pub mod list;
+pub mod man;
 pub mod migrate;
 mod new_key;
 pub mod remove;
@@ -174,7 +176,7 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
     if let Err(e) = store.delete_session(profile) {
         output::say(&format!(
             "awskeep: could not drop the cached session of {profile}: {}",
-            e.one_line()
+            e.one_line(None)
         ));
     }
 }
@@ -304,7 +306,7 @@ fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<
     if let Err(e) = restored {
         output::say(&format!(
             "awskeep: could not undo the store write for profile {profile}: {}",
-            e.one_line()
+            e.one_line(None)
         ));
     }
 }

@@ -103,7 +103,7 @@ pub fn examine(
         }
     };
 
-    let chosen = args.profile.clone().or_else(|| args.profile_arg.clone());
+    let chosen = args.profile.clone();
     let profiles: Vec<ProfileName> = match &chosen {
         Some(profile) => vec![profile.clone()],
         None => {

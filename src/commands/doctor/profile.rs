@@ -136,7 +136,7 @@ fn line_fix(files: &Files, profile: &ProfileName) -> String {
             files.config_path.display()
         ),
         Err(error) => error
-            .hint()
+            .hint(Some(crate::cli::CommandKind::Doctor))
             .unwrap_or_else(|| format!("run `awskeep add {profile} --force`")),
     }
 }
@@ -238,11 +238,7 @@ fn shadowing_finding(files: &Files, profile: &ProfileName) -> Finding {
         (&files.credentials_path, &files.credentials),
         profile,
     ) {
-        // Unlike `add`'s hint, the profile is awskeep's already: migrate finishes it (and refuses,
-        // naming the fix, when the plaintext key is another one).
-        return Finding::from_error(Severity::Fail, check, &error).fix(format!(
-            "run `awskeep migrate --profile {profile}`: it moves the plaintext key into the keychain, or only deletes it when the keychain holds that same key"
-        ));
+        return Finding::from_error(Severity::Fail, check, &error);
     }
     if let Err(Error::ConflictingSource { key, path, .. }) =
         crate::commands::other_sources(&files.config_path, &files.config, profile)

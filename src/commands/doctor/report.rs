@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::cli::CommandKind;
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -68,7 +69,7 @@ impl Finding {
             check,
             profile: None,
             message: error.cause_line(),
-            fix: error.hint(),
+            fix: error.hint(Some(CommandKind::Doctor)),
         }
     }
 
@@ -140,7 +141,7 @@ impl Report {
         if json {
             output::print_json(self)
         } else {
-            output::print_text(&self.text())
+            output::print_bytes(self.text().as_bytes())
         }
     }
 

@@ -289,7 +289,7 @@ fn plaintext_keys_and_other_sources_shadowing_awskeep_fail() {
         dev.fix
             .as_deref()
             .unwrap()
-            .contains("awskeep migrate --profile dev")
+            .contains("`awskeep migrate dev`")
     );
     let ops = only(&report, "shadowing", Some("ops"));
     assert_eq!(ops.severity, Severity::Fail);
