@@ -47,12 +47,12 @@ pub enum Command {
     CredentialProcess(CredentialProcessArgs),
     /// List the profiles awskeep holds
     #[command(
-        after_help = "Examples:\n  awskeep list                      each profile, its key ID, owner and age\n  awskeep list --json | jq '.[]'    for scripts\n  awskeep list --max-age 30d        warn about keys older than 30 days"
+        after_help = "Examples:\n  awskeep list                      each profile, its key ID, owner and age in IAM\n  awskeep list | grep dev           the table is on stdout\n  awskeep list --json | jq '.[]'    for scripts (full key IDs)\n  awskeep list --max-age 30         warn about keys older than 30 days"
     )]
     List(ListArgs),
     /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
     #[command(
-        after_help = "Examples:\n  awskeep remove dev          asks first\n  awskeep remove dev --yes    without asking (scripts)"
+        after_help = "Examples:\n  awskeep remove dev                       asks first (and whether to delete the key in IAM)\n  awskeep remove dev --yes                 without asking (scripts); the key stays in IAM\n  awskeep remove dev --yes --delete-key    and delete the key in IAM"
     )]
     Remove(RemoveArgs),
     /// Create a new IAM access key straight into the keychain (the secret is never shown)
@@ -108,8 +108,8 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Warn about keys older than this (CIS: rotate every 90 days)
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub max_age: std::time::Duration,
 }
 
@@ -404,8 +404,8 @@ pub struct RotateArgs {
     #[arg(long, conflicts_with = PROFILE_GROUP)]
     pub all: bool,
 
-    /// With --all: rotate keys at least this old
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// With --all: rotate keys at least this old in IAM (days, or a duration: 90, 90d, 12w)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub older_than: std::time::Duration,
 
     /// Mark the old key Inactive in IAM instead of deleting it
@@ -514,8 +514,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Warn about keys older than this (CIS: rotate every 90 days)
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub max_age: std::time::Duration,
 }
 
@@ -528,4 +528,16 @@ pub struct RemoveArgs {
     /// Remove without asking
     #[arg(short, long)]
     pub yes: bool,
+
+    /// Also delete the key in IAM, acting as the key itself (default: ask on a terminal, else keep)
+    #[arg(long, conflicts_with_all = ["deactivate_key", "keep_key"])]
+    pub delete_key: bool,
+
+    /// Also mark the key Inactive in IAM instead of deleting it
+    #[arg(long, conflicts_with = "keep_key")]
+    pub deactivate_key: bool,
+
+    /// Leave the key in IAM without asking (awskeep prints the command that deletes it)
+    #[arg(long)]
+    pub keep_key: bool,
 }

@@ -283,6 +283,17 @@ pub enum Error {
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
 
+    #[error(
+        "profile {profile} is removed from awskeep, but its key {key} was not {done} in IAM: {cause}"
+    )]
+    KeyLeftInIam {
+        profile: String,
+        key: String,
+        done: &'static str,
+        cause: String,
+        command: String,
+    },
+
     #[error("doctor found {failed} problem(s)")]
     DoctorFound { failed: usize },
 }
@@ -324,6 +335,9 @@ impl Error {
             Error::UnprovenKey { user, keys } => format!(
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
             ),
+            Error::KeyLeftInIam { command, .. } => {
+                format!("the key still works; delete it as a user allowed to: `{command}`")
+            }
             Error::KeyShared { others, .. } => format!(
                 "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),
@@ -518,6 +532,7 @@ impl Error {
             | Error::UserExists { .. }
             | Error::KeyQuotaFull { .. }
             | Error::NewKeyRolledBack { .. }
+            | Error::KeyLeftInIam { .. }
             | Error::KeyNotYetAccepted { .. }
             | Error::Aws { .. }
             | Error::UnquotablePath { .. }
@@ -704,6 +719,15 @@ mod hint_tests {
                 outcome: s("y"),
             },
             Error::Interrupted { outcome: s("y") },
+            Error::KeyLeftInIam {
+                profile: s("dev"),
+                key: s("AKIA…MPLE"),
+                done: "deleted",
+                cause: s("arn:aws:iam::123456789012:user/dev may not call iam:DeleteAccessKey"),
+                command: s(
+                    "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev",
+                ),
+            },
             Error::KeyNotYetAccepted {
                 profile: s("dev"),
                 waited: s("60s"),

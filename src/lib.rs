@@ -12,6 +12,7 @@ pub mod config_file;
 pub mod context;
 pub mod error;
 pub mod hygiene;
+pub mod key_age;
 pub mod key_input;
 pub mod lock;
 pub mod mfa;
@@ -61,7 +62,7 @@ pub fn run_with(
             commands::credential_process::run(ctx, store, aws, args)
         }
         Command::List(args) => commands::list::run(ctx, store, args),
-        Command::Remove(args) => commands::remove::run(ctx, store, args),
+        Command::Remove(args) => commands::remove::run(ctx, store, aws, args),
         Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, aws, cli.store, args),
         Command::Rotate(args) => commands::rotate::run(ctx, store, aws, args),
         Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),

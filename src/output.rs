@@ -1,6 +1,6 @@
 //! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
-//! credential_process JSON, `--json` listings and `doctor`'s report. Everything else for a person
-//! goes to stderr.
+//! credential_process JSON, `--json` listings, `list`'s table and `doctor`'s report. Messages,
+//! questions' context, warnings and progress for a person go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -97,7 +97,20 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     writeln!(stdout).map_err(Error::Output)
 }
 
-/// Writes generated text (a completion script, the man page, doctor's report) to stdout as it is.
+/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write. A reader
+/// that has gone (`awskeep list | head -1`) is not an error.
+pub fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes generated text (a completion script, the man page) to stdout as it is.
 pub fn print_bytes(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -197,6 +210,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: std::time::SystemTime::now(),
+            iam_created_at: None,
             rotation: Default::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();

@@ -16,7 +16,8 @@ fn masked(id: &str) -> String {
 fn all_well_is_every_check_ok_and_exit_0() {
     let moto = Moto::connect();
     let env = TestEnv::new();
-    let key = moto.new_user_with_key("doctor-ok");
+    // Allowed to list its own keys, so `add` records IAM's CreateDate and the age is IAM's.
+    let key = moto.new_user_allowed("doctor-ok", &["iam:ListAccessKeys"]);
     env.write_config("[profile dev]\nregion = us-east-1\n");
     env.add("dev", &key, &[]).assert_ok();
     env.expect(["doctor"])

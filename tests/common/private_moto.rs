@@ -28,8 +28,23 @@ fn free_port() -> u16 {
 
 impl PrivateMoto {
     pub fn start() -> Self {
+        Self::start_server(Command::new(venv_bin("moto_server")))
+    }
+
+    /// A private moto in which the first key of each IAM user named `aged-*` was created three
+    /// years ago (tests/support/moto_aged.py).
+    pub fn start_aged() -> Self {
+        let mut command = Command::new(venv_bin("python"));
+        command.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/moto_aged.py"
+        ));
+        Self::start_server(command)
+    }
+
+    fn start_server(mut command: Command) -> Self {
         let port = free_port();
-        let server = Command::new(venv_bin("moto_server"))
+        let server = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::report::{Finding, Severity};
 use crate::context::Context;
 use crate::error::Error;
+use crate::key_age::{AgeFrom, KeyAge};
 use crate::process_line;
 use crate::profile::Document;
 use crate::profile_name::ProfileName;
@@ -303,14 +304,20 @@ fn age_finding(
     max_age: Duration,
     now: SystemTime,
 ) -> Finding {
-    let age = now.duration_since(key.added_at).unwrap_or_default();
-    let age_text = days(age.as_secs() / 86_400);
-    if age > max_age {
+    let age = KeyAge::of(key, now);
+    let counted = match age.from {
+        AgeFrom::Iam => "",
+        AgeFrom::Stored => {
+            " (counted from when awskeep stored it: IAM's creation date of this key is unknown)"
+        }
+    };
+    let age_text = days(age.days());
+    if age.age > max_age {
         Finding::new(
             Severity::Warn,
             "key_age",
             format!(
-                "key {} is {age_text} old, older than {}",
+                "key {} is {age_text} old{counted}, older than {}",
                 key.key.access_key_id,
                 if max_age.as_secs().is_multiple_of(86_400) {
                     days(max_age.as_secs() / 86_400)
@@ -321,7 +328,7 @@ fn age_finding(
         )
         .fix(format!("rotate it: `awskeep rotate --profile {profile}`"))
     } else {
-        Finding::ok("key_age", format!("key is {age_text} old"))
+        Finding::ok("key_age", format!("key is {age_text} old{counted}"))
     }
 }
 

@@ -141,7 +141,7 @@ impl Report {
         if json {
             output::print_json(self)
         } else {
-            output::print_bytes(self.text().as_bytes())
+            output::print_text(&self.text())
         }
     }
 

@@ -57,8 +57,9 @@ fn stored(id: &str, account: &str, age: Duration) -> StoredKey {
             account_id: account.into(),
             arn: format!("arn:aws:iam::{account}:user/me"),
         }),
-        SystemTime::now() - age,
+        SystemTime::now() - DAY,
     )
+    .created_in_iam(Some(SystemTime::now() - age))
 }
 
 /// An executable named awskeep in `dir`, standing in for the installed one.
@@ -346,6 +347,11 @@ fn an_old_key_warns_and_an_unfinished_rotation_fails() {
         "{}",
         age.message
     );
+    assert!(
+        !age.message.contains("unknown"),
+        "IAM's date: {}",
+        age.message
+    );
     let rotation = only(&report, "rotation", Some("dev"));
     assert_eq!(rotation.severity, Severity::Fail);
     assert!(
@@ -357,12 +363,33 @@ fn an_old_key_warns_and_an_unfinished_rotation_fails() {
         rotation.fix.as_deref(),
         Some("finish it: `awskeep rotate --profile dev`")
     );
-    // --max-age moves the line.
+    // Without IAM's date the age counts from the store item, and says so.
+    store
+        .set(
+            &name("dev"),
+            &StoredKey::new(
+                pair("AKIAIOSFODNN7EXAMPLE"),
+                None,
+                SystemTime::now() - 100 * DAY,
+            ),
+        )
+        .unwrap();
+    let report = examine_with(dir.path(), &store, &FakeAws::default(), &["--offline"]);
+    let age = only(&report, "key_age", Some("dev"));
+    assert_eq!(age.severity, Severity::Warn);
+    assert!(
+        age.message
+            .contains("100 days old (counted from when awskeep stored it: IAM's creation date of this key is unknown)"),
+        "{}",
+        age.message
+    );
+    store.set(&name("dev"), &key).unwrap();
+    // --max-age moves the line (a bare number is days, as for list).
     let report = examine_with(
         dir.path(),
         &store,
         &FakeAws::default(),
-        &["--offline", "--max-age", "200d"],
+        &["--offline", "--max-age", "200"],
     );
     assert_eq!(only(&report, "key_age", Some("dev")).severity, Severity::Ok);
 }
