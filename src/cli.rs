@@ -46,6 +46,39 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
+    Unlock(UnlockArgs),
+    /// Close the encrypted file store now (forget its kept key)
+    Lock,
+    /// Show or change the credential store this machine uses
+    Store(StoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the store stays open (default: AWSKEEP_UNLOCK_TIMEOUT, else awskeep_unlock_timeout in
+    /// [default] of ~/.aws/config, else 8h)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Say which store awskeep uses here and why
+    Show,
+    /// Move every item into another store and use that one from now on (re-run to finish an
+    /// interrupted move)
+    Move {
+        /// The store to move to
+        #[arg(long, value_enum)]
+        to: StoreKind,
+    },
 }
 
 #[derive(Debug, Args)]

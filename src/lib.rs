@@ -32,9 +32,20 @@ use error::Result;
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_env(cli.verbose)?;
-    let store = store::open(cli.store, ctx.lock_dir.clone())?;
-    output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
-    run_with(&ctx, store.as_ref(), &aws::SdkAws, cli)
+    if let Command::Store(args) = cli.command {
+        // Opens the stores it moves between itself.
+        return commands::store::run(&ctx, cli.store, args);
+    }
+    let opened = store::open(cli.store, &ctx)?;
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "using the {} ({})",
+            opened.store.display_name(),
+            opened.reason.describe()
+        ),
+    );
+    run_with(&ctx, opened.store.as_ref(), &aws::SdkAws, cli)
 }
 
 /// Runs a command against the given context, store and AWS: what `run` does once they are open,
@@ -57,5 +68,8 @@ pub fn run_with(
         Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
         Command::Session(args) => commands::session::run(ctx, store, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
+        Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
+        Command::Lock => commands::unlock::lock(store),
+        Command::Store(args) => commands::store::run(ctx, cli.store, args),
     }
 }

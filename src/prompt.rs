@@ -55,6 +55,12 @@ pub fn ask_hidden(prompt: &str) -> Result<zeroize::Zeroizing<String>> {
         .map_err(Error::Terminal)
 }
 
+/// Whether there is a terminal to ask on (`/dev/tty` opens; on Windows, the console). Without one a
+/// question is an error at once, never a wait.
+pub fn terminal_available() -> bool {
+    open_terminal().is_ok()
+}
+
 /// The controlling terminal as (input, output): `/dev/tty` both ways on Unix.
 #[cfg(unix)]
 fn open_terminal() -> Result<(std::fs::File, std::fs::File)> {

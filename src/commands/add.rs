@@ -135,6 +135,7 @@ mod tests {
             verbose: false,
             test_crash_at: None,
             test_fail_at: None,
+            store_env: Default::default(),
         }
     }
 

@@ -11,6 +11,8 @@ mod new_key;
 pub mod remove;
 pub mod rotate;
 pub mod session;
+pub mod store;
+pub mod unlock;
 
 use std::path::{Path, PathBuf};
 
