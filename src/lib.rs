@@ -31,6 +31,12 @@ use error::Result;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // These print what clap generates: no environment, store or AWS is needed (or opened).
+    match cli.command {
+        Command::Completions(args) => return commands::completions::run(args),
+        Command::Man(args) => return commands::man::run(args),
+        _ => {}
+    }
     let ctx = Context::from_env(cli.verbose)?;
     if let Command::Store(args) = cli.command {
         // Opens the stores it moves between itself.
@@ -71,5 +77,7 @@ pub fn run_with(
         Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
         Command::Lock => commands::unlock::lock(store),
         Command::Store(args) => commands::store::run(ctx, cli.store, args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     }
 }
