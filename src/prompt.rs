@@ -34,6 +34,11 @@ pub fn confirm(
     }
 }
 
+/// Whether there is a terminal to ask on (`/dev/tty` opens; on Windows, the console).
+pub fn terminal_available() -> bool {
+    open_terminal().is_ok()
+}
+
 /// Prints `prompt` on the terminal and reads one echoed line from it.
 pub fn ask_line(prompt: &str) -> Result<String> {
     let (input, mut output) = open_terminal()?;
@@ -53,12 +58,6 @@ pub fn ask_hidden(prompt: &str) -> Result<zeroize::Zeroizing<String>> {
     rpassword::prompt_password(prompt)
         .map(zeroize::Zeroizing::new)
         .map_err(Error::Terminal)
-}
-
-/// Whether there is a terminal to ask on (`/dev/tty` opens; on Windows, the console). Without one a
-/// question is an error at once, never a wait.
-pub fn terminal_available() -> bool {
-    open_terminal().is_ok()
 }
 
 /// The controlling terminal as (input, output): `/dev/tty` both ways on Unix.

@@ -76,6 +76,8 @@ pub fn run(
 
     let mut migrated = Vec::new();
     let mut failed = Vec::new();
+    let mut undated = Vec::new();
+    let mut undated_why = (String::new(), String::new());
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
@@ -88,9 +90,16 @@ pub fn run(
             args.no_verify,
             args.keep_plaintext,
         ) {
-            Ok(whose) => {
+            Ok(Migrated {
+                whose,
+                undated: why,
+            }) => {
                 output::say(&format!("  migrated {profile}{whose}"));
                 migrated.push(profile.to_string());
+                if let Some(why) = why {
+                    undated.push(profile.to_string());
+                    undated_why = (profile.to_string(), why);
+                }
             }
             Err(error) => {
                 output::say(&format!("  FAILED {profile}: {}", error.cause_line()));
@@ -99,6 +108,12 @@ pub fn run(
         }
     }
     summarize(ctx, &migrated, &skipped, &failed);
+    // Said once, with the last reason IAM gave (keys of one user fail alike).
+    let why = match undated.as_slice() {
+        [_] => undated_why.1,
+        _ => format!("for {}: {}", undated_why.0, undated_why.1),
+    };
+    super::say_creation_unknown(&undated, &why);
     if failed.is_empty() {
         Ok(())
     } else {
@@ -267,6 +282,13 @@ fn show_plan(
     }
 }
 
+/// What `migrate_one` reports: whose key it was, and why IAM's creation date of it is unknown
+/// (`None`: known, or not asked with `--no-verify`).
+struct Migrated {
+    whose: String,
+    undated: Option<String>,
+}
+
 /// Moves one profile's key; returns who it belongs to, for the report.
 fn migrate_one(
     ctx: &Context,
@@ -276,7 +298,7 @@ fn migrate_one(
     line: &SettingValue,
     no_verify: bool,
     keep_plaintext: bool,
-) -> Result<String> {
+) -> Result<Migrated> {
     let profile = &candidate.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
     // The plan showed a key; a file changed since (another key, a rotated secret) is not touched.
@@ -310,13 +332,25 @@ fn migrate_one(
         .as_ref()
         .map(|o| format!(" ({})", o.arn))
         .unwrap_or_default();
+    // The key's age is its age in IAM, however long it sat in the plaintext file.
+    let region = config.document().get(profile.as_str(), "region");
+    let (created, undated) = match &owner {
+        Some(owner) => match super::key_created(ctx, aws, region, &candidate.key, owner) {
+            Ok(created) => (created, None),
+            Err(e) => (None, Some(e.cause_line())),
+        },
+        None => (None, None),
+    };
+    let created = created.or_else(|| previous.as_ref().and_then(|p| p.iam_created_at));
+    let undated = undated.filter(|_| created.is_none());
     let stored = StoredKey::new(
         candidate.key,
         owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
         previous
             .as_ref()
             .map_or_else(SystemTime::now, |p| p.added_at),
-    );
+    )
+    .created_in_iam(created);
 
     config.set(profile, "credential_process", line);
     if candidate.in_config && !keep_plaintext {
@@ -350,7 +384,7 @@ fn migrate_one(
             )
         })?;
     }
-    Ok(whose)
+    Ok(Migrated { whose, undated })
 }
 
 /// The file's key lines for `profile` still hold exactly `key`; otherwise another program changed
