@@ -211,7 +211,12 @@ pub enum Error {
     #[error(
         "the new key is stored and configured as profile {profile}, but AWS did not accept it within {waited}"
     )]
-    KeyNotYetAccepted { profile: String, waited: String },
+    KeyNotYetAccepted {
+        profile: String,
+        waited: String,
+        /// ` --region R` when the profile has no region, so the suggested command works as printed.
+        region_flag: String,
+    },
 
     #[error("AWS {operation} failed: {reason}")]
     Aws {
@@ -378,8 +383,8 @@ impl Error {
                 "create an IAM user and pass --user NAME (add --create-user to create it now)".into()
             }
             Error::NeedsUser { .. } => "pass --user NAME for the IAM user that gets the key".into(),
-            Error::KeyNotYetAccepted { profile, .. } => format!(
-                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}` in a minute, or raise --verify-timeout"
+            Error::KeyNotYetAccepted { profile, region_flag, .. } => format!(
+                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute, or raise --verify-timeout"
             ),
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
             Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),

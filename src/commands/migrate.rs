@@ -8,6 +8,7 @@
 
 use std::time::SystemTime;
 
+use super::region::RegionPlan;
 use crate::cli::MigrateArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -74,20 +75,20 @@ pub fn run(
 
     let mut migrated = Vec::new();
     let mut failed = Vec::new();
+    // The check to run, for the first profile migrated.
+    let mut suggestion = None;
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
-        match migrate_one(
-            ctx,
-            store,
-            aws,
-            candidate,
-            &line,
-            args.no_verify,
-            args.keep_plaintext,
-        ) {
-            Ok(whose) => {
+        match migrate_one(ctx, store, aws, candidate, &line, &args) {
+            Ok((whose, region)) => {
                 output::say(&format!("  migrated {profile}{whose}"));
+                if let Some(note) = region.describe(&profile, args.region.as_deref()) {
+                    output::say(&format!("    {note}"));
+                }
+                if suggestion.is_none() {
+                    suggestion = Some(region.suggestion(&profile));
+                }
                 migrated.push(profile.to_string());
             }
             Err(error) => {
@@ -97,6 +98,9 @@ pub fn run(
         }
     }
     summarize(ctx, &migrated, &skipped, &failed);
+    if let Some(suggestion) = suggestion {
+        output::say(&format!("Try: {suggestion}"));
+    }
     if failed.is_empty() {
         Ok(())
     } else {
@@ -265,33 +269,44 @@ fn show_plan(
     }
 }
 
-/// Moves one profile's key; returns who it belongs to, for the report.
+/// Moves one profile's key; returns who it belongs to and what became of its region, for the report.
 fn migrate_one(
     ctx: &Context,
     store: &dyn CredentialStore,
     aws: &dyn crate::aws::Aws,
     candidate: Candidate,
     line: &SettingValue,
-    no_verify: bool,
-    keep_plaintext: bool,
-) -> Result<String> {
+    args: &MigrateArgs,
+) -> Result<(String, RegionPlan)> {
+    let (no_verify, keep_plaintext) = (args.no_verify, args.keep_plaintext);
     let profile = &candidate.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     // The plan showed a key; a file changed since (another key, a rotated secret) is not touched.
     if candidate.in_config {
         still_holds(&config, profile, &candidate.key)?;
     }
     if candidate.in_credentials {
-        let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
         still_holds(&credentials, profile, &candidate.key)?;
     }
+    // A region the plaintext section already has stays where it is (the key lines go, it does not).
+    let region = super::region::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        None,
+    );
+    drop(credentials);
     let owner = if no_verify {
         None
     } else {
         Some(super::verify_key(
             ctx,
             aws,
-            config.document().get(profile.as_str(), "region"),
+            args.region.as_deref(),
+            region.region(),
             &candidate.key,
         )?)
     };
@@ -317,6 +332,7 @@ fn migrate_one(
     );
 
     config.set(profile, "credential_process", line);
+    region.apply(&mut config, profile);
     if candidate.in_config && !keep_plaintext {
         for key in KEY_LINES {
             config.remove(profile.as_str(), key);
@@ -325,7 +341,7 @@ fn migrate_one(
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
         super::crash_point(ctx, "migrate:after-store-write");
-        super::save_process_line(&config, profile, Some(line.as_str()))
+        super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");
@@ -348,7 +364,7 @@ fn migrate_one(
             )
         })?;
     }
-    Ok(whose)
+    Ok((whose, region))
 }
 
 /// The file's key lines for `profile` still hold exactly `key`; otherwise another program changed

@@ -8,6 +8,7 @@ pub mod import;
 pub mod list;
 pub mod migrate;
 mod new_key;
+pub(crate) mod region;
 pub mod remove;
 pub mod rotate;
 pub mod session;
@@ -113,6 +114,17 @@ pub(crate) fn save_process_line(
     profile: &ProfileName,
     expected: Option<&str>,
 ) -> Result<()> {
+    save_profile(config, profile, expected, None)
+}
+
+/// `save_process_line`, for a profile that also gets `region = expected_region` (when `Some`), which
+/// must read back too.
+pub(crate) fn save_profile(
+    config: &LoadedFile,
+    profile: &ProfileName,
+    expected: Option<&str>,
+    expected_region: Option<&str>,
+) -> Result<()> {
     config.save(|text| {
         confirm_edit(
             &config.path,
@@ -121,7 +133,18 @@ pub(crate) fn save_process_line(
             profile,
             "credential_process",
             expected,
-        )
+        )?;
+        match expected_region {
+            Some(region) => confirm_edit(
+                &config.path,
+                FileKind::Config,
+                text,
+                profile,
+                "region",
+                Some(region),
+            ),
+            None => Ok(()),
+        }
     })
 }
 
@@ -247,10 +270,11 @@ fn invoked_path(
 pub(crate) fn verify_key(
     ctx: &Context,
     aws: &dyn crate::aws::Aws,
+    flag_region: Option<&str>,
     profile_region: Option<&str>,
     key: &KeyPair,
 ) -> Result<KeyOwner> {
-    let target = crate::aws::AwsTarget::resolve(ctx, None, profile_region);
+    let target = crate::aws::AwsTarget::resolve(ctx, flag_region, profile_region);
     output::trace(
         ctx.verbose,
         &format!(
