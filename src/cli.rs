@@ -1,8 +1,10 @@
 //! The command line, as clap derive types only: no logic here, and no flag ever takes a secret.
+//! Besides the derive types: how a profile is given (`add dev` or `add --profile dev`, one clap
+//! impl shared by every command) and `CommandKind`, the running command a hint is rendered for.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::profile_name::{ProfileName, parse_arg};
 use crate::store::StoreKind;
@@ -11,15 +13,22 @@ use crate::store::StoreKind;
 #[command(
     name = "awskeep",
     version,
-    about = "Keep AWS access keys in the OS keychain and serve them to every AWS client as credential_process"
+    about = "Keep AWS access keys in the OS keychain and serve them to every AWS client as credential_process",
+    after_help = "Examples:\n  awskeep migrate                 move every plaintext key into the keychain\n  awskeep add dev                 store a key (asked on the terminal) as profile dev\n  awskeep list                    the profiles awskeep holds, with their keys' ages\n  awskeep rotate --all --yes      replace every key older than 90 days\n\nRun `awskeep COMMAND --help` for a command's options and examples."
 )]
 pub struct Cli {
     /// Which credential store to use (default: the platform's keychain)
-    #[arg(long, global = true, env = "AWSKEEP_STORE", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "AWSKEEP_STORE",
+        value_enum,
+        help_heading = "Global options"
+    )]
     pub store: Option<StoreKind>,
 
     /// Explain each step on stderr (never prints key material)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 
     #[command(subcommand)]
@@ -29,23 +38,84 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store a profile's access key in the keychain and point ~/.aws/config at awskeep
+    #[command(after_help = ADD_HELP)]
     Add(AddArgs),
     /// Print a profile's credentials as credential_process JSON (run by the AWS CLI and SDKs)
+    #[command(
+        after_help = "Examples:\n  awskeep credential-process --profile dev     what ~/.aws/config runs (credential_process = ...)\n  AWS_PROFILE=dev awskeep credential-process   the same profile, from AWS_PROFILE"
+    )]
     CredentialProcess(CredentialProcessArgs),
     /// List the profiles awskeep holds
+    #[command(
+        after_help = "Examples:\n  awskeep list                      each profile, its key ID, owner and age\n  awskeep list --json | jq '.[]'    for scripts\n  awskeep list --max-age 30d        warn about keys older than 30 days"
+    )]
     List(ListArgs),
     /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
+    #[command(
+        after_help = "Examples:\n  awskeep remove dev          asks first\n  awskeep remove dev --yes    without asking (scripts)"
+    )]
     Remove(RemoveArgs),
     /// Create a new IAM access key straight into the keychain (the secret is never shown)
+    #[command(
+        after_help = "Examples:\n  awskeep bootstrap dev --dry-run                     show the plan, change nothing\n  awskeep bootstrap dev --source-profile admin        a new key for admin's own IAM user\n  awskeep bootstrap ci --source-profile admin --user ci-bot --create-user --yes"
+    )]
     Bootstrap(BootstrapArgs),
     /// Replace a profile's key with a new one (resumable; finishes an interrupted rotation)
+    #[command(
+        after_help = "Examples:\n  awskeep rotate dev                          asks first\n  awskeep rotate --all --older-than 90d --yes every key at least 90 days old\n  awskeep rotate dev --deactivate-only        keep the old key, Inactive, in IAM"
+    )]
     Rotate(RotateArgs),
     /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
+    #[command(
+        after_help = "Examples:\n  awskeep migrate --dry-run    show what would move\n  awskeep migrate              every profile with plaintext keys (asks first)\n  awskeep migrate dev prod     only these profiles"
+    )]
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
+    #[command(
+        after_help = "Examples:\n  awskeep import --csv dev_accessKeys.csv --csv prod_accessKeys.csv    asks each file's profile\n  awskeep import --csv a.csv --profile dev --csv b.csv --profile prod --delete-csv"
+    )]
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Print a shell completion script on stdout
+    #[command(
+        after_help = "Examples (install the script where the shell finds it):\n  bash:       awskeep completions bash > ~/.local/share/bash-completion/completions/awskeep\n  zsh:        awskeep completions zsh > \"${fpath[1]}/_awskeep\"\n  fish:       awskeep completions fish > ~/.config/fish/completions/awskeep.fish\n  powershell: awskeep completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
+    #[command(
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process import list migrate remove rotate session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose own page to print (default: awskeep's page)
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+const ADD_HELP: &str = "\
+What add reads: with --csv, the CSV the AWS console downloads; else, when stdin is a terminal, the key \
+ID and the secret (not echoed) asked on it; else stdin, which may hold either
+  the access key ID and the secret access key on two lines, or
+  a credential_process JSON object ({\"Version\": 1, \"AccessKeyId\": ..., \"SecretAccessKey\": ...}),
+    as `aws configure export-credentials` (AWS CLI v2) prints it.
+Temporary credentials (with a SessionToken) are refused: awskeep keeps long-term IAM user keys.
+
+Examples:
+  awskeep add dev                                   asks for the key on the terminal
+  awskeep add dev --csv ~/Downloads/dev_accessKeys.csv
+  awskeep add dev < key.txt                         two lines: key ID, secret
+  aws configure export-credentials --profile old | awskeep add dev
+  awskeep migrate --profile old                     (moves a plaintext profile in one step)";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -57,14 +127,167 @@ pub struct SessionArgs {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Drop cached sessions; the next AWS call fetches a fresh one
+    #[command(
+        after_help = "Examples:\n  awskeep session clear dev    the next call of profile dev asks STS (and the MFA device) again\n  awskeep session clear --all"
+    )]
+    #[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile (default: AWS_PROFILE, else `default`)")))]
     Clear {
-        /// The profile (default: AWS_PROFILE, else `default`)
-        #[arg(long, value_parser = parse_arg, conflicts_with = "all")]
+        #[command(flatten)]
         profile: Option<ProfileName>,
         /// Every profile's session
-        #[arg(long)]
+        #[arg(long, conflicts_with = PROFILE_GROUP)]
         all: bool,
     },
+}
+
+/// The id of the group holding both ways to give a profile.
+const PROFILE_GROUP: &str = "profile_given";
+const PROFILE_POSITIONAL: &str = "profile_positional";
+const PROFILE_FLAG: &str = "profile";
+
+/// A profile, given either way: `awskeep add dev` or `awskeep add --profile dev`. Configs written
+/// by awskeep hold `credential-process --profile NAME`, so the flag stays everywhere; both given and
+/// different is a usage error. Flattened as `ProfileName` (required: the command marks the group
+/// required) or `Option<ProfileName>`.
+impl clap::FromArgMatches for ProfileName {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let positional = matches.get_one::<ProfileName>(PROFILE_POSITIONAL);
+        let flag = matches.get_one::<ProfileName>(PROFILE_FLAG);
+        match (positional, flag) {
+            (Some(a), Some(b)) if a != b => Err(clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "two different profiles given, '{a}' and '--profile {b}'; give one (either form)\n"
+                ),
+            )),
+            (Some(name), _) | (None, Some(name)) => Ok(name.clone()),
+            (None, None) => Err(clap::Error::raw(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "a profile is required: PROFILE or --profile PROFILE\n",
+            )),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        if matches.contains_id(PROFILE_GROUP) {
+            *self = Self::from_arg_matches(matches)?;
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for ProfileName {
+    fn group_id() -> Option<clap::Id> {
+        Some(clap::Id::from(PROFILE_GROUP))
+    }
+
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new(PROFILE_POSITIONAL)
+                .value_name("PROFILE")
+                .value_parser(parse_arg)
+                .help("The profile, as in `aws --profile PROFILE`"),
+        )
+        .arg(
+            clap::Arg::new(PROFILE_FLAG)
+                .long("profile")
+                .value_name("PROFILE")
+                .value_parser(parse_arg)
+                .help("The same, as a flag (what credential_process lines in ~/.aws/config use)"),
+        )
+        .group(
+            ArgGroup::new(PROFILE_GROUP)
+                .args([PROFILE_POSITIONAL, PROFILE_FLAG])
+                .multiple(true),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The command that is running, as a hint must know it: a hint names only flags and commands that
+/// exist for it (checked for every error and every command by the tests in `error.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(strum::EnumIter))]
+pub enum CommandKind {
+    Add,
+    CredentialProcess,
+    List,
+    Remove,
+    Bootstrap,
+    Rotate,
+    Migrate,
+    Import,
+    SessionClear,
+    Completions,
+    Man,
+}
+
+impl CommandKind {
+    /// The subcommand names after `awskeep`.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            CommandKind::Add => &["add"],
+            CommandKind::CredentialProcess => &["credential-process"],
+            CommandKind::List => &["list"],
+            CommandKind::Remove => &["remove"],
+            CommandKind::Bootstrap => &["bootstrap"],
+            CommandKind::Rotate => &["rotate"],
+            CommandKind::Migrate => &["migrate"],
+            CommandKind::Import => &["import"],
+            CommandKind::SessionClear => &["session", "clear"],
+            CommandKind::Completions => &["completions"],
+            CommandKind::Man => &["man"],
+        }
+    }
+
+    /// Whether `--NAME` is one of this command's options (its own, or a global one), by clap's own
+    /// definition of the command line.
+    pub fn takes_flag(self, flag: &str) -> bool {
+        use clap::CommandFactory;
+        let root = Cli::command();
+        let mut cmd = &root;
+        for name in self.path() {
+            match cmd.find_subcommand(name) {
+                Some(sub) => cmd = sub,
+                None => return false,
+            }
+        }
+        has_long(cmd, flag) || has_long(&root, flag)
+    }
+}
+
+/// Whether `command` (not its subcommands) defines `--NAME`; `flag` is given with its dashes.
+pub fn has_long(command: &clap::Command, flag: &str) -> bool {
+    let Some(name) = flag.strip_prefix("--") else {
+        return false;
+    };
+    name == "help"
+        || command.get_arguments().any(|a| {
+            a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
+        })
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Add(_) => CommandKind::Add,
+            Command::CredentialProcess(_) => CommandKind::CredentialProcess,
+            Command::List(_) => CommandKind::List,
+            Command::Remove(_) => CommandKind::Remove,
+            Command::Bootstrap(_) => CommandKind::Bootstrap,
+            Command::Rotate(_) => CommandKind::Rotate,
+            Command::Migrate(_) => CommandKind::Migrate,
+            Command::Import(_) => CommandKind::Import,
+            Command::Session(SessionArgs {
+                command: SessionCommand::Clear { .. },
+            }) => CommandKind::SessionClear,
+            Command::Completions(_) => CommandKind::Completions,
+            Command::Man(_) => CommandKind::Man,
+        }
+    }
 }
 
 /// Session settings `add` and `bootstrap` write into the profile.
@@ -85,9 +308,9 @@ pub struct SessionFlags {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
 pub struct BootstrapArgs {
-    /// The profile to create, as in `aws --profile NAME`
-    #[arg(long, value_parser = parse_arg)]
+    #[command(flatten)]
     pub profile: ProfileName,
 
     /// The IAM user that gets the key (default: the caller, when it is an IAM user)
@@ -141,13 +364,18 @@ pub struct BootstrapArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("target")
+        .args([PROFILE_POSITIONAL, PROFILE_FLAG, "all"])
+        .multiple(true)
+        .required(true)
+))]
 pub struct RotateArgs {
-    /// The profile whose key to rotate
-    #[arg(long, value_parser = parse_arg, required_unless_present = "all", conflicts_with = "all")]
+    #[command(flatten)]
     pub profile: Option<ProfileName>,
 
     /// Every profile in the store whose key is older than --older-than (and any unfinished rotation)
-    #[arg(long)]
+    #[arg(long, conflicts_with = PROFILE_GROUP)]
     pub all: bool,
 
     /// With --all: rotate keys at least this old
@@ -173,7 +401,11 @@ pub struct RotateArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Only these profiles (repeatable; default: every profile with plaintext keys)
+    /// Only these profiles (default: every profile with plaintext keys)
+    #[arg(value_name = "PROFILE", value_parser = parse_arg)]
+    pub names: Vec<ProfileName>,
+
+    /// Only this profile (repeatable; the same as naming it as above)
     #[arg(long = "profile", value_name = "PROFILE", value_parser = parse_arg)]
     pub profiles: Vec<ProfileName>,
 
@@ -223,9 +455,9 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
 pub struct AddArgs {
-    /// The profile name, as in `aws --profile NAME`
-    #[arg(value_parser = parse_arg)]
+    #[command(flatten)]
     pub profile: ProfileName,
 
     /// Read the key from the CSV the AWS console downloads (instead of the terminal or stdin)
@@ -250,9 +482,9 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile to serve (default: AWS_PROFILE, else `default`)")))]
 pub struct CredentialProcessArgs {
-    /// The profile to serve (default: AWS_PROFILE, else `default`)
-    #[arg(long, value_parser = parse_arg)]
+    #[command(flatten)]
     pub profile: Option<ProfileName>,
 
     /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
@@ -272,9 +504,9 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
 pub struct RemoveArgs {
-    /// The profile to remove
-    #[arg(value_parser = parse_arg)]
+    #[command(flatten)]
     pub profile: ProfileName,
 
     /// Remove without asking

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::cli::CommandKind;
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Exit codes, documented in the README.
@@ -17,6 +19,11 @@ pub mod exit {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(
+    test,
+    derive(strum::EnumDiscriminants),
+    strum_discriminants(derive(strum::EnumIter))
+)]
 pub enum Error {
     #[error("no key is stored for profile \"{profile}\" in the {store}")]
     NoStoredKey {
@@ -83,6 +90,9 @@ pub enum Error {
 
     #[error("store \"{name}\" is not available on this platform (available: {available})")]
     UnknownStore { name: String, available: String },
+
+    #[error("awskeep has no command \"{name}\" (it has {available})")]
+    UnknownCommand { name: String, available: String },
 
     #[error("invalid profile name {name:?}: {reason}")]
     InvalidProfileName { name: String, reason: &'static str },
@@ -154,6 +164,12 @@ pub enum Error {
 
     #[error("cannot read the key: {reason}")]
     BadKeyInput { reason: String },
+
+    #[error("{csv_files} CSV files but {profiles} profile names")]
+    ImportProfileCount { csv_files: usize, profiles: usize },
+
+    #[error("two CSV files are meant for profile {profile}")]
+    ImportProfileTwice { profile: String },
 
     #[error("cannot use {path}: {reason}")]
     BadCsv { path: PathBuf, reason: String },
@@ -274,8 +290,16 @@ pub enum Error {
 }
 
 impl Error {
-    /// What the user can do next, when there is something useful to say.
-    pub fn hint(&self) -> Option<String> {
+    /// What the user can do next, when there is something useful to say. `command` is the command
+    /// that raised the error (None where it is not known, e.g. a warning printed mid-way): a hint
+    /// names only the flags that command has, so it cannot send the user to a flag that is not
+    /// there. The tests below render every variant for every command and check each flag and
+    /// `awskeep SUBCOMMAND` a line names against the clap definition.
+    pub fn hint(&self, command: Option<CommandKind>) -> Option<String> {
+        use CommandKind as C;
+        let cmd = command;
+        let this = |kind: C| cmd == Some(kind);
+        let adds_keys = matches!(cmd, Some(C::Add | C::Migrate | C::Import));
         Some(match self {
             Error::NoStoredKey { profile, .. } => {
                 format!("run `awskeep add {profile}` to store a key for it")
@@ -303,7 +327,7 @@ impl Error {
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
             ),
             Error::KeyShared { others, .. } => format!(
-                "give each profile its own key (`awskeep bootstrap --profile NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
+                "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),
             Error::UnsafeLockDir { path, .. } => format!(
                 "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
@@ -316,6 +340,8 @@ impl Error {
             Error::StoreItemCorrupt { profile, .. } => {
                 format!("run `awskeep add {profile} --force` to store the key again")
             }
+            Error::StoreFailed { .. } => return None,
+            Error::UnknownCommand { .. } => "name one of those, or none for awskeep's own page".into(),
             Error::UnknownStore { .. } => "pick one of the listed stores with --store or AWSKEEP_STORE".into(),
             Error::InvalidProfileName { .. } => {
                 "use letters, digits and . _ - + @ only, not starting with - (e.g. dev, prod-admin)".into()
@@ -323,6 +349,7 @@ impl Error {
             Error::ConfigMalformed { path, .. } => {
                 format!("make that line of {} a `key = value`, a comment or a [section] (the AWS CLI reads those too), then run awskeep again", path.display())
             }
+            Error::ReadFile { .. } | Error::WriteFile { .. } => return None,
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
             Error::ConfigKeepsChanging { .. } => {
@@ -333,15 +360,28 @@ impl Error {
                 path.display()
             ),
             Error::ConflictingKeys { section, path, profile, .. } => format!(
-                "move those keys into awskeep: rename [{section}] in {} to e.g. [{profile}-plaintext], run `aws configure export-credentials --profile {profile}-plaintext | awskeep add {profile}`, then delete that section",
+                "`awskeep migrate {profile}` moves them into the keychain in one step; or delete them from [{section}] in {}",
                 path.display()
             ),
             Error::ConflictingSource { profile, .. } => format!(
                 "choose another profile name, or remove that line from [profile {profile}] first"
             ),
-            Error::NeedsAnswer { flag, .. } => format!("run it in a terminal, or pass {flag} to answer yes"),
+            // The flag comes from the code that asked; named only if this command has it.
+            Error::NeedsAnswer { flag, .. } => match cmd {
+                Some(kind) if kind.takes_flag(flag) => {
+                    format!("run it in a terminal, or pass {flag} to answer it")
+                }
+                _ => "run it in a terminal".into(),
+            },
+            Error::Cancelled => return None,
+            Error::BadKeyInput { .. } if this(C::Add) => {
+                "give the access key ID and the secret on two lines, or a credential_process JSON object, on stdin; or use --csv FILE (see `awskeep add --help`)".into()
+            }
             Error::BadKeyInput { .. } => {
-                "give the access key ID and the secret on two lines, or a credential_process JSON object, on stdin; or use --csv FILE".into()
+                "see `awskeep add --help` for the forms a key can take".into()
+            }
+            Error::ImportProfileCount { .. } | Error::ImportProfileTwice { .. } => {
+                "give one profile per CSV file, in the same order (`awskeep import --csv a.csv --profile dev --csv b.csv --profile prod`), or none to be asked for each on the terminal".into()
             }
             Error::BadCsv { .. } => {
                 "pass the CSV the AWS console downloaded when the key was created (header `Access key ID,Secret access key`)".into()
@@ -349,11 +389,17 @@ impl Error {
             Error::TemporaryKey => {
                 "add the IAM user's long-term access key (AKIA...), not credentials from STS".into()
             }
+            Error::KeyRejected { .. } if adds_keys => {
+                "check the key ID and secret (a deleted or mistyped key is rejected); --no-verify stores it without asking AWS".into()
+            }
             Error::KeyRejected { .. } => {
-                "check the key ID and secret (a deleted or mistyped key is rejected); `--no-verify` stores it without asking AWS".into()
+                "check the key ID and secret (a deleted or mistyped key is rejected)".into()
+            }
+            Error::Network { .. } if adds_keys => {
+                "check the network (or AWS_ENDPOINT_URL) and try again; --no-verify stores keys without asking AWS".into()
             }
             Error::Network { .. } => {
-                "check the network (or AWS_ENDPOINT_URL) and try again; `awskeep add --no-verify` stores a key without asking AWS".into()
+                "check the network (or AWS_ENDPOINT_URL) and try again".into()
             }
             Error::UnquotablePath { .. } if cfg!(windows) => {
                 "install awskeep under a path without %, \", # or ; (e.g. `cargo install` into %USERPROFILE%\\.cargo\\bin)".into()
@@ -361,6 +407,7 @@ impl Error {
             Error::UnquotablePath { .. } => {
                 "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
             }
+            Error::NoSelfPath(_) | Error::Terminal(_) | Error::Output(_) => return None,
             Error::StoreHoldsOtherKey { profile, .. } => format!(
                 "check which key is current; `awskeep remove {profile}` first to migrate the plaintext one"
             ),
@@ -368,37 +415,71 @@ impl Error {
                 "their keys are still in {} as they were; fix the cause above and run `awskeep migrate` again",
                 credentials.display()
             ),
-            Error::SourceCredentials { .. } => {
+            Error::SourceCredentials { .. } if this(C::Bootstrap) => {
                 "check --source-profile (e.g. run `aws sso login` for an SSO profile), or the AWS_* credential variables".into()
             }
-            Error::AccessDenied { permission, .. } => format!(
+            Error::SourceCredentials { .. } if this(C::Rotate) => {
+                "the profile's stored key no longer works: store a working one with `awskeep add PROFILE --force`, then rotate".into()
+            }
+            Error::SourceCredentials { .. } => {
+                "check the credentials named (e.g. run `aws sso login` for an SSO profile), or the AWS_* credential variables".into()
+            }
+            Error::AccessDenied { permission, .. } if this(C::Bootstrap) => format!(
                 "ask an administrator to allow {permission}, or pass --source-profile with an identity that has it"
             ),
-            Error::NoSuchUser { .. } => "check the name, or add --create-user to create the user".into(),
-            Error::UserExists { .. } => "drop --create-user to give the existing user a key".into(),
-            Error::KeyQuotaFull { user, .. } => format!(
+            Error::AccessDenied { permission, .. } if this(C::Rotate) => format!(
+                "ask an administrator to allow {permission} to the key's IAM user on itself (a key rotates itself)"
+            ),
+            Error::AccessDenied { permission, .. } => {
+                format!("ask an administrator to allow {permission}")
+            }
+            Error::NoSuchUser { .. } if this(C::Bootstrap) => {
+                "check the name, or add --create-user to create the user".into()
+            }
+            Error::NoSuchUser { .. } => "check the name: the IAM user may have been deleted".into(),
+            Error::UserExists { .. } if this(C::Bootstrap) => {
+                "drop --create-user to give the existing user a key".into()
+            }
+            Error::UserExists { .. } => return None,
+            Error::KeyQuotaFull { user, .. } if this(C::Bootstrap) => format!(
                 "delete a key you no longer use (`aws iam delete-access-key --user-name {user} --access-key-id ID`), or pass --replace-inactive to delete the oldest inactive one"
             ),
-            Error::RootCaller => {
+            Error::KeyQuotaFull { user, .. } => format!(
+                "delete a key you no longer use (`aws iam delete-access-key --user-name {user} --access-key-id ID`), then run the command again"
+            ),
+            Error::RootCaller if this(C::Bootstrap) => {
                 "create an IAM user and pass --user NAME (add --create-user to create it now)".into()
             }
-            Error::NeedsUser { .. } => "pass --user NAME for the IAM user that gets the key".into(),
-            Error::KeyNotYetAccepted { profile, region_flag, .. } => format!(
+            Error::RootCaller => "use an IAM user's access key, not the root user's".into(),
+            Error::NeedsUser { .. } if this(C::Bootstrap) => {
+                "pass --user NAME for the IAM user that gets the key".into()
+            }
+            Error::NeedsUser { .. } => {
+                "`awskeep bootstrap PROFILE --user NAME` makes a key for a named IAM user".into()
+            }
+            Error::NewKeyRolledBack { .. } | Error::Interrupted { .. } => return None,
+            Error::KeyNotYetAccepted { profile, region_flag, .. } if matches!(cmd, Some(C::Bootstrap | C::Rotate)) => format!(
                 "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute, or raise --verify-timeout"
             ),
+            Error::KeyNotYetAccepted { profile, region_flag, .. } => format!(
+                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute"
+            ),
+            Error::Aws { .. } => return None,
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
             Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
             Error::MfaNoInput { .. } => "set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run the command in a terminal".into(),
-            Error::MfaProcess { .. } => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
+            Error::MfaProcess { .. } if this(C::CredentialProcess) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
+            Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
-            _ => return None,
         })
     }
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } => exit::NOT_FOUND,
+            Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } | Error::NoSuchUser { .. } => {
+                exit::NOT_FOUND
+            }
             Error::StoreUnavailable { .. }
             | Error::StoreLocked { .. }
             | Error::StoreIndexCorrupt { .. } => exit::STORE_UNAVAILABLE,
@@ -409,13 +490,49 @@ impl Error {
             Error::Network { .. } => exit::NETWORK,
             Error::InvalidProfileName { .. }
             | Error::UnknownStore { .. }
+            | Error::UnknownCommand { .. }
             | Error::NeedsAnswer { .. }
             | Error::BadKeyInput { .. }
+            | Error::ImportProfileCount { .. }
+            | Error::ImportProfileTwice { .. }
             | Error::BadCsv { .. }
             | Error::RootCaller
             | Error::NeedsUser { .. } => exit::USAGE,
-            Error::NoSuchUser { .. } => exit::NOT_FOUND,
-            _ => exit::FAILURE,
+            Error::StoreItemCorrupt { .. }
+            | Error::StoreItemTooLarge { .. }
+            | Error::UnprovenKey { .. }
+            | Error::KeyShared { .. }
+            | Error::UnsafeLockDir { .. }
+            | Error::StoreIndexBusy { .. }
+            | Error::StoreFailed { .. }
+            | Error::ConfigMalformed { .. }
+            | Error::ReadFile { .. }
+            | Error::WriteFile { .. }
+            | Error::ConfigEditRejected { .. }
+            | Error::ConflictingKeys { .. }
+            | Error::ConflictingSource { .. }
+            | Error::ConfigChanged { .. }
+            | Error::ConfigKeepsChanging { .. }
+            | Error::EditLockBusy { .. }
+            | Error::Cancelled
+            | Error::TemporaryKey
+            | Error::UserExists { .. }
+            | Error::KeyQuotaFull { .. }
+            | Error::NewKeyRolledBack { .. }
+            | Error::KeyNotYetAccepted { .. }
+            | Error::Aws { .. }
+            | Error::UnquotablePath { .. }
+            | Error::NoSelfPath(_)
+            | Error::NoHome
+            | Error::Terminal(_)
+            | Error::Output(_)
+            | Error::StoreHoldsOtherKey { .. }
+            | Error::MigrationIncomplete { .. }
+            | Error::BadSetting { .. }
+            | Error::LockTimeout { .. }
+            | Error::MfaNoInput { .. }
+            | Error::MfaProcess { .. }
+            | Error::MfaRejected { .. } => exit::FAILURE,
         }
     }
 
@@ -424,12 +541,368 @@ impl Error {
         self.to_string().replace(['\n', '\r'], " ")
     }
 
-    /// The single line printed on stderr: cause, then hint.
-    pub fn one_line(&self) -> String {
+    /// The single line printed on stderr: cause, then the hint for `command` (None: not known).
+    pub fn one_line(&self, command: Option<CommandKind>) -> String {
         let cause = self.to_string().replace(['\n', '\r'], " ");
-        match self.hint() {
+        match self.hint(command) {
             Some(hint) => format!("awskeep: {cause}. Hint: {hint}."),
             None => format!("awskeep: {cause}."),
+        }
+    }
+}
+
+/// Every hint is true for the command that raised it: each variant (all of them: a new variant
+/// without a sample fails `every_variant_has_a_sample`) is rendered for every command, and each
+/// `--flag` and `awskeep SUBCOMMAND ...` the line names is checked against clap's definition.
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+    use crate::cli::{Cli, CommandKind, has_long};
+    use clap::CommandFactory;
+    use strum::IntoEnumIterator;
+
+    fn io() -> std::io::Error {
+        std::io::Error::other("boom")
+    }
+
+    /// At least one of each variant, and one per value a hint distinguishes (stores, flags).
+    fn samples() -> Vec<Error> {
+        let path = || PathBuf::from("/home/u/.aws/config");
+        let s = |text: &str| text.to_string();
+        let mut all = vec![
+            Error::NoStoredKey {
+                profile: s("dev"),
+                store: "keyring",
+            },
+            Error::NoSuchProfile {
+                profile: s("dev"),
+                store: "keyring",
+                config: path(),
+            },
+            Error::StoreItemCorrupt {
+                store: "keyring",
+                profile: s("dev"),
+                reason: "bad",
+            },
+            Error::StoreItemTooLarge {
+                store: "keyring",
+                item: s("dev"),
+                size: 9,
+                limit: 1,
+            },
+            Error::UnprovenKey {
+                user: s("alice"),
+                keys: s("AKIA..."),
+            },
+            Error::KeyShared {
+                profile: s("dev"),
+                others: s("prod"),
+            },
+            Error::UnsafeLockDir {
+                path: path(),
+                reason: "not yours",
+            },
+            Error::StoreIndexCorrupt {
+                store: "keyring",
+                reason: "bad",
+            },
+            Error::StoreIndexCorrupt {
+                store: "keyring",
+                reason: crate::store::NEWER_INDEX,
+            },
+            Error::StoreIndexBusy { path: path() },
+            Error::StoreFailed {
+                store: "keyring",
+                reason: s("x"),
+            },
+            Error::UnknownStore {
+                name: s("x"),
+                available: s("y"),
+            },
+            Error::UnknownCommand {
+                name: s("x"),
+                available: s("add, list"),
+            },
+            Error::InvalidProfileName {
+                name: s("-x"),
+                reason: "dash",
+            },
+            Error::ConfigMalformed {
+                path: path(),
+                line: 3,
+                reason: s("x"),
+            },
+            Error::ReadFile {
+                path: path(),
+                source: io(),
+            },
+            Error::WriteFile {
+                path: path(),
+                source: io(),
+            },
+            Error::ConfigEditRejected {
+                path: path(),
+                reason: s("x"),
+            },
+            Error::ConflictingKeys {
+                profile: s("dev"),
+                what: "keys",
+                path: path(),
+                section: s("dev"),
+            },
+            Error::ConflictingSource {
+                profile: s("dev"),
+                key: s("role_arn"),
+                path: path(),
+            },
+            Error::ConfigChanged {
+                path: path(),
+                profile: s("dev"),
+                key: s("region"),
+            },
+            Error::ConfigKeepsChanging { path: path() },
+            Error::EditLockBusy { path: path() },
+            Error::Cancelled,
+            Error::BadKeyInput { reason: s("x") },
+            Error::ImportProfileCount {
+                csv_files: 2,
+                profiles: 1,
+            },
+            Error::ImportProfileTwice { profile: s("dev") },
+            Error::BadCsv {
+                path: path(),
+                reason: s("x"),
+            },
+            Error::TemporaryKey,
+            Error::KeyRejected {
+                code: s("InvalidClientTokenId"),
+                message: s(""),
+            },
+            Error::Network {
+                service: "STS",
+                endpoint: s("https://sts"),
+                reason: s("x"),
+            },
+            Error::SourceCredentials {
+                source_label: s("profile admin"),
+                reason: s("x"),
+            },
+            Error::AccessDenied {
+                permission: "iam:CreateAccessKey",
+                caller: s("arn"),
+            },
+            Error::NoSuchUser { user: s("alice") },
+            Error::UserExists { user: s("alice") },
+            Error::KeyQuotaFull {
+                user: s("alice"),
+                keys: s(""),
+            },
+            Error::RootCaller,
+            Error::NeedsUser { what: "a role" },
+            Error::NewKeyRolledBack {
+                cause_line: s("x"),
+                outcome: s("y"),
+            },
+            Error::Interrupted { outcome: s("y") },
+            Error::KeyNotYetAccepted {
+                profile: s("dev"),
+                waited: s("60s"),
+                region_flag: s(""),
+            },
+            Error::Aws {
+                operation: "iam:ListAccessKeys",
+                reason: s("x"),
+            },
+            Error::UnquotablePath {
+                path: path(),
+                reason: "quote",
+            },
+            Error::NoSelfPath(io()),
+            Error::NoHome,
+            Error::Terminal(io()),
+            Error::Output(io()),
+            Error::StoreHoldsOtherKey {
+                profile: s("dev"),
+                stored: s("AKIA..."),
+            },
+            Error::MigrationIncomplete {
+                failed: s("dev"),
+                credentials: path(),
+            },
+            Error::BadSetting {
+                profile: s("dev"),
+                key: "mfa_serial",
+                reason: s("x"),
+            },
+            Error::LockTimeout {
+                profile: s("dev"),
+                path: path(),
+            },
+            Error::MfaNoInput { profile: s("dev") },
+            Error::MfaProcess {
+                command: s("ykman"),
+                reason: s("x"),
+            },
+            Error::MfaRejected { message: s("") },
+        ];
+        for store in [
+            "macOS Keychain",
+            "Windows Credential Manager",
+            "Secret Service",
+        ] {
+            all.push(Error::StoreUnavailable {
+                store,
+                reason: s("x"),
+            });
+            all.push(Error::StoreLocked { store });
+        }
+        // Every flag the code passes to NeedsAnswer (prompt::confirm callers, import).
+        for flag in ["--yes", "--force", "--delete-csv", "--profile"] {
+            all.push(Error::NeedsAnswer {
+                question: s("Go?"),
+                flag,
+            });
+        }
+        all
+    }
+
+    fn commands() -> impl Iterator<Item = Option<CommandKind>> {
+        std::iter::once(None).chain(CommandKind::iter().map(Some))
+    }
+
+    #[test]
+    fn every_variant_has_a_sample() {
+        let samples = samples();
+        for variant in ErrorDiscriminants::iter() {
+            assert!(
+                samples
+                    .iter()
+                    .any(|e| ErrorDiscriminants::from(e) == variant),
+                "no sample of Error::{variant:?} in hint_tests::samples"
+            );
+        }
+    }
+
+    /// The lies in `line`, said to a user of `command` (None: any command).
+    fn lies(line: &str, command: Option<CommandKind>) -> Vec<String> {
+        let root = Cli::command();
+        let mut lies = Vec::new();
+        for (index, part) in line.split('`').enumerate() {
+            if index % 2 == 1 {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                if words.first() == Some(&"awskeep") {
+                    lies.extend(invocation_lies(&root, &words[1..], part));
+                }
+                continue;
+            }
+            for flag in flags_in(part) {
+                let known = match command {
+                    Some(kind) => kind.takes_flag(&flag),
+                    None => has_long(&root, &flag),
+                };
+                if !known {
+                    lies.push(format!("{flag} (not an option of {command:?})"));
+                }
+            }
+        }
+        lies
+    }
+
+    fn flags_in(prose: &str) -> Vec<String> {
+        prose
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Checks `awskeep WORDS...`: the subcommands exist, every flag is theirs, and a bare word is a
+    /// flag's value or a positional the command takes.
+    fn invocation_lies(root: &clap::Command, words: &[&str], span: &str) -> Vec<String> {
+        let mut cmd = root;
+        let mut rest = words;
+        while let Some((first, tail)) = rest.split_first() {
+            match cmd.find_subcommand(first) {
+                Some(sub) => {
+                    cmd = sub;
+                    rest = tail;
+                }
+                None => break,
+            }
+        }
+        let mut lies = Vec::new();
+        if cmd.has_subcommands() {
+            lies.push(format!("`{span}` does not name a command"));
+            return lies;
+        }
+        let mut words = rest.iter();
+        while let Some(word) = words.next() {
+            if let Some(name) = word.strip_prefix("--") {
+                let arg = cmd
+                    .get_arguments()
+                    .chain(root.get_arguments())
+                    .find(|a| a.get_long() == Some(name));
+                match arg {
+                    None if name == "help" => {}
+                    Some(arg) if arg.get_action().takes_values() => {
+                        words.next();
+                    }
+                    Some(_) => {}
+                    None => lies.push(format!("`{span}`: {word} is not an option of it")),
+                }
+            } else if cmd.get_positionals().next().is_none() {
+                lies.push(format!("`{span}`: it takes no argument {word}"));
+            }
+        }
+        lies
+    }
+
+    #[test]
+    fn every_hint_names_only_flags_and_commands_the_running_command_has() {
+        let mut found = Vec::new();
+        for error in samples() {
+            for command in commands() {
+                let line = error.one_line(command);
+                for lie in lies(&line, command) {
+                    found.push(format!("{command:?}: {lie}\n    in: {line}"));
+                }
+            }
+        }
+        assert!(found.is_empty(), "hints that lie:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn the_checker_catches_the_lies_it_exists_for() {
+        let rotate = Some(CommandKind::Rotate);
+        assert!(!lies("x. Hint: pass --replace-inactive.", rotate).is_empty());
+        assert!(!lies("x. Hint: check --source-profile.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep lsit`.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep add --no-verfy`.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep list dev`.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep session`.", rotate).is_empty());
+        assert!(
+            lies(
+                "x. Hint: run `awskeep session clear dev`, or pass --yes.",
+                rotate
+            )
+            .is_empty()
+        );
+        assert!(
+            lies(
+                "x. Hint: `aws iam delete-access-key --user-name u`; --store.",
+                None
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_hint_fits_on_its_line() {
+        for error in samples() {
+            for command in commands() {
+                let line = error.one_line(command);
+                assert!(!line.contains('\n') && line.ends_with('.'), "{line}");
+            }
         }
     }
 }

@@ -190,7 +190,11 @@ mod tests {
             format!(r#"{{"Version":1,"AccessKeyId":"{ID}","SecretAccessKey":"{SECRET}""#),
         ] {
             let err = parse_text(&input).unwrap_err();
-            assert!(!err.one_line().contains(SECRET), "{}", err.one_line());
+            assert!(
+                !err.one_line(None).contains(SECRET),
+                "{}",
+                err.one_line(None)
+            );
         }
     }
 

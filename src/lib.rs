@@ -31,6 +31,12 @@ use error::Result;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // These print what clap generates: no environment, store or AWS is needed (or opened).
+    match cli.command {
+        Command::Completions(args) => return commands::completions::run(args),
+        Command::Man(args) => return commands::man::run(args),
+        _ => {}
+    }
     let ctx = Context::from_env(cli.verbose)?;
     let store = store::open(cli.store, ctx.lock_dir.clone())?;
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
@@ -57,5 +63,7 @@ pub fn run_with(
         Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
         Command::Session(args) => commands::session::run(ctx, store, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     }
 }

@@ -21,8 +21,9 @@ fn main() {
             std::process::exit(awskeep::error::exit::USAGE);
         }
     };
+    let command = cli.command.kind();
     if let Err(error) = awskeep::run(cli) {
-        awskeep::output::error_line(&error);
+        awskeep::output::error_line(&error, command);
         std::process::exit(error.exit_code());
     }
 }

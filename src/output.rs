@@ -7,6 +7,7 @@ use std::io::Write;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::cli::CommandKind;
 use crate::error::{Error, Result};
 use secrecy::ExposeSecret;
 
@@ -95,6 +96,15 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     writeln!(stdout).map_err(Error::Output)
 }
 
+/// Writes generated text (a completion script, the man page) to stdout as it is.
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Output)
+}
+
 /// A message for the person at the terminal.
 pub fn say(message: &str) {
     eprintln!("{message}");
@@ -107,8 +117,15 @@ pub fn trace(verbose: bool, message: &str) {
     }
 }
 
-/// A command-line mistake, as one line: clap's first line, without its `error: ` prefix.
+/// A command-line mistake, as one line on stderr.
 pub fn usage_error_line(rendered: &str) {
+    eprintln!("{}", usage_line(rendered));
+}
+
+/// clap's rendered usage error as one line: its first paragraph without the `error: ` prefix, then
+/// as the hint its tips ("a similar subcommand exists: 'list'") and the help of the command that
+/// was being parsed (from its `Usage:` line).
+pub fn usage_line(rendered: &str) -> String {
     let first_paragraph: Vec<&str> = rendered
         .lines()
         .take_while(|l| !l.trim().is_empty())
@@ -116,23 +133,56 @@ pub fn usage_error_line(rendered: &str) {
         .collect();
     let joined = first_paragraph.join(" ");
     let cause = joined.strip_prefix("error: ").unwrap_or(&joined);
-    let hint = if cause.contains("Hint:") {
-        ""
+    if cause.contains("Hint:") {
+        return format!("awskeep: {cause}");
+    }
+    let mut hints: Vec<String> = rendered
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("tip: "))
+        .map(str::to_string)
+        .collect();
+    let command: Vec<&str> = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect()
+        })
+        .unwrap_or_default();
+    let command = if command.is_empty() {
+        "awskeep".to_string()
     } else {
-        ". Hint: see `awskeep --help`."
+        command.join(" ")
     };
-    eprintln!("awskeep: {cause}{hint}");
+    hints.push(format!("see `{command} --help`"));
+    format!("awskeep: {cause}. Hint: {}.", hints.join("; "))
 }
 
-/// The one line main prints for an error.
-pub fn error_line(error: &Error) {
-    eprintln!("{}", error.one_line());
+/// The one line main prints for an error raised by `command`.
+pub fn error_line(error: &Error, command: CommandKind) {
+    eprintln!("{}", error.one_line(Some(command)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::{AccessKeyId, KeyOwner, KeyPair, SecretAccessKey};
+
+    #[test]
+    fn a_usage_error_keeps_clap_tips_and_names_the_command_help() {
+        let rendered = "error: unrecognized subcommand 'lsit'\n\n  tip: a similar subcommand exists: 'list'\n\nUsage: awskeep [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(rendered),
+            "awskeep: unrecognized subcommand 'lsit'. Hint: a similar subcommand exists: 'list'; see `awskeep --help`."
+        );
+        let rendered = "error: unexpected argument '--al' found\n\nUsage: awskeep session clear [OPTIONS] [PROFILE]\n";
+        assert_eq!(
+            usage_line(rendered),
+            "awskeep: unexpected argument '--al' found. Hint: see `awskeep session clear --help`."
+        );
+    }
 
     #[test]
     fn json_has_integer_version_and_no_expiration_for_long_term_keys() {

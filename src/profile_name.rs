@@ -64,7 +64,7 @@ impl fmt::Display for ProfileName {
 
 /// For clap's `value_parser`.
 pub fn parse_arg(text: &str) -> Result<ProfileName, String> {
-    ProfileName::parse(text).map_err(|e| match e.hint() {
+    ProfileName::parse(text).map_err(|e| match e.hint(None) {
         Some(hint) => format!("{e}. Hint: {hint}"),
         None => e.to_string(),
     })

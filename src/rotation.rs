@@ -226,7 +226,7 @@ impl Pending {
             output::say(&format!(
                 "awskeep: could not drop the cached session of {}: {}",
                 step.profile,
-                e.one_line()
+                e.one_line(None)
             ));
         }
         (step.checkpoint)("rotate:after-switch")?;

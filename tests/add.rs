@@ -157,7 +157,8 @@ fn keys_in_the_credentials_file_are_refused_with_the_fix() {
     let run = env.add("dev", &key, &[]);
     run.assert_fails(1, "would win over awskeep");
     assert!(
-        run.stderr.contains("export-credentials"),
+        run.stderr
+            .contains("`awskeep migrate dev` moves them into the keychain in one step"),
         "names the fix: {}",
         run.stderr
     );
@@ -168,6 +169,15 @@ fn keys_in_the_credentials_file_are_refused_with_the_fix() {
     );
     assert!(!env.config_path().exists());
     assert_eq!(env.secret_tool_lookup("dev"), None);
+
+    // The fix the hint names works as said (`--yes` answers its question without a terminal).
+    env.run(&["migrate", "dev", "--yes"], "").assert_ok();
+    assert!(
+        !std::fs::read_to_string(env.credentials_path())
+            .unwrap()
+            .contains(&key.secret)
+    );
+    assert!(env.secret_tool_lookup("dev").is_some());
 }
 
 #[test]

@@ -20,3 +20,234 @@ fn the_builder_diff_marks_missing_and_extra_lines() {
     assert_eq!(diff("a\nb\nc\n", "a\nc\nd\n"), " a\n-b\n c\n+d\n");
     assert_eq!(diff("x\n", "x"), "-x\n+x⏎(no newline)\n");
 }
+
+#[test]
+fn a_mistyped_command_is_one_line_with_clap_suggestion_and_exit_2() {
+    let env = TestEnv::without_keyring();
+    env.expect(["lsit"])
+        .stdout("")
+        .stderr("awskeep: unrecognized subcommand 'lsit'. Hint: a similar subcommand exists: 'list'; see `awskeep --help`.\n")
+        .status(2)
+        .run();
+    env.expect(["rotate", "dev", "--deactivate-onl"])
+        .stdout("")
+        .stderr("awskeep: unexpected argument '--deactivate-onl' found. Hint: a similar argument exists: '--deactivate-only'; see `awskeep rotate --help`.\n")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn rotate_without_a_profile_names_all_as_the_other_choice() {
+    let env = TestEnv::without_keyring();
+    env.expect(["rotate"])
+        .stderr("awskeep: the following required arguments were not provided: <PROFILE|--profile <PROFILE>|--all>. Hint: see `awskeep rotate --help`.\n")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn two_different_profiles_are_a_usage_error_and_the_same_one_twice_is_not() {
+    let env = TestEnv::without_keyring();
+    for args in [
+        ["add", "dev", "--profile", "prod"],
+        ["remove", "dev", "--profile", "prod"],
+        ["rotate", "dev", "--profile", "prod"],
+        ["bootstrap", "dev", "--profile", "prod"],
+        ["credential-process", "dev", "--profile", "prod"],
+    ] {
+        env.expect(args)
+            .stdout("")
+            .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep --help`.\n")
+            .status(2)
+            .run();
+    }
+    env.expect(["session", "clear", "dev", "--profile", "prod"])
+        .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep --help`.\n")
+        .status(2)
+        .run();
+    // The same name both ways is one profile: parsing passes and the command runs (into the
+    // missing keyring of this environment).
+    env.expect(["remove", "dev", "--profile", "dev", "--yes"])
+        .stderr_contains("awskeep: cannot reach the Secret Service")
+        .status(4)
+        .run();
+}
+
+#[test]
+fn every_profile_command_takes_the_profile_either_way() {
+    let env = TestEnv::new();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    env.expect(["add", "dev", "--no-verify", "--session", "off"])
+        .stdin(key)
+        .stdout("")
+        .run();
+    env.expect(["add", "--profile", "ops", "--no-verify", "--session", "off"])
+        .stdin(key)
+        .stdout("")
+        .run();
+    let json = "{\"Version\":1,\"AccessKeyId\":\"AKIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}\n";
+    for args in [
+        vec!["credential-process", "dev"],
+        vec!["credential-process", "--profile", "dev"],
+        vec!["credential-process", "ops"],
+        vec!["credential-process", "--profile", "ops"],
+    ] {
+        env.expect(args).stdout(json).stderr("").run();
+    }
+    // The line awskeep wrote into the config, `credential-process --profile NAME`, still works.
+    let config = env.read_config();
+    assert!(
+        config.contains(" credential-process --profile dev\n"),
+        "{config}"
+    );
+    env.expect(["session", "clear", "dev"])
+        .stderr("No cached session to clear.\n")
+        .run();
+    env.expect(["session", "clear", "--profile", "dev"])
+        .stderr("No cached session to clear.\n")
+        .run();
+    // bootstrap and rotate stop at the profile check, before any AWS call: each form names it.
+    for args in [
+        vec!["bootstrap", "dev", "--yes"],
+        vec!["bootstrap", "--profile", "dev", "--yes"],
+    ] {
+        env.expect(args)
+            .stderr_contains("Hint: run it in a terminal, or pass --force to answer it.")
+            .status(2)
+            .run();
+    }
+    env.expect(["remove", "dev", "--yes"]).stdout("").run();
+    env.expect(["remove", "--profile", "ops", "--yes"])
+        .stdout("")
+        .run();
+    env.expect(["list"]).stdout_contains("").run();
+    assert!(!env.read_config().contains("credential-process"));
+}
+
+#[test]
+fn migrate_takes_profiles_as_arguments_or_flags() {
+    let env = TestEnv::new();
+    env.write_credentials(
+        "[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\
+         [prod]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n",
+    );
+    let by_argument = env.expect(["migrate", "--dry-run", "dev"]).run().stderr;
+    assert!(
+        by_argument.contains("dev") && !by_argument.contains("prod"),
+        "{by_argument}"
+    );
+    env.expect(["migrate", "--dry-run", "--profile", "dev"])
+        .stderr(&by_argument)
+        .run();
+    let both = env
+        .expect(["migrate", "--dry-run", "dev", "--profile", "prod"])
+        .run()
+        .stderr;
+    assert!(both.contains("dev") && both.contains("prod"), "{both}");
+}
+
+#[test]
+fn completions_for_bash_can_be_sourced_and_the_others_are_generated() {
+    let env = TestEnv::without_keyring();
+    let bin = env!("CARGO_BIN_EXE_awskeep");
+    let run = env
+        .command("bash")
+        .arg("-c")
+        .arg(format!(
+            "source <('{bin}' completions bash) && complete -p awskeep"
+        ))
+        .output()
+        .expect("bash runs");
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "complete -o bashdefault -o default -o nosort -F _awskeep awskeep\n"
+    );
+    for (shell, needle) in [
+        ("zsh", "#compdef awskeep"),
+        ("fish", "complete -c awskeep"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        env.expect(["completions", shell])
+            .stdout_contains(needle)
+            .stdout_contains("credential-process")
+            .stderr("")
+            .run();
+    }
+}
+
+#[test]
+fn man_prints_roff_that_man_renders() {
+    let env = TestEnv::without_keyring();
+    let page = env.expect(["man"]).stderr("").run().stdout;
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH awskeep 1 ")),
+        "{page}"
+    );
+    let add = env.expect(["man", "add"]).stderr("").run().stdout;
+    assert!(
+        add.lines().any(|l| l.starts_with(".TH awskeep-add 1 ")),
+        "{add}"
+    );
+    for roff in [page, add] {
+        // groff -ww warns about anything it cannot typeset; -z renders without output.
+        let mut groff = env.command("groff");
+        groff.args(["-man", "-Tutf8", "-ww"]);
+        let rendered = common::run_with_stdin(groff, &roff);
+        assert_eq!(rendered.code(), 0, "{}", rendered.stderr);
+        assert_eq!(rendered.stderr, "");
+        assert!(
+            rendered.stdout.contains("credential"),
+            "{}",
+            rendered.stdout
+        );
+    }
+    env.expect(["man", "nope"])
+        .stderr_contains("awskeep has no command \"nope\"")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn every_command_help_has_an_example_and_add_says_what_stdin_takes() {
+    let env = TestEnv::without_keyring();
+    for command in [
+        vec!["add"],
+        vec!["credential-process"],
+        vec!["list"],
+        vec!["remove"],
+        vec!["bootstrap"],
+        vec!["rotate"],
+        vec!["migrate"],
+        vec!["import"],
+        vec!["session", "clear"],
+        vec!["completions"],
+        vec!["man"],
+        vec![],
+    ] {
+        let mut args = command.clone();
+        args.push("--help");
+        let example = format!("  awskeep {}", command.join(" "));
+        env.expect(args)
+            .stdout_contains("Examples")
+            .stdout_contains(example.trim_end())
+            .stderr("")
+            .run();
+    }
+    env.expect(["add", "--help"])
+        .stdout_contains("the access key ID and the secret access key on two lines")
+        .stdout_contains("a credential_process JSON object")
+        .stdout_contains("--csv")
+        .run();
+}
+
+#[test]
+fn store_is_a_global_option_apart_from_each_command_own_options() {
+    let env = TestEnv::without_keyring();
+    let help = env.expect(["list", "--help"]).stderr("").run().stdout;
+    let (own, global) = help
+        .split_once("Global options:")
+        .expect("a Global options heading");
+    assert!(!own.contains("--store"), "{help}");
+    assert!(global.contains("--store"), "{help}");
+}

@@ -18,12 +18,9 @@ pub fn run(
     args: ImportArgs,
 ) -> Result<()> {
     if !args.profiles.is_empty() && args.profiles.len() != args.csv.len() {
-        return Err(Error::BadKeyInput {
-            reason: format!(
-                "{} CSV files but {} --profile names; give one name per file, in order",
-                args.csv.len(),
-                args.profiles.len()
-            ),
+        return Err(Error::ImportProfileCount {
+            csv_files: args.csv.len(),
+            profiles: args.profiles.len(),
         });
     }
     let mut profiles: Vec<ProfileName> = Vec::with_capacity(args.csv.len());
@@ -35,10 +32,8 @@ pub fn run(
         // Two files for one profile: the second would replace the first, whose CSV would then be
         // deleted with its key stored nowhere. Refused before anything is added or deleted.
         if profiles.contains(&profile) {
-            return Err(Error::BadKeyInput {
-                reason: format!(
-                    "two CSV files are meant for profile {profile}; give each file its own profile"
-                ),
+            return Err(Error::ImportProfileTwice {
+                profile: profile.to_string(),
             });
         }
         profiles.push(profile);

@@ -45,9 +45,11 @@ pub fn run(
     store_choice: Option<StoreKind>,
     args: MigrateArgs,
 ) -> Result<()> {
+    // `migrate dev prod` and `migrate --profile dev --profile prod` name the same thing.
+    let wanted: Vec<ProfileName> = args.names.iter().chain(&args.profiles).cloned().collect();
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    let (candidates, skipped) = find(config.document(), credentials.document(), &args.profiles);
+    let (candidates, skipped) = find(config.document(), credentials.document(), &wanted);
     let program = super::own_program()?;
 
     show_plan(ctx, store, &candidates, &skipped, &args);

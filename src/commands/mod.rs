@@ -3,9 +3,11 @@
 
 pub mod add;
 pub mod bootstrap;
+pub mod completions;
 pub mod credential_process;
 pub mod import;
 pub mod list;
+pub mod man;
 pub mod migrate;
 mod new_key;
 pub(crate) mod region;
@@ -178,7 +180,7 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
     if let Err(e) = store.delete_session(profile) {
         output::say(&format!(
             "awskeep: could not drop the cached session of {profile}: {}",
-            e.one_line()
+            e.one_line(None)
         ));
     }
 }
@@ -309,7 +311,7 @@ fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<
     if let Err(e) = restored {
         output::say(&format!(
             "awskeep: could not undo the store write for profile {profile}: {}",
-            e.one_line()
+            e.one_line(None)
         ));
     }
 }

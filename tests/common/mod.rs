@@ -161,6 +161,13 @@ impl TestEnv {
             first_line.starts_with("unix:"),
             "dbus-daemon did not start: {first_line:?}"
         );
+        // scripts/test stops, by PID, any bus a crashed test leaves behind (and no other program's).
+        if let Ok(records) = std::env::var("AWSKEEP_TEST_DAEMON_RECORDS") {
+            let _ = std::fs::write(
+                Path::new(&records).join(bus.id().to_string()),
+                &self.bus_address,
+            );
+        }
         self.bus = Some(bus);
         let mut keyring = self
             .command("gnome-keyring-daemon")
