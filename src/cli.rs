@@ -47,12 +47,12 @@ pub enum Command {
     CredentialProcess(CredentialProcessArgs),
     /// List the profiles awskeep holds
     #[command(
-        after_help = "Examples:\n  awskeep list                      each profile, its key ID, owner and age\n  awskeep list --json | jq '.[]'    for scripts\n  awskeep list --max-age 30d        warn about keys older than 30 days"
+        after_help = "Examples:\n  awskeep list                      each profile, its key ID, owner and age in IAM\n  awskeep list | grep dev           the table is on stdout\n  awskeep list --json | jq '.[]'    for scripts (full key IDs)\n  awskeep list --max-age 30         warn about keys older than 30 days"
     )]
     List(ListArgs),
     /// Remove a profile's key from the keychain and its credential_process line from ~/.aws/config
     #[command(
-        after_help = "Examples:\n  awskeep remove dev          asks first\n  awskeep remove dev --yes    without asking (scripts)"
+        after_help = "Examples:\n  awskeep remove dev                       asks first (and whether to delete the key in IAM)\n  awskeep remove dev --yes                 without asking (scripts); the key stays in IAM\n  awskeep remove dev --yes --delete-key    and delete the key in IAM"
     )]
     Remove(RemoveArgs),
     /// Create a new IAM access key straight into the keychain (the secret is never shown)
@@ -77,6 +77,22 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Run a command with the profile's credentials in its environment (AWS_ACCESS_KEY_ID, ...)
+    #[command(
+        after_help = "Examples:\n  awskeep exec dev -- terraform plan\n  awskeep exec --profile dev -- aws sts get-caller-identity\nThe command's exit code is awskeep's. AWS_PROFILE is removed from its environment."
+    )]
+    Exec(ExecArgs),
+    /// Print the profile's credentials as shell variables or credential_process JSON
+    #[command(
+        after_help = "Examples:\n  eval \"$(awskeep export dev)\"\n  awskeep export dev --format fish | source\n  awskeep export dev --format json"
+    )]
+    Export(ExportArgs),
+    /// Serve the profile's sessions on 127.0.0.1 to containers and long-running programs (the
+    /// container credential provider protocol)
+    #[command(
+        after_help = "Examples:\n  awskeep serve dev             prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\n  awskeep serve dev --port 9911 --format fish"
+    )]
+    Serve(ServeArgs),
     /// Print a shell completion script on stdout
     #[command(
         after_help = "Examples (install the script where the shell finds it):\n  bash:       awskeep completions bash > ~/.local/share/bash-completion/completions/awskeep\n  zsh:        awskeep completions zsh > \"${fpath[1]}/_awskeep\"\n  fish:       awskeep completions fish > ~/.config/fish/completions/awskeep.fish\n  powershell: awskeep completions powershell >> $PROFILE"
@@ -84,7 +100,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process import list migrate remove rotate session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process exec export import list migrate remove rotate serve session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
 }
@@ -138,6 +154,94 @@ pub enum SessionCommand {
         #[arg(long, conflicts_with = PROFILE_GROUP)]
         all: bool,
     },
+    /// Fetch a new session now (asking for the MFA code here), so programs without a terminal
+    /// find one cached
+    #[command(
+        after_help = "Examples:\n  awskeep session refresh dev    asks for the MFA code on this terminal; an IDE then finds the session cached"
+    )]
+    #[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile (default: AWS_PROFILE, else `default`)")))]
+    Refresh {
+        #[command(flatten)]
+        profile: Option<ProfileName>,
+        /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+        #[arg(long, value_name = "COMMAND")]
+        mfa_process: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub profile: ProfileName,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+
+    /// The command and its arguments, after `--`
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        last = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// How `export` writes the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `export NAME='value'` lines for sh, bash and zsh (`eval "$(awskeep export P)"`)
+    Env,
+    /// credential_process JSON
+    Json,
+    /// `set -gx NAME 'value'` lines for fish
+    Fish,
+    /// `$env:NAME = 'value'` lines for PowerShell
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub profile: ProfileName,
+
+    /// The output format
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ExportFormat,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile to serve (default: AWS_PROFILE, else `default`)")))]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub profile: Option<ProfileName>,
+
+    /// The port on 127.0.0.1 (default: a free one)
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+
+    /// How to print the two variables to set
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ServeFormat,
+
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+}
+
+/// The shells `serve` can print its variables for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeFormat {
+    Env,
+    Fish,
+    Powershell,
 }
 
 /// The id of the group holding both ways to give a profile.
@@ -221,6 +325,10 @@ pub enum CommandKind {
     Migrate,
     Import,
     SessionClear,
+    SessionRefresh,
+    Exec,
+    Export,
+    Serve,
     Completions,
     Man,
 }
@@ -238,6 +346,10 @@ impl CommandKind {
             CommandKind::Migrate => &["migrate"],
             CommandKind::Import => &["import"],
             CommandKind::SessionClear => &["session", "clear"],
+            CommandKind::SessionRefresh => &["session", "refresh"],
+            CommandKind::Exec => &["exec"],
+            CommandKind::Export => &["export"],
+            CommandKind::Serve => &["serve"],
             CommandKind::Completions => &["completions"],
             CommandKind::Man => &["man"],
         }
@@ -284,6 +396,12 @@ impl Command {
             Command::Session(SessionArgs {
                 command: SessionCommand::Clear { .. },
             }) => CommandKind::SessionClear,
+            Command::Session(SessionArgs {
+                command: SessionCommand::Refresh { .. },
+            }) => CommandKind::SessionRefresh,
+            Command::Exec(_) => CommandKind::Exec,
+            Command::Export(_) => CommandKind::Export,
+            Command::Serve(_) => CommandKind::Serve,
             Command::Completions(_) => CommandKind::Completions,
             Command::Man(_) => CommandKind::Man,
         }
@@ -378,8 +496,8 @@ pub struct RotateArgs {
     #[arg(long, conflicts_with = PROFILE_GROUP)]
     pub all: bool,
 
-    /// With --all: rotate keys at least this old
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// With --all: rotate keys at least this old in IAM (days, or a duration: 90, 90d, 12w)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub older_than: std::time::Duration,
 
     /// Mark the old key Inactive in IAM instead of deleting it
@@ -498,8 +616,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Warn about keys older than this (CIS: rotate every 90 days)
-    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = humantime::parse_duration)]
+    /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub max_age: std::time::Duration,
 }
 
@@ -512,4 +630,16 @@ pub struct RemoveArgs {
     /// Remove without asking
     #[arg(short, long)]
     pub yes: bool,
+
+    /// Also delete the key in IAM, acting as the key itself (default: ask on a terminal, else keep)
+    #[arg(long, conflicts_with_all = ["deactivate_key", "keep_key"])]
+    pub delete_key: bool,
+
+    /// Also mark the key Inactive in IAM instead of deleting it
+    #[arg(long, conflicts_with = "keep_key")]
+    pub deactivate_key: bool,
+
+    /// Leave the key in IAM without asking (awskeep prints the command that deletes it)
+    #[arg(long)]
+    pub keep_key: bool,
 }

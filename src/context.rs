@@ -21,6 +21,12 @@ pub struct Context {
     /// Where session refresh locks live: `$XDG_RUNTIME_DIR/awskeep`, else the cache dir's.
     pub lock_dir: Option<PathBuf>,
     pub verbose: bool,
+    /// `DISPLAY` or `WAYLAND_DISPLAY` is set: a desktop prompt (zenity, kdialog) can be shown.
+    pub display: bool,
+    /// `PATH`, to tell whether a prompt program is installed.
+    pub search_path: Option<std::ffi::OsString>,
+    /// `AWSKEEP_EXEC`: the profile of the `awskeep exec` this process runs inside.
+    pub exec_profile: Option<String>,
     /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
     pub test_crash_at: Option<String>,
     /// `AWSKEEP_TEST_FAIL_AT`, read in debug builds only: where a test wants a step to fail.
@@ -50,10 +56,34 @@ impl Context {
             stdin_is_terminal: std::io::stdin().is_terminal(),
             lock_dir: crate::session::lock_dir(dirs::runtime_dir(), dirs::cache_dir()),
             verbose,
+            display: var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some(),
+            search_path: std::env::var_os("PATH"),
+            exec_profile: var("AWSKEEP_EXEC"),
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
         })
     }
+}
+
+impl Context {
+    /// Whether `program` is an executable file in a folder of `PATH`.
+    pub fn on_path(&self, program: &str) -> bool {
+        let Some(path) = &self.search_path else {
+            return false;
+        };
+        std::env::split_paths(path).any(|dir| is_executable(&dir.join(program)))
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 /// The SDKs expand a leading `~` in these variables (`~/`, and `~\` on Windows); so do we.

@@ -287,6 +287,49 @@ pub enum Error {
 
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
+
+    #[error("the MFA prompt ({program}) gave no code: {reason}")]
+    MfaPrompt {
+        program: &'static str,
+        reason: String,
+    },
+
+    #[error(
+        "profile \"{profile}\" has sessions off: it serves its long-term key, which has no session to refresh"
+    )]
+    SessionsOff { profile: String },
+
+    #[error("already inside `awskeep exec {profile}` (AWSKEEP_EXEC is set)")]
+    ExecNested { profile: String },
+
+    #[error("cannot run {program}: {reason}")]
+    ExecFailed {
+        program: String,
+        reason: String,
+        code: i32,
+    },
+
+    #[error(
+        "profile \"{profile}\" has sessions off, and `serve` hands out only short-lived sessions, never the long-term key"
+    )]
+    ServeNeedsSession { profile: String },
+
+    #[error("the operating system gave no random bytes: {reason}")]
+    NoRandom { reason: String },
+
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    ServeListen { port: u16, source: std::io::Error },
+
+    #[error(
+        "profile {profile} is removed from awskeep, but its key {key} was not {done} in IAM: {cause}"
+    )]
+    KeyLeftInIam {
+        profile: String,
+        key: String,
+        done: &'static str,
+        cause: String,
+        command: String,
+    },
 }
 
 impl Error {
@@ -326,6 +369,9 @@ impl Error {
             Error::UnprovenKey { user, keys } => format!(
                 "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
             ),
+            Error::KeyLeftInIam { command, .. } => {
+                format!("the key still works; delete it as a user allowed to: `{command}`")
+            }
             Error::KeyShared { others, .. } => format!(
                 "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),
@@ -467,8 +513,15 @@ impl Error {
             Error::Aws { .. } => return None,
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
             Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
-            Error::MfaNoInput { .. } => "set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run the command in a terminal".into(),
-            Error::MfaProcess { .. } if this(C::CredentialProcess) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
+            Error::MfaNoInput { profile } => format!("set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run `awskeep session refresh --profile {profile}` in a terminal first"),
+            Error::MfaPrompt { .. } => "enter the 6-digit code in the prompt, or set awskeep_mfa_prompt / awskeep_mfa_process in the profile".into(),
+            Error::SessionsOff { profile } | Error::ServeNeedsSession { profile } => format!("turn sessions on with `awskeep_session = true` in [profile {profile}] of ~/.aws/config"),
+            Error::ExecNested { .. } => "exit that shell first, or run the command directly: its environment already has the credentials".into(),
+            Error::ExecFailed { .. } => "check the command's name and that it is on PATH".into(),
+            Error::NoRandom { .. } => "try again; the operating system's random source failed".into(),
+            Error::ServeListen { .. } if this(C::Serve) => "pick another --port, or leave it out for a free one".into(),
+            Error::ServeListen { .. } => "pick another port".into(),
+            Error::MfaProcess { .. } if matches!(cmd, Some(C::CredentialProcess | C::Exec | C::Export | C::Serve | C::SessionRefresh)) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
@@ -519,6 +572,7 @@ impl Error {
             | Error::UserExists { .. }
             | Error::KeyQuotaFull { .. }
             | Error::NewKeyRolledBack { .. }
+            | Error::KeyLeftInIam { .. }
             | Error::KeyNotYetAccepted { .. }
             | Error::Aws { .. }
             | Error::UnquotablePath { .. }
@@ -532,7 +586,13 @@ impl Error {
             | Error::LockTimeout { .. }
             | Error::MfaNoInput { .. }
             | Error::MfaProcess { .. }
-            | Error::MfaRejected { .. } => exit::FAILURE,
+            | Error::MfaRejected { .. }
+            | Error::MfaPrompt { .. }
+            | Error::SessionsOff { .. }
+            | Error::NoRandom { .. }
+            | Error::ServeListen { .. } => exit::FAILURE,
+            Error::ExecNested { .. } | Error::ServeNeedsSession { .. } => exit::USAGE,
+            Error::ExecFailed { code, .. } => *code,
         }
     }
 
@@ -704,6 +764,15 @@ mod hint_tests {
                 outcome: s("y"),
             },
             Error::Interrupted { outcome: s("y") },
+            Error::KeyLeftInIam {
+                profile: s("dev"),
+                key: s("AKIA…MPLE"),
+                done: "deleted",
+                cause: s("arn:aws:iam::123456789012:user/dev may not call iam:DeleteAccessKey"),
+                command: s(
+                    "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev",
+                ),
+            },
             Error::KeyNotYetAccepted {
                 profile: s("dev"),
                 waited: s("60s"),
@@ -744,6 +813,23 @@ mod hint_tests {
                 reason: s("x"),
             },
             Error::MfaRejected { message: s("") },
+            Error::MfaPrompt {
+                program: "zenity",
+                reason: s("x"),
+            },
+            Error::SessionsOff { profile: s("dev") },
+            Error::ExecNested { profile: s("dev") },
+            Error::ExecFailed {
+                program: s("x"),
+                reason: s("x"),
+                code: 127,
+            },
+            Error::ServeNeedsSession { profile: s("dev") },
+            Error::NoRandom { reason: s("x") },
+            Error::ServeListen {
+                port: 1,
+                source: io(),
+            },
         ];
         for store in [
             "macOS Keychain",

@@ -10,8 +10,10 @@ pub mod cli;
 pub mod commands;
 pub mod config_file;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod hygiene;
+pub mod key_age;
 pub mod key_input;
 pub mod lock;
 pub mod mfa;
@@ -57,11 +59,14 @@ pub fn run_with(
             commands::credential_process::run(ctx, store, aws, args)
         }
         Command::List(args) => commands::list::run(ctx, store, args),
-        Command::Remove(args) => commands::remove::run(ctx, store, args),
+        Command::Remove(args) => commands::remove::run(ctx, store, aws, args),
         Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, aws, cli.store, args),
         Command::Rotate(args) => commands::rotate::run(ctx, store, aws, args),
         Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
-        Command::Session(args) => commands::session::run(ctx, store, args),
+        Command::Session(args) => commands::session::run(ctx, store, aws, args),
+        Command::Exec(args) => commands::exec::run(ctx, store, aws, args),
+        Command::Export(args) => commands::export::run(ctx, store, aws, args),
+        Command::Serve(args) => commands::serve::run(ctx, store, aws, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),

@@ -1,40 +1,216 @@
-//! Where an MFA code comes from, in order: a command that prints it (`--mfa-process`, then the
-//! profile's `awskeep_mfa_process`, e.g. `ykman oath accounts code -s NAME`), else the terminal
-//! (`/dev/tty`; never stdin or stdout, which belong to the calling SDK), else a clear error.
+//! Where an MFA code comes from. In order: `--mfa-process`; the profile's `awskeep_mfa_prompt`
+//! when set (`terminal`, `zenity`, `kdialog`, `osascript`, `powershell`, or `process` for
+//! `awskeep_mfa_process`); the profile's `awskeep_mfa_process` (e.g. `ykman oath accounts code -s
+//! NAME`); the terminal (`/dev/tty`; never stdin or stdout, which belong to the calling SDK); a
+//! desktop prompt when there is no terminal (an IDE runs credential_process without one): zenity or
+//! kdialog on Linux when DISPLAY or WAYLAND_DISPLAY is set and the program is on PATH, osascript on
+//! macOS, a PowerShell input box on Windows. When none can be asked, one clear error says how to
+//! provide the code. Every code is checked to be 6 digits before it goes to STS.
 
 use std::process::{Command, Stdio};
 
 use zeroize::Zeroizing;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::prompt;
+use crate::session::SessionSettings;
 
-/// Where the code came from: a terminal may be asked again after a wrong code; a command may not.
+/// Where the code came from: a person (terminal, desktop prompt) may be asked again after a wrong
+/// code; a command may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeSource {
     Process,
+    Interactive,
+}
+
+/// `awskeep_mfa_prompt`: how to ask for the code, instead of choosing automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaPrompt {
     Terminal,
+    Zenity,
+    Kdialog,
+    Osascript,
+    Powershell,
+    /// Only `awskeep_mfa_process`.
+    Process,
+}
+
+impl MfaPrompt {
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        Ok(match text.trim().to_ascii_lowercase().as_str() {
+            "terminal" => Self::Terminal,
+            "zenity" => Self::Zenity,
+            "kdialog" => Self::Kdialog,
+            "osascript" => Self::Osascript,
+            "powershell" => Self::Powershell,
+            "process" => Self::Process,
+            _ => {
+                return Err(
+                    "use terminal, zenity, kdialog, osascript, powershell or process".into(),
+                );
+            }
+        })
+    }
+
+    fn program(self) -> &'static str {
+        match self {
+            Self::Terminal => "the terminal",
+            Self::Zenity => "zenity",
+            Self::Kdialog => "kdialog",
+            Self::Osascript => "osascript",
+            Self::Powershell => "powershell.exe",
+            Self::Process => "awskeep_mfa_process",
+        }
+    }
+}
+
+enum Source<'a> {
+    Process(&'a str),
+    Prompt(MfaPrompt),
 }
 
 pub fn read_code(
+    ctx: &Context,
     profile: &ProfileName,
     serial: &str,
-    process: Option<&str>,
+    settings: &SessionSettings,
+    flag_process: Option<&str>,
 ) -> Result<(Zeroizing<String>, CodeSource)> {
-    if let Some(command) = process {
-        return run_process(command).map(|code| (code, CodeSource::Process));
+    let setting_process = settings.mfa_process.as_deref();
+    let source = match (flag_process, settings.mfa_prompt) {
+        (Some(command), _) => Source::Process(command),
+        (None, Some(MfaPrompt::Process)) => {
+            Source::Process(setting_process.ok_or_else(|| Error::BadSetting {
+                profile: profile.to_string(),
+                key: "awskeep_mfa_prompt",
+                reason:
+                    "`process` needs awskeep_mfa_process, the command that prints the code".into(),
+            })?)
+        }
+        (None, Some(prompt)) => Source::Prompt(prompt),
+        (None, None) => match setting_process {
+            Some(command) => Source::Process(command),
+            None => Source::Prompt(choose(ctx).ok_or_else(|| Error::MfaNoInput {
+                profile: profile.to_string(),
+            })?),
+        },
+    };
+    let text = format!("MFA code for {serial} (profile {profile}): ");
+    match source {
+        Source::Process(command) => run_process(command).map(|code| (code, CodeSource::Process)),
+        Source::Prompt(MfaPrompt::Terminal) => {
+            let answer = prompt::ask_line(&text).map_err(|_| Error::MfaNoInput {
+                profile: profile.to_string(),
+            })?;
+            let code = Zeroizing::new(answer.trim().to_string());
+            check(&code).map_err(|reason| Error::MfaRejected {
+                message: format!(" ({reason})"),
+            })?;
+            Ok((code, CodeSource::Interactive))
+        }
+        Source::Prompt(desktop) => {
+            ask_desktop(desktop, text.trim_end()).map(|code| (code, CodeSource::Interactive))
+        }
     }
-    let answer = prompt::ask_line(&format!("MFA code for {serial} (profile {profile}): "))
-        .map_err(|_| Error::MfaNoInput {
-            profile: profile.to_string(),
-        })?;
-    let code = Zeroizing::new(answer.trim().to_string());
-    check(&code).map_err(|reason| Error::MfaRejected {
-        message: format!(" ({reason})"),
-    })?;
-    Ok((code, CodeSource::Terminal))
 }
+
+/// The automatic choice: the terminal when there is one, else the platform's desktop prompt when
+/// one can be shown.
+fn choose(ctx: &Context) -> Option<MfaPrompt> {
+    if prompt::terminal_available() {
+        return Some(MfaPrompt::Terminal);
+    }
+    if cfg!(windows) {
+        return Some(MfaPrompt::Powershell);
+    }
+    if cfg!(target_os = "macos") {
+        return ctx.on_path("osascript").then_some(MfaPrompt::Osascript);
+    }
+    if !ctx.display {
+        return None;
+    }
+    [MfaPrompt::Zenity, MfaPrompt::Kdialog]
+        .into_iter()
+        .find(|p| ctx.on_path(p.program()))
+}
+
+/// Shows the prompt program and reads the code from its stdout. The question goes in as an
+/// argument or variable: it names the profile and device, never a secret.
+fn ask_desktop(prompt: MfaPrompt, text: &str) -> Result<Zeroizing<String>> {
+    let failed = |reason: String| Error::MfaPrompt {
+        program: prompt.program(),
+        reason,
+    };
+    let mut command = desktop_command(prompt, text);
+    let output = command
+        .stdin(Stdio::null())
+        // GTK and Qt chatter on stderr; the SDKs would show it as the helper's error.
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !output.status.success() {
+        return Err(failed(format!(
+            "it was cancelled or could not be shown ({})",
+            output.status
+        )));
+    }
+    let code = Zeroizing::new(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    check(&code).map_err(|reason| failed(reason.to_string()))?;
+    Ok(code)
+}
+
+fn desktop_command(prompt: MfaPrompt, text: &str) -> Command {
+    let mut command = Command::new(prompt.program());
+    match prompt {
+        MfaPrompt::Zenity => {
+            command
+                .args(["--entry", "--title=awskeep", "--text"])
+                .arg(text);
+        }
+        MfaPrompt::Kdialog => {
+            command.args(["--title", "awskeep", "--inputbox"]).arg(text);
+        }
+        MfaPrompt::Osascript => {
+            command
+                .args([
+                    "-e",
+                    "on run argv",
+                    "-e",
+                    "return text returned of (display dialog (item 1 of argv) default answer \"\" with title \"awskeep\")",
+                    "-e",
+                    "end run",
+                ])
+                .arg(text);
+        }
+        MfaPrompt::Powershell => {
+            // A window of its own, independent of any console: the question comes in through a
+            // variable so nothing needs quoting for PowerShell.
+            command
+                .args([
+                    "-NoProfile",
+                    "-NonInteractive",
+                    "-Command",
+                    "Add-Type -AssemblyName Microsoft.VisualBasic; [Microsoft.VisualBasic.Interaction]::InputBox($env:AWSKEEP_MFA_QUESTION, 'awskeep')",
+                ])
+                .env("AWSKEEP_MFA_QUESTION", text);
+            no_console_window(&mut command);
+        }
+        MfaPrompt::Terminal | MfaPrompt::Process => {}
+    }
+    command
+}
+
+#[cfg(windows)]
+fn no_console_window(command: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    command.creation_flags(CREATE_NO_WINDOW);
+}
+
+#[cfg(not(windows))]
+fn no_console_window(_: &mut Command) {}
 
 fn run_process(command: &str) -> Result<Zeroizing<String>> {
     let failed = |reason: String| Error::MfaProcess {
@@ -86,19 +262,62 @@ fn check(code: &str) -> std::result::Result<(), &'static str> {
 mod tests {
     use super::*;
 
+    fn settings(process: Option<&str>, prompt: Option<MfaPrompt>) -> SessionSettings {
+        SessionSettings {
+            enabled: true,
+            duration: crate::session::DEFAULT_DURATION,
+            mfa_serial: Some("arn".into()),
+            mfa_process: process.map(str::to_string),
+            mfa_prompt: prompt,
+        }
+    }
+
+    fn ctx() -> Context {
+        Context::from_env(false).unwrap()
+    }
+
     #[test]
     fn a_process_prints_the_code() {
         let profile = ProfileName::parse("dev").unwrap();
-        let (code, source) = read_code(&profile, "arn", Some("echo ' 123456 '")).unwrap();
+        let none = settings(None, None);
+        let (code, source) =
+            read_code(&ctx(), &profile, "arn", &none, Some("echo ' 123456 '")).unwrap();
         assert_eq!(code.as_str(), "123456");
         assert_eq!(source, CodeSource::Process);
         assert!(matches!(
-            read_code(&profile, "arn", Some("echo nope")),
+            read_code(&ctx(), &profile, "arn", &none, Some("echo nope")),
             Err(Error::MfaProcess { .. })
         ));
         assert!(matches!(
-            read_code(&profile, "arn", Some("exit 3")),
+            read_code(&ctx(), &profile, "arn", &none, Some("exit 3")),
             Err(Error::MfaProcess { .. })
         ));
+        let from_setting = settings(Some("echo 654321"), Some(MfaPrompt::Process));
+        let (code, _) = read_code(&ctx(), &profile, "arn", &from_setting, None).unwrap();
+        assert_eq!(code.as_str(), "654321");
+    }
+
+    #[test]
+    fn prompt_process_without_a_command_is_a_setting_error() {
+        let profile = ProfileName::parse("dev").unwrap();
+        assert!(matches!(
+            read_code(
+                &ctx(),
+                &profile,
+                "arn",
+                &settings(None, Some(MfaPrompt::Process)),
+                None
+            ),
+            Err(Error::BadSetting {
+                key: "awskeep_mfa_prompt",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn prompt_names_parse() {
+        assert_eq!(MfaPrompt::parse("Zenity"), Ok(MfaPrompt::Zenity));
+        assert!(MfaPrompt::parse("dialog").is_err());
     }
 }

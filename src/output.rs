@@ -1,5 +1,6 @@
-//! The only code that writes to stdout and stderr. stdout carries machine output alone: the
-//! credential_process JSON and `--json` listings. Everything for a person goes to stderr.
+//! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
+//! credential_process JSON, `--json` listings and `list`'s table. Messages, questions' context,
+//! warnings and progress for a person go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -41,16 +42,6 @@ pub fn credential_json(key: &StoredKey) -> Zeroizing<Vec<u8>> {
     out
 }
 
-/// Writes the credential JSON to stdout in one write.
-pub fn print_credentials(key: &StoredKey) -> Result<()> {
-    let json = credential_json(key);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&json)
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
-}
-
 /// STS session credentials: `SessionToken` and `Expiration` (RFC 3339 UTC ending in `Z`).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -79,16 +70,6 @@ pub fn session_json(session: &Session, owner: Option<&KeyOwner>) -> Zeroizing<Ve
     out
 }
 
-/// Writes a session's credential JSON to stdout in one write.
-pub fn print_session(session: &Session, owner: Option<&KeyOwner>) -> Result<()> {
-    let json = session_json(session, owner);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&json)
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
-}
-
 /// Writes a `--json` listing to stdout.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -96,7 +77,21 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     writeln!(stdout).map_err(Error::Output)
 }
 
-/// Writes generated text (a completion script, the man page) to stdout as it is.
+/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write. A reader
+/// that has gone (`awskeep list | head -1`) is not an error.
+pub fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes bytes to stdout as they are, in one write: generated text (a completion script, the man
+/// page) or a product that may hold a secret (credential JSON, an export).
 pub fn print_bytes(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -196,6 +191,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: std::time::SystemTime::now(),
+            iam_created_at: None,
             rotation: Default::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();

@@ -34,6 +34,11 @@ pub fn confirm(
     }
 }
 
+/// Whether there is a terminal to ask on (`/dev/tty` opens; on Windows, the console).
+pub fn terminal_available() -> bool {
+    open_terminal().is_ok()
+}
+
 /// Prints `prompt` on the terminal and reads one echoed line from it.
 pub fn ask_line(prompt: &str) -> Result<String> {
     let (input, mut output) = open_terminal()?;

@@ -17,7 +17,7 @@ use crate::aws::iam::KeyInfo;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
-use crate::secret::{AccessKeyId, KeyOwner, KeyPair, Rotation, StoredKey};
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair, NewKey, Rotation, StoredKey};
 use crate::store::CredentialStore;
 
 /// IAM and our clock may disagree a little on when a key was made.
@@ -33,7 +33,8 @@ pub trait KeyAuthority {
     /// The IAM user `key` belongs to (an error for root or a role).
     fn user_of(&self, key: &KeyPair) -> Result<String>;
     fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>>;
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair>;
+    /// A new key for `user`, with IAM's CreateDate of it.
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<NewKey>;
     fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
     fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
     /// When IAM last saw key `id` used (`None`: never); an error when IAM will not say.
@@ -142,8 +143,8 @@ impl Intent {
             }
         };
         (step.checkpoint)("rotate:after-create")?;
-        let new_id = new.access_key_id.clone();
-        self.item.rotation.pending = Some(new);
+        let new_id = new.key.access_key_id.clone();
+        self.item.rotation.set_pending(new);
         let stored = (step.checkpoint)("rotate:store-pending")
             .and_then(|()| step.store.set(step.profile, &self.item));
         if let Err(cause) = stored {
@@ -190,9 +191,16 @@ impl Pending {
             .expect("a Pending state is built only with a pending key")
     }
 
-    /// Whether IAM still lists the pending key.
-    pub fn is_listed(&self, keys: &[KeyInfo]) -> bool {
-        keys.iter().any(|k| k.id == self.new_key().access_key_id)
+    /// Whether IAM still lists the pending key. Its CreateDate is taken from the listing when the
+    /// item lacks it (written by an awskeep that did not record it), to be stored at the switch.
+    pub fn is_listed(&mut self, keys: &[KeyInfo]) -> bool {
+        let Some(listed) = keys.iter().find(|k| k.id == self.new_key().access_key_id) else {
+            return false;
+        };
+        if self.item.rotation.pending_created_at.is_none() {
+            self.item.rotation.pending_created_at = listed.created;
+        }
+        true
     }
 
     /// Pending -> Idle: the pending key is gone from IAM (deleted by hand): nothing to finish.
@@ -214,10 +222,10 @@ impl Pending {
             .take()
             .expect("a Pending state is built only with a pending key");
         let old = std::mem::replace(&mut self.item.key, new);
+        self.item.iam_created_at = self.item.rotation.pending_created_at;
         self.item.rotation = Rotation {
-            started_at: None,
-            pending: None,
             previous: Some(old),
+            ..Rotation::default()
         };
         self.item.owner = Some(owner);
         self.item.added_at = SystemTime::now();
@@ -246,12 +254,12 @@ impl Retiring {
     }
 
     /// Retiring -> Idle: the old key is deleted (or deactivated) in IAM acting as the new key,
-    /// retried while IAM propagates the new key, then dropped from the store.
-    pub fn retire(mut self, step: &Step<'_>, deactivate: bool) -> Result<Idle> {
+    /// retried while IAM propagates the new key, then dropped from the store. Says what IAM did.
+    pub fn retire(mut self, step: &Step<'_>, deactivate: bool) -> Result<(Idle, Retired)> {
         let old_id = self.old_key_id().clone();
         let deadline = std::time::Instant::now() + step.patience;
         let mut delay = Duration::from_millis(500);
-        loop {
+        let retired = loop {
             let attempt = step.aws.user_of(&self.item.key).and_then(|user| {
                 let done = if deactivate {
                     step.aws.deactivate_key(&self.item.key, &user, &old_id)
@@ -259,13 +267,15 @@ impl Retiring {
                     step.aws.delete_key(&self.item.key, &user, &old_id)
                 };
                 match done {
+                    Ok(()) if deactivate => Ok(Retired::Deactivated),
+                    Ok(()) => Ok(Retired::Deleted),
                     // Already gone: an earlier run deleted it before it could say so.
-                    Ok(()) | Err(Error::NoSuchUser { .. }) => Ok(()),
+                    Err(Error::NoSuchUser { .. }) => Ok(Retired::AlreadyGone),
                     Err(e) => Err(e),
                 }
             });
             match attempt {
-                Ok(()) => break,
+                Ok(retired) => break retired,
                 Err(Error::AccessDenied { .. } | Error::SourceCredentials { .. })
                     if std::time::Instant::now() + delay < deadline =>
                 {
@@ -274,12 +284,21 @@ impl Retiring {
                 }
                 Err(e) => return Err(e),
             }
-        }
+        };
         (step.checkpoint)("rotate:after-retire")?;
         self.item.rotation = Rotation::default();
         step.store.set(step.profile, &self.item)?;
-        Ok(Idle { item: self.item })
+        Ok((Idle { item: self.item }, retired))
     }
+}
+
+/// What became of the old key in IAM when a rotation retired it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retired {
+    Deleted,
+    Deactivated,
+    /// IAM no longer had it (an earlier run deleted it and was stopped before recording that).
+    AlreadyGone,
 }
 
 /// After `cause` kept a just-created key from being stored: delete it in IAM again, so no key exists

@@ -93,6 +93,13 @@ pub struct KeyPair {
     pub secret_access_key: SecretAccessKey,
 }
 
+/// A key IAM just created (CreateAccessKey), with the creation time IAM gave it.
+#[derive(Debug)]
+pub struct NewKey {
+    pub key: KeyPair,
+    pub created: Option<SystemTime>,
+}
+
 /// Who a key belongs to, from STS GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyOwner {
@@ -106,8 +113,12 @@ pub struct StoredKey {
     /// The key credential_process serves.
     pub key: KeyPair,
     pub owner: Option<KeyOwner>,
-    /// When this key became the profile's key (its age for rotation hygiene).
+    /// When this key became the profile's key in awskeep.
     pub added_at: SystemTime,
+    /// When IAM created the key (its CreateDate): the key's age for rotation hygiene. `None` when
+    /// IAM did not say (no iam:ListAccessKeys, `--no-verify`, an item from an older awskeep); see
+    /// `crate::key_age`.
+    pub iam_created_at: Option<SystemTime>,
     pub rotation: Rotation,
 }
 
@@ -120,25 +131,40 @@ pub struct Rotation {
     pub started_at: Option<SystemTime>,
     /// The new key: created and stored, not yet verified and switched to.
     pub pending: Option<KeyPair>,
+    /// IAM's CreateDate of the pending key, when IAM gave it.
+    pub pending_created_at: Option<SystemTime>,
     /// The old key after the switch, kept until IAM has deleted or deactivated it.
     pub previous: Option<KeyPair>,
 }
 
 impl Rotation {
+    /// The pending key as CreateAccessKey returned it; the intent stays as it was.
+    pub fn set_pending(&mut self, new: NewKey) {
+        self.pending = Some(new.key);
+        self.pending_created_at = new.created;
+    }
+
     pub fn is_idle(&self) -> bool {
         self.started_at.is_none() && self.pending.is_none() && self.previous.is_none()
     }
 }
 
 impl StoredKey {
-    /// A key with no rotation in progress.
+    /// A key with no rotation in progress, its IAM creation time not (yet) known.
     pub fn new(key: KeyPair, owner: Option<KeyOwner>, added_at: SystemTime) -> Self {
         Self {
             key,
             owner,
             added_at,
+            iam_created_at: None,
             rotation: Rotation::default(),
         }
+    }
+
+    /// The same, with IAM's CreateDate of the key (`None`: unknown).
+    pub fn created_in_iam(mut self, created: Option<SystemTime>) -> Self {
+        self.iam_created_at = created;
+        self
     }
 }
 
@@ -154,6 +180,8 @@ struct StoredKeyOut<'a> {
     arn: Option<&'a str>,
     added_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    iam_created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rotation_started_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pending: Option<KeyOut<'a>>,
@@ -165,13 +193,16 @@ struct StoredKeyOut<'a> {
 struct KeyOut<'a> {
     access_key_id: &'a str,
     secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iam_created_at: Option<String>,
 }
 
 impl<'a> KeyOut<'a> {
-    fn of(key: &'a KeyPair) -> Self {
+    fn of(key: &'a KeyPair, created: Option<SystemTime>) -> Self {
         Self {
             access_key_id: key.access_key_id.as_str(),
             secret_access_key: key.secret_access_key.expose_secret(),
+            iam_created_at: created.map(rfc3339),
         }
     }
 }
@@ -184,6 +215,8 @@ struct StoredKeyIn {
     account_id: Option<String>,
     arn: Option<String>,
     added_at: String,
+    /// Absent in items written before awskeep recorded it.
+    iam_created_at: Option<String>,
     rotation_started_at: Option<String>,
     pending: Option<KeyIn>,
     previous: Option<KeyIn>,
@@ -193,6 +226,8 @@ struct StoredKeyIn {
 struct KeyIn {
     access_key_id: String,
     secret_access_key: SecretString,
+    #[serde(default)]
+    iam_created_at: Option<String>,
 }
 
 impl KeyIn {
@@ -220,9 +255,14 @@ impl StoredKey {
             account_id: self.owner.as_ref().map(|o| o.account_id.as_str()),
             arn: self.owner.as_ref().map(|o| o.arn.as_str()),
             added_at: rfc3339(self.added_at),
+            iam_created_at: self.iam_created_at.map(rfc3339),
             rotation_started_at: self.rotation.started_at.map(rfc3339),
-            pending: self.rotation.pending.as_ref().map(KeyOut::of),
-            previous: self.rotation.previous.as_ref().map(KeyOut::of),
+            pending: self
+                .rotation
+                .pending
+                .as_ref()
+                .map(|k| KeyOut::of(k, self.rotation.pending_created_at)),
+            previous: self.rotation.previous.as_ref().map(|k| KeyOut::of(k, None)),
         };
         // Serialising plain strings into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
@@ -238,6 +278,7 @@ impl StoredKey {
         let key = KeyIn {
             access_key_id: item.access_key_id,
             secret_access_key: item.secret_access_key,
+            iam_created_at: None,
         }
         .into_pair()?;
         let time =
@@ -247,15 +288,23 @@ impl StoredKey {
             (Some(account_id), Some(arn)) => Some(KeyOwner { account_id, arn }),
             _ => None,
         };
+        let pending_created_at = item
+            .pending
+            .as_ref()
+            .and_then(|p| p.iam_created_at.as_deref())
+            .map(time)
+            .transpose()?;
         let rotation = Rotation {
             started_at: item.rotation_started_at.as_deref().map(time).transpose()?,
             pending: item.pending.map(KeyIn::into_pair).transpose()?,
+            pending_created_at,
             previous: item.previous.map(KeyIn::into_pair).transpose()?,
         };
         Ok(Self {
             key,
             owner,
             added_at,
+            iam_created_at: item.iam_created_at.as_deref().map(time).transpose()?,
             rotation,
         })
     }
@@ -279,6 +328,7 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:user/dev".into(),
             }),
             added_at: humantime::parse_rfc3339("2026-11-28T01:02:03Z").unwrap(),
+            iam_created_at: Some(humantime::parse_rfc3339("2023-11-28T01:02:03Z").unwrap()),
             rotation: Rotation::default(),
         }
     }
@@ -312,18 +362,35 @@ mod tests {
         assert_eq!(back.key.secret_access_key.expose_secret(), SECRET);
         assert_eq!(back.owner, sample().owner);
         assert_eq!(back.added_at, sample().added_at);
+        assert_eq!(back.iam_created_at, sample().iam_created_at);
+    }
+
+    /// Items written before awskeep recorded IAM's creation date still read, with the date unknown.
+    #[test]
+    fn an_item_without_the_iam_creation_date_still_reads() {
+        let old = format!(
+            r#"{{"version":1,"access_key_id":"{ID}","secret_access_key":"{SECRET}","added_at":"2026-11-28T01:02:03Z","pending":{{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"p"}}}}"#
+        );
+        let back = StoredKey::from_item_bytes(old.as_bytes()).unwrap();
+        assert_eq!(back.iam_created_at, None);
+        assert_eq!(back.rotation.pending_created_at, None);
+        assert!(back.rotation.pending.is_some());
     }
 
     #[test]
     fn rotation_state_round_trips() {
         let mut stored = sample();
         stored.rotation.started_at = Some(stored.added_at);
-        stored.rotation.pending = Some(KeyPair {
-            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
-            secret_access_key: SecretAccessKey::parse("pending-secret").unwrap(),
+        stored.rotation.set_pending(NewKey {
+            key: KeyPair {
+                access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
+                secret_access_key: SecretAccessKey::parse("pending-secret").unwrap(),
+            },
+            created: Some(stored.added_at),
         });
         let back = StoredKey::from_item_bytes(&stored.to_item_bytes()).unwrap();
         assert_eq!(back.rotation.started_at, stored.rotation.started_at);
+        assert_eq!(back.rotation.pending_created_at, Some(stored.added_at));
         let pending = back.rotation.pending.unwrap();
         assert_eq!(pending.access_key_id.as_str(), "AKIAI44QH8DHBEXAMPLE");
         assert_eq!(pending.secret_access_key.expose_secret(), "pending-secret");

@@ -33,6 +33,8 @@ pub struct SessionSettings {
     pub duration: Duration,
     pub mfa_serial: Option<String>,
     pub mfa_process: Option<String>,
+    /// `awskeep_mfa_prompt`: how to ask for a code (else chosen automatically).
+    pub mfa_prompt: Option<crate::mfa::MfaPrompt>,
 }
 
 impl SessionSettings {
@@ -66,11 +68,23 @@ impl SessionSettings {
                 reason,
             })?,
         };
+        let mfa_prompt =
+            match get("awskeep_mfa_prompt").filter(|s| !s.is_empty()) {
+                None => None,
+                Some(text) => Some(crate::mfa::MfaPrompt::parse(&text).map_err(|reason| {
+                    Error::BadSetting {
+                        profile: profile.to_string(),
+                        key: "awskeep_mfa_prompt",
+                        reason,
+                    }
+                })?),
+            };
         Ok(Self {
             enabled,
             duration,
             mfa_serial,
             mfa_process: get("awskeep_mfa_process").filter(|s| !s.is_empty()),
+            mfa_prompt,
         })
     }
 
@@ -251,6 +265,13 @@ mod tests {
         assert_eq!(on.duration, Duration::from_secs(3600));
         assert!(settings("[profile dev]\nawskeep_session = maybe\n").is_err());
         assert!(settings("[profile dev]\nawskeep_session_duration = 5m\n").is_err());
+        assert_eq!(
+            settings("[profile dev]\nawskeep_mfa_prompt = kdialog\n")
+                .unwrap()
+                .mfa_prompt,
+            Some(crate::mfa::MfaPrompt::Kdialog)
+        );
+        assert!(settings("[profile dev]\nawskeep_mfa_prompt = popup\n").is_err());
     }
 
     fn session(expires_in: Duration) -> Session {
@@ -271,6 +292,7 @@ mod tests {
             duration: DEFAULT_DURATION,
             mfa_serial: None,
             mfa_process: None,
+            mfa_prompt: None,
         };
         let now = SystemTime::now();
         assert!(session(Duration::from_secs(3600)).usable("AKIAKEY", &s, now));

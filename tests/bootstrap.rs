@@ -107,6 +107,10 @@ fn bootstrap_for_another_user_and_the_clients_use_it() {
     assert_secret_nowhere(&env, &secret, &[&run]);
     let listed = env.run(&["list", "--json"], "");
     assert!(listed.stdout.contains(&arn), "{}", listed.stdout);
+    // The key's age comes from CreateAccessKey's date.
+    let rows: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(rows[0]["age_from"], "iam", "{rows}");
+    assert!(rows[0]["iam_created_at"].is_string(), "{rows}");
 }
 
 #[test]

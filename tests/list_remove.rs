@@ -1,52 +1,220 @@
-//! `awskeep list` and `awskeep remove`.
+//! `awskeep list` and `awskeep remove`: the table on stdout (`awskeep list | grep dev`), full key
+//! IDs in `--json`, key ages from IAM (marked when IAM's date is unknown), one key under several
+//! profiles; what `remove` says about the key in IAM, or does with it.
 
 mod common;
 
 use common::{Moto, TestEnv};
 
+const UNKNOWN_AGE_NOTE: &str = "* IAM's creation date of this key is unknown (added with --no-verify, without iam:ListAccessKeys, or by an older awskeep): its age counts from when awskeep stored it.\n";
+
+fn masked(id: &str) -> String {
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+fn listed(env: &TestEnv) -> Vec<serde_json::Value> {
+    let run = env.expect(["list", "--json"]).stderr("").run();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    rows.as_array().unwrap().clone()
+}
+
+fn row<'a>(rows: &'a [serde_json::Value], profile: &str) -> &'a serde_json::Value {
+    rows.iter().find(|r| r["profile"] == profile).unwrap()
+}
+
+/// The table is the command's product: stdout, so `awskeep list | grep dev` finds dev. The age of a
+/// verified key is IAM's; an unverified key's age is marked, and the mark explained on stderr.
 #[test]
-fn list_shows_masked_keys_and_accounts_and_json_is_on_stdout() {
+fn list_prints_the_table_on_stdout_with_iams_dates_and_json_has_full_ids() {
     let moto = Moto::connect();
     let env = TestEnv::new();
-    let key = moto.new_user_with_key("listed");
+    let key = moto.new_user_allowed("listed", &["iam:ListAccessKeys"]);
     env.add("dev", &key, &[]).assert_ok();
-    env.run(
-        &["add", "offline", "--no-verify"],
-        "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
-    )
-    .assert_ok();
+    env.expect(["add", "offline", "--no-verify"])
+        .stdin("AKIAIOSFODNN7EXAMPLE\nsecretsecret\n")
+        .run();
 
-    let run = env.run(&["list"], "");
-    run.assert_ok();
-    assert!(run.stdout.is_empty(), "the table is for a person: stderr");
-    let masked = format!("{}…{}", &key.id[..4], &key.id[key.id.len() - 4..]);
-    assert!(
-        run.stderr.contains(&masked) && run.stderr.contains("123456789012"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains(&key.id),
-        "full key ID shown: {}",
-        run.stderr
-    );
-
-    let run = env.run(&["list", "--json"], "");
-    run.assert_ok();
-    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
+    let rows = listed(&env);
     assert_eq!(rows.len(), 2);
-    let dev = rows.iter().find(|r| r["profile"] == "dev").unwrap();
-    assert_eq!(dev["access_key_id"], masked.as_str());
+    let dev = row(&rows, "dev");
+    assert_eq!(dev["access_key_id"], key.id.as_str(), "the full ID");
     assert_eq!(dev["account_id"], "123456789012");
     assert_eq!(dev["arn"], key.arn.as_str());
     assert_eq!(dev["status"], "ok");
+    assert_eq!(dev["age_from"], "iam");
+    assert_eq!(dev["age_days"], 0);
+    assert_eq!(dev["shared_with"], serde_json::json!([]));
+    let created = dev["iam_created_at"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(created).is_ok(), "{created}");
     assert!(humantime::parse_rfc3339(dev["added_at"].as_str().unwrap()).is_ok());
-    let offline = rows.iter().find(|r| r["profile"] == "offline").unwrap();
+    let offline = row(&rows, "offline");
+    assert_eq!(offline["access_key_id"], "AKIAIOSFODNN7EXAMPLE");
     assert!(
         offline["account_id"].is_null(),
         "an unverified key has no account"
     );
+    assert!(offline["iam_created_at"].is_null());
+    assert_eq!(offline["age_from"], "awskeep");
+
+    env.expect(["list"])
+        .stdout(&format!(
+            "PROFILE  KEY        ACCOUNT       CREATED     AGE  STATUS\n\
+             dev      {}  123456789012  {}  0d   ok\n\
+             offline  AKIA…MPLE  -             -           0d*  ok\n",
+            masked(&key.id),
+            &created[..10]
+        ))
+        .stderr(UNKNOWN_AGE_NOTE)
+        .run();
+    // A bare number is days: 0 days makes every key too old.
+    env.expect(["list", "--max-age", "0"])
+        .stdout_contains("too old: rotate")
+        .stderr_contains("Keys older than 0s: dev, offline.")
+        .run();
+    env.expect(["list", "--max-age", "90"])
+        .stdout_contains("0d   ok")
+        .run();
+}
+
+/// A key that may not list its user's keys is still added; awskeep says once that IAM's date is
+/// unknown, and list marks its age.
+#[test]
+fn a_key_without_list_access_keys_is_added_and_its_age_is_marked() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_user_with_key("nolist");
+    let run = env
+        .expect(["add", "dev"])
+        .stdin(&format!("{}\n{}\n", key.id, key.secret))
+        .stderr_contains("awskeep: IAM did not say when the key of dev was created (")
+        .stderr_contains("iam:ListAccessKeys")
+        .run();
+    assert_eq!(
+        run.stderr.matches("IAM did not say").count(),
+        1,
+        "said once: {}",
+        run.stderr
+    );
+    assert_eq!(row(&listed(&env), "dev")["age_from"], "awskeep");
+    env.expect(["list"])
+        .stdout_contains("0d*")
+        .stderr(UNKNOWN_AGE_NOTE)
+        .run();
+}
+
+/// One key under two profiles: rotating or deleting it for one would break the other; list warns.
+#[test]
+fn list_warns_when_one_key_is_stored_under_several_profiles() {
+    let env = TestEnv::new();
+    for profile in ["a", "b", "c"] {
+        let id = if profile == "c" {
+            "AKIAI44QH8DHBEXAMPLE"
+        } else {
+            "AKIAIOSFODNN7EXAMPLE"
+        };
+        env.expect(["add", profile, "--no-verify"])
+            .stdin(&format!("{id}\nsecretsecret\n"))
+            .run();
+    }
+    env.expect(["list"])
+        .stderr(&format!(
+            "{UNKNOWN_AGE_NOTE}awskeep: key AKIA…MPLE is stored under profiles a, b: rotating or deleting it for one breaks the others (`awskeep rotate` refuses it). Keep one with `awskeep remove NAME`, or give each profile its own key.\n"
+        ))
+        .run();
+    let rows = listed(&env);
+    assert_eq!(row(&rows, "a")["shared_with"], serde_json::json!(["b"]));
+    assert_eq!(row(&rows, "b")["shared_with"], serde_json::json!(["a"]));
+    assert_eq!(row(&rows, "c")["shared_with"], serde_json::json!([]));
+}
+
+/// Without a terminal and without a key flag, remove neither asks nor fails: it says the key still
+/// works in IAM and gives the exact command that deletes it.
+#[test]
+fn remove_says_the_key_still_works_and_how_to_delete_it() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_admin_with_key("rm-note");
+    env.add("dev", &key, &[]).assert_ok();
+    env.expect(["remove", "dev", "--yes"])
+        .stdout("")
+        .stderr(&format!(
+            "Removed profile dev.\nKey {} is still active in IAM: awskeep only forgot it. To delete it: aws iam delete-access-key --access-key-id {} --user-name {}\n",
+            masked(&key.id),
+            key.id,
+            key.user
+        ))
+        .run();
+    assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
+}
+
+#[test]
+fn remove_delete_key_deletes_it_in_iam_and_deactivate_key_deactivates_it() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_admin_with_key("rm-delete");
+    env.add("dev", &key, &[]).assert_ok();
+    env.expect(["remove", "dev", "--yes", "--delete-key"])
+        .stderr(&format!(
+            "Removed profile dev.\nDeleted key {} of IAM user {}.\n",
+            masked(&key.id),
+            key.user
+        ))
+        .run();
+    assert_eq!(moto.key_ids(&key.user), Vec::<String>::new());
+    assert_eq!(env.secret_tool_lookup("dev"), None);
+
+    let key = moto.new_admin_with_key("rm-deactivate");
+    env.add("dev", &key, &[]).assert_ok();
+    env.expect(["remove", "dev", "--yes", "--deactivate-key"])
+        .stderr(&format!(
+            "Removed profile dev.\nDeactivated key {} of IAM user {}.\n",
+            masked(&key.id),
+            key.user
+        ))
+        .run();
+    assert_eq!(
+        moto.key_statuses(&key.user),
+        vec![(key.id.clone(), "Inactive".to_string())]
+    );
+}
+
+/// A key another profile holds is never deleted in IAM with the profile removed.
+#[test]
+fn remove_delete_key_leaves_a_key_another_profile_holds() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_admin_with_key("rm-shared");
+    env.add("a", &key, &[]).assert_ok();
+    env.add("b", &key, &[]).assert_ok();
+    env.expect(["remove", "a", "--yes", "--delete-key"])
+        .stderr(&format!(
+            "Removed profile a.\nKey {} stays in IAM: another awskeep profile still holds it.\n",
+            masked(&key.id)
+        ))
+        .run();
+    assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
+}
+
+/// IAM refuses the deletion: the profile is gone from awskeep, and the one error line says the key
+/// still works and gives the command to delete it.
+#[test]
+fn remove_delete_key_refused_by_iam_says_the_key_still_works() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_user_allowed("rm-denied", &["iam:ListAccessKeys"]);
+    env.add("dev", &key, &[]).assert_ok();
+    env.expect(["remove", "dev", "--yes", "--delete-key"])
+        .status(1)
+        .stderr(&format!(
+            "Removed profile dev.\nawskeep: profile dev is removed from awskeep, but its key {} was not deleted in IAM: {} may not call iam:DeleteAccessKey. Hint: the key still works; delete it as a user allowed to: `aws iam delete-access-key --access-key-id {} --user-name {}`.\n",
+            masked(&key.id),
+            key.arn,
+            key.id,
+            key.user
+        ))
+        .run();
+    assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
+    assert_eq!(env.secret_tool_lookup("dev"), None);
 }
 
 #[test]

@@ -20,6 +20,10 @@ fn key_works(env: &TestEnv, id: &str, secret: &str) -> bool {
     run_with_stdin(command, "").status.success()
 }
 
+fn masked(id: &str) -> String {
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
 fn current(env: &TestEnv, profile: &str) -> (String, String) {
     let run = env.run(&["credential-process", "--profile", profile], "");
     run.assert_ok();
@@ -68,6 +72,15 @@ fn rotation_replaces_the_key_and_the_old_one_is_rejected() {
     run.assert_ok();
     let (id, secret) = current(&env, "dev");
     assert_ne!(id, user.id);
+    assert!(
+        run.stderr.contains(&format!(
+            "Deleted the old key {} of dev in IAM.\n",
+            masked(&user.id)
+        )),
+        "rotate says what it did in IAM: {}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
     assert!(
         !key_works(&env, &user.id, &user.secret),
         "the old key is deleted"
@@ -136,12 +149,10 @@ fn list_shows_an_unfinished_rotation_and_old_keys() {
     let env = TestEnv::new();
     let user = moto.new_admin_with_key("rot-list");
     env.add("dev", &user, &[]).assert_ok();
-    let run = env.run(&["list", "--max-age", "0s"], "");
-    assert!(
-        run.stderr.contains("too old: rotate") && run.stderr.contains("awskeep rotate"),
-        "{}",
-        run.stderr
-    );
+    env.expect(["list", "--max-age", "0s"])
+        .stdout_contains("too old: rotate")
+        .stderr_contains("awskeep rotate")
+        .run();
     let _ = rotate(
         &env,
         &["--profile", "dev", "--yes"],
@@ -189,12 +200,22 @@ fn deactivate_only_keeps_the_old_key_inactive() {
     let env = TestEnv::new();
     let user = moto.new_admin_with_key("rot-deact");
     env.add("dev", &user, &[]).assert_ok();
-    rotate(
+    let run = rotate(
         &env,
         &["--profile", "dev", "--yes", "--deactivate-only"],
         None,
-    )
-    .assert_ok();
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "Deactivated the old key {} of dev in IAM (it still exists); delete it once nothing needs it: aws iam delete-access-key --access-key-id {} --user-name {}\n",
+            masked(&user.id),
+            user.id,
+            user.user
+        )),
+        "{}",
+        run.stderr
+    );
     let (id, _) = current(&env, "dev");
     let mut statuses = moto.key_statuses(&user.user);
     statuses.sort();
@@ -217,9 +238,15 @@ fn all_rotates_every_profile_old_enough() {
     let b = moto.new_admin_with_key("rot-all-b");
     env.add("dev", &a, &[]).assert_ok();
     env.add("ops", &b, &[]).assert_ok();
-    let run = rotate(&env, &["--all", "--older-than", "1d", "--yes"], None);
+    // A bare number is days; the keys IAM made just now are younger.
+    let run = rotate(&env, &["--all", "--older-than", "1", "--yes"], None);
     run.assert_ok();
-    assert!(run.stderr.contains("nothing to rotate"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("No key is older than 1 day; nothing to rotate."),
+        "{}",
+        run.stderr
+    );
     rotate(&env, &["--all", "--older-than", "0s", "--yes"], None).assert_ok();
     for (profile, user) in [("dev", &a), ("ops", &b)] {
         let (id, _) = current(&env, profile);

@@ -16,6 +16,8 @@ pub struct FakeAws {
 }
 
 pub const ARN: &str = "arn:aws:iam::123456789012:user/fake";
+/// When IAM created every key the fake lists.
+pub const CREATED: &str = "2023-01-02T03:04:05Z";
 
 impl Aws for FakeAws {
     fn verify_key(&self, _: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
@@ -30,6 +32,24 @@ impl Aws for FakeAws {
             account_id: "123456789012".into(),
             arn: ARN.into(),
         })
+    }
+
+    /// Keys whose ID starts with `AKIANOLIST` may not list their own keys; the others were
+    /// created at `CREATED` (RFC 3339).
+    fn key_created(
+        &self,
+        _: &AwsTarget,
+        key: &KeyPair,
+        owner: &KeyOwner,
+    ) -> Result<Option<SystemTime>> {
+        self.calls.set(self.calls.get() + 1);
+        if key.access_key_id.as_str().starts_with("AKIANOLIST") {
+            return Err(Error::AccessDenied {
+                permission: "iam:ListAccessKeys",
+                caller: owner.arn.clone(),
+            });
+        }
+        Ok(humantime::parse_rfc3339(CREATED).ok())
     }
 
     fn session_token(

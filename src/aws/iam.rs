@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use super::failure::{AwsFailure, classify};
 use crate::error::{Error, Result};
-use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey};
+use crate::secret::{AccessKeyId, KeyPair, NewKey, SecretAccessKey};
 
 pub struct Iam<'a> {
     client: aws_sdk_iam::Client,
@@ -115,10 +115,27 @@ impl<'a> Iam<'a> {
     }
 
     pub fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>> {
+        self.list_access_keys_of(Some(user))
+    }
+
+    /// ListAccessKeys of `user`, or (`None`) of the caller itself, as IAM decides from the signing
+    /// key: the account's root user has no user name to give.
+    pub fn list_access_keys_of(&self, user: Option<&str>) -> Result<Vec<KeyInfo>> {
         let output = self
             .runtime
-            .block_on(self.client.list_access_keys().user_name(user).send())
-            .map_err(|e| self.fail(classify(e), "iam:ListAccessKeys", user))?;
+            .block_on(
+                self.client
+                    .list_access_keys()
+                    .set_user_name(user.map(str::to_string))
+                    .send(),
+            )
+            .map_err(|e| {
+                self.fail(
+                    classify(e),
+                    "iam:ListAccessKeys",
+                    user.unwrap_or("(the caller)"),
+                )
+            })?;
         Ok(output
             .access_key_metadata()
             .iter()
@@ -157,7 +174,8 @@ impl<'a> Iam<'a> {
         self.last_used_checked(id).ok().flatten()
     }
 
-    pub fn create_access_key(&self, user: &str) -> Result<KeyPair> {
+    /// A new key for `user`, with IAM's CreateDate of it.
+    pub fn create_access_key(&self, user: &str) -> Result<NewKey> {
         let output = self
             .runtime
             .block_on(self.client.create_access_key().user_name(user).send())
@@ -172,12 +190,18 @@ impl<'a> Iam<'a> {
             operation: "iam:CreateAccessKey",
             reason: format!("the new key's {what} is malformed"),
         };
-        Ok(KeyPair {
-            access_key_id: AccessKeyId::parse(key.access_key_id()).map_err(|_| invalid("ID"))?,
-            secret_access_key: SecretAccessKey::parse(secrecy::ExposeSecret::expose_secret(
-                &secret,
-            ))
-            .map_err(|_| invalid("secret"))?,
+        Ok(NewKey {
+            key: KeyPair {
+                access_key_id: AccessKeyId::parse(key.access_key_id())
+                    .map_err(|_| invalid("ID"))?,
+                secret_access_key: SecretAccessKey::parse(secrecy::ExposeSecret::expose_secret(
+                    &secret,
+                ))
+                .map_err(|_| invalid("secret"))?,
+            },
+            created: key
+                .create_date()
+                .and_then(|d| SystemTime::try_from(*d).ok()),
         })
     }
 

@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::rotation::KeyAuthority;
-use crate::secret::{AccessKeyId, KeyOwner, KeyPair};
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair, NewKey};
 use crate::session::Session;
 use iam::KeyInfo;
 use source::{Caller, CallerKind, SourceIdentity};
@@ -31,6 +31,14 @@ use source::{Caller, CallerKind, SourceIdentity};
 pub trait Aws {
     /// sts:GetCallerIdentity signed with `key`: whose key it is; a rejected key is `KeyRejected`.
     fn verify_key(&self, target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner>;
+    /// When IAM created `key` (its CreateDate), asking iam:ListAccessKeys as the key itself for its
+    /// owner's keys (`owner`, from `verify_key`). `Ok(None)`: IAM listed no date for it.
+    fn key_created(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        owner: &KeyOwner,
+    ) -> Result<Option<SystemTime>>;
     /// sts:GetSessionToken with `key`, with an MFA device's (serial, code) when the profile has one.
     fn session_token(
         &self,
@@ -68,7 +76,7 @@ pub trait Source {
     fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()>;
     fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>>;
     fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime>;
-    fn create_access_key(&self, user: &str) -> Result<KeyPair>;
+    fn create_access_key(&self, user: &str) -> Result<NewKey>;
     fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()>;
     /// Waits until AWS accepts the new `key`.
     fn wait_accepted(&self, key: &KeyPair, waiting: &Waiting<'_>) -> Result<KeyOwner>;
@@ -80,6 +88,26 @@ pub struct SdkAws;
 impl Aws for SdkAws {
     fn verify_key(&self, target: &AwsTarget, key: &KeyPair) -> Result<KeyOwner> {
         sts::caller_identity(&Clients::new(target.clone())?, key)
+    }
+
+    fn key_created(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        owner: &KeyOwner,
+    ) -> Result<Option<SystemTime>> {
+        let user = match source::caller_kind(&owner.arn) {
+            CallerKind::User(name) => Some(name),
+            CallerKind::Root => None,
+            CallerKind::NotAUser(what) => return Err(Error::NeedsUser { what }),
+        };
+        let clients = Clients::new(target.clone())?;
+        let keys = SourceIdentity::iam_with_key(key, &owner.arn, &clients)
+            .list_access_keys_of(user.as_deref())?;
+        Ok(keys
+            .into_iter()
+            .find(|k| k.id == key.access_key_id)
+            .and_then(|k| k.created))
     }
 
     fn session_token(
@@ -137,7 +165,7 @@ impl Source for SdkSource {
     fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime> {
         self.identity.iam().last_used(id)
     }
-    fn create_access_key(&self, user: &str) -> Result<KeyPair> {
+    fn create_access_key(&self, user: &str) -> Result<NewKey> {
         self.identity.iam().create_access_key(user)
     }
     fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
@@ -175,7 +203,7 @@ impl KeyAuthority for SdkAuthority<'_> {
     fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>> {
         self.acting_as(acting)?.iam().list_access_keys(user)
     }
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair> {
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<NewKey> {
         self.acting_as(acting)?.iam().create_access_key(user)
     }
     fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {

@@ -74,6 +74,28 @@ impl SourceIdentity {
         )
     }
 
+    /// IAM signed with `key`, whose owner (`owner_arn`) STS already named: no second
+    /// GetCallerIdentity. For `add` and `migrate`, which ask IAM when the key was created.
+    pub fn iam_with_key<'a>(key: &KeyPair, owner_arn: &'a str, clients: &'a Clients) -> Iam<'a> {
+        let credentials = Credentials::new(
+            key.access_key_id.as_str(),
+            key.secret_access_key.expose_secret(),
+            None,
+            None,
+            "awskeep",
+        );
+        let config = clients.runtime().block_on(
+            Self::loader(&clients.target)
+                .credentials_provider(credentials)
+                .load(),
+        );
+        Iam::new(
+            aws_sdk_iam::Client::new(&config),
+            clients.runtime(),
+            owner_arn,
+        )
+    }
+
     fn loader(target: &AwsTarget) -> aws_config::ConfigLoader {
         aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(

@@ -52,7 +52,24 @@ pub fn run(
             &key,
         )?)
     };
-    let stored = StoredKey::new(key, owner, SystemTime::now());
+    let created = match &owner {
+        Some(owner) => match super::key_created(
+            ctx,
+            aws,
+            args.region.as_deref(),
+            region.region(),
+            &key,
+            owner,
+        ) {
+            Ok(created) => created,
+            Err(e) => {
+                super::say_creation_unknown(&[profile.to_string()], &e.cause_line());
+                None
+            }
+        },
+        None => None,
+    };
+    let stored = StoredKey::new(key, owner, SystemTime::now()).created_in_iam(created);
 
     output::trace(
         ctx.verbose,
@@ -146,6 +163,9 @@ mod tests {
             stdin_is_terminal: false,
             lock_dir: None,
             verbose: false,
+            display: false,
+            search_path: None,
+            exec_profile: None,
             test_crash_at: None,
             test_fail_at: None,
         }
@@ -187,6 +207,7 @@ mod tests {
             },
             owner: None,
             added_at: SystemTime::now(),
+            iam_created_at: None,
             rotation: Default::default(),
         }
     }
@@ -280,12 +301,17 @@ mod tests {
         let mut verified = args(dir.path(), ID, false);
         verified.no_verify = false;
         run(&ctx, &store, &aws, None, verified).unwrap();
-        assert_eq!(aws.calls.get(), 1);
+        assert_eq!(aws.calls.get(), 2, "GetCallerIdentity, then ListAccessKeys");
         let stored = store
             .get(&ProfileName::parse("dev").unwrap())
             .unwrap()
             .unwrap();
         assert_eq!(stored.owner.unwrap().arn, ARN);
+        assert_eq!(
+            stored.iam_created_at,
+            humantime::parse_rfc3339(crate::aws::fake::CREATED).ok(),
+            "the key's age is IAM's"
+        );
 
         let other = tempfile::tempdir().unwrap();
         let ctx = context(other.path(), other.path().join("config"));
@@ -296,6 +322,30 @@ mod tests {
         assert!(matches!(err, Error::KeyRejected { .. }), "{err:?}");
         assert_eq!(stored_id(&store), None);
         assert!(!ctx.config_file.exists());
+    }
+
+    /// A key that may not list its own keys is still added; its IAM date is then unknown.
+    #[test]
+    fn a_key_without_list_access_keys_is_added_with_its_date_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), dir.path().join("config"));
+        let store = MemoryStore::default();
+        let mut denied = args(dir.path(), "AKIANOLISTKEY0000001", false);
+        denied.no_verify = false;
+        run(
+            &ctx,
+            &store,
+            &crate::aws::fake::FakeAws::default(),
+            None,
+            denied,
+        )
+        .unwrap();
+        let stored = store
+            .get(&ProfileName::parse("dev").unwrap())
+            .unwrap()
+            .unwrap();
+        assert!(stored.owner.is_some());
+        assert_eq!(stored.iam_created_at, None);
     }
 
     #[test]

@@ -124,10 +124,10 @@ pub fn run(
     }
 
     // From here until the key is stored and configured, every path keeps or deletes the key.
-    let key = iam.create_access_key(&user)?;
-    let key_id = key.access_key_id.clone();
+    let new = iam.create_access_key(&user)?;
+    let key_id = new.key.access_key_id.clone();
     output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
-    let mut stored = StoredKey::new(key, None, SystemTime::now());
+    let mut stored = StoredKey::new(new.key, None, SystemTime::now()).created_in_iam(new.created);
     config.set(profile, "credential_process", &line);
     super::apply_session_flags(&mut config, profile, &args.session);
     region.apply(&mut config, profile);

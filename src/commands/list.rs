@@ -1,8 +1,13 @@
 //! `awskeep list`: the profiles awskeep holds, from the store and from `~/.aws/config`, so a profile
-//! whose item is missing (or whose config line is gone) shows up too. The table goes to stderr (it is
-//! for a person); `--json` prints to stdout for scripts.
+//! whose item is missing (or whose config line is gone) shows up too. The table is the command's
+//! product and goes to stdout (`awskeep list | grep dev`); notes about it (old keys, ages awskeep
+//! could not learn from IAM, one key under several profiles) go to stderr. `--json` prints every
+//! row with the full access key ID, as `aws iam list-access-keys` shows it.
+//!
+//! A key's age is its age in IAM (`crate::key_age`); when IAM's creation date is unknown the age
+//! counts from when awskeep stored the key, and the table marks it with `*`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -11,26 +16,42 @@ use crate::cli::ListArgs;
 use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::key_age::{self, AgeFrom, KeyAge};
 use crate::output;
 use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
+use crate::secret::AccessKeyId;
 use crate::store::CredentialStore;
 
 #[derive(Debug, Serialize)]
 struct Row {
     profile: String,
+    /// The full ID: scripts match it against `aws iam list-access-keys`.
     access_key_id: Option<String>,
     account_id: Option<String>,
     arn: Option<String>,
+    /// When the key entered awskeep.
     added_at: Option<String>,
+    /// When IAM created the key (CreateDate); `null` when IAM's date is unknown.
+    iam_created_at: Option<String>,
+    /// The key's age in whole days, counted from `age_from`.
     age_days: Option<u64>,
+    /// `iam` (CreateDate) or `awskeep` (IAM's date unknown: counted from `added_at`).
+    age_from: Option<AgeFrom>,
+    /// Other profiles that hold the same key.
+    shared_with: Vec<String>,
     in_store: bool,
     in_config: bool,
     /// `pending` (a new key not yet switched to) or `finishing` (the old key not yet retired).
     rotation: Option<&'static str>,
     status: &'static str,
+    /// For the table only: the masked ID.
+    #[serde(skip)]
+    masked_key: Option<String>,
 }
+
+const TOO_OLD: &str = "too old: rotate";
 
 pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result<()> {
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
@@ -50,14 +71,14 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
     let mut profiles = configured.clone();
     profiles.extend(store.list()?);
 
+    let now = SystemTime::now();
+    let rfc3339 = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
     let mut rows = Vec::new();
     for profile in profiles {
         let in_config = configured.contains(&profile);
         let row = match store.get(&profile) {
             Ok(Some(key)) => {
-                let age = SystemTime::now()
-                    .duration_since(key.added_at)
-                    .unwrap_or_default();
+                let age = KeyAge::of(&key, now);
                 let rotation = if key.rotation.previous.is_some() {
                     Some("finishing")
                 } else if key.rotation.pending.is_some() || key.rotation.started_at.is_some() {
@@ -67,18 +88,22 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                 };
                 Row {
                     profile: profile.to_string(),
-                    access_key_id: Some(key.key.access_key_id.masked()),
+                    access_key_id: Some(key.key.access_key_id.as_str().to_string()),
+                    masked_key: Some(key.key.access_key_id.masked()),
                     account_id: key.owner.as_ref().map(|o| o.account_id.clone()),
                     arn: key.owner.as_ref().map(|o| o.arn.clone()),
-                    added_at: Some(humantime::format_rfc3339_seconds(key.added_at).to_string()),
-                    age_days: Some(age.as_secs() / 86_400),
+                    added_at: Some(rfc3339(key.added_at)),
+                    iam_created_at: key.iam_created_at.map(rfc3339),
+                    age_days: Some(age.days()),
+                    age_from: Some(age.from),
+                    shared_with: Vec::new(),
                     in_store: true,
                     in_config,
                     rotation,
-                    status: match (in_config, rotation, age > args.max_age) {
+                    status: match (in_config, rotation, age.age > args.max_age) {
                         (false, _, _) => "not in config",
                         (true, Some(_), _) => "rotation unfinished",
-                        (true, None, true) => "too old: rotate",
+                        (true, None, true) => TOO_OLD,
                         (true, None, false) => "ok",
                     },
                 }
@@ -93,6 +118,7 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         };
         rows.push(row);
     }
+    let shared = mark_shared(&mut rows);
 
     if args.json {
         return output::print_json(&rows);
@@ -104,69 +130,193 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         ));
         return Ok(());
     }
+    output::print_text(&table(&rows))?;
+    notes(&rows, &shared, &args);
+    Ok(())
+}
+
+/// Fills each row's `shared_with`; returns each key several profiles hold (masked), with them.
+fn mark_shared(rows: &mut [Row]) -> Vec<(String, Vec<String>)> {
+    let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows.iter() {
+        if let Some(id) = &row.access_key_id {
+            holders
+                .entry(id.clone())
+                .or_default()
+                .push(row.profile.clone());
+        }
+    }
+    for row in rows.iter_mut() {
+        if let Some(all) = row.access_key_id.as_ref().and_then(|id| holders.get(id)) {
+            row.shared_with = all.iter().filter(|p| **p != row.profile).cloned().collect();
+        }
+    }
+    holders
+        .into_iter()
+        .filter(|(_, profiles)| profiles.len() > 1)
+        .map(|(id, profiles)| {
+            let masked = AccessKeyId::parse(&id).map_or(id, |k| k.masked());
+            (masked, profiles)
+        })
+        .collect()
+}
+
+/// The table: one header line and one line per profile, columns padded to their widest cell.
+fn table(rows: &[Row]) -> String {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let table: Vec<[String; 6]> = rows
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
+            let marker = if r.age_from == Some(AgeFrom::Stored) {
+                "*"
+            } else {
+                ""
+            };
             [
                 r.profile.clone(),
-                dash(&r.access_key_id),
+                dash(&r.masked_key),
                 dash(&r.account_id),
-                r.added_at
+                r.iam_created_at
                     .as_deref()
-                    .map_or("-".into(), |t| t.replace('T', " ").replace('Z', " UTC")),
-                r.age_days.map_or("-".into(), |d| format!("{d}d")),
+                    .map_or("-".into(), |t| t.get(..10).unwrap_or(t).to_string()),
+                r.age_days.map_or("-".into(), |d| format!("{d}d{marker}")),
                 r.status.to_string(),
             ]
         })
         .collect();
-    let header = ["PROFILE", "KEY", "ACCOUNT", "ADDED", "AGE", "STATUS"].map(String::from);
+    let header = ["PROFILE", "KEY", "ACCOUNT", "CREATED", "AGE", "STATUS"].map(String::from);
     let widths: Vec<usize> = (0..6)
         .map(|i| {
             std::iter::once(&header)
-                .chain(&table)
+                .chain(&cells)
                 .map(|r| r[i].chars().count())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    for row in std::iter::once(&header).chain(&table) {
-        let cells: Vec<String> = row
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&cells) {
+        let line: Vec<String> = row
             .iter()
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        output::say(cells.join("  ").trim_end());
+        text.push_str(line.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// What the table alone does not say, on stderr.
+fn notes(rows: &[Row], shared: &[(String, Vec<String>)], args: &ListArgs) {
+    if rows.iter().any(|r| r.age_from == Some(AgeFrom::Stored)) {
+        output::say(
+            "* IAM's creation date of this key is unknown (added with --no-verify, without iam:ListAccessKeys, or by an older awskeep): its age counts from when awskeep stored it.",
+        );
     }
     let old: Vec<&str> = rows
         .iter()
-        .filter(|r| r.status == "too old: rotate")
+        .filter(|r| r.status == TOO_OLD)
         .map(|r| r.profile.as_str())
         .collect();
     if !old.is_empty() {
         output::say(&format!(
             "Keys older than {}: {}. Rotate them with `awskeep rotate --profile NAME` (or `--all`).",
-            humantime::format_duration(args.max_age),
+            key_age::describe(args.max_age),
             old.join(", ")
+        ));
+    }
+    for (key, profiles) in shared {
+        output::say(&format!(
+            "awskeep: key {key} is stored under profiles {}: rotating or deleting it for one breaks the others (`awskeep rotate` refuses it). Keep one with `awskeep remove NAME`, or give each profile its own key.",
+            profiles.join(", ")
         ));
     }
     if rows.iter().any(|r| r.rotation.is_some()) {
         output::say("A rotation was interrupted; `awskeep rotate --profile NAME` finishes it.");
     }
-    Ok(())
 }
 
 fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &'static str) -> Row {
     Row {
         profile: profile.to_string(),
         access_key_id: None,
+        masked_key: None,
         account_id: None,
         arn: None,
         added_at: None,
+        iam_created_at: None,
         age_days: None,
+        age_from: None,
+        shared_with: Vec::new(),
         rotation: None,
         in_store,
         in_config,
         status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(profile: &str, id: &str, age_from: AgeFrom, status: &'static str) -> Row {
+        Row {
+            profile: profile.into(),
+            access_key_id: Some(id.into()),
+            masked_key: AccessKeyId::parse(id).ok().map(|k| k.masked()),
+            account_id: Some("123456789012".into()),
+            arn: None,
+            added_at: Some("2026-11-28T01:02:03Z".into()),
+            iam_created_at: (age_from == AgeFrom::Iam).then(|| "2023-11-28T01:02:03Z".into()),
+            age_days: Some(1096),
+            age_from: Some(age_from),
+            shared_with: Vec::new(),
+            in_store: true,
+            in_config: true,
+            rotation: None,
+            status,
+        }
+    }
+
+    #[test]
+    fn the_table_shows_iams_date_and_marks_an_age_iam_did_not_give() {
+        let rows = [
+            row("dev", "AKIAIOSFODNN7EXAMPLE", AgeFrom::Iam, TOO_OLD),
+            row("offline", "AKIAI44QH8DHBEXAMPLE", AgeFrom::Stored, "ok"),
+            empty_row(
+                &ProfileName::parse("gone").unwrap(),
+                false,
+                true,
+                "no key in store",
+            ),
+        ];
+        assert_eq!(
+            table(&rows),
+            "PROFILE  KEY        ACCOUNT       CREATED     AGE     STATUS\n\
+             dev      AKIA…MPLE  123456789012  2023-11-28  1096d   too old: rotate\n\
+             offline  AKIA…MPLE  123456789012  -           1096d*  ok\n\
+             gone     -          -             -           -       no key in store\n"
+        );
+    }
+
+    #[test]
+    fn a_key_under_several_profiles_is_found_and_each_names_the_others() {
+        let mut rows = [
+            row("a", "AKIAIOSFODNN7EXAMPLE", AgeFrom::Iam, "ok"),
+            row("b", "AKIAI44QH8DHBEXAMPLE", AgeFrom::Iam, "ok"),
+            row("c", "AKIAIOSFODNN7EXAMPLE", AgeFrom::Iam, "ok"),
+        ];
+        let shared = mark_shared(&mut rows);
+        assert_eq!(
+            shared,
+            vec![(
+                "AKIA…MPLE".to_string(),
+                vec!["a".to_string(), "c".to_string()]
+            )]
+        );
+        assert_eq!(rows[0].shared_with, ["c"]);
+        assert!(rows[1].shared_with.is_empty());
+        assert_eq!(rows[2].shared_with, ["a"]);
     }
 }

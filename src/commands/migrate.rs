@@ -79,11 +79,17 @@ pub fn run(
     let mut failed = Vec::new();
     // The check to run, for the first profile migrated.
     let mut suggestion = None;
+    let mut undated = Vec::new();
+    let mut undated_why = (String::new(), String::new());
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
         match migrate_one(ctx, store, aws, candidate, &line, &args) {
-            Ok((whose, region)) => {
+            Ok(Migrated {
+                whose,
+                undated: why,
+                region,
+            }) => {
                 output::say(&format!("  migrated {profile}{whose}"));
                 if let Some(note) = region.describe(&profile, args.region.as_deref()) {
                     output::say(&format!("    {note}"));
@@ -92,6 +98,10 @@ pub fn run(
                     suggestion = Some(region.suggestion(&profile));
                 }
                 migrated.push(profile.to_string());
+                if let Some(why) = why {
+                    undated.push(profile.to_string());
+                    undated_why = (profile.to_string(), why);
+                }
             }
             Err(error) => {
                 output::say(&format!("  FAILED {profile}: {}", error.cause_line()));
@@ -100,6 +110,12 @@ pub fn run(
         }
     }
     summarize(ctx, &migrated, &skipped, &failed);
+    // Said once, with the last reason IAM gave (keys of one user fail alike).
+    let why = match undated.as_slice() {
+        [_] => undated_why.1,
+        _ => format!("for {}: {}", undated_why.0, undated_why.1),
+    };
+    super::say_creation_unknown(&undated, &why);
     if let Some(suggestion) = suggestion {
         output::say(&format!("Try: {suggestion}"));
     }
@@ -271,7 +287,15 @@ fn show_plan(
     }
 }
 
-/// Moves one profile's key; returns who it belongs to and what became of its region, for the report.
+/// What `migrate_one` reports: whose key it was, why IAM's creation date of it is unknown (`None`:
+/// known, or not asked with `--no-verify`), and what became of the profile's region.
+struct Migrated {
+    whose: String,
+    undated: Option<String>,
+    region: RegionPlan,
+}
+
+/// Moves one profile's key; returns what the report says about it.
 fn migrate_one(
     ctx: &Context,
     store: &dyn CredentialStore,
@@ -279,7 +303,7 @@ fn migrate_one(
     candidate: Candidate,
     line: &SettingValue,
     args: &MigrateArgs,
-) -> Result<(String, RegionPlan)> {
+) -> Result<Migrated> {
     let (no_verify, keep_plaintext) = (args.no_verify, args.keep_plaintext);
     let profile = &candidate.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
@@ -325,13 +349,31 @@ fn migrate_one(
         .as_ref()
         .map(|o| format!(" ({})", o.arn))
         .unwrap_or_default();
+    // The key's age is its age in IAM, however long it sat in the plaintext file.
+    let (created, undated) = match &owner {
+        Some(owner) => match super::key_created(
+            ctx,
+            aws,
+            args.region.as_deref(),
+            region.region(),
+            &candidate.key,
+            owner,
+        ) {
+            Ok(created) => (created, None),
+            Err(e) => (None, Some(e.cause_line())),
+        },
+        None => (None, None),
+    };
+    let created = created.or_else(|| previous.as_ref().and_then(|p| p.iam_created_at));
+    let undated = undated.filter(|_| created.is_none());
     let stored = StoredKey::new(
         candidate.key,
         owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
         previous
             .as_ref()
             .map_or_else(SystemTime::now, |p| p.added_at),
-    );
+    )
+    .created_in_iam(created);
 
     config.set(profile, "credential_process", line);
     region.apply(&mut config, profile);
@@ -366,7 +408,11 @@ fn migrate_one(
             )
         })?;
     }
-    Ok((whose, region))
+    Ok(Migrated {
+        whose,
+        undated,
+        region,
+    })
 }
 
 /// The file's key lines for `profile` still hold exactly `key`; otherwise another program changed

@@ -5,6 +5,8 @@ pub mod add;
 pub mod bootstrap;
 pub mod completions;
 pub mod credential_process;
+pub mod exec;
+pub mod export;
 pub mod import;
 pub mod list;
 pub mod man;
@@ -13,6 +15,7 @@ mod new_key;
 pub(crate) mod region;
 pub mod remove;
 pub mod rotate;
+pub mod serve;
 pub mod session;
 
 use std::path::{Path, PathBuf};
@@ -289,6 +292,62 @@ pub(crate) fn verify_key(
     aws.verify_key(&target, key)
 }
 
+/// When IAM created `key` (CreateDate), asked as the key itself (iam:ListAccessKeys on its own
+/// user). Best effort: a key may lack that permission and is still stored; the error is returned
+/// for the caller to mention once, never to fail on.
+pub(crate) fn key_created(
+    ctx: &Context,
+    aws: &dyn crate::aws::Aws,
+    flag_region: Option<&str>,
+    profile_region: Option<&str>,
+    key: &KeyPair,
+    owner: &KeyOwner,
+) -> Result<Option<std::time::SystemTime>> {
+    let target = crate::aws::AwsTarget::resolve(ctx, flag_region, profile_region);
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "asking IAM (iam:ListAccessKeys) when key {} was created",
+            key.access_key_id
+        ),
+    );
+    aws.key_created(&target, key, owner)
+}
+
+/// Why IAM's creation date of the keys of `profiles` is unknown, said once: their age then counts
+/// from when awskeep stored them.
+pub(crate) fn say_creation_unknown(profiles: &[String], why: &str) {
+    if profiles.is_empty() {
+        return;
+    }
+    let (keys, were, its) = if profiles.len() == 1 {
+        ("key", "was", "its age counts")
+    } else {
+        ("keys", "were", "their ages count")
+    };
+    output::say(&format!(
+        "awskeep: IAM did not say when the {keys} of {} {were} created ({why}); {its} from today, and `awskeep list` marks {} with *.",
+        profiles.join(", "),
+        if profiles.len() == 1 { "it" } else { "them" }
+    ));
+}
+
+/// The AWS CLI line that deletes key `id` in IAM (`--user-name` when its owner is a known IAM user).
+pub(crate) fn delete_key_command(
+    id: &crate::secret::AccessKeyId,
+    owner: Option<&KeyOwner>,
+) -> String {
+    let user = owner.and_then(|o| match crate::aws::source::caller_kind(&o.arn) {
+        crate::aws::source::CallerKind::User(name) => Some(name),
+        _ => None,
+    });
+    let mut line = format!("aws iam delete-access-key --access-key-id {}", id.as_str());
+    if let Some(user) = user {
+        line.push_str(&format!(" --user-name {user}"));
+    }
+    line
+}
+
 /// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
 /// so a failed command leaves neither a new item nor a config line behind.
 pub(crate) fn store_then_configure(
@@ -346,4 +405,31 @@ pub(crate) fn confirm_edit(
     expected: Option<&str>,
 ) -> Result<()> {
     crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::AccessKeyId;
+
+    #[test]
+    fn the_delete_command_names_the_user_only_when_the_owner_is_an_iam_user() {
+        let id = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
+        let owner = |arn: &str| KeyOwner {
+            account_id: "123456789012".into(),
+            arn: arn.into(),
+        };
+        assert_eq!(
+            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:user/team/dev"))),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev"
+        );
+        assert_eq!(
+            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:root"))),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
+        );
+        assert_eq!(
+            delete_key_command(&id, None),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
+        );
+    }
 }

@@ -184,6 +184,9 @@ mod tests {
             stdin_is_terminal: false,
             lock_dir: None,
             verbose: false,
+            display: false,
+            search_path: None,
+            exec_profile: None,
             test_crash_at: None,
             test_fail_at: None,
         }

@@ -2,7 +2,16 @@
 //! line (the section goes too when nothing else is in it). The config is edited first, so no client
 //! is left pointing at a missing item if the store delete fails. A credential_process that is not
 //! awskeep's is left alone.
+//!
+//! Removing a profile does not touch IAM by itself: the key still works. Then awskeep says so and
+//! prints the `aws iam delete-access-key` line; `--delete-key` (or `--deactivate-key`, or yes to the
+//! question on a terminal) has awskeep do it, acting as the key itself, after the local removal. A
+//! key another profile still holds is never deleted or deactivated.
 
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::aws::{Aws, AwsTarget, Waiting};
 use crate::cli::RemoveArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -11,9 +20,23 @@ use crate::output;
 use crate::process_line;
 use crate::profile::FileKind;
 use crate::prompt;
+use crate::secret::{AccessKeyId, KeyOwner, StoredKey};
 use crate::store::CredentialStore;
 
-pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Result<()> {
+/// What to do with the profile's keys in IAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InIam {
+    Delete,
+    Deactivate,
+    Keep,
+}
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn Aws,
+    args: RemoveArgs,
+) -> Result<()> {
     let profile = &args.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let in_config = config
@@ -21,11 +44,12 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         .get(profile.as_str(), "credential_process")
         .and_then(process_line::awskeep_profile)
         .is_some_and(|p| p == profile.as_str());
-    let in_store = match store.get(profile) {
-        Ok(item) => item.is_some(),
-        Err(Error::StoreItemCorrupt { .. }) => true,
+    let (item, corrupt) = match store.get(profile) {
+        Ok(item) => (item, false),
+        Err(Error::StoreItemCorrupt { .. }) => (None, true),
         Err(e) => return Err(e),
     };
+    let in_store = item.is_some() || corrupt;
     if !in_config && !in_store {
         return Err(Error::NoSuchProfile {
             profile: profile.to_string(),
@@ -33,9 +57,25 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
             config: config.path.clone(),
         });
     }
+    let in_iam = if args.delete_key {
+        InIam::Delete
+    } else if args.deactivate_key {
+        InIam::Deactivate
+    } else {
+        InIam::Keep
+    };
+    let also = match (in_iam, &item) {
+        (InIam::Delete, Some(item)) => {
+            format!(", and delete key {} in IAM", item.key.access_key_id)
+        }
+        (InIam::Deactivate, Some(item)) => {
+            format!(", and deactivate key {} in IAM", item.key.access_key_id)
+        }
+        _ => String::new(),
+    };
     prompt::confirm(
         &format!(
-            "Remove profile {profile}: its key from the {} and its awskeep line from {}?",
+            "Remove profile {profile}: its key from the {} and its awskeep line from {}{also}?",
             store.display_name(),
             config.path.display()
         ),
@@ -43,6 +83,30 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         "--yes",
         ctx.stdin_is_terminal,
     )?;
+    // Asked only of a person at a terminal who gave neither --yes nor a key flag; the safe answer
+    // (and the answer without a terminal) is to keep the key and say how to delete it.
+    let in_iam = match &item {
+        Some(item)
+            if in_iam == InIam::Keep
+                && !args.keep_key
+                && !args.yes
+                && ctx.stdin_is_terminal
+                && prompt::confirm(
+                    &format!(
+                        "Delete key {} in IAM too? It then stops working everywhere.",
+                        item.key.access_key_id
+                    ),
+                    false,
+                    "--delete-key",
+                    true,
+                )
+                .is_ok() =>
+        {
+            InIam::Delete
+        }
+        _ => in_iam,
+    };
+
     if in_config {
         config.remove(profile.as_str(), "credential_process");
         super::save_process_line(&config, profile, None)?;
@@ -60,5 +124,111 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: RemoveArgs) -> Resu
         );
     }
     output::say(&format!("Removed profile {profile}."));
+    if corrupt {
+        output::say(
+            "Its store item could not be read, so awskeep cannot tell which IAM key it held; that key may still work (`aws iam list-access-keys` lists a user's keys).",
+        );
+    }
+    match item {
+        Some(item) => settle_in_iam(ctx, store, aws, &args, &item, in_iam, config.document()),
+        None => Ok(()),
+    }
+}
+
+/// After the local removal: deletes or deactivates the item's keys in IAM, or says they still work
+/// and how to delete them. Keys another profile holds are left alone, and named.
+fn settle_in_iam(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn Aws,
+    args: &RemoveArgs,
+    item: &StoredKey,
+    in_iam: InIam,
+    config: &crate::profile::Document,
+) -> Result<()> {
+    let profile = &args.profile;
+    let held = crate::rotation::held_key_ids(store)?;
+    // The current key last: it is the one awskeep acts as.
+    let keys: Vec<&AccessKeyId> = item
+        .rotation
+        .pending
+        .iter()
+        .chain(item.rotation.previous.iter())
+        .chain(std::iter::once(&item.key))
+        .map(|k| &k.access_key_id)
+        .collect();
+    let (shared, loose): (Vec<&AccessKeyId>, Vec<&AccessKeyId>) =
+        keys.into_iter().partition(|id| held.contains(id.as_str()));
+    for id in &shared {
+        output::say(&format!(
+            "Key {id} stays in IAM: another awskeep profile still holds it."
+        ));
+    }
+    let owner = item.owner.as_ref();
+    if in_iam == InIam::Keep {
+        for id in &loose {
+            say_still_works(id, owner);
+        }
+        return Ok(());
+    }
+    let Some(&current) = loose.last() else {
+        return Ok(());
+    };
+    let target = AwsTarget::resolve(ctx, None, config.get(profile.as_str(), "region"));
+    output::trace(ctx.verbose, &target.describe());
+    let interrupted = AtomicBool::new(false);
+    let done = if in_iam == InIam::Delete {
+        "deleted"
+    } else {
+        "deactivated"
+    };
+    let left = |id: &AccessKeyId, e: Error| Error::KeyLeftInIam {
+        profile: profile.to_string(),
+        key: id.to_string(),
+        done,
+        cause: e.cause_line(),
+        command: super::delete_key_command(id, owner),
+    };
+    let authority = aws
+        .rotation(
+            target,
+            Waiting {
+                profile,
+                timeout: Duration::ZERO,
+                interrupted: &interrupted,
+            },
+        )
+        .map_err(|e| left(current, e))?;
+    let user = authority.user_of(&item.key).map_err(|e| left(current, e))?;
+    for id in loose {
+        let result = if in_iam == InIam::Delete {
+            authority.delete_key(&item.key, &user, id)
+        } else {
+            authority.deactivate_key(&item.key, &user, id)
+        };
+        match result {
+            Ok(()) => output::say(&format!("{} key {id} of IAM user {user}.", capital(done))),
+            // NoSuchEntity: IAM no longer has it.
+            Err(Error::NoSuchUser { .. }) => {
+                output::say(&format!("Key {id} was already gone from IAM."));
+            }
+            Err(e) => return Err(left(id, e)),
+        }
+    }
     Ok(())
+}
+
+fn capital(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn say_still_works(id: &AccessKeyId, owner: Option<&KeyOwner>) {
+    output::say(&format!(
+        "Key {id} is still active in IAM: awskeep only forgot it. To delete it: {}",
+        super::delete_key_command(id, owner)
+    ));
 }

@@ -14,11 +14,12 @@ use crate::cli::RotateArgs;
 use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::key_age::{self, AgeFrom, KeyAge};
 use crate::output;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::rotation::{Idle, KeyAuthority, State, Step, late_orphans};
+use crate::rotation::{Idle, KeyAuthority, Retired, State, Step, late_orphans};
 use crate::secret::{AccessKeyId, StoredKey};
 use crate::store::CredentialStore;
 
@@ -46,19 +47,29 @@ fn rotate_all(
 ) -> Result<()> {
     let now = SystemTime::now();
     let mut due = Vec::new();
+    let mut undated = Vec::new();
     for profile in store.list()? {
         let Some(state) = store.get(&profile)? else {
             continue;
         };
-        let age = now.duration_since(state.added_at).unwrap_or_default();
-        if !state.rotation.is_idle() || age >= args.older_than {
+        // The key's age in IAM: a key migrated years after it was made is that old here too.
+        let age = KeyAge::of(&state, now);
+        if !state.rotation.is_idle() || age.age >= args.older_than {
             due.push(profile);
+        } else if age.from == AgeFrom::Stored {
+            undated.push(profile.to_string());
         }
+    }
+    if !undated.is_empty() {
+        output::say(&format!(
+            "awskeep: IAM's creation date of the key of {} is unknown; its age counts from when awskeep stored it, so it may be older.",
+            undated.join(", ")
+        ));
     }
     if due.is_empty() {
         output::say(&format!(
             "No key is older than {}; nothing to rotate.",
-            humantime::format_duration(args.older_than)
+            key_age::describe(args.older_than)
         ));
         return Ok(());
     }
@@ -166,7 +177,7 @@ fn rotate_profile(
                 done.item.key.access_key_id
             ));
         }
-        State::Pending(pending) => {
+        State::Pending(mut pending) => {
             let user = aws.user_of(&pending.item.key)?;
             if pending.is_listed(&aws.list_keys(&pending.item.key, &user)?) {
                 let done = retire(&step, pending.switch(&step)?, args)?;
@@ -240,16 +251,31 @@ fn rotate_idle(
     ))
 }
 
-/// Retiring -> Idle, saying what happened to the old key in IAM.
+/// Retiring -> Idle, saying on stderr what happened to the old key in IAM.
 fn retire(step: &Step<'_>, retiring: crate::rotation::Retiring, args: &RotateArgs) -> Result<Idle> {
     let old_id = retiring.old_key_id().clone();
-    let done = retiring.retire(step, args.deactivate_only)?;
-    if args.deactivate_only {
-        output::say(&format!(
-            "Old key {old_id} is now inactive in IAM; delete it once nothing needs it."
-        ));
-    }
+    let (done, retired) = retiring.retire(step, args.deactivate_only)?;
+    let delete = super::delete_key_command(&old_id, done.item.owner.as_ref());
+    output::say(&retired_line(step.profile, &old_id, retired, &delete));
     Ok(done)
+}
+
+/// What became of a profile's old key in IAM, for the person who rotated it.
+fn retired_line(
+    profile: &ProfileName,
+    old_id: &AccessKeyId,
+    retired: Retired,
+    delete_command: &str,
+) -> String {
+    match retired {
+        Retired::Deleted => format!("Deleted the old key {old_id} of {profile} in IAM."),
+        Retired::Deactivated => format!(
+            "Deactivated the old key {old_id} of {profile} in IAM (it still exists); delete it once nothing needs it: {delete_command}"
+        ),
+        Retired::AlreadyGone => {
+            format!("The old key {old_id} of {profile} was already gone from IAM.")
+        }
+    }
 }
 
 /// Two keys is AWS's limit: an inactive other key may be deleted on confirmation; an active one stops

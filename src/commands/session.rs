@@ -1,23 +1,27 @@
 //! `awskeep session clear`: drops cached STS sessions, so the next call fetches a fresh one.
+//! `awskeep session refresh`: fetches a new session now, asking for the MFA code where a person
+//! is, so that programs without a terminal (an IDE's toolkit) find one cached.
 
 use crate::cli::{SessionArgs, SessionCommand};
 use crate::context::Context;
+use crate::credentials::{self, Refresh};
 use crate::error::Result;
 use crate::output;
 use crate::profile_name::ProfileName;
 use crate::store::CredentialStore;
 
-pub fn run(ctx: &Context, store: &dyn CredentialStore, args: SessionArgs) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    args: SessionArgs,
+) -> Result<()> {
     match args.command {
         SessionCommand::Clear { profile, all } => {
             let profiles: Vec<ProfileName> = if all {
                 store.list()?
             } else {
-                let name = profile.map_or_else(
-                    || ctx.env_profile.clone().unwrap_or_else(|| "default".into()),
-                    |p| p.to_string(),
-                );
-                vec![ProfileName::parse(&name)?]
+                vec![credentials::profile_or_default(ctx, profile)?]
             };
             let mut cleared = Vec::new();
             for profile in &profiles {
@@ -33,6 +37,29 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: SessionArgs) -> Res
                     cleared.join(", ")
                 ));
             }
+            Ok(())
+        }
+        SessionCommand::Refresh {
+            profile,
+            mfa_process,
+        } => {
+            let profile = credentials::profile_or_default(ctx, profile)?;
+            let resolved = credentials::resolve(
+                ctx,
+                store,
+                aws,
+                &profile,
+                mfa_process.as_deref(),
+                Refresh::Force,
+            )?;
+            let until = resolved
+                .credentials
+                .expiration()
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+                .unwrap_or_default();
+            output::say(&format!(
+                "New session for profile {profile}, valid until {until}."
+            ));
             Ok(())
         }
     }

@@ -76,7 +76,7 @@ impl KeyAuthority for FakeIam {
             .map(|(_, k)| k.clone())
             .collect())
     }
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<KeyPair> {
+    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<NewKey> {
         self.holds(acting)?;
         if self.refuse_create.get() {
             return Err(Error::AccessDenied {
@@ -84,11 +84,24 @@ impl KeyAuthority for FakeIam {
                 caller: USER.into(),
             });
         }
-        Ok(self.issue(user, SystemTime::now()))
+        // Whole seconds, as the store item records times.
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() - 1);
+        Ok(NewKey {
+            key: self.issue(user, created),
+            created: Some(created),
+        })
     }
-    fn delete_key(&self, acting: &KeyPair, _user: &str, id: &AccessKeyId) -> Result<()> {
+    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
         self.holds(acting)?;
+        let before = self.keys.borrow().len();
         self.keys.borrow_mut().retain(|(_, k)| k.id != *id);
+        if self.keys.borrow().len() == before {
+            // IAM's NoSuchEntity, as `Iam` maps it.
+            return Err(Error::NoSuchUser { user: user.into() });
+        }
         Ok(())
     }
     fn deactivate_key(&self, acting: &KeyPair, _user: &str, id: &AccessKeyId) -> Result<()> {
@@ -206,11 +219,79 @@ fn a_full_rotation_leaves_one_key_the_new_one() {
     assert_eq!(iam.ids(USER).len(), 2);
     let retiring = pending.switch(&s).unwrap();
     assert_eq!(retiring.old_key_id(), &old.access_key_id);
-    let done = retiring.retire(&s, false).unwrap();
+    let (done, retired) = retiring.retire(&s, false).unwrap();
+    assert_eq!(retired, Retired::Deleted);
     assert_eq!(iam.ids(USER), [done.item.key.access_key_id.as_str()]);
     assert_ne!(done.item.key.access_key_id, old.access_key_id);
     assert!(done.item.rotation.is_idle());
     assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+}
+
+/// The new key's age is its age in IAM: CreateAccessKey's date, carried from pending to current.
+#[test]
+fn the_new_key_keeps_iams_creation_date() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    let created = pending.item.rotation.pending_created_at.unwrap();
+    let stored = store.get(&a).unwrap().unwrap();
+    assert_eq!(stored.rotation.pending_created_at, Some(created), "stored");
+    pending.switch(&s).unwrap();
+    let stored = store.get(&a).unwrap().unwrap();
+    assert_eq!(stored.iam_created_at, Some(created));
+    assert_eq!(stored.rotation.pending_created_at, None);
+}
+
+/// A pending key stored without its date (an older awskeep) takes it from IAM's listing.
+#[test]
+fn a_resumed_pending_key_takes_its_date_from_the_listing() {
+    let (store, iam, _) = setup();
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let mut pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    let created = pending.item.rotation.pending_created_at.take();
+    let keys = iam.list_keys(&pending.item.key, USER).unwrap();
+    assert!(pending.is_listed(&keys));
+    assert_eq!(pending.item.rotation.pending_created_at, created);
+    pending.switch(&s).unwrap();
+    assert_eq!(store.get(&a).unwrap().unwrap().iam_created_at, created);
+}
+
+#[test]
+fn retiring_says_what_became_of_the_old_key() {
+    for (deactivate, gone_first, expected) in [
+        (false, false, Retired::Deleted),
+        (true, false, Retired::Deactivated),
+        (false, true, Retired::AlreadyGone),
+    ] {
+        let (store, iam, old) = setup();
+        let a = profile("a");
+        let s = step(&store, &iam, &a, &ok);
+        let retiring = idle(&store)
+            .record_intent(&s)
+            .unwrap()
+            .create_key(&s, USER)
+            .unwrap()
+            .switch(&s)
+            .unwrap();
+        if gone_first {
+            iam.keys
+                .borrow_mut()
+                .retain(|(_, k)| k.id != old.access_key_id);
+        }
+        let (done, retired) = retiring.retire(&s, deactivate).unwrap();
+        assert_eq!(retired, expected);
+        assert!(done.item.rotation.is_idle());
+    }
 }
 
 #[test]
@@ -267,7 +348,7 @@ fn a_pending_key_gone_from_iam_is_abandoned() {
     let (store, iam, _) = setup();
     let a = profile("a");
     let s = step(&store, &iam, &a, &ok);
-    let pending = idle(&store)
+    let mut pending = idle(&store)
         .record_intent(&s)
         .unwrap()
         .create_key(&s, USER)
@@ -281,8 +362,8 @@ fn a_pending_key_gone_from_iam_is_abandoned() {
         .access_key_id
         .clone();
     iam.keys.borrow_mut().retain(|(_, k)| k.id != new_id);
-    let current = &pending.item.key;
-    assert!(!pending.is_listed(&iam.list_keys(current, USER).unwrap()));
+    let keys = iam.list_keys(&pending.item.key, USER).unwrap();
+    assert!(!pending.is_listed(&keys));
     let idle = pending.abandon(&s).unwrap();
     assert!(idle.item.rotation.is_idle());
     assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());

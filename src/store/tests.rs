@@ -374,6 +374,9 @@ fn context(dir: &Path) -> Context {
         stdin_is_terminal: false,
         lock_dir: Some(dir.join("locks")),
         verbose: false,
+        display: false,
+        search_path: None,
+        exec_profile: None,
         test_crash_at: None,
         test_fail_at: None,
     }

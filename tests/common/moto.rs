@@ -25,14 +25,27 @@ static USER_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl Moto {
     pub fn connect() -> Self {
-        let url = required_env("AWSKEEP_TEST_MOTO_URL");
-        let credentials = Credentials::new(
-            required_env("AWSKEEP_TEST_ADMIN_KEY_ID"),
-            required_env("AWSKEEP_TEST_ADMIN_SECRET"),
-            None,
-            None,
-            "test-admin",
-        );
+        Self::connect_as(
+            &required_env("AWSKEEP_TEST_MOTO_URL"),
+            Credentials::new(
+                required_env("AWSKEEP_TEST_ADMIN_KEY_ID"),
+                required_env("AWSKEEP_TEST_ADMIN_SECRET"),
+                None,
+                None,
+                "test-admin",
+            ),
+        )
+    }
+
+    /// A moto of the test's own (`PrivateMoto`), whose auth is off: any key will do.
+    pub fn connect_private(url: &str) -> Self {
+        Self::connect_as(
+            url,
+            Credentials::new("AKIAPRIVATEMOTO00001", "private", None, None, "test"),
+        )
+    }
+
+    fn connect_as(url: &str, credentials: Credentials) -> Self {
         let config = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))

@@ -5,8 +5,8 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::clients::venv_bin;
@@ -16,6 +16,7 @@ pub struct PrivateMoto {
     /// The proxy's URL: what AWS_ENDPOINT_URL should name.
     pub url: String,
     session_calls: Arc<AtomicUsize>,
+    signers: Arc<Mutex<Vec<String>>>,
 }
 
 fn free_port() -> u16 {
@@ -28,8 +29,23 @@ fn free_port() -> u16 {
 
 impl PrivateMoto {
     pub fn start() -> Self {
+        Self::start_server(Command::new(venv_bin("moto_server")))
+    }
+
+    /// A private moto in which the first key of each IAM user named `aged-*` was created three
+    /// years ago (tests/support/moto_aged.py).
+    pub fn start_aged() -> Self {
+        let mut command = Command::new(venv_bin("python"));
+        command.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/moto_aged.py"
+        ));
+        Self::start_server(command)
+    }
+
+    fn start_server(mut command: Command) -> Self {
         let port = free_port();
-        let server = Command::new(venv_bin("moto_server"))
+        let server = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -44,22 +60,31 @@ impl PrivateMoto {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let counter = Arc::clone(&session_calls);
+        let signers = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&signers);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let counter = Arc::clone(&counter);
-                std::thread::spawn(move || proxy(client, port, &counter));
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || proxy(client, port, &counter, &seen));
             }
         });
         Self {
             server: Some(server),
             url,
             session_calls,
+            signers,
         }
     }
 
     /// How many requests named the GetSessionToken action so far.
     pub fn session_token_calls(&self) -> usize {
         self.session_calls.load(Ordering::SeqCst)
+    }
+
+    /// The access key IDs that signed the requests so far (SigV4 `Credential=ID/...`), in order.
+    pub fn signed_with(&self) -> Vec<String> {
+        self.signers.lock().unwrap().clone()
     }
 
     /// Stops the server (the proxy then refuses nothing but reaches nobody).
@@ -77,7 +102,7 @@ impl Drop for PrivateMoto {
     }
 }
 
-fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize) {
+fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mutex<Vec<String>>) {
     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
         return;
     };
@@ -90,6 +115,7 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize) {
         let _ = client_back.shutdown(std::net::Shutdown::Both);
     });
     let needle = b"Action=GetSessionToken";
+    let mut window: Vec<u8> = Vec::new();
     let mut tail: Vec<u8> = Vec::new();
     let mut buffer = [0u8; 16 * 1024];
     loop {
@@ -97,6 +123,8 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        window.extend_from_slice(&buffer[..n]);
+        record_signers(&mut window, signers);
         tail.extend_from_slice(&buffer[..n]);
         let found = tail.windows(needle.len()).filter(|w| *w == needle).count();
         counter.fetch_add(found, Ordering::SeqCst);
@@ -113,4 +141,23 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize) {
     }
     let _ = upstream.shutdown(std::net::Shutdown::Write);
     let _ = answers.join();
+}
+
+/// Takes every complete `Credential=ID/` out of `window`, keeping what may start one.
+fn record_signers(window: &mut Vec<u8>, signers: &Mutex<Vec<String>>) {
+    let marker = b"Credential=";
+    let mut consumed = 0;
+    let mut at = 0;
+    while let Some(found) = window[at..].windows(marker.len()).position(|w| w == marker) {
+        let start = at + found + marker.len();
+        let Some(slash) = window[start..].iter().take(130).position(|b| *b == b'/') else {
+            break;
+        };
+        let id = String::from_utf8_lossy(&window[start..start + slash]).into_owned();
+        signers.lock().unwrap().push(id);
+        at = start + slash;
+        consumed = at;
+    }
+    let keep_from = consumed.max(window.len().saturating_sub(200));
+    window.drain(..keep_from);
 }

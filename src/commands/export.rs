@@ -1,0 +1,123 @@
+//! `awskeep export PROFILE --format env|json|fish|powershell`: prints what `credentials::resolve`
+//! serves for the profile on stdout, for `eval` in a shell or another tool's config. The secret is
+//! on stdout because the user asked for it there; it is rendered into a zeroized buffer and written
+//! in one write. `serve` prints its two variables with the same shell quoting.
+
+use zeroize::Zeroizing;
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::context::Context;
+use crate::credentials::{self, Refresh};
+use crate::error::Result;
+use crate::output;
+use crate::store::CredentialStore;
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    args: ExportArgs,
+) -> Result<()> {
+    let resolved = credentials::resolve(
+        ctx,
+        store,
+        aws,
+        &args.profile,
+        args.mfa_process.as_deref(),
+        Refresh::IfNeeded,
+    )?;
+    let shell = match args.format {
+        ExportFormat::Json => return output::print_bytes(&resolved.credentials.process_json()),
+        ExportFormat::Env => Shell::Sh,
+        ExportFormat::Fish => Shell::Fish,
+        ExportFormat::Powershell => Shell::Powershell,
+    };
+    let mut text = Zeroizing::new(String::with_capacity(2048));
+    resolved
+        .credentials
+        .for_each_var(resolved.region.as_deref(), |name, value| {
+            shell.set(&mut text, name, value);
+        });
+    for name in resolved.credentials.stale_vars() {
+        shell.unset(&mut text, name);
+    }
+    output::print_bytes(text.as_bytes())
+}
+
+/// The shells awskeep writes variable assignments for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Sh,
+    Fish,
+    Powershell,
+}
+
+impl Shell {
+    /// Appends one line that sets `name` to `value` (quoted so any byte is taken literally).
+    pub fn set(self, out: &mut String, name: &str, value: &str) {
+        match self {
+            Shell::Sh => {
+                out.push_str("export ");
+                out.push_str(name);
+                out.push('=');
+                quote(out, value, '\'', "'\\''");
+            }
+            Shell::Fish => {
+                out.push_str("set -gx ");
+                out.push_str(name);
+                out.push(' ');
+                let escaped = value.replace('\\', "\\\\");
+                quote(out, &escaped, '\'', "\\'");
+            }
+            Shell::Powershell => {
+                out.push_str("$env:");
+                out.push_str(name);
+                out.push_str(" = ");
+                quote(out, value, '\'', "''");
+            }
+        }
+        out.push('\n');
+    }
+
+    /// Appends one line that removes `name` from the environment.
+    pub fn unset(self, out: &mut String, name: &str) {
+        let line = match self {
+            Shell::Sh => format!("unset {name}\n"),
+            Shell::Fish => format!("set -e {name}\n"),
+            Shell::Powershell => {
+                format!("Remove-Item Env:{name} -ErrorAction SilentlyContinue\n")
+            }
+        };
+        out.push_str(&line);
+    }
+}
+
+/// `value` in `mark` quotes, each `mark` inside replaced by `escaped`.
+fn quote(out: &mut String, value: &str, mark: char, escaped: &str) {
+    out.push(mark);
+    for c in value.chars() {
+        if c == mark {
+            out.push_str(escaped);
+        } else {
+            out.push(c);
+        }
+    }
+    out.push(mark);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_quoted_for_each_shell() {
+        let line = |shell: Shell| {
+            let mut out = String::new();
+            shell.set(&mut out, "X", r"a'b\c");
+            out
+        };
+        assert_eq!(line(Shell::Sh), "export X='a'\\''b\\c'\n");
+        assert_eq!(line(Shell::Fish), "set -gx X 'a\\'b\\\\c'\n");
+        assert_eq!(line(Shell::Powershell), "$env:X = 'a''b\\c'\n");
+    }
+}

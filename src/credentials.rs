@@ -1,0 +1,259 @@
+//! The one path from a profile name to the credentials awskeep serves for it: `credential-process`,
+//! `exec`, `export`, `serve` and `session refresh` all call `resolve`, so each serves exactly what
+//! the others would. It reads the profile's settings (leniently, as the hot path must), the store
+//! item, and, with sessions on, the cached session while it has more than the margin left; only a
+//! miss (or `Refresh::Force`) takes the per-profile lock and asks STS, with an MFA code when the
+//! profile has `mfa_serial`.
+//!
+//! It never prints: the secret stays typed (`StoredKey`, `Session`) until a caller writes it out
+//! through `output` or into a child's environment (`Credentials::for_each_var`).
+
+use std::time::SystemTime;
+
+use secrecy::ExposeSecret;
+
+use crate::config_file;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::profile::{Document, FileKind};
+use crate::profile_name::ProfileName;
+use crate::secret::{KeyOwner, StoredKey};
+use crate::session::{RefreshLock, Session, SessionSettings};
+use crate::store::CredentialStore;
+
+/// What a profile serves right now.
+pub enum Credentials {
+    /// Sessions off: the long-term key itself.
+    LongTerm(StoredKey),
+    /// An STS session from the profile's key, and whose key it is.
+    Session {
+        session: Session,
+        owner: Option<KeyOwner>,
+    },
+}
+
+/// A profile's credentials and its `region` setting (for `exec` and `export`).
+pub struct Resolved {
+    pub credentials: Credentials,
+    pub region: Option<String>,
+}
+
+/// Whether a usable cached session may be served (`IfNeeded`), or a new one must be fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    IfNeeded,
+    Force,
+}
+
+/// The profile to serve when none is named: `AWS_PROFILE`, else `default`.
+pub fn profile_or_default(ctx: &Context, named: Option<ProfileName>) -> Result<ProfileName> {
+    match named {
+        Some(profile) => Ok(profile),
+        None => ProfileName::parse(ctx.env_profile.as_deref().unwrap_or("default")),
+    }
+}
+
+pub fn resolve(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    profile: &ProfileName,
+    mfa_process: Option<&str>,
+    refresh: Refresh,
+) -> Result<Resolved> {
+    let config =
+        config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
+    let settings = SessionSettings::from_config(&config, profile)?;
+    let region = config
+        .get(profile.as_str(), "region")
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    let resolved = |credentials| Resolved {
+        credentials,
+        region: region.clone(),
+    };
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "reading profile {profile} from the {}",
+            store.display_name()
+        ),
+    );
+    let key = store.get(profile)?.ok_or_else(|| Error::NoStoredKey {
+        profile: profile.to_string(),
+        store: store.display_name(),
+    })?;
+    if !settings.enabled {
+        if refresh == Refresh::Force {
+            return Err(Error::SessionsOff {
+                profile: profile.to_string(),
+            });
+        }
+        output::trace(
+            ctx.verbose,
+            &format!(
+                "serving key {} for profile {profile}",
+                key.key.access_key_id
+            ),
+        );
+        return Ok(resolved(Credentials::LongTerm(key)));
+    }
+    let session = |session| {
+        resolved(Credentials::Session {
+            session,
+            owner: key.owner.clone(),
+        })
+    };
+    if refresh == Refresh::IfNeeded
+        && let Some(cached) = cached(store, profile, &key, &settings)?
+    {
+        output::trace(ctx.verbose, "serving the cached session");
+        return Ok(session(cached));
+    }
+    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    let _lock = RefreshLock::acquire(lock_dir, profile)?;
+    crate::commands::crash_point(ctx, "session:holding-lock");
+    // Another process may have refreshed while this one waited.
+    if refresh == Refresh::IfNeeded
+        && let Some(cached) = cached(store, profile, &key, &settings)?
+    {
+        output::trace(
+            ctx.verbose,
+            "serving the session another awskeep just fetched",
+        );
+        return Ok(session(cached));
+    }
+    let fresh = fetch(ctx, aws, profile, &key, &settings, mfa_process, &config)?;
+    store.set_session(profile, &fresh)?;
+    Ok(session(fresh))
+}
+
+fn cached(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    key: &StoredKey,
+    settings: &SessionSettings,
+) -> Result<Option<Session>> {
+    Ok(store
+        .get_session(profile)?
+        .filter(|s| s.usable(key.key.access_key_id.as_str(), settings, SystemTime::now())))
+}
+
+fn fetch(
+    ctx: &Context,
+    aws: &dyn crate::aws::Aws,
+    profile: &ProfileName,
+    key: &StoredKey,
+    settings: &SessionSettings,
+    mfa_process: Option<&str>,
+    config: &Document,
+) -> Result<Session> {
+    use crate::mfa::{CodeSource, read_code};
+    let target = crate::aws::AwsTarget::resolve(ctx, None, config.get(profile.as_str(), "region"));
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "asking sts:GetSessionToken at {}",
+            target.sts_endpoint_for_messages()
+        ),
+    );
+    let Some(serial) = settings.mfa_serial.as_deref() else {
+        return aws.session_token(&target, &key.key, settings.duration, None);
+    };
+    let mut attempt = 1;
+    loop {
+        let (code, source) = read_code(ctx, profile, serial, settings, mfa_process)?;
+        match aws.session_token(
+            &target,
+            &key.key,
+            settings.duration,
+            Some((serial, code.as_str())),
+        ) {
+            Err(Error::MfaRejected { message })
+                if source == CodeSource::Interactive && attempt < 3 =>
+            {
+                output::say(&format!(
+                    "awskeep: AWS refused the MFA code{message}; try again."
+                ));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Credentials {
+    pub fn access_key_id(&self) -> &str {
+        match self {
+            Credentials::LongTerm(key) => key.key.access_key_id.as_str(),
+            Credentials::Session { session, .. } => &session.access_key_id,
+        }
+    }
+
+    pub fn expiration(&self) -> Option<SystemTime> {
+        match self {
+            Credentials::LongTerm(_) => None,
+            Credentials::Session { session, .. } => Some(session.expiration),
+        }
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        match self {
+            Credentials::LongTerm(key) => key.owner.as_ref(),
+            Credentials::Session { owner, .. } => owner.as_ref(),
+        }
+        .map(|o| o.account_id.as_str())
+    }
+
+    /// The credential_process JSON, as `credential-process` prints it.
+    pub fn process_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        match self {
+            Credentials::LongTerm(key) => output::credential_json(key),
+            Credentials::Session { session, owner } => {
+                output::session_json(session, owner.as_ref())
+            }
+        }
+    }
+
+    /// Calls `set` with each environment variable an AWS client reads these credentials from, then
+    /// the region's (when the profile has one). The secret is exposed only inside this call.
+    pub fn for_each_var(&self, region: Option<&str>, mut set: impl FnMut(&'static str, &str)) {
+        set("AWS_ACCESS_KEY_ID", self.access_key_id());
+        match self {
+            Credentials::LongTerm(key) => {
+                set(
+                    "AWS_SECRET_ACCESS_KEY",
+                    key.key.secret_access_key.expose_secret(),
+                );
+            }
+            Credentials::Session { session, .. } => {
+                set(
+                    "AWS_SECRET_ACCESS_KEY",
+                    session.secret_access_key.expose_secret(),
+                );
+                set("AWS_SESSION_TOKEN", session.session_token.expose_secret());
+                set(
+                    "AWS_CREDENTIAL_EXPIRATION",
+                    &humantime::format_rfc3339_seconds(session.expiration).to_string(),
+                );
+            }
+        }
+        if let Some(region) = region {
+            set("AWS_REGION", region);
+            set("AWS_DEFAULT_REGION", region);
+        }
+    }
+
+    /// Variables a long-term key must not be mixed with (a stale session's), to unset.
+    pub fn stale_vars(&self) -> &'static [&'static str] {
+        match self {
+            Credentials::LongTerm(_) => &[
+                "AWS_SESSION_TOKEN",
+                "AWS_SECURITY_TOKEN",
+                "AWS_CREDENTIAL_EXPIRATION",
+            ],
+            Credentials::Session { .. } => &[],
+        }
+    }
+}
