@@ -93,6 +93,11 @@ pub enum Command {
         after_help = "Examples:\n  awskeep serve dev             prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\n  awskeep serve dev --port 9911 --format fish"
     )]
     Serve(ServeArgs),
+    /// Check the store, each awskeep profile and the clock, and say what to do about each problem
+    #[command(
+        after_help = "Examples:\n  awskeep doctor                 every awskeep profile, the store and the clock\n  awskeep doctor dev             one profile\n  awskeep doctor --json          the same findings for scripts (exit 1 on any fail)\n  awskeep doctor --offline       no network call (skips the clock check)"
+    )]
+    Doctor(DoctorArgs),
     /// Print a shell completion script on stdout
     #[command(
         after_help = "Examples (install the script where the shell finds it):\n  bash:       awskeep completions bash > ~/.local/share/bash-completion/completions/awskeep\n  zsh:        awskeep completions zsh > \"${fpath[1]}/_awskeep\"\n  fish:       awskeep completions fish > ~/.config/fish/completions/awskeep.fish\n  powershell: awskeep completions powershell >> $PROFILE"
@@ -100,9 +105,28 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process exec export import list migrate remove rotate serve session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list migrate remove rotate serve session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile to check (default: every awskeep profile)")))]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub profile: Option<ProfileName>,
+
+    /// Print the findings as JSON on stdout for scripts
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the one network call (comparing the local clock with AWS STS's)
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
+    #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
+    pub max_age: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -329,6 +353,7 @@ pub enum CommandKind {
     Exec,
     Export,
     Serve,
+    Doctor,
     Completions,
     Man,
 }
@@ -350,6 +375,7 @@ impl CommandKind {
             CommandKind::Exec => &["exec"],
             CommandKind::Export => &["export"],
             CommandKind::Serve => &["serve"],
+            CommandKind::Doctor => &["doctor"],
             CommandKind::Completions => &["completions"],
             CommandKind::Man => &["man"],
         }
@@ -402,6 +428,7 @@ impl Command {
             Command::Exec(_) => CommandKind::Exec,
             Command::Export(_) => CommandKind::Export,
             Command::Serve(_) => CommandKind::Serve,
+            Command::Doctor(_) => CommandKind::Doctor,
             Command::Completions(_) => CommandKind::Completions,
             Command::Man(_) => CommandKind::Man,
         }

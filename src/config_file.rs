@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::lock::{FileLock, LockError};
-use crate::profile::{Document, FileKind, SettingValue};
+use crate::profile::{Document, FileKind, Malformed, SettingValue};
 use crate::profile_name::ProfileName;
 
 /// A file as read: where it is, its parsed text as read, and the edits made to it since. Edits go
@@ -120,6 +120,14 @@ pub fn read_profile_leniently(path: &Path, kind: FileKind, profile: &str) -> Res
         }),
         None => Ok(document),
     }
+}
+
+/// Reads and parses `path` as the AWS CLI does, skipping the lines it cannot parse and returning
+/// them (`doctor` reports them and checks the rest); a missing file is an empty document.
+pub fn read_leniently(path: &Path, kind: FileKind) -> Result<(Document, Vec<Malformed>)> {
+    let original = read_text(path)?;
+    let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
+    Ok(Document::parse_lenient(body, kind))
 }
 
 fn read_and_parse(path: &Path, kind: FileKind) -> Result<(Zeroizing<String>, Document)> {

@@ -330,6 +330,9 @@ pub enum Error {
         cause: String,
         command: String,
     },
+
+    #[error("doctor found {failed} problem(s)")]
+    DoctorFound { failed: usize },
 }
 
 impl Error {
@@ -524,6 +527,7 @@ impl Error {
             Error::MfaProcess { .. } if matches!(cmd, Some(C::CredentialProcess | C::Exec | C::Export | C::Serve | C::SessionRefresh)) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
+            Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
         })
     }
@@ -590,7 +594,8 @@ impl Error {
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
             | Error::NoRandom { .. }
-            | Error::ServeListen { .. } => exit::FAILURE,
+            | Error::ServeListen { .. }
+            | Error::DoctorFound { .. } => exit::FAILURE,
             Error::ExecNested { .. } | Error::ServeNeedsSession { .. } => exit::USAGE,
             Error::ExecFailed { code, .. } => *code,
         }
@@ -830,6 +835,7 @@ mod hint_tests {
                 port: 1,
                 source: io(),
             },
+            Error::DoctorFound { failed: 2 },
         ];
         for store in [
             "macOS Keychain",

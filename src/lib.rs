@@ -40,6 +40,10 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let ctx = Context::from_env(cli.verbose)?;
+    // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
+    if let Command::Doctor(args) = &cli.command {
+        return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);
+    }
     let store = store::open(cli.store, ctx.lock_dir.clone())?;
     output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
     run_with(&ctx, store.as_ref(), &aws::SdkAws, cli)
@@ -68,6 +72,7 @@ pub fn run_with(
         Command::Export(args) => commands::export::run(ctx, store, aws, args),
         Command::Serve(args) => commands::serve::run(ctx, store, aws, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
+        Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
     }

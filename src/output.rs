@@ -1,6 +1,6 @@
 //! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
-//! credential_process JSON, `--json` listings and `list`'s table. Messages, questions' context,
-//! warnings and progress for a person go to stderr.
+//! credential_process JSON, `--json` listings, `list`'s table and `doctor`'s report. Messages,
+//! questions' context, warnings and progress for a person go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;

@@ -87,19 +87,57 @@ fn needs_quotes(text: &str, windows: bool) -> bool {
     }
 }
 
-/// If `value` is an awskeep credential_process line, the profile it serves.
+/// If `value` is an awskeep credential_process line, the profile it serves. A hand-written line whose
+/// path has spaces and no quotes is recognised too (`doctor` then says to quote it).
 pub fn awskeep_profile(value: &str) -> Option<String> {
     let words = split_words(value);
-    let program = words.first()?;
+    let program = program(value)?;
     // Either separator, so a Windows line is recognised wherever the file is read.
     let file_name = program.rsplit(['/', '\\']).next()?;
     let lower = file_name.to_ascii_lowercase();
     let stem = lower.strip_suffix(".exe").unwrap_or(&lower);
-    if stem != "awskeep" || words.get(1).map(String::as_str) != Some("credential-process") {
+    let command = words.iter().position(|w| w == "credential-process")?;
+    let program_words = if starts_quoted(value) { 1 } else { command };
+    if stem != "awskeep" || command != program_words {
         return None;
     }
     let at = words.iter().position(|w| w == "--profile")?;
     words.get(at + 1).cloned()
+}
+
+/// The program a credential_process line runs, unquoted. An unquoted path with spaces is taken to
+/// run up to the `credential-process` argument, as its writer meant (see `quoting_problem`).
+pub fn program(value: &str) -> Option<String> {
+    let words = split_words(value);
+    if starts_quoted(value) {
+        return words.into_iter().next();
+    }
+    match words.iter().position(|w| w == "credential-process") {
+        Some(at) if at > 0 => Some(words[..at].join(" ")),
+        _ => words.into_iter().next(),
+    }
+}
+
+/// Why the program path of an awskeep line would not run the same way in every client, if it would
+/// not: a path `build` refuses, one that needs quotes and has none, or one that has spaces and no
+/// quotes (clients would run only its first word).
+pub fn quoting_problem(value: &str) -> Option<&'static str> {
+    quoting_problem_for(value, cfg!(windows))
+}
+
+fn quoting_problem_for(value: &str, windows: bool) -> Option<&'static str> {
+    let program = program(value)?;
+    if let Some(reason) = refusal(&program, windows) {
+        return Some(reason);
+    }
+    if !starts_quoted(value) && needs_quotes(&program, windows) {
+        return Some("its path needs quotes (it holds spaces or shell operators) and has none");
+    }
+    None
+}
+
+fn starts_quoted(value: &str) -> bool {
+    value.trim_start().starts_with(['"', '\''])
 }
 
 /// Enough of shlex for lines awskeep writes and their hand-edited neighbours: quotes group words.
@@ -207,9 +245,44 @@ mod tests {
     }
 
     #[test]
+    fn the_program_of_a_line_and_its_quoting() {
+        let line = "/usr/bin/awskeep credential-process --profile dev";
+        assert_eq!(program(line).as_deref(), Some("/usr/bin/awskeep"));
+        assert_eq!(quoting_problem_for(line, false), None);
+        let quoted = "\"/opt/my tools/awskeep\" credential-process --profile dev";
+        assert_eq!(program(quoted).as_deref(), Some("/opt/my tools/awskeep"));
+        assert_eq!(quoting_problem_for(quoted, false), None);
+        let bare = "/opt/my tools/awskeep credential-process --profile dev";
+        assert_eq!(program(bare).as_deref(), Some("/opt/my tools/awskeep"));
+        assert!(quoting_problem_for(bare, false).is_some());
+        assert_eq!(awskeep_profile(bare).as_deref(), Some("dev"));
+        assert!(
+            quoting_problem_for("/opt/$x/awskeep credential-process --profile dev", false)
+                .is_some()
+        );
+        let windows = r#""C:\Program Files\awskeep\awskeep.exe" credential-process --profile dev"#;
+        assert_eq!(quoting_problem_for(windows, true), None);
+        assert!(
+            quoting_problem_for(
+                r"C:\Program Files\awskeep.exe credential-process --profile dev",
+                true
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
     fn recognises_only_awskeep_lines() {
         assert_eq!(awskeep_profile("aws-vault exec dev --json"), None);
         assert_eq!(awskeep_profile("/x/awskeep list"), None);
+        assert_eq!(
+            awskeep_profile("/x/awskeep list credential-process --profile dev"),
+            None
+        );
+        assert_eq!(
+            awskeep_profile("/x/other credential-process --profile dev"),
+            None
+        );
         assert_eq!(
             awskeep_profile("awskeep credential-process --profile prod --store secret-service")
                 .as_deref(),

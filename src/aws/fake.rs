@@ -9,10 +9,14 @@ use crate::rotation::KeyAuthority;
 use crate::secret::{KeyOwner, KeyPair};
 use crate::session::Session;
 
-/// Accepts every key except those whose ID starts with `AKIAREJECTED`; counts its calls.
+/// Accepts every key except those whose ID starts with `AKIAREJECTED`; counts its calls. Its clock
+/// runs `clock_ahead_secs` ahead of the local one (behind when negative); with `offline` every call
+/// fails as an unreachable STS would.
 #[derive(Default)]
 pub struct FakeAws {
     pub calls: std::cell::Cell<usize>,
+    pub clock_ahead_secs: i64,
+    pub offline: bool,
 }
 
 pub const ARN: &str = "arn:aws:iam::123456789012:user/fake";
@@ -74,6 +78,24 @@ impl Aws for FakeAws {
         Err(Error::Aws {
             operation: "source",
             reason: "the fake AWS has no IAM".into(),
+        })
+    }
+
+    fn server_time(&self, target: &AwsTarget) -> Result<SystemTime> {
+        self.calls.set(self.calls.get() + 1);
+        if self.offline {
+            return Err(Error::Network {
+                service: "STS",
+                endpoint: target.sts_endpoint_for_messages(),
+                reason: "the fake AWS is offline".into(),
+            });
+        }
+        let offset = Duration::from_secs(self.clock_ahead_secs.unsigned_abs());
+        let now = SystemTime::now();
+        Ok(if self.clock_ahead_secs >= 0 {
+            now + offset
+        } else {
+            now - offset
         })
     }
 

@@ -56,6 +56,9 @@ pub trait Aws {
         target: AwsTarget,
         waiting: Waiting<'a>,
     ) -> Result<Box<dyn KeyAuthority + 'a>>;
+    /// AWS's clock: the HTTP `Date` header of STS's answer to a request signed with a made-up key
+    /// (no credentials needed; AWS refuses the key and still says the time). For `doctor`.
+    fn server_time(&self, target: &AwsTarget) -> Result<SystemTime>;
 }
 
 /// How long to wait for a new key, for which profile (messages), and the deferred Ctrl-C.
@@ -135,6 +138,10 @@ impl Aws for SdkAws {
             clients: Clients::new(target)?,
             waiting,
         }))
+    }
+
+    fn server_time(&self, target: &AwsTarget) -> Result<SystemTime> {
+        sts::server_time(&Clients::new(target.clone())?)
     }
 }
 

@@ -17,6 +17,10 @@ fn client(target: &AwsTarget, key: &KeyPair) -> aws_sdk_sts::Client {
         None,
         "awskeep",
     );
+    client_signing_with(target, credentials)
+}
+
+fn client_signing_with(target: &AwsTarget, credentials: Credentials) -> aws_sdk_sts::Client {
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(target.region.clone()))
@@ -109,4 +113,76 @@ pub fn session_token(
         source_key_id: key.access_key_id.as_str().to_string(),
         mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
     })
+}
+
+/// A made-up key no AWS account has: the clock check needs an answer, not an identity.
+const CLOCK_CHECK_KEY_ID: &str = "AKIAAWSKEEPCLOCKCHECK";
+
+/// AWS's time: the `Date` header of STS's answer to a GetCallerIdentity signed with a made-up key.
+/// AWS refuses the key (or, with a far-off clock, the signature's time), and every answer, refusal
+/// or not, carries the header. No credentials of the user are read or sent.
+pub fn server_time(clients: &super::Clients) -> Result<std::time::SystemTime> {
+    use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
+    let target = &clients.target;
+    let credentials = Credentials::new(
+        CLOCK_CHECK_KEY_ID,
+        "awskeep-clock-check-not-a-secret",
+        None,
+        None,
+        "awskeep-clock-check",
+    );
+    let date = DateHeader::default();
+    let sent = clients.runtime().block_on(
+        client_signing_with(target, credentials)
+            .get_caller_identity()
+            .customize()
+            .interceptor(date.clone())
+            .send(),
+    );
+    let header = date.0.lock().ok().and_then(|d| d.clone());
+    let no_date = |reason: String| Error::Aws {
+        operation: "sts:GetCallerIdentity (clock check)",
+        reason,
+    };
+    let Some(header) = header else {
+        return Err(match sent {
+            Err(error) => match classify(error) {
+                AwsFailure::Network(reason) => Error::Network {
+                    service: "STS",
+                    endpoint: target.sts_endpoint_for_messages(),
+                    reason,
+                },
+                _ => no_date("the answer had no Date header".into()),
+            },
+            Ok(_) => no_date("the answer had no Date header".into()),
+        });
+    };
+    DateTime::from_str(&header, DateTimeFormat::HttpDate)
+        .ok()
+        .and_then(|time| std::time::SystemTime::try_from(time).ok())
+        .ok_or_else(|| no_date(format!("its Date header {header:?} is not an HTTP date")))
+}
+
+/// Keeps the `Date` header of the last answer (each attempt's, so a retry's wins).
+#[derive(Debug, Clone, Default)]
+struct DateHeader(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl aws_sdk_sts::config::Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "awskeep-date-header"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_sts::config::RuntimeComponents,
+        _: &mut aws_sdk_sts::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_sts::error::BoxError> {
+        if let (Some(date), Ok(mut slot)) =
+            (context.response().headers().get("date"), self.0.lock())
+        {
+            *slot = Some(date.to_string());
+        }
+        Ok(())
+    }
 }

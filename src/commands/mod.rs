@@ -5,6 +5,7 @@ pub mod add;
 pub mod bootstrap;
 pub mod completions;
 pub mod credential_process;
+pub mod doctor;
 pub mod exec;
 pub mod export;
 pub mod import;
@@ -25,7 +26,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::process_line;
-use crate::profile::{FileKind, SettingValue};
+use crate::profile::{Document, FileKind, SettingValue};
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, KeyPair, StoredKey};
 use crate::store::CredentialStore;
@@ -47,16 +48,29 @@ pub(crate) fn refuse_plaintext_keys(
     credentials: &LoadedFile,
     profile: &ProfileName,
 ) -> Result<()> {
-    let has_keys = |file: &LoadedFile| {
+    plaintext_keys(
+        (&config.path, config.document()),
+        (&credentials.path, credentials.document()),
+        profile,
+    )
+}
+
+/// `refuse_plaintext_keys` over parsed documents and their paths (doctor reads them leniently).
+pub(crate) fn plaintext_keys(
+    config: (&Path, &Document),
+    credentials: (&Path, &Document),
+    profile: &ProfileName,
+) -> Result<()> {
+    let has_keys = |document: &Document| {
         [
             "aws_access_key_id",
             "aws_secret_access_key",
             "aws_session_token",
         ]
         .iter()
-        .any(|k| file.document().get(profile.as_str(), k).is_some())
+        .any(|k| document.get(profile.as_str(), k).is_some())
     };
-    for (file, section) in [
+    for ((path, document), section) in [
         (credentials, profile.to_string()),
         (
             config,
@@ -67,11 +81,11 @@ pub(crate) fn refuse_plaintext_keys(
             },
         ),
     ] {
-        if has_keys(file) {
+        if has_keys(document) {
             return Err(Error::ConflictingKeys {
                 profile: profile.to_string(),
                 what: "plaintext keys",
-                path: file.path.clone(),
+                path: path.to_path_buf(),
                 section,
             });
         }
@@ -80,14 +94,19 @@ pub(crate) fn refuse_plaintext_keys(
 }
 
 pub(crate) fn refuse_other_sources(config: &LoadedFile, profile: &ProfileName) -> Result<()> {
+    other_sources(&config.path, config.document(), profile)
+}
+
+/// `refuse_other_sources` over a parsed document and its path.
+pub(crate) fn other_sources(path: &Path, config: &Document, profile: &ProfileName) -> Result<()> {
     match OTHER_SOURCES
         .iter()
-        .find(|key| config.document().get(profile.as_str(), key).is_some())
+        .find(|key| config.get(profile.as_str(), key).is_some())
     {
         Some(key) => Err(Error::ConflictingSource {
             profile: profile.to_string(),
             key: key.to_string(),
-            path: config.path.clone(),
+            path: path.to_path_buf(),
         }),
         None => Ok(()),
     }

@@ -1,0 +1,217 @@
+//! `awskeep doctor`: the one command to run when something is wrong. It checks the AWS files, the
+//! store (reachable, unlocked), each awskeep profile (`profile.rs`), the local clock against AWS's
+//! (`clock.rs`) and, for many profiles or accounts, advises IAM Identity Center; each finding says
+//! what to do (`report.rs`). It only reads: no store write, no config edit, no key made, and its one
+//! network call (the clock) sends no credentials. Any `fail` finding makes it exit non-zero.
+
+mod clock;
+mod profile;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::time::SystemTime;
+
+pub use report::{Finding, Report, Severity};
+
+use crate::aws::{Aws, AwsTarget};
+use crate::cli::DoctorArgs;
+use crate::config_file;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::process_line;
+use crate::profile::{Document, FileKind};
+use crate::profile_name::ProfileName;
+use crate::store::{CredentialStore, StoreKind};
+use profile::Files;
+
+/// From this many awskeep profiles (or 2 accounts) on, long-lived keys are worth replacing with SSO.
+const SSO_PROFILES: usize = 3;
+const SSO_ACCOUNTS: usize = 2;
+
+pub fn run(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn Aws,
+    args: DoctorArgs,
+) -> Result<()> {
+    finish(
+        examine(ctx, Ok(store), aws, &args, SystemTime::now()),
+        &args,
+    )
+}
+
+/// `run` for `lib::run`: opens the store itself, so a store that cannot be opened (no D-Bus
+/// session, an unknown `--store`) is a finding, not the end of the report.
+pub fn run_opening(
+    ctx: &Context,
+    choice: Option<StoreKind>,
+    aws: &dyn Aws,
+    args: &DoctorArgs,
+) -> Result<()> {
+    let opened = crate::store::open(choice, ctx.lock_dir.clone());
+    finish(
+        examine(ctx, opened.as_deref(), aws, args, SystemTime::now()),
+        args,
+    )
+}
+
+fn finish(report: Report, args: &DoctorArgs) -> Result<()> {
+    report.print(args.json)?;
+    report.verdict()
+}
+
+/// Every check, in the order the report lists them. `store` is the store, or why it did not open.
+pub fn examine(
+    ctx: &Context,
+    store: std::result::Result<&dyn CredentialStore, &Error>,
+    aws: &dyn Aws,
+    args: &DoctorArgs,
+    now: SystemTime,
+) -> Report {
+    let mut findings = Vec::new();
+    let config = read(&ctx.config_file, FileKind::Config, &mut findings);
+    let credentials = read(&ctx.credentials_file, FileKind::Credentials, &mut findings);
+    let files = Files {
+        config_path: ctx.config_file.clone(),
+        config,
+        credentials_path: ctx.credentials_file.clone(),
+        credentials,
+    };
+
+    let listed = store
+        .map_err(|e| Finding::from_error(Severity::Fail, "store", e))
+        .and_then(|store| {
+            let listed = store
+                .list()
+                .map_err(|e| Finding::from_error(Severity::Fail, "store", &e))?;
+            Ok((store, listed))
+        });
+    let (readable, listed) = match listed {
+        Ok((store, listed)) => {
+            findings.push(Finding::ok(
+                "store",
+                format!("the {} is reachable and unlocked", store.display_name()),
+            ));
+            (Some(store), Some(listed))
+        }
+        Err(finding) => {
+            findings.push(finding);
+            (None, None)
+        }
+    };
+
+    let chosen = args.profile.clone();
+    let profiles: Vec<ProfileName> = match &chosen {
+        Some(profile) => vec![profile.clone()],
+        None => {
+            let mut all = configured_profiles(&files.config);
+            all.extend(listed.iter().flatten().cloned());
+            all.into_iter().collect()
+        }
+    };
+    if profiles.is_empty() {
+        findings.push(
+            Finding::new(Severity::Info, "profiles", "awskeep holds no profiles yet").fix(
+                "add one with `awskeep add PROFILE`, or move plaintext keys in with `awskeep migrate`",
+            ),
+        );
+    }
+
+    let mut accounts = HashSet::new();
+    let mut region = None;
+    let mut examined = 0;
+    for profile in &profiles {
+        // The store's index may name a profile whose item an interrupted write never stored.
+        if chosen.is_none()
+            && !in_config(&files.config, profile)
+            && let Some(store) = readable
+            && matches!(store.get(profile), Ok(None))
+        {
+            continue;
+        }
+        examined += 1;
+        let (profile_findings, facts) =
+            profile::check(ctx, &files, readable, profile, args.max_age, now);
+        findings.extend(profile_findings);
+        accounts.extend(facts.account_id);
+        region = region.or(facts.region);
+    }
+
+    if chosen.is_none() && (examined >= SSO_PROFILES || accounts.len() >= SSO_ACCOUNTS) {
+        findings.push(sso_advice(examined, accounts.len()));
+    }
+
+    if args.offline {
+        findings.push(Finding::new(
+            Severity::Info,
+            "clock",
+            "not compared with AWS (--offline)",
+        ));
+    } else {
+        let target = AwsTarget::resolve(ctx, None, region.as_deref());
+        findings.push(clock::check(aws, &target));
+    }
+    Report::new(findings)
+}
+
+/// The file, parsed as the AWS CLI reads it; what cannot be read or parsed is a finding.
+fn read(path: &Path, kind: FileKind, findings: &mut Vec<Finding>) -> Document {
+    match config_file::read_leniently(path, kind) {
+        Ok((document, malformed)) => {
+            if let Some(first) = malformed.first() {
+                let error = Error::ConfigMalformed {
+                    path: path.to_path_buf(),
+                    line: first.line,
+                    reason: first.reason.clone(),
+                };
+                let more = match malformed.len() {
+                    1 => String::new(),
+                    n => format!(" ({} more such lines)", n - 1),
+                };
+                let mut finding = Finding::from_error(Severity::Fail, "files", &error);
+                finding.message.push_str(&more);
+                findings.push(finding);
+            }
+            document
+        }
+        Err(error) => {
+            findings.push(Finding::from_error(Severity::Fail, "files", &error));
+            Document::parse_lenient("", kind).0
+        }
+    }
+}
+
+/// Profiles whose credential_process is awskeep's line for them.
+fn configured_profiles(config: &Document) -> BTreeSet<ProfileName> {
+    config
+        .sections()
+        .iter()
+        .filter_map(|s| ProfileName::parse(s.profile.as_deref()?).ok())
+        .filter(|profile| in_config(config, profile))
+        .collect()
+}
+
+fn in_config(config: &Document, profile: &ProfileName) -> bool {
+    config
+        .get(profile.as_str(), "credential_process")
+        .and_then(process_line::awskeep_profile)
+        .is_some()
+}
+
+fn sso_advice(profiles: usize, accounts: usize) -> Finding {
+    let spread = match accounts {
+        0 | 1 => String::new(),
+        n => format!(" across {n} accounts"),
+    };
+    Finding::new(
+        Severity::Info,
+        "profiles",
+        format!(
+            "{profiles} profiles{spread} hold long-lived access keys; IAM Identity Center (SSO) gives short-lived credentials for every account and role from one login, with no keys to keep or rotate"
+        ),
+    )
+    .fix("if your organisation has IAM Identity Center (AWS Organizations), set each profile up with `aws configure sso`")
+}

@@ -1,0 +1,423 @@
+//! The checks of one awskeep profile: its credential_process line (awskeep's, for this profile, a
+//! program that exists, is executable and is quoted so every client runs it), nothing shadowing it
+//! (plaintext keys, another credential source), a region, the stored key (there, its age, an
+//! unfinished rotation) and its session state. Reads only; never writes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::report::{Finding, Severity};
+use crate::context::Context;
+use crate::error::Error;
+use crate::key_age::{AgeFrom, KeyAge};
+use crate::process_line;
+use crate::profile::Document;
+use crate::profile_name::ProfileName;
+use crate::secret::StoredKey;
+use crate::session::SessionSettings;
+use crate::store::CredentialStore;
+
+/// The AWS files as doctor read them (leniently: a line the AWS CLI would skip is reported, not
+/// fatal).
+pub struct Files {
+    pub config_path: PathBuf,
+    pub config: Document,
+    pub credentials_path: PathBuf,
+    pub credentials: Document,
+}
+
+/// What the profile checks learnt that the checks across profiles need.
+#[derive(Default)]
+pub struct Facts {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Every check of `profile`; `store` is `None` when the store cannot be read (already reported).
+pub fn check(
+    ctx: &Context,
+    files: &Files,
+    store: Option<&dyn CredentialStore>,
+    profile: &ProfileName,
+    max_age: Duration,
+    now: SystemTime,
+) -> (Vec<Finding>, Facts) {
+    let mut findings = Vec::new();
+    let mut facts = Facts::default();
+    let line = files.config.get(profile.as_str(), "credential_process");
+    let item = store.map(|store| store.get(profile));
+    let known = line.is_some_and(|l| process_line::awskeep_profile(l).is_some())
+        || matches!(item, Some(Ok(Some(_))) | Some(Err(_)));
+    if !known {
+        findings.push(
+            Finding::new(
+                Severity::Fail,
+                "profile",
+                "not an awskeep profile: no awskeep credential_process line and no stored key",
+            )
+            .fix(format!("store its key with `awskeep add {profile}`")),
+        );
+        return (tag(findings, profile), facts);
+    }
+
+    findings.push(process_line_finding(files, profile, line));
+    findings.push(shadowing_finding(files, profile));
+    let region = files.config.get(profile.as_str(), "region");
+    facts.region = region.map(str::to_string);
+    findings.push(region_finding(ctx, files, profile, region));
+
+    match item {
+        None => {}
+        Some(Ok(None)) => findings.push(
+            Finding::new(
+                Severity::Fail,
+                "key",
+                format!(
+                    "no key is stored for it in the {}",
+                    store.map_or("store", |s| s.display_name())
+                ),
+            )
+            .fix(format!("store its key again with `awskeep add {profile}`")),
+        ),
+        Some(Err(error)) => findings.push(Finding::from_error(Severity::Fail, "key", &error)),
+        Some(Ok(Some(key))) => {
+            facts.account_id = key.owner.as_ref().map(|o| o.account_id.clone());
+            findings.push(Finding::ok(
+                "key",
+                format!(
+                    "key {} is in the {}{}",
+                    key.key.access_key_id,
+                    store.map_or("store", |s| s.display_name()),
+                    key.owner
+                        .as_ref()
+                        .map(|o| format!(" ({})", o.arn))
+                        .unwrap_or_default()
+                ),
+            ));
+            findings.push(age_finding(&key, profile, max_age, now));
+            if let Some(finding) = rotation_finding(&key, profile) {
+                findings.push(finding);
+            }
+            if let Some(store) = store {
+                findings.extend(session_findings(files, store, profile, &key, now));
+            }
+        }
+    }
+    (tag(findings, profile), facts)
+}
+
+fn tag(findings: Vec<Finding>, profile: &ProfileName) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .map(|mut f| {
+            f.profile = Some(profile.to_string());
+            f
+        })
+        .collect()
+}
+
+/// `[default]` or `[profile NAME]`: the config section as the user sees it.
+fn section(profile: &ProfileName) -> String {
+    if profile.is_default() {
+        "[default]".into()
+    } else {
+        format!("[profile {profile}]")
+    }
+}
+
+/// "set `credential_process = LINE` in [profile P] of FILE", with this awskeep's own line.
+fn line_fix(files: &Files, profile: &ProfileName) -> String {
+    match crate::commands::own_program()
+        .and_then(|program| process_line::build(&program, profile, None))
+    {
+        Ok(line) => format!(
+            "set `credential_process = {}` in {} of {}",
+            line.as_str(),
+            section(profile),
+            files.config_path.display()
+        ),
+        Err(error) => error
+            .hint(Some(crate::cli::CommandKind::Doctor))
+            .unwrap_or_else(|| format!("run `awskeep add {profile} --force`")),
+    }
+}
+
+fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>) -> Finding {
+    let check = "credential_process";
+    let Some(line) = line else {
+        return Finding::new(
+            Severity::Fail,
+            check,
+            format!(
+                "{} of {} has no credential_process line, so AWS clients never ask awskeep",
+                section(profile),
+                files.config_path.display()
+            ),
+        )
+        .fix(line_fix(files, profile));
+    };
+    match process_line::awskeep_profile(line) {
+        None => {
+            return Finding::new(
+                Severity::Warn,
+                check,
+                "runs another program, not awskeep; the stored key is unused",
+            )
+            .fix(format!(
+                "{}, or `awskeep remove {profile}` if the other program is meant",
+                line_fix(files, profile)
+            ));
+        }
+        Some(served) if served != profile.as_str() => {
+            return Finding::new(
+                Severity::Fail,
+                check,
+                format!("the line serves profile {served}, not {profile}"),
+            )
+            .fix(line_fix(files, profile));
+        }
+        Some(_) => {}
+    }
+    if let Some(reason) = process_line::quoting_problem(line) {
+        return Finding::new(
+            Severity::Fail,
+            check,
+            format!("the line is not quoted safely: {reason}"),
+        )
+        .fix(line_fix(files, profile));
+    }
+    let Some(program) = process_line::program(line) else {
+        return Finding::new(Severity::Fail, check, "the line is empty")
+            .fix(line_fix(files, profile));
+    };
+    let path = Path::new(&program);
+    if !path.is_absolute() {
+        return Finding::new(
+            Severity::Warn,
+            check,
+            format!(
+                "runs `{program}` from PATH; a client started without your shell's PATH (an IDE, a GUI) cannot find it"
+            ),
+        )
+        .fix(line_fix(files, profile));
+    }
+    match std::fs::metadata(path) {
+        Err(_) => Finding::new(
+            Severity::Fail,
+            check,
+            format!("runs {program}, which does not exist (awskeep moved or was uninstalled?)"),
+        )
+        .fix(line_fix(files, profile)),
+        Ok(meta) if !meta.is_file() || !is_executable(&meta) => Finding::new(
+            Severity::Fail,
+            check,
+            format!("runs {program}, which is not an executable file"),
+        )
+        .fix(line_fix(files, profile)),
+        Ok(_) => Finding::ok(
+            check,
+            format!("runs {program} (exists, executable, quoted safely)"),
+        ),
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+fn shadowing_finding(files: &Files, profile: &ProfileName) -> Finding {
+    let check = "shadowing";
+    if let Err(error) = crate::commands::plaintext_keys(
+        (&files.config_path, &files.config),
+        (&files.credentials_path, &files.credentials),
+        profile,
+    ) {
+        return Finding::from_error(Severity::Fail, check, &error);
+    }
+    if let Err(Error::ConflictingSource { key, path, .. }) =
+        crate::commands::other_sources(&files.config_path, &files.config, profile)
+    {
+        return Finding::new(
+            Severity::Fail,
+            check,
+            format!(
+                "{} also has `{key}`, a credential source the SDKs prefer to (or mix with) credential_process",
+                section(profile)
+            ),
+        )
+        .fix(format!(
+            "remove the `{key}` line from {} in {}",
+            section(profile),
+            path.display()
+        ));
+    }
+    Finding::ok(
+        check,
+        "no plaintext key or other credential source shadows awskeep",
+    )
+}
+
+fn region_finding(
+    ctx: &Context,
+    files: &Files,
+    profile: &ProfileName,
+    region: Option<&str>,
+) -> Finding {
+    if let Some(region) = region {
+        return Finding::ok("region", format!("region {region}"));
+    }
+    let example = ctx.env_region.as_deref().unwrap_or("us-east-1");
+    let only_env = match &ctx.env_region {
+        Some(env) => format!(" (only AWS_REGION={env} in this shell sets one)"),
+        None => String::new(),
+    };
+    let command_flag = if profile.is_default() {
+        String::new()
+    } else {
+        format!(" --profile {profile}")
+    };
+    Finding::new(
+        Severity::Warn,
+        "region",
+        format!(
+            "no region in {}{only_env}; AWS clients without one refuse to call regional services",
+            section(profile)
+        ),
+    )
+    .fix(format!(
+        "add `region = {example}` to {} in {} (or run `aws configure set region {example}{command_flag}`)",
+        section(profile),
+        files.config_path.display()
+    ))
+}
+
+fn age_finding(
+    key: &StoredKey,
+    profile: &ProfileName,
+    max_age: Duration,
+    now: SystemTime,
+) -> Finding {
+    let age = KeyAge::of(key, now);
+    let counted = match age.from {
+        AgeFrom::Iam => "",
+        AgeFrom::Stored => {
+            " (counted from when awskeep stored it: IAM's creation date of this key is unknown)"
+        }
+    };
+    let age_text = days(age.days());
+    if age.age > max_age {
+        Finding::new(
+            Severity::Warn,
+            "key_age",
+            format!(
+                "key {} is {age_text} old{counted}, older than {}",
+                key.key.access_key_id,
+                if max_age.as_secs().is_multiple_of(86_400) {
+                    days(max_age.as_secs() / 86_400)
+                } else {
+                    humantime::format_duration(max_age).to_string()
+                }
+            ),
+        )
+        .fix(format!("rotate it: `awskeep rotate --profile {profile}`"))
+    } else {
+        Finding::ok("key_age", format!("key is {age_text} old{counted}"))
+    }
+}
+
+fn days(n: u64) -> String {
+    match n {
+        1 => "1 day".into(),
+        n => format!("{n} days"),
+    }
+}
+
+/// A rotation left half-done: the profile works (credential_process serves the current key), but a
+/// key that should be gone may still be live in IAM, or one nobody holds may have been created.
+fn rotation_finding(key: &StoredKey, profile: &ProfileName) -> Option<Finding> {
+    let state = &key.rotation;
+    let what = if let Some(previous) = &state.previous {
+        format!(
+            "an interrupted rotation switched to the new key, but the old key {} is still live in IAM",
+            previous.access_key_id
+        )
+    } else if let Some(pending) = &state.pending {
+        format!(
+            "an interrupted rotation created key {} but never switched to it",
+            pending.access_key_id
+        )
+    } else if state.started_at.is_some() {
+        "an interrupted rotation may have left a new key in IAM that nobody holds".to_string()
+    } else {
+        return None;
+    };
+    Some(
+        Finding::new(Severity::Fail, "rotation", what)
+            .fix(format!("finish it: `awskeep rotate --profile {profile}`")),
+    )
+}
+
+fn session_findings(
+    files: &Files,
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    key: &StoredKey,
+    now: SystemTime,
+) -> Vec<Finding> {
+    let check = "session";
+    let settings = match SessionSettings::from_config(&files.config, profile) {
+        Ok(settings) => settings,
+        Err(error) => return vec![Finding::from_error(Severity::Fail, check, &error)],
+    };
+    if !settings.enabled {
+        return vec![Finding::ok(
+            check,
+            "sessions off: AWS clients get the stored key itself",
+        )];
+    }
+    let mut findings = vec![match store.get_session(profile) {
+        Ok(None) => Finding::ok(
+            check,
+            "sessions on; none cached: the next AWS call gets one",
+        ),
+        Ok(Some(session)) if session.usable(key.key.access_key_id.as_str(), &settings, now) => {
+            let left = session.expiration.duration_since(now).unwrap_or_default();
+            Finding::ok(
+                check,
+                format!(
+                    "sessions on; the cached session is good until {} ({} left)",
+                    humantime::format_rfc3339_seconds(session.expiration),
+                    humantime::format_duration(Duration::from_secs(left.as_secs() / 60 * 60))
+                ),
+            )
+        }
+        Ok(Some(_)) => Finding::ok(
+            check,
+            "sessions on; the cached session is spent or from an earlier key: the next AWS call replaces it",
+        ),
+        Err(error) => Finding::from_error(Severity::Warn, check, &error).fix(format!(
+            "drop it: `awskeep session clear --profile {profile}`"
+        )),
+    }];
+    if settings.mfa_serial.is_some() && settings.mfa_process.is_none() {
+        findings.push(
+            Finding::new(
+                Severity::Info,
+                check,
+                "MFA codes are asked on the terminal; a client without one (an IDE, a GUI) cannot answer",
+            )
+            .fix(format!(
+                "set `awskeep_mfa_process = COMMAND` (a command that prints the code, e.g. `ykman oath accounts code -s NAME`) in {}",
+                section(profile)
+            )),
+        );
+    }
+    findings
+}

@@ -1,0 +1,151 @@
+//! `awskeep doctor` through the real binary, gnome-keyring and moto: all well exits 0; each broken
+//! part of a profile is named with its fix and exits 1; `--json` carries the same findings.
+
+mod common;
+
+use common::{Moto, TestEnv, run_with_stdin};
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_awskeep");
+const FOUND: &str = "do what each finding's fix says, then run `awskeep doctor` again.\n";
+
+fn masked(id: &str) -> String {
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+#[test]
+fn all_well_is_every_check_ok_and_exit_0() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    // Allowed to list its own keys, so `add` records IAM's CreateDate and the age is IAM's.
+    let key = moto.new_user_allowed("doctor-ok", &["iam:ListAccessKeys"]);
+    env.write_config("[profile dev]\nregion = us-east-1\n");
+    env.add("dev", &key, &[]).assert_ok();
+    env.expect(["doctor"])
+        .stdout_contains(&format!(
+            "ok    store: the Secret Service is reachable and unlocked
+ok    [dev] credential_process: runs {PROGRAM} (exists, executable, quoted safely)
+ok    [dev] shadowing: no plaintext key or other credential source shadows awskeep
+ok    [dev] region: region us-east-1
+ok    [dev] key: key {} is in the Secret Service ({})
+ok    [dev] key_age: key is 0 days old
+ok    [dev] session: sessions off: AWS clients get the stored key itself
+",
+            masked(&key.id),
+            key.arn
+        ))
+        // The clock is compared with moto's Date header (AWS_ENDPOINT_URL), without credentials.
+        .stdout_contains("ok    clock: the local clock is within ")
+        .stdout_contains("\n0 fail, 0 warn, 0 info, 8 ok\n")
+        .stderr("")
+        .status(0)
+        .run();
+}
+
+/// A profile broken every way at once: its program gone, plaintext keys shadowing it, no region
+/// in the profile and a rotation interrupted after the new key was stored.
+fn broken_profile(moto: &Moto, env: &TestEnv) {
+    let user = moto.new_admin_with_key("doctor-broken");
+    env.add("dev", &user, &[]).assert_ok();
+    let mut rotate = env.awskeep();
+    rotate
+        .args(["rotate", "--profile", "dev", "--yes"])
+        .env("AWSKEEP_TEST_CRASH_AT", "rotate:after-pending-stored");
+    let crashed = run_with_stdin(rotate, "");
+    assert!(!crashed.status.success(), "the rotation was to crash");
+    env.write_config(&env.read_config().replace(PROGRAM, "/gone/awskeep"));
+    env.write_credentials(
+        "[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = plaintext\n",
+    );
+}
+
+#[test]
+fn each_broken_part_is_named_with_its_fix_and_exit_is_1() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    broken_profile(&moto, &env);
+    let run = env
+        .expect(["doctor", "dev"])
+        .stdout_contains(
+            "FAIL  [dev] credential_process: runs /gone/awskeep, which does not exist (awskeep moved or was uninstalled?)\n",
+        )
+        .stdout_contains(&format!(
+            "      fix: set `credential_process = {PROGRAM} credential-process --profile dev` in [profile dev] of $HOME/.aws/config\n"
+        ))
+        .stdout_contains(
+            "FAIL  [dev] shadowing: profile \"dev\" has plaintext keys in $HOME/.aws/credentials, which would win over awskeep in botocore, the JS and the Go SDKs\n",
+        )
+        .stdout_contains("      fix: `awskeep migrate dev` moves them into the keychain in one step; or delete them from [dev] in $HOME/.aws/credentials\n")
+        .stdout_contains(
+            "warn  [dev] region: no region in [profile dev] (only AWS_REGION=us-east-1 in this shell sets one); AWS clients without one refuse to call regional services\n",
+        )
+        .stdout_contains("      fix: add `region = us-east-1` to [profile dev] in $HOME/.aws/config (or run `aws configure set region us-east-1 --profile dev`)\n")
+        .stdout_contains("FAIL  [dev] rotation: an interrupted rotation created key AKIA")
+        .stdout_contains("      fix: finish it: `awskeep rotate --profile dev`\n")
+        .stdout_contains("\n3 fail, 1 warn, 0 info, ")
+        .stderr(&format!("awskeep: doctor found 3 problem(s). Hint: {FOUND}"))
+        .status(1)
+        .run();
+    assert!(
+        !run.stdout.contains("plaintext\n") && !run.stdout.contains("AKIAIOSFODNN7EXAMPLE"),
+        "no key material in the report: {}",
+        run.stdout
+    );
+
+    // The same findings as JSON, for scripts.
+    let run = env
+        .expect(["doctor", "--json", "--offline"])
+        .status(1)
+        .run();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["summary"]["fail"], 3);
+    let findings = report["findings"].as_array().unwrap();
+    let rotation = findings
+        .iter()
+        .find(|f| f["check"] == "rotation")
+        .expect("a rotation finding");
+    assert_eq!(rotation["severity"], "fail");
+    assert_eq!(rotation["profile"], "dev");
+    assert_eq!(rotation["fix"], "finish it: `awskeep rotate --profile dev`");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["check"] == "clock" && f["severity"] == "info")
+    );
+}
+
+#[test]
+fn a_locked_keyring_is_a_finding_and_the_files_are_still_checked() {
+    let env = TestEnv::new();
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
+    )
+    .assert_ok();
+    env.write_config(&env.read_config().replace(PROGRAM, "/gone/awskeep"));
+    env.lock_keyring();
+    env.expect(["doctor", "--offline"])
+        .stdout_contains("FAIL  store: the Secret Service is locked\n      fix: unlock the keyring")
+        .stdout_contains("FAIL  [dev] credential_process: runs /gone/awskeep, which does not exist")
+        .stdout_contains("info  clock: not compared with AWS (--offline)\n")
+        .stderr(&format!(
+            "awskeep: doctor found 2 problem(s). Hint: {FOUND}"
+        ))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn no_keyring_and_no_sts_are_findings_not_a_crash() {
+    let env = TestEnv::without_keyring();
+    // Nothing listens on port 9 (discard): STS cannot be reached.
+    env.use_endpoint("http://127.0.0.1:9");
+    env.expect(["doctor"])
+        .stdout_contains("FAIL  store: cannot reach the Secret Service")
+        .stdout_contains("      fix: awskeep needs a Secret Service")
+        .stdout_contains("warn  clock: could not compare the local clock with AWS STS at http://127.0.0.1:9")
+        .stdout_contains("      fix: check the network (or AWS_ENDPOINT_URL), or pass --offline to skip this check\n")
+        .stderr(&format!("awskeep: doctor found 1 problem(s). Hint: {FOUND}"))
+        .status(1)
+        .run();
+}
