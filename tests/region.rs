@@ -31,6 +31,12 @@ fn stored_line(key: &TestKey, profile: &str) -> String {
     )
 }
 
+/// A user whose key may read its own creation date (iam:ListAccessKeys), so `add` says nothing
+/// about that and its stderr can be pinned exactly.
+fn user_with_key(moto: &Moto, hint: &str) -> TestKey {
+    moto.new_user_allowed(hint, &["iam:ListAccessKeys"])
+}
+
 fn stdin_for(key: &TestKey) -> String {
     format!("{}\n{}\n", key.id, key.secret)
 }
@@ -72,7 +78,7 @@ fn add_with_no_region_anywhere_says_how_to_set_one_and_its_suggestion_names_one(
     let moto = Moto::connect();
     let env = TestEnv::new();
     env.without_region();
-    let key = moto.new_user_with_key("no-region");
+    let key = user_with_key(&moto, "no-region");
     let expected_stderr = format!(
         "{}Profile dev has no region, which the AWS CLI and SDKs need unless AWS_DEFAULT_REGION is set: set one with `aws configure set region REGION --profile dev`.\nTry: aws sts get-caller-identity --profile dev --region us-east-1\n",
         stored_line(&key, "dev")
@@ -104,7 +110,7 @@ fn add_writes_the_region_flag_and_the_clients_need_no_environment() {
     let moto = Moto::connect();
     let env = TestEnv::new();
     env.without_region();
-    let key = moto.new_user_with_key("region-flag");
+    let key = user_with_key(&moto, "region-flag");
     let expected_stderr = format!(
         "{}Wrote region = eu-west-1 to profile dev (from --region).\nTry: aws sts get-caller-identity --profile dev\n",
         stored_line(&key, "dev")
@@ -132,7 +138,7 @@ fn add_copies_aws_region_into_the_profile_for_the_aws_cli_v1() {
     let moto = Moto::connect();
     let env = TestEnv::new();
     env.without_region();
-    let key = moto.new_user_with_key("env-region");
+    let key = user_with_key(&moto, "env-region");
     let run = env
         .expect(["add", "dev"])
         .env("AWS_REGION", "eu-west-2")
@@ -153,7 +159,7 @@ fn add_copies_the_default_profiles_region() {
     let env = TestEnv::new();
     env.without_region();
     env.write_config("[default]\nregion = eu-central-1\n");
-    let key = moto.new_user_with_key("default-region");
+    let key = user_with_key(&moto, "default-region");
     let run = env
         .expect(["add", "dev"])
         .stdin(&stdin_for(&key))
@@ -179,7 +185,7 @@ fn add_keeps_the_region_the_profile_has_and_says_so() {
     let env = TestEnv::new();
     env.without_region();
     env.write_config("[profile dev]\nregion = eu-west-1\n");
-    let key = moto.new_user_with_key("kept-region");
+    let key = user_with_key(&moto, "kept-region");
     let run = env
         .expect(["add", "dev", "--region", "us-west-2"])
         .stdin(&stdin_for(&key))
