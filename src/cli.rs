@@ -77,6 +77,12 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage cached STS sessions
     Session(SessionArgs),
+    /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
+    Unlock(UnlockArgs),
+    /// Close the encrypted file store now (forget its kept key)
+    Lock,
+    /// Show or change the credential store this machine uses
+    Store(StoreArgs),
     /// Run a command with the profile's credentials in its environment (AWS_ACCESS_KEY_ID, ...)
     #[command(
         after_help = "Examples:\n  awskeep exec dev -- terraform plan\n  awskeep exec --profile dev -- aws sts get-caller-identity\nThe command's exit code is awskeep's. AWS_PROFILE is removed from its environment."
@@ -127,6 +133,33 @@ pub struct DoctorArgs {
     /// Warn about keys older than this in IAM (days, or a duration: 90, 90d, 12w; CIS: 90 days)
     #[arg(long, value_name = "AGE", default_value = "90", value_parser = crate::key_age::parse_age)]
     pub max_age: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the store stays open (default: AWSKEEP_UNLOCK_TIMEOUT, else awskeep_unlock_timeout in
+    /// [default] of ~/.aws/config, else 8h)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Say which store awskeep uses here and why
+    Show,
+    /// Move every item into another store and use that one from now on (re-run to finish an
+    /// interrupted move)
+    Move {
+        /// The store to move to
+        #[arg(long, value_enum)]
+        to: StoreKind,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +389,10 @@ pub enum CommandKind {
     Doctor,
     Completions,
     Man,
+    Unlock,
+    Lock,
+    StoreShow,
+    StoreMove,
 }
 
 impl CommandKind {
@@ -378,6 +415,10 @@ impl CommandKind {
             CommandKind::Doctor => &["doctor"],
             CommandKind::Completions => &["completions"],
             CommandKind::Man => &["man"],
+            CommandKind::Unlock => &["unlock"],
+            CommandKind::Lock => &["lock"],
+            CommandKind::StoreShow => &["store", "show"],
+            CommandKind::StoreMove => &["store", "move"],
         }
     }
 
@@ -431,6 +472,14 @@ impl Command {
             Command::Doctor(_) => CommandKind::Doctor,
             Command::Completions(_) => CommandKind::Completions,
             Command::Man(_) => CommandKind::Man,
+            Command::Unlock(_) => CommandKind::Unlock,
+            Command::Lock => CommandKind::Lock,
+            Command::Store(StoreArgs {
+                command: StoreCommand::Show,
+            }) => CommandKind::StoreShow,
+            Command::Store(StoreArgs {
+                command: StoreCommand::Move { .. },
+            }) => CommandKind::StoreMove,
         }
     }
 }

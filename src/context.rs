@@ -31,6 +31,44 @@ pub struct Context {
     pub test_crash_at: Option<String>,
     /// `AWSKEEP_TEST_FAIL_AT`, read in debug builds only: where a test wants a step to fail.
     pub test_fail_at: Option<String>,
+    /// What the store choice and the encrypted file store read from the environment.
+    pub store_env: StoreEnv,
+}
+
+/// The environment of the store choice and the file store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreEnv {
+    /// `$XDG_DATA_HOME/awskeep` (the platform's data dir): the file store and the recorded choice.
+    pub data_dir: Option<PathBuf>,
+    /// `AWSKEEP_FILE_PASSPHRASE`: set explicitly by the user for automation.
+    pub file_passphrase: Option<secrecy::SecretString>,
+    /// `AWSKEEP_FILE_PASSPHRASE_COMMAND`: a command that prints the passphrase.
+    pub file_passphrase_command: Option<String>,
+    /// `AWSKEEP_UNLOCK_TIMEOUT`.
+    pub unlock_timeout: Option<String>,
+    /// `DISPLAY` or `WAYLAND_DISPLAY` is set: a desktop session that can unlock a Secret Service.
+    pub graphical_session: bool,
+    /// `AWSKEEP_TEST_SCRYPT_LOG_N`, debug builds only: a fast scrypt for new stores in tests.
+    pub test_scrypt_log_n: Option<u8>,
+}
+
+impl StoreEnv {
+    fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            data_dir: dirs::data_dir().map(|d| d.join("awskeep")),
+            // Read as given: a passphrase may start or end with spaces.
+            file_passphrase: std::env::var("AWSKEEP_FILE_PASSPHRASE")
+                .ok()
+                .map(secrecy::SecretString::from),
+            file_passphrase_command: var("AWSKEEP_FILE_PASSPHRASE_COMMAND"),
+            unlock_timeout: var("AWSKEEP_UNLOCK_TIMEOUT"),
+            graphical_session: var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some(),
+            test_scrypt_log_n: var("AWSKEEP_TEST_SCRYPT_LOG_N")
+                .filter(|_| cfg!(debug_assertions))
+                .and_then(|v| v.parse().ok())
+                .filter(|n| (1..30).contains(n)),
+        }
+    }
 }
 
 impl Context {
@@ -61,6 +99,7 @@ impl Context {
             exec_profile: var("AWSKEEP_EXEC"),
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
+            store_env: StoreEnv::from_env(var),
         })
     }
 }

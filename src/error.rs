@@ -288,6 +288,50 @@ pub enum Error {
     #[error("AWS refused the MFA code{message}")]
     MfaRejected { message: String },
 
+    #[error(
+        "the awskeep file store ({dir}) is locked and there is no terminal to ask for its passphrase"
+    )]
+    FileStoreLocked { dir: PathBuf },
+
+    #[error(
+        "there is no awskeep file store in {dir} yet, and no terminal to choose its passphrase on"
+    )]
+    FileStoreNeedsPassphrase { dir: PathBuf },
+
+    #[error("the passphrase does not open {path}")]
+    WrongPassphrase { path: PathBuf },
+
+    #[error("{path} cannot be used: {reason}; awskeep left it as it was")]
+    FileStoreDamaged { path: PathBuf, reason: &'static str },
+
+    #[error("{path} belongs to another user (uid {owner}); awskeep left it as it was")]
+    FileStoreForeign { path: PathBuf, owner: u32 },
+
+    #[error("awskeep will not keep its file store in {path}: {reason}")]
+    UnsafeStoreDir { path: PathBuf, reason: &'static str },
+
+    #[error("the passphrase is empty")]
+    PassphraseEmpty,
+
+    #[error("the two passphrases differ; nothing was created")]
+    PassphraseMismatch,
+
+    #[error("the passphrase command `{command}` failed: {reason}")]
+    PassphraseCommand { command: String, reason: String },
+
+    #[error("{path} does not name a store awskeep knows")]
+    StoreChoiceUnreadable { path: PathBuf },
+
+    #[error("the {store} is not opened by awskeep; `unlock` and `lock` are for the file store")]
+    NotFileStore { store: &'static str },
+
+    #[error(
+        "the passphrase is right, but the unlocked key cannot be kept for later commands: {reason}"
+    )]
+    UnlockNotKept { reason: String },
+
+    #[error("the items are already in the {store}")]
+    StoreMoveSame { store: &'static str },
     #[error("the MFA prompt ({program}) gave no code: {reason}")]
     MfaPrompt {
         program: &'static str,
@@ -528,6 +572,19 @@ impl Error {
             Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
+            Error::FileStoreLocked { .. } => "run `awskeep unlock` in a terminal (it keeps the store open for later commands), or set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for automation".into(),
+            Error::FileStoreNeedsPassphrase { .. } => "run `awskeep unlock` in a terminal to create it, or set AWSKEEP_FILE_PASSPHRASE".into(),
+            Error::WrongPassphrase { .. } => "nothing was changed; try again with the passphrase the store was created with".into(),
+            Error::FileStoreDamaged { .. } => "restore the file from a backup, or move the folder away and `awskeep add` the profiles again".into(),
+            Error::FileStoreForeign { .. } => "run awskeep as that user, or point XDG_DATA_HOME at a folder of your own".into(),
+            Error::UnsafeStoreDir { path, .. } => format!("make {} a private folder of yours (or move it away), then run the command again", path.display()),
+            Error::PassphraseEmpty => "choose a passphrase (AWSKEEP_FILE_PASSPHRASE must not be empty)".into(),
+            Error::PassphraseMismatch => "run the command again and type the same passphrase twice".into(),
+            Error::PassphraseCommand { .. } => "check AWSKEEP_FILE_PASSPHRASE_COMMAND: it must print the passphrase on stdout and exit 0".into(),
+            Error::StoreChoiceUnreadable { .. } => "delete that file (awskeep chooses again), or run `awskeep store move --to file|secret-service`".into(),
+            Error::NotFileStore { .. } => "pass --store file (or set AWSKEEP_STORE=file) to unlock the file store".into(),
+            Error::UnlockNotKept { .. } => "each command will ask for the passphrase; set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for commands without a terminal".into(),
+            Error::StoreMoveSame { .. } => "nothing to do".into(),
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
         })
     }
@@ -539,6 +596,12 @@ impl Error {
             }
             Error::StoreUnavailable { .. }
             | Error::StoreLocked { .. }
+            | Error::FileStoreLocked { .. }
+            | Error::FileStoreNeedsPassphrase { .. }
+            | Error::WrongPassphrase { .. }
+            | Error::FileStoreDamaged { .. }
+            | Error::FileStoreForeign { .. }
+            | Error::UnlockNotKept { .. }
             | Error::StoreIndexCorrupt { .. } => exit::STORE_UNAVAILABLE,
             Error::KeyRejected { .. }
             | Error::AccessDenied { .. }
@@ -591,6 +654,13 @@ impl Error {
             | Error::MfaNoInput { .. }
             | Error::MfaProcess { .. }
             | Error::MfaRejected { .. }
+            | Error::UnsafeStoreDir { .. }
+            | Error::PassphraseEmpty
+            | Error::PassphraseMismatch
+            | Error::PassphraseCommand { .. }
+            | Error::StoreChoiceUnreadable { .. }
+            | Error::NotFileStore { .. }
+            | Error::StoreMoveSame { .. }
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
             | Error::NoRandom { .. }
@@ -818,6 +888,35 @@ mod hint_tests {
                 reason: s("x"),
             },
             Error::MfaRejected { message: s("") },
+            Error::FileStoreLocked { dir: path() },
+            Error::FileStoreNeedsPassphrase { dir: path() },
+            Error::WrongPassphrase { path: path() },
+            Error::FileStoreDamaged {
+                path: path(),
+                reason: "x",
+            },
+            Error::FileStoreForeign {
+                path: path(),
+                owner: 65534,
+            },
+            Error::UnsafeStoreDir {
+                path: path(),
+                reason: "x",
+            },
+            Error::PassphraseEmpty,
+            Error::PassphraseMismatch,
+            Error::PassphraseCommand {
+                command: s("pass x"),
+                reason: s("x"),
+            },
+            Error::StoreChoiceUnreadable { path: path() },
+            Error::NotFileStore {
+                store: "Secret Service",
+            },
+            Error::UnlockNotKept { reason: s("x") },
+            Error::StoreMoveSame {
+                store: "file store",
+            },
             Error::MfaPrompt {
                 program: "zenity",
                 reason: s("x"),

@@ -44,9 +44,20 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::Doctor(args) = &cli.command {
         return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);
     }
-    let store = store::open(cli.store, ctx.lock_dir.clone())?;
-    output::trace(ctx.verbose, &format!("using the {}", store.display_name()));
-    run_with(&ctx, store.as_ref(), &aws::SdkAws, cli)
+    if let Command::Store(args) = cli.command {
+        // Opens the stores it moves between itself.
+        return commands::store::run(&ctx, cli.store, args);
+    }
+    let opened = store::open(cli.store, &ctx)?;
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "using the {} ({})",
+            opened.store.display_name(),
+            opened.reason.describe()
+        ),
+    );
+    run_with(&ctx, opened.store.as_ref(), &aws::SdkAws, cli)
 }
 
 /// Runs a command against the given context, store and AWS: what `run` does once they are open,
@@ -73,6 +84,9 @@ pub fn run_with(
         Command::Serve(args) => commands::serve::run(ctx, store, aws, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
+        Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
+        Command::Lock => commands::unlock::lock(store),
+        Command::Store(args) => commands::store::run(ctx, cli.store, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
     }

@@ -236,14 +236,14 @@ fn run_process(command: &str) -> Result<Zeroizing<String>> {
 /// quotes into `\"`, which cmd does not understand, so a quoted `C:\Program Files\...` path would
 /// break. No `/bin/sh` is needed on Windows.
 #[cfg(not(windows))]
-fn shell_command(command: &str) -> Command {
+pub(crate) fn shell_command(command: &str) -> Command {
     let mut shell = Command::new("sh");
     shell.args(["-c", command]);
     shell
 }
 
 #[cfg(windows)]
-fn shell_command(command: &str) -> Command {
+pub(crate) fn shell_command(command: &str) -> Command {
     use std::os::windows::process::CommandExt;
     let mut shell = Command::new("cmd.exe");
     shell.arg("/C").raw_arg(format!("\"{command}\""));

@@ -65,11 +65,11 @@ fn two_different_profiles_are_a_usage_error_and_the_same_one_twice_is_not() {
         .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep --help`.\n")
         .status(2)
         .run();
-    // The same name both ways is one profile: parsing passes and the command runs (into the
-    // missing keyring of this environment).
+    // The same name both ways is one profile: parsing passes and the command runs (with no bus
+    // here, on the empty file store, which has no such profile).
     env.expect(["remove", "dev", "--profile", "dev", "--yes"])
-        .stderr_contains("awskeep: cannot reach the Secret Service")
-        .status(4)
+        .stderr_contains("awskeep: no awskeep profile \"dev\": nothing in the file store")
+        .status(3)
         .run();
 }
 

@@ -35,7 +35,7 @@ ok    [dev] session: sessions off: AWS clients get the stored key itself
         ))
         // The clock is compared with moto's Date header (AWS_ENDPOINT_URL), without credentials.
         .stdout_contains("ok    clock: the local clock is within ")
-        .stdout_contains("\n0 fail, 0 warn, 0 info, 8 ok\n")
+        .stdout_contains("\n0 fail, 0 warn, 1 info, 8 ok\n")
         .stderr("")
         .status(0)
         .run();
@@ -86,7 +86,7 @@ fn each_broken_part_is_named_with_its_fix_and_exit_is_1() {
         .stdout_contains("      fix: add `region = us-east-1` to [profile dev] in $HOME/.aws/config (or run `aws configure set region us-east-1 --profile dev`)\n")
         .stdout_contains("FAIL  [dev] rotation: an interrupted rotation created key AKIA")
         .stdout_contains("      fix: finish it: `awskeep rotate --profile dev`\n")
-        .stdout_contains("\n3 fail, 1 warn, 0 info, ")
+        .stdout_contains("\n3 fail, 1 warn, 1 info, ")
         .stderr(&format!("awskeep: doctor found 3 problem(s). Hint: {FOUND}"))
         .status(1)
         .run();
@@ -150,12 +150,17 @@ fn no_keyring_and_no_sts_are_findings_not_a_crash() {
     let env = TestEnv::without_keyring();
     // Nothing listens on port 9 (discard): STS cannot be reached.
     env.use_endpoint("http://127.0.0.1:9");
-    env.expect(["doctor"])
+    // Without --store the file store would be chosen (see tests/file_store.rs); ask for the keyring.
+    env.expect(["doctor", "--store", "secret-service"])
         .stdout_contains("FAIL  store: cannot reach the Secret Service")
         .stdout_contains("      fix: awskeep needs a Secret Service")
         .stdout_contains("warn  clock: could not compare the local clock with AWS STS at http://127.0.0.1:9")
         .stdout_contains("      fix: check the network (or AWS_ENDPOINT_URL), or pass --offline to skip this check\n")
         .stderr(&format!("awskeep: doctor found 1 problem(s). Hint: {FOUND}"))
         .status(1)
+        .run();
+    // With no --store, doctor says which store it picked and why.
+    env.expect(["doctor", "--offline"])
+        .stdout_contains("info  store: using the file store (there is no session bus")
         .run();
 }

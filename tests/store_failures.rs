@@ -10,16 +10,46 @@ const KEY: &str = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE
 #[test]
 fn no_session_bus_is_one_line_with_a_hint_and_writes_nothing() {
     let env = TestEnv::without_keyring();
-    env.run(&["credential-process", "--profile", "dev"], "")
-        .assert_fails(4, "cannot reach the Secret Service");
-    let run = env.run(&["add", "dev", "--no-verify"], KEY);
+    // The Secret Service asked for (or recorded as this machine's store) and no bus to reach it.
+    env.run(
+        &[
+            "--store",
+            "secret-service",
+            "credential-process",
+            "--profile",
+            "dev",
+        ],
+        "",
+    )
+    .assert_fails(4, "cannot reach the Secret Service");
+    let run = env.run(
+        &["--store", "secret-service", "add", "dev", "--no-verify"],
+        KEY,
+    );
     run.assert_fails(4, "gnome-keyring-daemon");
     assert!(!run.stderr.contains("wJalrXUtnFEMI"));
     assert!(
         !env.config_path().exists(),
         "no config written when the store is unreachable"
     );
+    std::fs::create_dir_all(env.path("data/awskeep")).unwrap();
+    std::fs::write(env.path("data/awskeep/store"), "secret-service\n").unwrap();
     env.run(&["list"], "").assert_fails(4, "Secret Service");
+}
+
+#[test]
+fn no_session_bus_and_no_choice_is_the_file_store_which_needs_a_passphrase_to_start() {
+    let env = TestEnv::without_keyring();
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(3, "no key is stored for profile \"dev\" in the file store");
+    let run = env.run(&["add", "dev", "--no-verify"], KEY);
+    run.assert_fails(4, "no terminal to choose its passphrase on");
+    assert!(
+        run.stderr.contains("AWSKEEP_FILE_PASSPHRASE"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.config_path().exists(), "no config written");
 }
 
 #[test]

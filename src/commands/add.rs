@@ -168,6 +168,7 @@ mod tests {
             exec_profile: None,
             test_crash_at: None,
             test_fail_at: None,
+            store_env: Default::default(),
         }
     }
 

@@ -18,6 +18,8 @@ pub mod remove;
 pub mod rotate;
 pub mod serve;
 pub mod session;
+pub mod store;
+pub mod unlock;
 
 use std::path::{Path, PathBuf};
 

@@ -187,6 +187,7 @@ mod tests {
             display: false,
             search_path: None,
             exec_profile: None,
+            store_env: Default::default(),
             test_crash_at: None,
             test_fail_at: None,
         }

@@ -132,6 +132,13 @@ pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn Creden
             Flavor::CredentialManager,
             windows_native_keyring_store::Store::new().map(|s| s as Arc<KeyringStore>),
         ),
+        // `store::open_kind` opens the file store itself.
+        StoreKind::File => {
+            return Err(Error::UnknownStore {
+                name: kind.arg_name(),
+                available: "not a keychain".into(),
+            });
+        }
     };
     let inner = opened.map_err(|e| map_error(e, flavor.display_name(), None))?;
     Ok(Box::new(KeyringBackedStore::new(inner, flavor, lock_dir)))

@@ -2,21 +2,31 @@
 //! `&dyn CredentialStore` and never know which backend they got. Each profile's key is one item,
 //! named by the service `awskeep` and the profile name, holding the key and its metadata as JSON;
 //! its cached session is a second item (`PROFILE:session`), and one index item (`:index`) lists the
-//! profiles, so enumerating them never depends on a store's search.
+//! profiles, so enumerating them never depends on a store's search. The encrypted file store
+//! (`file.rs`) keeps the same items in one encrypted file; `choice.rs` picks a store when none was
+//! named.
 
+pub mod choice;
 #[cfg(test)]
 mod contract_double;
+pub mod file;
+#[cfg(test)]
+mod file_tests;
 mod index;
+pub mod key_cache;
 mod keyring;
 #[cfg(test)]
 pub mod memory;
 #[cfg(test)]
 mod tests;
+pub mod unlock;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::ValueEnum;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
@@ -44,6 +54,10 @@ pub trait CredentialStore {
     fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()>;
     /// Drops the cached session; `false` when there was none.
     fn delete_session(&self, profile: &ProfileName) -> Result<bool>;
+    /// The encrypted file store behind this one, for `unlock` and `lock`.
+    fn as_file_store(&self) -> Option<&file::FileStore> {
+        None
+    }
 }
 
 /// The stores this build can open. `--store` / `AWSKEEP_STORE` picks one; the default is the
@@ -59,11 +73,25 @@ pub enum StoreKind {
     /// The Windows Credential Manager.
     #[cfg(target_os = "windows")]
     WindowsCredentialManager,
+    /// An encrypted file under $XDG_DATA_HOME/awskeep, opened with a passphrase (`awskeep unlock`).
+    File,
 }
 
 impl StoreKind {
+    /// The platform's own keychain.
     pub fn platform_default() -> Option<Self> {
-        Self::value_variants().first().copied()
+        Self::value_variants()
+            .iter()
+            .copied()
+            .find(|k| *k != StoreKind::File)
+    }
+
+    /// The kind `--store` spells `name`.
+    pub fn from_arg_name(name: &str) -> Option<Self> {
+        Self::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.arg_name() == name)
     }
 
     /// The name as `--store` spells it.
@@ -74,16 +102,158 @@ impl StoreKind {
     }
 }
 
-/// Opens the chosen store; `lock_dir` is where its index lock lives.
-pub fn open(
-    kind: Option<StoreKind>,
-    lock_dir: Option<PathBuf>,
-) -> Result<Box<dyn CredentialStore>> {
-    let Some(kind) = kind.or_else(StoreKind::platform_default) else {
-        return Err(Error::UnknownStore {
-            name: "(default)".into(),
-            available: "none on this platform".into(),
-        });
+/// An open store and how it was chosen.
+pub struct Opened {
+    pub store: Box<dyn CredentialStore>,
+    pub kind: StoreKind,
+    pub reason: choice::Reason,
+}
+
+/// The folder of the file store and the recorded choice: `$XDG_DATA_HOME/awskeep`.
+pub fn data_dir(ctx: &Context) -> Result<PathBuf> {
+    ctx.store_env.data_dir.clone().ok_or(Error::NoHome)
+}
+
+/// Opens the store `--store` names, else the recorded one, else the one the probe picks (recorded
+/// by its first write).
+pub fn open(asked: Option<StoreKind>, ctx: &Context) -> Result<Opened> {
+    let (kind, reason) = match asked {
+        Some(kind) => (kind, choice::Reason::Asked),
+        None => {
+            let dir = data_dir(ctx)?;
+            let recorded = choice::recorded(&dir)?;
+            #[cfg(target_os = "linux")]
+            let probe = || choice::probe_secret_service(choice::PROBE_LIMIT);
+            #[cfg(not(target_os = "linux"))]
+            let probe = || choice::Probe::Absent("not probed");
+            choice::decide(
+                recorded,
+                &dir.join(choice::RECORD_FILE),
+                dir.join(file::MASTER_FILE).exists(),
+                ctx.store_env.graphical_session,
+                probe,
+            )
+        }
     };
-    keyring::open(kind, lock_dir)
+    let store = open_kind(kind, ctx)?;
+    let store = match &reason {
+        choice::Reason::Probed(_) => Box::new(RecordOnWrite {
+            inner: store,
+            kind,
+            dir: data_dir(ctx)?,
+            done: std::cell::Cell::new(false),
+        }) as Box<dyn CredentialStore>,
+        _ => store,
+    };
+    Ok(Opened {
+        store,
+        kind,
+        reason,
+    })
+}
+
+/// Opens one store.
+pub fn open_kind(kind: StoreKind, ctx: &Context) -> Result<Box<dyn CredentialStore>> {
+    match kind {
+        StoreKind::File => Ok(Box::new(open_file_store(ctx, None)?)),
+        #[allow(unreachable_patterns, reason = "every other kind is an OS keychain")]
+        other => keyring::open(other, ctx.lock_dir.clone()),
+    }
+}
+
+/// The file store with this environment's passphrase sources; `timeout` overrides the unlock
+/// timeout setting.
+pub fn open_file_store(ctx: &Context, timeout: Option<Duration>) -> Result<file::FileStore> {
+    let env = &ctx.store_env;
+    let sources = unlock::PassphraseSources {
+        env: env.file_passphrase.clone(),
+        command: env.file_passphrase_command.clone(),
+        terminal: true,
+        scrypt_log_n: env.test_scrypt_log_n,
+    };
+    let timeout = match timeout {
+        Some(t) => t,
+        None => unlock_timeout(ctx)?,
+    };
+    Ok(file::FileStore::new(
+        data_dir(ctx)?,
+        sources,
+        key_cache::platform(),
+        timeout,
+        ctx.verbose,
+    ))
+}
+
+/// `AWSKEEP_UNLOCK_TIMEOUT`, else `awskeep_unlock_timeout` in the `[default]` section of
+/// ~/.aws/config, else 8 hours.
+pub fn unlock_timeout(ctx: &Context) -> Result<Duration> {
+    let parse = |text: &str, key: &'static str| {
+        humantime::parse_duration(text).map_err(|e| Error::BadSetting {
+            profile: "default".into(),
+            key,
+            reason: e.to_string(),
+        })
+    };
+    if let Some(text) = &ctx.store_env.unlock_timeout {
+        return parse(text, "AWSKEEP_UNLOCK_TIMEOUT");
+    }
+    let config = crate::config_file::read_profile_leniently(
+        &ctx.config_file,
+        crate::profile::FileKind::Config,
+        "default",
+    )?;
+    match config.get("default", "awskeep_unlock_timeout") {
+        Some(text) => parse(text, "awskeep_unlock_timeout"),
+        None => Ok(unlock::DEFAULT_TIMEOUT),
+    }
+}
+
+/// A store the probe chose: the choice is recorded right before its first write, so later
+/// commands keep using it whatever the next login's bus says.
+struct RecordOnWrite {
+    inner: Box<dyn CredentialStore>,
+    kind: StoreKind,
+    dir: PathBuf,
+    done: std::cell::Cell<bool>,
+}
+
+impl RecordOnWrite {
+    fn record(&self) -> Result<()> {
+        if !self.done.get() {
+            choice::record(&self.dir, self.kind)?;
+            self.done.set(true);
+        }
+        Ok(())
+    }
+}
+
+impl CredentialStore for RecordOnWrite {
+    fn display_name(&self) -> &'static str {
+        self.inner.display_name()
+    }
+    fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
+        self.inner.get(profile)
+    }
+    fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
+        self.record()?;
+        self.inner.set(profile, key)
+    }
+    fn delete(&self, profile: &ProfileName) -> Result<bool> {
+        self.inner.delete(profile)
+    }
+    fn list(&self) -> Result<Vec<ProfileName>> {
+        self.inner.list()
+    }
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        self.inner.get_session(profile)
+    }
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        self.inner.set_session(profile, session)
+    }
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+        self.inner.delete_session(profile)
+    }
+    fn as_file_store(&self) -> Option<&file::FileStore> {
+        self.inner.as_file_store()
+    }
 }

@@ -1,6 +1,6 @@
 //! The shared store tests: one suite run over every store implementation awskeep has here (the
-//! memory store, and `KeyringBackedStore` over the contract double of each platform's store crate),
-//! then the store paths of every command run against each platform's double.
+//! memory store, `KeyringBackedStore` over the contract double of each platform's store crate, and
+//! the encrypted file store), then the store paths of every command run against each of them.
 #![cfg(test)]
 
 use std::collections::HashMap;
@@ -11,9 +11,12 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 
 use super::contract_double::{ContractStore, Platform, as_keyring_store};
+use super::file::FileStore;
 use super::index::INDEX_USER;
+use super::key_cache::MemoryCache;
 use super::keyring::{Flavor, KeyringBackedStore};
 use super::memory::MemoryStore;
+use super::unlock::PassphraseSources;
 use super::{CredentialStore, SERVICE};
 use crate::context::Context;
 use crate::error::Error;
@@ -37,6 +40,33 @@ fn adapter(double: &Arc<ContractStore>, platform: Platform, lock_dir: &Path) -> 
         as_keyring_store(double.clone()),
         flavor(platform),
         Some(lock_dir.to_path_buf()),
+    )
+}
+
+pub(super) const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A file store in `dir` whose passphrase comes from the "environment" and whose kept key lives in
+/// `cache` (share one cache between two stores to model two processes after an unlock).
+pub(super) fn file_store(dir: &Path, cache: Box<dyn super::key_cache::KeyCache>) -> FileStore {
+    file_store_with(dir, cache, Some(PASSPHRASE))
+}
+
+pub(super) fn file_store_with(
+    dir: &Path,
+    cache: Box<dyn super::key_cache::KeyCache>,
+    passphrase: Option<&str>,
+) -> FileStore {
+    FileStore::new(
+        dir.join("awskeep"),
+        PassphraseSources {
+            env: passphrase.map(|p| secrecy::SecretString::from(p.to_string())),
+            command: None,
+            terminal: false,
+            scrypt_log_n: Some(10),
+        },
+        cache,
+        Duration::from_secs(3600),
+        false,
     )
 }
 
@@ -144,6 +174,12 @@ fn store_suite(store: &dyn CredentialStore) {
 #[test]
 fn the_memory_store_passes_the_suite() {
     store_suite(&MemoryStore::default());
+}
+
+#[test]
+fn the_file_store_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    store_suite(&file_store(dir.path(), Box::new(MemoryCache::default())));
 }
 
 #[test]
@@ -379,6 +415,7 @@ fn context(dir: &Path) -> Context {
         exec_profile: None,
         test_crash_at: None,
         test_fail_at: None,
+        store_env: Default::default(),
     }
 }
 
@@ -403,24 +440,36 @@ fn write_csv(dir: &Path, id: &str) -> String {
 fn every_command_runs_its_store_path_on_every_platform_double() {
     for platform in Platform::ALL {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = context(dir.path());
         let double = ContractStore::without_search(platform);
         let store = adapter(&double, platform, &dir.path().join("locks"));
+        every_command(dir.path(), &store, &format!("{platform:?}"));
+        // The Windows crate's enumeration aborted under Wine; nothing on macOS needs it either.
+        if platform != Platform::Linux {
+            assert_eq!(double.searches(), 0, "{platform:?} was searched");
+        }
+    }
+}
+
+#[test]
+fn every_command_runs_its_store_path_on_the_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), Box::new(MemoryCache::default()));
+    every_command(dir.path(), &store, "file store");
+}
+
+fn every_command(dir: &Path, store: &dyn CredentialStore, platform: &str) {
+    {
+        let ctx = context(dir);
+        let dir = &dir;
         let on = |args: &[&str]| {
-            run(&ctx, &store, args).unwrap_or_else(|e| panic!("{platform:?} {args:?}: {e}"))
+            run(&ctx, store, args).unwrap_or_else(|e| panic!("{platform:?} {args:?}: {e}"))
         };
 
-        on(&[
-            "add",
-            "dev",
-            "--csv",
-            &write_csv(dir.path(), ID),
-            "--no-verify",
-        ]);
+        on(&["add", "dev", "--csv", &write_csv(dir, ID), "--no-verify"]);
         on(&[
             "import",
             "--csv",
-            &write_csv(dir.path(), OTHER_ID),
+            &write_csv(dir, OTHER_ID),
             "--profile",
             "ci",
             "--no-verify",
@@ -447,7 +496,7 @@ fn every_command_runs_its_store_path_on_every_platform_double() {
             "{platform:?}"
         );
         assert_eq!(
-            stored_id(&store, "legacy").as_deref(),
+            stored_id(store, "legacy").as_deref(),
             Some("AKIAJ7EXAMPLEKEY1234")
         );
         on(&["remove", "dev", "--yes"]);
@@ -456,14 +505,10 @@ fn every_command_runs_its_store_path_on_every_platform_double() {
             [name("ci"), name("legacy")],
             "{platform:?}"
         );
-        let err = run(&ctx, &store, &["credential-process", "--profile", "dev"]).unwrap_err();
+        let err = run(&ctx, store, &["credential-process", "--profile", "dev"]).unwrap_err();
         assert!(
             matches!(err, Error::NoStoredKey { .. } | Error::NoSuchProfile { .. }),
             "{err:?}"
         );
-        // The Windows crate's enumeration aborted under Wine; nothing on macOS needs it either.
-        if platform != Platform::Linux {
-            assert_eq!(double.searches(), 0, "{platform:?} was searched");
-        }
     }
 }

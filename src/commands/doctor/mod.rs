@@ -51,11 +51,31 @@ pub fn run_opening(
     aws: &dyn Aws,
     args: &DoctorArgs,
 ) -> Result<()> {
-    let opened = crate::store::open(choice, ctx.lock_dir.clone());
-    finish(
-        examine(ctx, opened.as_deref(), aws, args, SystemTime::now()),
+    let opened = crate::store::open(choice, ctx);
+    let report = examine(
+        ctx,
+        opened.as_ref().map(|o| o.store.as_ref()),
+        aws,
         args,
-    )
+        SystemTime::now(),
+    );
+    let mut findings = report.findings;
+    if let Ok(opened) = &opened {
+        // Which store this machine uses and why: the first thing to know when keys seem missing.
+        findings.insert(
+            0,
+            Finding::new(
+                Severity::Info,
+                "store",
+                format!(
+                    "using the {} ({})",
+                    opened.store.display_name(),
+                    opened.reason.describe()
+                ),
+            ),
+        );
+    }
+    finish(Report::new(findings), args)
 }
 
 fn finish(report: Report, args: &DoctorArgs) -> Result<()> {

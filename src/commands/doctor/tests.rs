@@ -31,6 +31,7 @@ fn context(dir: &Path) -> Context {
         display: false,
         search_path: None,
         exec_profile: None,
+        store_env: Default::default(),
     }
 }
 

@@ -1,0 +1,42 @@
+//! `awskeep unlock` and `awskeep lock`: open the encrypted file store for this login (its
+//! passphrase asked once, the master key kept in the kernel keyring for a bounded time) and close
+//! it again at once. Other stores are opened by the system and have nothing to unlock here.
+
+use crate::cli::UnlockArgs;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::store::CredentialStore;
+
+pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> Result<()> {
+    let file = store.as_file_store().ok_or(Error::NotFileStore {
+        store: store.display_name(),
+    })?;
+    let timeout = match args.timeout {
+        Some(t) => t,
+        None => crate::store::unlock_timeout(ctx)?,
+    };
+    let unlocked = file.unlock(timeout)?;
+    if let Err(reason) = unlocked.kept {
+        return Err(Error::UnlockNotKept { reason });
+    }
+    output::say(&format!(
+        "The file store ({}) is unlocked for {} ({}); `awskeep lock` locks it now.",
+        file.dir().display(),
+        humantime::format_duration(timeout),
+        unlocked.cache
+    ));
+    Ok(())
+}
+
+pub fn lock(store: &dyn CredentialStore) -> Result<()> {
+    let file = store.as_file_store().ok_or(Error::NotFileStore {
+        store: store.display_name(),
+    })?;
+    if file.lock_now()? {
+        output::say("The file store is locked.");
+    } else {
+        output::say("The file store was not unlocked.");
+    }
+    Ok(())
+}

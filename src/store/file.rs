@@ -1,0 +1,480 @@
+//! The encrypted-file store (`--store file`), for Linux without a Secret Service (WSL, SSH sessions,
+//! dev containers, servers) and anywhere else the user asks for it. Two files in a private folder,
+//! `$XDG_DATA_HOME/awskeep` (0700):
+//!
+//! - `master.age`: an age X25519 identity (the master key), encrypted with the passphrase (age's
+//!   scrypt recipient, as `rage -p`);
+//! - `items.age`: every item (keys with their rotation state, cached sessions) as one JSON document,
+//!   encrypted to that identity. Its map keys are the profile names (`NAME`, `NAME:session`), so the
+//!   profile index is the map itself.
+//!
+//! File names say nothing about what is stored. Writes take `items.lock` (flock), read the document
+//! again under it, and replace the file atomically (temp file 0600 in the folder, fsync, rename,
+//! folder fsync); readers need no lock. Files that are symlinks or belong to another user are refused.
+//! The master key comes from `unlock` (kernel keyring cache, passphrase sources); this module never
+//! sees a passphrase beyond handing it to age.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::CredentialStore;
+use super::key_cache::KeyCache;
+use super::unlock::{self, PassphraseSources};
+use crate::error::{Error, Result};
+use crate::lock::{FileLock, LockError};
+use crate::profile_name::ProfileName;
+use crate::secret::StoredKey;
+use crate::session::Session;
+
+/// The store's name in messages.
+pub const NAME: &str = "file store";
+pub const MASTER_FILE: &str = "master.age";
+pub const ITEMS_FILE: &str = "items.age";
+const LOCK_FILE: &str = "items.lock";
+/// How long a write waits for another awskeep's write (each is one small file).
+const LOCK_WAIT: Duration = Duration::from_secs(20);
+
+pub struct FileStore {
+    dir: PathBuf,
+    sources: PassphraseSources,
+    cache: Box<dyn KeyCache>,
+    /// How long an unlock made by a command (not `awskeep unlock`) lasts.
+    timeout: Duration,
+    verbose: bool,
+    /// The master key, once this process has it.
+    identity: RefCell<Option<age::x25519::Identity>>,
+}
+
+/// What `items.age` holds.
+#[derive(Default, Serialize, Deserialize)]
+struct Items {
+    version: u32,
+    items: BTreeMap<String, String>,
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        for value in self.items.values_mut() {
+            value.zeroize();
+        }
+    }
+}
+
+/// How an explicit unlock went, for the command to report.
+pub struct Unlocked {
+    pub created: bool,
+    /// `Err(why)` when the master key could not be kept for later processes.
+    pub kept: std::result::Result<(), String>,
+    pub cache: &'static str,
+}
+
+impl FileStore {
+    pub fn new(
+        dir: PathBuf,
+        sources: PassphraseSources,
+        cache: Box<dyn KeyCache>,
+        timeout: Duration,
+        verbose: bool,
+    ) -> Self {
+        Self {
+            dir,
+            sources,
+            cache,
+            timeout,
+            verbose,
+            identity: RefCell::new(None),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn trace(&self, message: &str) {
+        crate::output::trace(self.verbose, message);
+    }
+
+    /// Asks for the passphrase (or takes it from the environment) and keeps the master key in the
+    /// kernel keyring for `timeout`; creates the store when there is none.
+    pub fn unlock(&self, timeout: Duration) -> Result<Unlocked> {
+        let _lock = self.lock()?;
+        let master_path = self.path(MASTER_FILE);
+        let (identity, master, created) = match read_private(&master_path)? {
+            Some(bytes) => {
+                let passphrase =
+                    self.sources
+                        .existing(&self.dir)?
+                        .ok_or_else(|| Error::FileStoreLocked {
+                            dir: self.dir.clone(),
+                        })?;
+                let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
+                (identity, bytes, false)
+            }
+            None => {
+                let (identity, bytes) = self.create_master()?;
+                (identity, bytes, true)
+            }
+        };
+        // The items must open with this key, or the folder holds files of two stores.
+        if let Some(bytes) = read_private(&self.path(ITEMS_FILE))? {
+            decrypt_items(&self.path(ITEMS_FILE), &bytes, &identity)?;
+        }
+        let name = unlock::cache_name(&master);
+        let kept = self
+            .cache
+            .put(&name, &unlock::identity_secret(&identity), timeout);
+        *self.identity.borrow_mut() = Some(identity);
+        Ok(Unlocked {
+            created,
+            kept,
+            cache: self.cache.describe(),
+        })
+    }
+
+    /// Forgets the kept master key; `false` when it was not kept.
+    pub fn lock_now(&self) -> Result<bool> {
+        *self.identity.borrow_mut() = None;
+        match read_private(&self.path(MASTER_FILE))? {
+            Some(bytes) => Ok(self.cache.forget(&unlock::cache_name(&bytes))),
+            None => Ok(false),
+        }
+    }
+
+    /// The master key: this process's, the kernel keyring's, or opened with a passphrase now.
+    /// `create` makes a new store when there is none (a write); `Ok(None)` when there is none and
+    /// `create` is false.
+    fn identity(&self, create: bool) -> Result<Option<age::x25519::Identity>> {
+        if let Some(identity) = self.identity.borrow().as_ref() {
+            return Ok(Some(identity.clone()));
+        }
+        let master_path = self.path(MASTER_FILE);
+        let identity = match read_private(&master_path)? {
+            Some(bytes) => {
+                let name = unlock::cache_name(&bytes);
+                match unlock::cached(self.cache.as_ref(), &name) {
+                    Some(identity) => {
+                        self.trace(&format!(
+                            "the file store is unlocked ({})",
+                            self.cache.describe()
+                        ));
+                        identity
+                    }
+                    None => {
+                        let passphrase = self.sources.existing(&self.dir)?.ok_or_else(|| {
+                            Error::FileStoreLocked {
+                                dir: self.dir.clone(),
+                            }
+                        })?;
+                        let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
+                        match self.cache.put(
+                            &name,
+                            &unlock::identity_secret(&identity),
+                            self.timeout,
+                        ) {
+                            Ok(()) => self.trace(&format!(
+                                "unlocked the file store for {} ({})",
+                                humantime::format_duration(self.timeout),
+                                self.cache.describe()
+                            )),
+                            Err(why) => self.trace(&format!(
+                                "unlocked the file store for this process only: {why}"
+                            )),
+                        }
+                        identity
+                    }
+                }
+            }
+            None if create => self.create_master()?.0,
+            None => return Ok(None),
+        };
+        *self.identity.borrow_mut() = Some(identity.clone());
+        Ok(Some(identity))
+    }
+
+    /// Writes a new `master.age` (the caller holds the lock) and keeps its key.
+    fn create_master(&self) -> Result<(age::x25519::Identity, Vec<u8>)> {
+        let passphrase = self.sources.new_one(&self.dir)?;
+        let (identity, bytes) = unlock::create_master(&passphrase, self.sources.scrypt_log_n)?;
+        write_new(&self.path(MASTER_FILE), &bytes)?;
+        let name = unlock::cache_name(&bytes);
+        if let Err(why) = self
+            .cache
+            .put(&name, &unlock::identity_secret(&identity), self.timeout)
+        {
+            self.trace(&format!(
+                "the new store's key is kept for this process only: {why}"
+            ));
+        }
+        crate::output::say(&format!(
+            "Created the awskeep file store in {}.",
+            self.dir.display()
+        ));
+        Ok((identity, bytes))
+    }
+
+    fn lock(&self) -> Result<FileLock> {
+        FileLock::acquire(&self.dir, LOCK_FILE, LOCK_WAIT).map_err(|e| match e {
+            LockError::TimedOut { path } => Error::StoreIndexBusy { path },
+            LockError::Io { path, source } => Error::WriteFile { path, source },
+            LockError::Unsafe { path, reason } => Error::UnsafeStoreDir { path, reason },
+        })
+    }
+
+    /// The document as stored; empty when there is no store or no item yet (nothing is unlocked).
+    fn read(&self) -> Result<Items> {
+        let path = self.path(ITEMS_FILE);
+        let Some(bytes) = read_private(&path)? else {
+            return Ok(Items::default());
+        };
+        let identity = self
+            .identity(false)?
+            .ok_or_else(|| Error::FileStoreDamaged {
+                path: self.path(MASTER_FILE),
+                reason: "it is missing, so items.age beside it cannot be opened",
+            })?;
+        decrypt_items(&path, &bytes, &identity)
+    }
+
+    fn get_item(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
+        let items = self.read()?;
+        Ok(items.items.get(name).map(|v| Zeroizing::new(v.clone())))
+    }
+
+    /// Read-modify-write under the lock; writes only when `change` says it changed something.
+    fn modify<R>(&self, change: impl FnOnce(&mut Items) -> (bool, R)) -> Result<R> {
+        let _lock = self.lock()?;
+        let identity = self
+            .identity(true)?
+            .ok_or_else(|| Error::FileStoreDamaged {
+                path: self.path(MASTER_FILE),
+                reason: "it could not be created",
+            })?;
+        let mut items = self.read()?;
+        items.version = 1;
+        let (changed, result) = change(&mut items);
+        if changed {
+            let json =
+                Zeroizing::new(serde_json::to_vec(&items).map_err(|e| Error::StoreFailed {
+                    store: NAME,
+                    reason: e.to_string(),
+                })?);
+            let bytes =
+                age::encrypt(&identity.to_public(), &json).map_err(|e| Error::StoreFailed {
+                    store: NAME,
+                    reason: format!("cannot encrypt: {e}"),
+                })?;
+            write_replace(&self.path(ITEMS_FILE), &bytes)?;
+        }
+        Ok(result)
+    }
+
+    fn set_item(&self, name: String, bytes: &[u8]) -> Result<()> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::StoreFailed {
+                store: NAME,
+                reason: "an item is not UTF-8 JSON".into(),
+            })?
+            .to_string();
+        self.modify(|items| {
+            if let Some(mut old) = items.items.insert(name, text) {
+                old.zeroize();
+            }
+            (true, ())
+        })
+    }
+
+    fn delete_item(&self, name: &str) -> Result<bool> {
+        if read_private(&self.path(ITEMS_FILE))?.is_none() {
+            return Ok(false);
+        }
+        self.modify(|items| match items.items.remove(name) {
+            Some(mut old) => {
+                old.zeroize();
+                (true, true)
+            }
+            None => (false, false),
+        })
+    }
+}
+
+fn session_name(profile: &ProfileName) -> String {
+    format!("{profile}:session")
+}
+
+impl CredentialStore for FileStore {
+    fn display_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
+        let Some(text) = self.get_item(profile.as_str())? else {
+            return Ok(None);
+        };
+        StoredKey::from_item_bytes(text.as_bytes())
+            .map(Some)
+            .map_err(|reason| Error::StoreItemCorrupt {
+                store: NAME,
+                profile: profile.to_string(),
+                reason,
+            })
+    }
+
+    fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
+        self.set_item(profile.to_string(), &key.to_item_bytes())
+    }
+
+    fn delete(&self, profile: &ProfileName) -> Result<bool> {
+        self.delete_item(profile.as_str())
+    }
+
+    fn list(&self) -> Result<Vec<ProfileName>> {
+        Ok(self
+            .read()?
+            .items
+            .keys()
+            .filter_map(|name| ProfileName::parse(name).ok())
+            .collect())
+    }
+
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        Ok(self
+            .get_item(&session_name(profile))?
+            .and_then(|text| Session::from_item_bytes(text.as_bytes()).ok()))
+    }
+
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        self.set_item(session_name(profile), &session.to_item_bytes())
+    }
+
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+        self.delete_item(&session_name(profile))
+    }
+
+    fn as_file_store(&self) -> Option<&FileStore> {
+        Some(self)
+    }
+}
+
+fn decrypt_items(path: &Path, bytes: &[u8], identity: &age::x25519::Identity) -> Result<Items> {
+    let damaged = |reason| Error::FileStoreDamaged {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let plain = age::decrypt(identity, bytes)
+        .map(Zeroizing::new)
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => {
+                damaged("it was not encrypted to the master key in master.age beside it")
+            }
+            _ => damaged("it is not a readable age file"),
+        })?;
+    let items: Items =
+        serde_json::from_slice(&plain).map_err(|_| damaged("its content is not awskeep's"))?;
+    if items.version != 1 {
+        return Err(damaged(crate::store::NEWER_INDEX));
+    }
+    Ok(items)
+}
+
+/// A store file's bytes; `None` when it does not exist. A symlink, or a file of another user, is
+/// refused: awskeep reads and writes only its own files.
+fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if meta.file_type().is_symlink() || !meta.is_file() {
+        return Err(Error::FileStoreDamaged {
+            path: path.to_path_buf(),
+            reason: "it is not a regular file (awskeep does not follow links here)",
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(Error::FileStoreForeign {
+                path: path.to_path_buf(),
+                owner: meta.uid(),
+            });
+        }
+    }
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|source| Error::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// A temp file (0600) in the folder with `bytes`, fsynced.
+fn temp_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let write_err = |source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".awskeep-tmp-")
+        .tempfile_in(folder)
+        .map_err(write_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(write_err)?;
+    }
+    temp.write_all(bytes).map_err(write_err)?;
+    temp.as_file().sync_all().map_err(write_err)?;
+    Ok(temp)
+}
+
+/// Replaces `path` atomically: readers see the old file or the new one.
+fn write_replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_with(path, bytes)?;
+    temp.persist(path).map_err(|e| Error::WriteFile {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    sync_folder(path);
+    Ok(())
+}
+
+/// Creates `path`, never replacing one that exists.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_with(path, bytes)?;
+    temp.persist_noclobber(path).map_err(|e| Error::WriteFile {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    sync_folder(path);
+    Ok(())
+}
+
+fn sync_folder(path: &Path) {
+    #[cfg(unix)]
+    if let Some(folder) = path.parent()
+        && let Ok(dir) = std::fs::File::open(folder)
+    {
+        let _ = dir.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}

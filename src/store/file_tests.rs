@@ -1,0 +1,242 @@
+//! What the encrypted file store promises beyond the shared suite: one unlock serves later
+//! processes until `lock`; a wrong passphrase, a damaged file and another user's file are each
+//! refused with their own error and change nothing; no file holds a secret or a profile name in
+//! plain text; concurrent writers lose nothing.
+#![cfg(test)]
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::CredentialStore;
+use super::file::{ITEMS_FILE, MASTER_FILE};
+use super::key_cache::MemoryCache;
+use super::tests::{PASSPHRASE, file_store, file_store_with};
+use crate::error::Error;
+use crate::profile_name::ProfileName;
+use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
+
+const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+fn name(s: &str) -> ProfileName {
+    ProfileName::parse(s).unwrap()
+}
+
+fn key() -> StoredKey {
+    StoredKey::new(
+        KeyPair {
+            access_key_id: AccessKeyId::parse(ID).unwrap(),
+            secret_access_key: SecretAccessKey::parse(SECRET).unwrap(),
+        },
+        None,
+        SystemTime::now(),
+    )
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir.join("awskeep"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn one_unlock_serves_later_processes_until_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = MemoryCache::default();
+    file_store(dir.path(), Box::new(cache.clone()))
+        .set(&name("dev"), &key())
+        .unwrap();
+    // A later process with no passphrase source reads through the kept key.
+    let later = file_store_with(dir.path(), Box::new(cache.clone()), None);
+    assert!(later.get(&name("dev")).unwrap().is_some());
+    assert!(later.lock_now().unwrap());
+    assert!(!later.lock_now().unwrap());
+    let after_lock = file_store_with(dir.path(), Box::new(cache.clone()), None);
+    let err = after_lock.get(&name("dev")).unwrap_err();
+    assert!(matches!(err, Error::FileStoreLocked { .. }), "{err:?}");
+    assert!(
+        err.one_line(Some(crate::cli::CommandKind::CredentialProcess))
+            .contains("awskeep unlock"),
+        "{}",
+        err.one_line(Some(crate::cli::CommandKind::CredentialProcess))
+    );
+    // Listing an empty or missing store needs no passphrase at all.
+    let empty = tempfile::tempdir().unwrap();
+    let fresh = file_store_with(empty.path(), Box::new(MemoryCache::default()), None);
+    assert!(fresh.list().unwrap().is_empty());
+    assert!(fresh.get(&name("dev")).unwrap().is_none());
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    file_store(dir.path(), Box::new(MemoryCache::default()))
+        .set(&name("dev"), &key())
+        .unwrap();
+    let before = files(dir.path());
+    let cache = MemoryCache::default();
+    let wrong = file_store_with(dir.path(), Box::new(cache.clone()), Some("not it"));
+    for err in [
+        wrong.get(&name("dev")).map(|_| ()).unwrap_err(),
+        wrong.set(&name("prod"), &key()).unwrap_err(),
+        wrong
+            .unlock(std::time::Duration::from_secs(60))
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::WrongPassphrase { .. }), "{err:?}");
+    }
+    assert_eq!(files(dir.path()), before);
+    // Nothing was kept for a later process either.
+    let later = file_store_with(dir.path(), Box::new(cache), None);
+    assert!(matches!(
+        later.get(&name("dev")),
+        Err(Error::FileStoreLocked { .. })
+    ));
+}
+
+#[test]
+fn no_file_holds_a_secret_or_a_profile_name_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), Box::new(MemoryCache::default()));
+    store.set(&name("payments-prod"), &key()).unwrap();
+    let found = files(dir.path());
+    assert!(found.iter().any(|(n, _)| n == MASTER_FILE));
+    assert!(found.iter().any(|(n, _)| n == ITEMS_FILE));
+    for (file, bytes) in &found {
+        for needle in [SECRET, ID, "payments-prod", PASSPHRASE, "AGE-SECRET-KEY"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{file} holds {needle}"
+            );
+            assert!(!file.contains("payments"), "{file}");
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("awskeep")), 0o700);
+        for file in [MASTER_FILE, ITEMS_FILE] {
+            assert_eq!(
+                mode(&dir.path().join("awskeep").join(file)),
+                0o600,
+                "{file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_damaged_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), Box::new(MemoryCache::default()));
+    store.set(&name("dev"), &key()).unwrap();
+    let items = dir.path().join("awskeep").join(ITEMS_FILE);
+    let mut bytes = std::fs::read(&items).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0x55;
+    std::fs::write(&items, &bytes).unwrap();
+    for err in [
+        store.get(&name("dev")).map(|_| ()).unwrap_err(),
+        store.set(&name("prod"), &key()).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::FileStoreDamaged { .. }), "{err:?}");
+    }
+    assert_eq!(std::fs::read(&items).unwrap(), bytes);
+    // A passphrase file that is not one.
+    let master = dir.path().join("awskeep").join(MASTER_FILE);
+    std::fs::write(&master, b"not an age file").unwrap();
+    let other = file_store(dir.path(), Box::new(MemoryCache::default()));
+    let err = other.get(&name("dev")).unwrap_err();
+    assert!(matches!(err, Error::FileStoreDamaged { .. }), "{err:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn another_users_file_is_refused() {
+    if !rustix::process::geteuid().is_root() {
+        // Handing a file to another user needs root; CI and the dev machines run as root.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), Box::new(MemoryCache::default()));
+    store.set(&name("dev"), &key()).unwrap();
+    let items = dir.path().join("awskeep").join(ITEMS_FILE);
+    std::os::unix::fs::chown(&items, Some(65534), Some(65534)).unwrap();
+    let err = store.get(&name("dev")).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(err, Error::FileStoreForeign { owner: 65534, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    file_store(dir.path(), Box::new(MemoryCache::default()))
+        .set(&name("first"), &key())
+        .unwrap();
+    let root = dir.path().to_path_buf();
+    let writers: Vec<_> = (0..6)
+        .map(|i| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let store = file_store(&root, Box::new(MemoryCache::default()));
+                store.set(&name(&format!("p{i}")), &key()).unwrap();
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let listed = file_store(dir.path(), Box::new(MemoryCache::default()))
+        .list()
+        .unwrap();
+    assert_eq!(listed.len(), 7, "{listed:?}");
+}
+
+#[test]
+fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
+    use crate::commands::store::move_items;
+    use crate::store::memory::MemoryStore;
+    let dir = tempfile::tempdir().unwrap();
+    let source = MemoryStore::default();
+    source.set(&name("dev"), &key()).unwrap();
+    source.set(&name("prod"), &key()).unwrap();
+    let target = file_store(dir.path(), Box::new(MemoryCache::default()));
+    let report = move_items(&source, &target, false).unwrap();
+    assert_eq!(report.profiles, [name("dev"), name("prod")]);
+    assert_eq!(target.list().unwrap(), [name("dev"), name("prod")]);
+    // Re-run after the choice was recorded: the target's changed item wins.
+    let newer = StoredKey::new(
+        KeyPair {
+            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
+            secret_access_key: SecretAccessKey::parse("other/secret").unwrap(),
+        },
+        None,
+        SystemTime::now(),
+    );
+    target.set(&name("dev"), &newer).unwrap();
+    let report = move_items(&source, &target, true).unwrap();
+    assert_eq!(report.kept_target, [name("dev")]);
+    assert_eq!(
+        target
+            .get(&name("dev"))
+            .unwrap()
+            .unwrap()
+            .key
+            .access_key_id
+            .as_str(),
+        "AKIAI44QH8DHBEXAMPLE"
+    );
+}

@@ -1,0 +1,158 @@
+//! Where the unlocked file store's master key waits between awskeep processes: the Linux kernel
+//! keyring (keyctl), so `credential_process` calls after `awskeep unlock` need neither a prompt nor
+//! a second scrypt run. The key is a `user` key in the caller's user keyring (`@u`), named after the
+//! passphrase file it came from (a hash, nothing secret), with a timeout (the kernel drops it by
+//! itself) and permissions for its possessor only; `lock` invalidates it at once.
+//!
+//! Why the user keyring and not the session keyring: a login's session keyring is not shared with
+//! the processes that run `credential_process` for it (an IDE's server started from another SSH
+//! login, systemd user units, a new tmux server), while the user keyring is reachable from every
+//! process of the user in the same user namespace, which is who may run `awskeep` anyway.
+//!
+//! It never holds the passphrase, only the X25519 master key the passphrase unwraps. Elsewhere
+//! (macOS, Windows, or a container whose seccomp filter refuses keyctl) there is no cache: each
+//! process unlocks for itself.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// A place to keep the master key for a while.
+pub trait KeyCache {
+    /// A name for messages: "the kernel keyring".
+    fn describe(&self) -> &'static str;
+    /// The key stored under `name`, if it is still there.
+    fn get(&self, name: &str) -> Option<SecretString>;
+    /// Keeps `secret` under `name` for `timeout`; `Err` says why it could not.
+    fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String>;
+    /// Forgets the key; `true` when there was one.
+    fn forget(&self, name: &str) -> bool;
+}
+
+/// The cache this platform has.
+pub fn platform() -> Box<dyn KeyCache> {
+    #[cfg(target_os = "linux")]
+    return Box::new(kernel::KernelKeyring);
+    #[cfg(not(target_os = "linux"))]
+    return Box::new(NoCache);
+}
+
+/// No cache: every process asks for the passphrase (or reads it from the environment).
+#[allow(
+    dead_code,
+    reason = "the cache of platforms without a kernel keyring; Linux builds use it in tests only"
+)]
+pub struct NoCache;
+
+impl KeyCache for NoCache {
+    fn describe(&self) -> &'static str {
+        "no cache (this platform has no kernel keyring)"
+    }
+    fn get(&self, _name: &str) -> Option<SecretString> {
+        None
+    }
+    fn put(&self, _name: &str, _secret: &SecretString, _timeout: Duration) -> Result<(), String> {
+        Err("this platform has no kernel keyring".into())
+    }
+    fn forget(&self, _name: &str) -> bool {
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod kernel {
+    use std::time::Duration;
+
+    use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+    use secrecy::{ExposeSecret, SecretString};
+    use zeroize::Zeroizing;
+
+    use super::KeyCache;
+
+    pub struct KernelKeyring;
+
+    fn user_keyring() -> Result<KeyRing, String> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, true)
+            .map_err(|e| format!("the kernel keyring is not reachable ({e:?})"))
+    }
+
+    impl KeyCache for KernelKeyring {
+        fn describe(&self) -> &'static str {
+            "the kernel keyring"
+        }
+
+        fn get(&self, name: &str) -> Option<SecretString> {
+            let key = user_keyring().ok()?.search(name).ok()?;
+            let bytes = Zeroizing::new(key.read_to_vec().ok()?);
+            let text = std::str::from_utf8(&bytes).ok()?;
+            Some(SecretString::from(text.to_string()))
+        }
+
+        fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String> {
+            let ring = user_keyring()?;
+            let key = ring
+                .add_key(name, secret.expose_secret().as_bytes())
+                .map_err(|e| format!("the kernel keyring refused the key ({e:?})"))?;
+            // The possessor (any process of this user reaching @u) may use it; others may not
+            // even see it. The timeout is set before anything else can read it.
+            let perms = KeyPermissionsBuilder::builder()
+                .posessor(Permission::ALL)
+                .user(Permission::VIEW)
+                .build();
+            let secs = usize::try_from(timeout.as_secs().max(1)).unwrap_or(usize::MAX);
+            let done = key.set_timeout(secs).and_then(|()| key.set_perms(perms));
+            if let Err(e) = done {
+                let _ = key.invalidate();
+                return Err(format!("the kernel keyring refused the timeout ({e:?})"));
+            }
+            Ok(())
+        }
+
+        fn forget(&self, name: &str) -> bool {
+            let Ok(ring) = user_keyring() else {
+                return false;
+            };
+            let mut forgot = false;
+            // One name could have been added twice by racing unlocks: drop every copy.
+            while let Ok(key) = ring.search(name) {
+                if key.invalidate().is_err() {
+                    break;
+                }
+                forgot = true;
+            }
+            forgot
+        }
+    }
+}
+
+/// A cache in this process's memory, for unit tests; clones share it (two "processes" after one
+/// unlock).
+#[cfg(test)]
+#[derive(Default, Clone)]
+pub struct MemoryCache {
+    keys: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, String>>>,
+}
+
+#[cfg(test)]
+impl KeyCache for MemoryCache {
+    fn describe(&self) -> &'static str {
+        "memory"
+    }
+    fn get(&self, name: &str) -> Option<SecretString> {
+        self.keys
+            .borrow()
+            .get(name)
+            .cloned()
+            .map(SecretString::from)
+    }
+    fn put(&self, name: &str, secret: &SecretString, _timeout: Duration) -> Result<(), String> {
+        use secrecy::ExposeSecret;
+        self.keys
+            .borrow_mut()
+            .insert(name.into(), secret.expose_secret().to_string());
+        Ok(())
+    }
+    fn forget(&self, name: &str) -> bool {
+        self.keys.borrow_mut().remove(name).is_some()
+    }
+}

@@ -1,0 +1,204 @@
+//! Opening the file store's master key: the passphrase file `master.age` (age, scrypt recipient)
+//! holds an age X25519 identity, the key every item is encrypted to. scrypt is slow on purpose
+//! (about a second), so it runs once per unlock, not once per call: the identity it yields waits in
+//! the kernel keyring (`key_cache`) for the unlock timeout.
+//!
+//! Where the passphrase comes from, in order: `AWSKEEP_FILE_PASSPHRASE` (set by the user for
+//! automation), `AWSKEEP_FILE_PASSPHRASE_COMMAND` (its stdout), the terminal. With none of them a
+//! locked store is an error naming `awskeep unlock`, at once: nothing waits for input that cannot come.
+
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use age::secrecy::SecretString as AgeSecret;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest;
+use zeroize::Zeroizing;
+
+use super::key_cache::KeyCache;
+use crate::error::{Error, Result};
+
+/// How long an unlock lasts unless the user says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
+
+/// Where a passphrase may come from, as the environment and the terminal allow.
+#[derive(Clone, Default)]
+pub struct PassphraseSources {
+    /// `AWSKEEP_FILE_PASSPHRASE`.
+    pub env: Option<SecretString>,
+    /// `AWSKEEP_FILE_PASSPHRASE_COMMAND`: a command that prints it.
+    pub command: Option<String>,
+    /// Whether the terminal may be asked (false in unit tests).
+    pub terminal: bool,
+    /// scrypt's work factor for a new passphrase file (debug builds: tests); default: age's own
+    /// calibration to about one second on this machine.
+    pub scrypt_log_n: Option<u8>,
+}
+
+impl PassphraseSources {
+    /// The passphrase to open an existing store with; `None` when nothing can supply one.
+    pub fn existing(&self, dir: &Path) -> Result<Option<SecretString>> {
+        if let Some(p) = self.supplied()? {
+            return Ok(Some(p));
+        }
+        if !self.terminal || !crate::prompt::terminal_available() {
+            return Ok(None);
+        }
+        let answer = crate::prompt::ask_hidden(&format!(
+            "Passphrase for the awskeep file store ({}): ",
+            dir.display()
+        ))?;
+        Ok(Some(SecretString::from(answer.as_str().to_string())))
+    }
+
+    /// A passphrase for a new store: asked twice on the terminal.
+    pub fn new_one(&self, dir: &Path) -> Result<SecretString> {
+        if let Some(p) = self.supplied()? {
+            return Ok(p);
+        }
+        if !self.terminal || !crate::prompt::terminal_available() {
+            return Err(Error::FileStoreNeedsPassphrase {
+                dir: dir.to_path_buf(),
+            });
+        }
+        crate::output::say(&format!(
+            "Creating the awskeep file store in {}; its passphrase protects every key in it.",
+            dir.display()
+        ));
+        let first = crate::prompt::ask_hidden("New passphrase: ")?;
+        if first.is_empty() {
+            return Err(Error::PassphraseEmpty);
+        }
+        let second = crate::prompt::ask_hidden("The same passphrase again: ")?;
+        if *first != *second {
+            return Err(Error::PassphraseMismatch);
+        }
+        Ok(SecretString::from(first.as_str().to_string()))
+    }
+
+    fn supplied(&self) -> Result<Option<SecretString>> {
+        if let Some(p) = &self.env {
+            if p.expose_secret().is_empty() {
+                return Err(Error::PassphraseEmpty);
+            }
+            return Ok(Some(p.clone()));
+        }
+        match &self.command {
+            Some(command) => run_command(command).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Runs the passphrase command; its first line of stdout is the passphrase.
+fn run_command(command: &str) -> Result<SecretString> {
+    let failed = |reason: String| Error::PassphraseCommand {
+        command: command.to_string(),
+        reason,
+    };
+    let mut child = crate::mfa::shell_command(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    let mut out = Zeroizing::new(Vec::new());
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout
+            .read_to_end(&mut out)
+            .map_err(|e| failed(e.to_string()))?;
+    }
+    let status = child.wait().map_err(|e| failed(e.to_string()))?;
+    if !status.success() {
+        return Err(failed(format!("it exited with {status}")));
+    }
+    let text = std::str::from_utf8(&out).map_err(|_| failed("its output is not UTF-8".into()))?;
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(failed("it printed nothing".into()));
+    }
+    Ok(SecretString::from(line.to_string()))
+}
+
+/// The name the unlocked master key is kept under: a hash of the passphrase file, so each store
+/// (each data folder, each re-created store) has its own, and the name says nothing secret.
+pub fn cache_name(master_file: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(master_file);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("awskeep:file-store:{hex}")
+}
+
+/// A new master key and its passphrase file's bytes.
+pub fn create_master(
+    passphrase: &SecretString,
+    log_n: Option<u8>,
+) -> Result<(age::x25519::Identity, Vec<u8>)> {
+    let identity = age::x25519::Identity::generate();
+    let mut recipient =
+        age::scrypt::Recipient::new(AgeSecret::from(passphrase.expose_secret().to_string()));
+    if let Some(log_n) = log_n {
+        recipient.set_work_factor(log_n);
+    }
+    let plain = Zeroizing::new(identity.to_string().expose_secret().as_bytes().to_vec());
+    let bytes = age::encrypt(&recipient, &plain).map_err(|e| Error::StoreFailed {
+        store: super::file::NAME,
+        reason: format!("cannot encrypt the master key: {e}"),
+    })?;
+    Ok((identity, bytes))
+}
+
+/// The master key in a passphrase file.
+pub fn open_master(
+    path: &Path,
+    bytes: &[u8],
+    passphrase: &SecretString,
+) -> Result<age::x25519::Identity> {
+    let identity =
+        age::scrypt::Identity::new(AgeSecret::from(passphrase.expose_secret().to_string()));
+    let plain = age::decrypt(&identity, bytes)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            use age::DecryptError as D;
+            match e {
+                // The scrypt stanza did not open: the passphrase is not this file's.
+                D::DecryptionFailed | D::KeyDecryptionFailed => Error::WrongPassphrase {
+                    path: path.to_path_buf(),
+                },
+                D::ExcessiveWork { .. } => Error::FileStoreDamaged {
+                    path: path.to_path_buf(),
+                    reason: "its scrypt work factor is far above this machine's",
+                },
+                D::NoMatchingKeys => Error::FileStoreDamaged {
+                    path: path.to_path_buf(),
+                    reason: "it is not protected by a passphrase",
+                },
+                _ => Error::FileStoreDamaged {
+                    path: path.to_path_buf(),
+                    reason: "it is not a readable age file",
+                },
+            }
+        })?;
+    parse_identity(path, &plain)
+}
+
+/// The master key as the cache holds it (its age secret-key string).
+pub fn identity_secret(identity: &age::x25519::Identity) -> SecretString {
+    SecretString::from(identity.to_string().expose_secret().to_string())
+}
+
+pub fn parse_identity(path: &Path, text: &[u8]) -> Result<age::x25519::Identity> {
+    let damaged = || Error::FileStoreDamaged {
+        path: path.to_path_buf(),
+        reason: "it does not hold an age key",
+    };
+    let text = std::str::from_utf8(text).map_err(|_| damaged())?;
+    age::x25519::Identity::from_str(text.trim()).map_err(|_| damaged())
+}
+
+/// Reads the cached master key, if the cache has one for this passphrase file.
+pub fn cached(cache: &dyn KeyCache, name: &str) -> Option<age::x25519::Identity> {
+    let secret = cache.get(name)?;
+    age::x25519::Identity::from_str(secret.expose_secret()).ok()
+}

@@ -1,0 +1,349 @@
+//! The encrypted file store through the real binary, on a machine with no D-Bus at all (no
+//! `DBUS_SESSION_BUS_ADDRESS`, no daemon): every command, one unlock serving later calls (16 at
+//! once), `lock`, a wrong passphrase, a damaged file, no secret in any file, the automatic store
+//! choice with and without a Secret Service, and `store move` interrupted and finished.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::clients::{Client, caller_arn};
+use common::{Moto, Run, TestEnv, TestKey, run_with_stdin, wait_for};
+
+const PASSPHRASE: &str = "a long test passphrase";
+
+/// awskeep with the settings every process here gets: a quick scrypt for new stores, a short unlock.
+fn awskeep(env: &TestEnv, args: &[&str]) -> Command {
+    let mut command = env.awskeep();
+    command
+        .args(args)
+        .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12")
+        .env("AWSKEEP_UNLOCK_TIMEOUT", "15m");
+    command
+}
+
+fn run(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
+    run_with_stdin(awskeep(env, args), stdin)
+}
+
+/// With the passphrase in the environment, as automation would pass it.
+fn run_with_passphrase(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
+    let mut command = awskeep(env, args);
+    command.env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE);
+    run_with_stdin(command, stdin)
+}
+
+/// At a terminal (tests/support/pty_run.py), answering `dialogue`.
+fn at_terminal(env: &TestEnv, dialogue: &[&str], args: &[&str]) -> Run {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    let mut command = env.command("python3");
+    command
+        .arg(script)
+        .args(dialogue)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_awskeep"))
+        .args(args)
+        .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12")
+        .env("AWSKEEP_UNLOCK_TIMEOUT", "15m");
+    run_with_stdin(command, "")
+}
+
+fn served_id(env: &TestEnv, profile: &str) -> String {
+    let run = run(env, &["credential-process", "--profile", profile], "");
+    run.assert_ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    json["AccessKeyId"].as_str().unwrap().to_string()
+}
+
+fn key_stdin(key: &TestKey) -> String {
+    format!("{}\n{}\n", key.id, key.secret)
+}
+
+fn recorded_choice(env: &TestEnv) -> Option<String> {
+    std::fs::read_to_string(env.path("data/awskeep/store"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+#[test]
+fn the_whole_command_set_runs_on_the_file_store_without_dbus() {
+    let moto = Moto::connect();
+    let env = TestEnv::without_keyring();
+    let dev = moto.new_admin_with_key("fs-dev");
+    let sess = moto.new_user_allowed("fs-sess", &["sts:GetSessionToken"]);
+    let legacy = moto.new_user_with_key("fs-legacy");
+
+    // The first write creates the store with the passphrase from the environment.
+    let add = run_with_passphrase(&env, &["-v", "add", "dev"], &key_stdin(&dev));
+    add.assert_ok();
+    assert!(
+        add.stderr
+            .contains("using the file store (there is no session bus"),
+        "{}",
+        add.stderr
+    );
+    assert!(add.stderr.contains("Created the awskeep file store"));
+    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
+
+    // Unlocked by that command: later calls need no passphrase and no terminal.
+    assert_eq!(served_id(&env, "dev"), dev.id);
+    assert_eq!(
+        caller_arn(&env, Client::AwsCli, "dev").stdout.trim(),
+        dev.arn
+    );
+
+    // 16 parallel credential_process calls, all correct.
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            let mut command = awskeep(&env, &["credential-process", "--profile", "dev"]);
+            command
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = wait_for(child, Duration::from_secs(60));
+        run.assert_ok();
+        assert!(run.stdout.contains(&dev.id), "{}", run.stdout);
+    }
+
+    // Sessions: fetched once, then served from the file store's cache.
+    run(&env, &["add", "sess", "--session", "on"], &key_stdin(&sess)).assert_ok();
+    let first = run(&env, &["credential-process", "--profile", "sess"], "");
+    first.assert_ok();
+    assert!(first.stdout.contains("SessionToken"), "{}", first.stdout);
+    let second = run(&env, &["credential-process", "--profile", "sess"], "");
+    assert_eq!(first.stdout, second.stdout, "the cached session is served");
+
+    // migrate: a plaintext key into the file store.
+    env.write_credentials(&format!(
+        "[legacy]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        legacy.id, legacy.secret
+    ));
+    run(&env, &["migrate", "--yes"], "").assert_ok();
+    assert_eq!(served_id(&env, "legacy"), legacy.id);
+
+    // rotate: a new key in IAM and in the store, the old one deleted.
+    run(&env, &["rotate", "--profile", "dev", "--yes"], "").assert_ok();
+    let rotated = served_id(&env, "dev");
+    assert_ne!(rotated, dev.id);
+    assert_eq!(moto.key_ids(&dev.user), vec![rotated.clone()]);
+
+    let list = run(&env, &["list", "--json"], "");
+    list.assert_ok();
+    for profile in ["dev", "legacy", "sess"] {
+        assert!(
+            list.stdout.contains(&format!("\"profile\": \"{profile}\"")),
+            "{}",
+            list.stdout
+        );
+    }
+
+    run(&env, &["remove", "legacy", "--yes"], "").assert_ok();
+    run(&env, &["credential-process", "--profile", "legacy"], "").assert_fails(3, "legacy");
+
+    // No secret, and no profile name, in plain text in any file the test's processes wrote
+    // (~/.aws/credentials was emptied by migrate).
+    for secret in [&dev.secret, &sess.secret, &legacy.secret] {
+        assert!(
+            env.files_containing(secret).is_empty(),
+            "{:?}",
+            env.files_containing(secret)
+        );
+    }
+    let store_dir = env.path("data/awskeep");
+    for entry in std::fs::read_dir(&store_dir).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for needle in [rotated.as_bytes(), b"sess".as_slice(), b"AKIA".as_slice()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{:?}",
+                entry.path()
+            );
+        }
+    }
+
+    // lock: the next call fails at once, naming the command that unlocks.
+    run(&env, &["lock"], "").assert_ok();
+    let started = Instant::now();
+    run(&env, &["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "Hint: run `awskeep unlock` in a terminal");
+    assert!(started.elapsed() < Duration::from_secs(5), "it waited");
+}
+
+#[test]
+fn one_unlock_at_the_terminal_serves_later_calls_and_a_wrong_passphrase_is_refused() {
+    let env = TestEnv::without_keyring();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    run(&env, &["lock"], "").assert_ok();
+    run(&env, &["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "is locked and there is no terminal");
+
+    let wrong = at_terminal(
+        &env,
+        &["!Passphrase for the awskeep file store", "wrong"],
+        &["unlock"],
+    );
+    assert_eq!(wrong.code(), 4, "{}", wrong.stdout);
+    assert!(
+        wrong.stdout.contains("the passphrase does not open"),
+        "{}",
+        wrong.stdout
+    );
+    run(&env, &["credential-process", "--profile", "dev"], "").assert_fails(4, "awskeep unlock");
+
+    let unlock = at_terminal(
+        &env,
+        &["!Passphrase for the awskeep file store", PASSPHRASE],
+        &["unlock"],
+    );
+    assert!(unlock.status.success(), "{}", unlock.stdout);
+    assert!(
+        unlock.stdout.contains("is unlocked for 15m"),
+        "{}",
+        unlock.stdout
+    );
+    // No prompt, no terminal, no passphrase in the environment.
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+
+    // Locked again, the first command run at a terminal asks for the passphrase itself.
+    run(&env, &["lock"], "").assert_ok();
+    let asked = at_terminal(
+        &env,
+        &["!Passphrase for the awskeep file store", PASSPHRASE],
+        &["credential-process", "--profile", "dev"],
+    );
+    assert!(asked.status.success(), "{}", asked.stdout);
+    assert!(asked.stdout.contains("AKIAIOSFODNN7EXAMPLE"));
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+    run(&env, &["lock"], "").assert_ok();
+}
+
+#[test]
+fn a_damaged_or_foreign_store_file_is_one_line_and_left_alone() {
+    let env = TestEnv::without_keyring();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    let items = env.path("data/awskeep/items.age");
+    let mut bytes = std::fs::read(&items).unwrap();
+    let at = bytes.len() - 3;
+    bytes[at] ^= 0xff;
+    std::fs::write(&items, &bytes).unwrap();
+    run(&env, &["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "items.age cannot be used");
+    assert_eq!(std::fs::read(&items).unwrap(), bytes, "left as it was");
+    run(&env, &["lock"], "").assert_ok();
+    #[cfg(unix)]
+    if rustix_is_root() {
+        std::os::unix::fs::chown(&items, Some(65534), None).unwrap();
+        run_with_passphrase(&env, &["credential-process", "--profile", "dev"], "")
+            .assert_fails(4, "belongs to another user (uid 65534)");
+    }
+}
+
+#[cfg(unix)]
+fn rustix_is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_automatic_choice_follows_the_bus_and_then_the_record() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    // With a Secret Service on the bus.
+    let env = TestEnv::new();
+    let listed = run(&env, &["-v", "list"], "");
+    assert!(
+        listed
+            .stderr
+            .contains("using the Secret Service (a Secret Service answered on the session bus"),
+        "{}",
+        listed.stderr
+    );
+    assert_eq!(recorded_choice(&env), None, "a read records nothing");
+    run(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert!(env.secret_tool_lookup("dev").is_some());
+    let shown = run(&env, &["store", "show"], "");
+    shown.assert_ok();
+    assert!(
+        shown.stderr.starts_with("Secret Service (as recorded in "),
+        "{}",
+        shown.stderr
+    );
+
+    // A recorded file store is used even with a Secret Service on the bus.
+    let other = TestEnv::new();
+    std::fs::create_dir_all(other.path("data/awskeep")).unwrap();
+    std::fs::write(other.path("data/awskeep/store"), "file\n").unwrap();
+    let listed = run(&other, &["-v", "list"], "");
+    assert!(
+        listed
+            .stderr
+            .contains("using the file store (as recorded in"),
+        "{}",
+        listed.stderr
+    );
+
+    // Without a bus: the file store, at once.
+    let headless = TestEnv::without_keyring();
+    let started = Instant::now();
+    let listed = run(&headless, &["-v", "list"], "");
+    assert!(
+        listed
+            .stderr
+            .contains("using the file store (there is no session bus"),
+        "{}",
+        listed.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn store_move_is_crash_safe_both_ways() {
+    let env = TestEnv::new();
+    let dev = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let prod = "AKIAI44QH8DHBEXAMPLE\nje7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+    run(&env, &["add", "dev", "--no-verify"], dev).assert_ok();
+    run(&env, &["add", "prod", "--no-verify"], prod).assert_ok();
+
+    // Killed after the copy: both stores hold the items, the Secret Service is still the one used.
+    let mut crashed = awskeep(&env, &["store", "move", "--to", "file"]);
+    crashed
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+        .env("AWSKEEP_TEST_CRASH_AT", "store-move:after-copy");
+    assert!(!run_with_stdin(crashed, "").status.success());
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert!(env.secret_tool_lookup("dev").is_some());
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+
+    // A plain re-run finishes it.
+    run_with_passphrase(&env, &["store", "move", "--to", "file"], "").assert_ok();
+    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
+    assert!(env.secret_tool_lookup("dev").is_none());
+    assert!(env.secret_tool_lookup("prod").is_none());
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(served_id(&env, "prod"), "AKIAI44QH8DHBEXAMPLE");
+
+    // And back, killed after the choice was recorded: a re-run deletes what is left in the file.
+    let mut crashed = awskeep(&env, &["store", "move", "--to", "secret-service"]);
+    crashed.env("AWSKEEP_TEST_CRASH_AT", "store-move:after-record");
+    assert!(!run_with_stdin(crashed, "").status.success());
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert_eq!(served_id(&env, "prod"), "AKIAI44QH8DHBEXAMPLE");
+    run(&env, &["store", "move", "--to", "secret-service"], "").assert_ok();
+    assert!(env.secret_tool_lookup("dev").is_some());
+    let left = run(&env, &["--store", "file", "list", "--json"], "");
+    left.assert_ok();
+    assert!(
+        !left.stdout.contains("\"in_store\": true"),
+        "{}",
+        left.stdout
+    );
+    run(&env, &["--store", "file", "lock"], "").assert_ok();
+}
