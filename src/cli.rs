@@ -532,8 +532,9 @@ pub struct BootstrapArgs {
     #[arg(long)]
     pub replace_inactive: bool,
 
-    /// The region for the STS and IAM calls (default: AWS_REGION, the profile's, us-east-1)
-    #[arg(long)]
+    /// The region for the STS and IAM calls, written into the new profile (default: the source
+    /// profile's, AWS_REGION, [default]'s)
+    #[arg(long, value_parser = crate::commands::region::parse_region)]
     pub region: Option<String>,
 
     /// How long to wait for IAM to accept the new key
@@ -614,6 +615,11 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub keep_plaintext: bool,
 
+    /// The region written into each migrated profile that has none, and used for the STS check
+    /// (default: AWS_REGION, [default]'s)
+    #[arg(long, value_parser = crate::commands::region::parse_region)]
+    pub region: Option<String>,
+
     /// Go ahead without asking
     #[arg(short, long)]
     pub yes: bool,
@@ -659,6 +665,11 @@ pub struct AddArgs {
     /// Replace an existing profile without asking
     #[arg(long)]
     pub force: bool,
+
+    /// The profile's region, written when it has none, and used for the STS check (default:
+    /// AWS_REGION, [default]'s)
+    #[arg(long, value_parser = crate::commands::region::parse_region)]
+    pub region: Option<String>,
 
     #[command(flatten)]
     pub session: SessionFlags,

@@ -227,7 +227,12 @@ pub enum Error {
     #[error(
         "the new key is stored and configured as profile {profile}, but AWS did not accept it within {waited}"
     )]
-    KeyNotYetAccepted { profile: String, waited: String },
+    KeyNotYetAccepted {
+        profile: String,
+        waited: String,
+        /// ` --region R` when the profile has no region, so the suggested command works as printed.
+        region_flag: String,
+    },
 
     #[error("AWS {operation} failed: {reason}")]
     Aws {
@@ -546,11 +551,11 @@ impl Error {
                 "`awskeep bootstrap PROFILE --user NAME` makes a key for a named IAM user".into()
             }
             Error::NewKeyRolledBack { .. } | Error::Interrupted { .. } => return None,
-            Error::KeyNotYetAccepted { profile, .. } if matches!(cmd, Some(C::Bootstrap | C::Rotate)) => format!(
-                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}` in a minute, or raise --verify-timeout"
+            Error::KeyNotYetAccepted { profile, region_flag, .. } if matches!(cmd, Some(C::Bootstrap | C::Rotate)) => format!(
+                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute, or raise --verify-timeout"
             ),
-            Error::KeyNotYetAccepted { profile, .. } => format!(
-                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}` in a minute"
+            Error::KeyNotYetAccepted { profile, region_flag, .. } => format!(
+                "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute"
             ),
             Error::Aws { .. } => return None,
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
@@ -846,6 +851,7 @@ mod hint_tests {
             Error::KeyNotYetAccepted {
                 profile: s("dev"),
                 waited: s("60s"),
+                region_flag: s(""),
             },
             Error::Aws {
                 operation: "iam:ListAccessKeys",

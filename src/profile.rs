@@ -348,8 +348,9 @@ impl Document {
         self.reparse();
     }
 
-    /// Removes `key` from `profile`. A section left with no settings loses its header (and its blank
-    /// lines, when nothing else is in it); comments stay. Returns whether anything was removed.
+    /// Removes `key` from `profile`. A section left with no settings loses its header; comments stay.
+    /// The blank lines that separated it from its neighbours go with it, but one separation stays, so
+    /// the section before never runs into the next header. Returns whether anything was removed.
     pub fn remove(&mut self, profile: &str, key: &str) -> bool {
         let mut removed = false;
         while let Some((line, end)) = self.find_property(profile, key) {
@@ -358,22 +359,37 @@ impl Document {
             self.reparse();
         }
         while removed && let Some((start, end)) = self.find_empty_section(profile) {
-            let (start, end) = if self.only_blank(start + 1, end) {
-                // Nothing left at all: take the blank line that separated it from the section before.
-                let start = if start > 0 && self.lines[start - 1].trim().is_empty() {
-                    start - 1
-                } else {
-                    start
-                };
-                (start, end)
-            } else {
-                // Comments remain: they usually introduce the next section, so only the header goes.
-                (start, start + 1)
-            };
-            self.lines.drain(start..end);
+            let range = self.emptied_section_lines(start, end);
+            self.lines.drain(range);
             self.reparse();
         }
         removed
+    }
+
+    /// The lines to delete for an emptied section whose header is `start` and which ends before `end`.
+    fn emptied_section_lines(&self, start: usize, end: usize) -> std::ops::Range<usize> {
+        let blank = |i: usize| self.lines[i].trim().is_empty();
+        let separated_before = start == 0 || blank(start - 1);
+        if self.only_blank(start + 1, end) {
+            if end < self.lines.len() {
+                // Its trailing blank lines go and the ones before it stay: they now separate the
+                // section before from the next one.
+                return start..end;
+            }
+            // The file's last section: the blank lines before it would trail the file.
+            let mut from = start;
+            while from > 0 && blank(from - 1) {
+                from -= 1;
+            }
+            return from..end;
+        }
+        // Comments remain: they usually introduce the next section, so only the header goes, with the
+        // blank lines after it when blank lines before it already separate the comments from above.
+        let mut to = start + 1;
+        while separated_before && to < end && blank(to) {
+            to += 1;
+        }
+        start..to
     }
 
     fn only_blank(&self, from: usize, to: usize) -> bool {
@@ -594,6 +610,75 @@ mod tests {
         assert_eq!(doc.text().as_str(), "# top\n\n# about b\n[b]\nk = 2\n");
         assert!(doc.remove("b", "k"));
         assert_eq!(doc.text().as_str(), "# top\n\n# about b\n");
+    }
+
+    #[test]
+    fn removing_a_section_between_two_keeps_them_apart() {
+        for (text, expected) in [
+            // In the middle: one blank line stays between the neighbours.
+            (
+                "[profile a]\nx = 1\n\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n\n[profile b]\ny = 2\n",
+            ),
+            // Several blank lines on each side: the ones before stay, as the user wrote them.
+            (
+                "[profile a]\nx = 1\n\n\n[profile dev]\nk = v\n\n\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n\n\n[profile b]\ny = 2\n",
+            ),
+            // Last: no blank line is left trailing the file.
+            (
+                "[profile a]\nx = 1\n\n[profile dev]\nk = v\n",
+                "[profile a]\nx = 1\n",
+            ),
+            // First: the file starts with the next section.
+            (
+                "[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
+                "[profile b]\ny = 2\n",
+            ),
+            // No blank lines at all: none appear.
+            (
+                "[profile a]\nx = 1\n[profile dev]\nk = v\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n[profile b]\ny = 2\n",
+            ),
+            // A comment introducing the next section stays, once separated from the section above.
+            (
+                "[profile a]\nx = 1\n\n[profile dev]\nk = v\n\n# about b\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n\n# about b\n[profile b]\ny = 2\n",
+            ),
+            // CRLF files the same.
+            (
+                "[profile a]\r\nx = 1\r\n\r\n[profile dev]\r\nk = v\r\n\r\n[profile b]\r\ny = 2\r\n",
+                "[profile a]\r\nx = 1\r\n\r\n[profile b]\r\ny = 2\r\n",
+            ),
+        ] {
+            let mut doc = Document::parse(text, FileKind::Config).unwrap();
+            assert!(doc.remove("dev", "k"), "{text:?}");
+            assert_eq!(doc.text().as_str(), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn migrate_removing_key_lines_keeps_the_neighbours_apart() {
+        // What migrate does to the credentials file: both key lines of the middle profile go.
+        let text = "[a]\naws_access_key_id = A\naws_secret_access_key = s\n\n[dev]\naws_access_key_id = D\naws_secret_access_key = s\n\n[b]\naws_access_key_id = B\naws_secret_access_key = s\n";
+        let mut doc = Document::parse(text, FileKind::Credentials).unwrap();
+        for key in ["aws_access_key_id", "aws_secret_access_key"] {
+            assert!(doc.remove("dev", key));
+        }
+        assert_eq!(
+            doc.text().as_str(),
+            "[a]\naws_access_key_id = A\naws_secret_access_key = s\n\n[b]\naws_access_key_id = B\naws_secret_access_key = s\n"
+        );
+        // A section that keeps a setting (region) keeps its place and its blank lines.
+        let text = "[dev]\naws_access_key_id = D\naws_secret_access_key = s\nregion = eu-west-1\n\n[b]\nx = 1\n";
+        let mut doc = Document::parse(text, FileKind::Credentials).unwrap();
+        for key in ["aws_access_key_id", "aws_secret_access_key"] {
+            assert!(doc.remove("dev", key));
+        }
+        assert_eq!(
+            doc.text().as_str(),
+            "[dev]\nregion = eu-west-1\n\n[b]\nx = 1\n"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn add_appends_one_section_and_keeps_every_other_byte() {
     let key = moto.new_user_with_key("bytes");
     env.add("dev", &key, &[]).assert_ok();
     let expected = format!(
-        "{before}\r\n[profile dev]\r\ncredential_process = {}\r\n",
+        "{before}\r\n[profile dev]\r\ncredential_process = {}\r\nregion = us-east-1\r\n",
         process_line("dev")
     );
     assert_eq!(env.read_config(), expected);
@@ -59,7 +59,7 @@ fn add_creates_a_private_config_and_stores_the_key_where_libsecret_finds_it() {
     assert_eq!(
         env.read_config(),
         format!(
-            "[profile dev]\ncredential_process = {}\n",
+            "[profile dev]\ncredential_process = {}\nregion = us-east-1\n",
             process_line("dev")
         )
     );

@@ -1,6 +1,7 @@
 //! The file stays the file it was: a hard-linked or (dangling) symlinked `~/.aws/config` keeps being
 //! that after an edit; the credential_process line names the stable link the user ran awskeep
-//! through, not a versioned target; inputs are bounded.
+//! through, not a versioned target; inputs are bounded; removing a section keeps its neighbours
+//! apart by the blank lines that separated them.
 
 mod common;
 
@@ -192,4 +193,61 @@ fn the_owner_of_the_config_is_kept() {
     env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
     let meta = std::fs::metadata(env.config_path()).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1234, 1234));
+}
+
+fn awskeep_line(profile: &str) -> String {
+    let program = std::fs::canonicalize(env!("CARGO_BIN_EXE_awskeep")).unwrap();
+    format!(
+        "{} credential-process --profile {profile}",
+        program.display()
+    )
+}
+
+/// `remove` of a section between two others: they stay apart by a blank line, not joined.
+#[test]
+fn remove_keeps_a_blank_line_between_the_sections_around_the_one_it_removes() {
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile a]\nregion = eu-west-1\n\n[profile dev]\ncredential_process = {}\n\n[profile b]\noutput = json\n",
+        awskeep_line("dev")
+    ));
+    env.expect(["remove", "dev", "--yes"])
+        .stderr("Removed profile dev.\n")
+        .run();
+    assert_eq!(
+        env.read_config(),
+        "[profile a]\nregion = eu-west-1\n\n[profile b]\noutput = json\n"
+    );
+}
+
+/// `migrate` empties a credentials section between two others: they stay apart by a blank line.
+#[test]
+fn migrate_keeps_a_blank_line_between_the_credentials_sections_around_the_one_it_empties() {
+    let env = TestEnv::new();
+    let plaintext = |name: &str, n: u8| {
+        format!(
+            "[{name}]\naws_access_key_id = AKIAAWSKEEPBLANKS0{n}\naws_secret_access_key = blank/lines/secret/{n}\n"
+        )
+    };
+    env.write_credentials(&format!(
+        "{}\n{}\n{}",
+        plaintext("a", 1),
+        plaintext("dev", 2),
+        plaintext("b", 3)
+    ));
+    env.write_config("[profile a]\noutput = json\n\n[profile b]\noutput = text\n");
+    env.expect(["migrate", "--profile", "dev", "--yes", "--no-verify"])
+        .stderr_contains("  migrated dev\n")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        format!("{}\n{}", plaintext("a", 1), plaintext("b", 3))
+    );
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "[profile a]\noutput = json\n\n[profile b]\noutput = text\n\n[profile dev]\ncredential_process = {}\nregion = us-east-1\n",
+            awskeep_line("dev")
+        )
+    );
 }

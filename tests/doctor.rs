@@ -52,7 +52,12 @@ fn broken_profile(moto: &Moto, env: &TestEnv) {
         .env("AWSKEEP_TEST_CRASH_AT", "rotate:after-pending-stored");
     let crashed = run_with_stdin(rotate, "");
     assert!(!crashed.status.success(), "the rotation was to crash");
-    env.write_config(&env.read_config().replace(PROGRAM, "/gone/awskeep"));
+    // add wrote the shell's AWS_REGION into the profile; this one is to have none.
+    env.write_config(
+        &env.read_config()
+            .replace(PROGRAM, "/gone/awskeep")
+            .replace("\nregion = us-east-1\n", "\n"),
+    );
     env.write_credentials(
         "[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = plaintext\n",
     );
@@ -122,7 +127,12 @@ fn a_locked_keyring_is_a_finding_and_the_files_are_still_checked() {
         "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
     )
     .assert_ok();
-    env.write_config(&env.read_config().replace(PROGRAM, "/gone/awskeep"));
+    // add wrote the shell's AWS_REGION into the profile; this one is to have none.
+    env.write_config(
+        &env.read_config()
+            .replace(PROGRAM, "/gone/awskeep")
+            .replace("\nregion = us-east-1\n", "\n"),
+    );
     env.lock_keyring();
     env.expect(["doctor", "--offline"])
         .stdout_contains("FAIL  store: the Secret Service is locked\n      fix: unlock the keyring")

@@ -85,14 +85,10 @@ fn exec_gives_the_aws_cli_the_stored_key_and_removes_aws_profile_and_stale_token
 fn exec_sets_the_profiles_region() {
     let env = TestEnv::new();
     env.run(
-        &["add", "dev", "--no-verify"],
+        &["add", "dev", "--no-verify", "--region", "eu-central-1"],
         "AKIAAWSKEEPTESTKEY01\nsecret\n",
     )
     .assert_ok();
-    env.write_config(
-        &env.read_config()
-            .replace("[profile dev]\n", "[profile dev]\nregion = eu-central-1\n"),
-    );
     let run = awskeep_exec(
         &env,
         "dev",
@@ -162,11 +158,12 @@ fn exec_passes_exit_codes_and_signals_and_refuses_to_nest() {
 #[test]
 fn export_formats_are_exact() {
     let env = TestEnv::new();
-    env.run(
-        &["add", "dev", "--no-verify"],
-        "AKIAAWSKEEPTESTKEY01\nse'cret\\x\n",
-    )
-    .assert_ok();
+    // No region anywhere, so add writes none and export sets none.
+    env.expect(["add", "dev", "--no-verify"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .stdin("AKIAAWSKEEPTESTKEY01\nse'cret\\x\n")
+        .run();
     env.expect(["export", "dev"])
         .stdout(concat!(
             "export AWS_ACCESS_KEY_ID='AKIAAWSKEEPTESTKEY01'\n",

@@ -269,9 +269,10 @@ fn remove_deletes_the_item_and_only_awskeeps_lines() {
 
     env.run(&["remove", "dev", "--yes"], "").assert_ok();
     env.run(&["remove", "ops", "--yes"], "").assert_ok();
+    // The region add wrote (from AWS_REGION) is the profile's setting, not awskeep's: it stays.
     assert_eq!(
         env.read_config(),
-        format!("{before}[profile ops]\nregion = us-west-2\n")
+        format!("{before}\n[profile dev]\nregion = us-east-1\n[profile ops]\nregion = us-west-2\n")
     );
     assert_eq!(env.secret_tool_lookup("dev"), None);
     assert_eq!(env.secret_tool_lookup("ops"), None);

@@ -42,6 +42,7 @@ pub fn wait_until_accepted(
                 break Err(Error::KeyNotYetAccepted {
                     profile: profile.to_string(),
                     waited: humantime::format_duration(timeout).to_string(),
+                    region_flag: String::new(),
                 });
             }
             Err(other) => break Err(other),

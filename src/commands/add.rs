@@ -5,6 +5,7 @@
 
 use std::time::SystemTime;
 
+use super::region::RegionPlan;
 use crate::cli::AddArgs;
 use crate::config_file::LoadedFile;
 use crate::context::Context;
@@ -25,10 +26,18 @@ pub fn run(
     let profile = &args.profile;
     let super::NewProfile {
         mut config,
-        credentials: _,
+        credentials,
         line,
         previous,
     } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
+    let region = super::region::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        None,
+    );
 
     let key = read_key(ctx, &args)?;
     let owner = if args.no_verify {
@@ -38,13 +47,20 @@ pub fn run(
         Some(super::verify_key(
             ctx,
             aws,
-            config.document().get(profile.as_str(), "region"),
+            args.region.as_deref(),
+            region.region(),
             &key,
         )?)
     };
-    let region = config.document().get(profile.as_str(), "region");
     let created = match &owner {
-        Some(owner) => match super::key_created(ctx, aws, region, &key, owner) {
+        Some(owner) => match super::key_created(
+            ctx,
+            aws,
+            args.region.as_deref(),
+            region.region(),
+            &key,
+            owner,
+        ) {
             Ok(created) => created,
             Err(e) => {
                 super::say_creation_unknown(&[profile.to_string()], &e.cause_line());
@@ -61,15 +77,16 @@ pub fn run(
     );
     config.set(profile, "credential_process", &line);
     super::apply_session_flags(&mut config, profile, &args.session);
+    region.apply(&mut config, profile);
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-        super::save_process_line(&config, profile, Some(line.as_str()))
+        super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
     );
-    report(&args, &stored, store.display_name(), &config);
+    report(&args, &stored, store.display_name(), &config, &region);
     Ok(())
 }
 
@@ -98,7 +115,13 @@ fn read_key(ctx: &Context, args: &AddArgs) -> Result<KeyPair> {
     })
 }
 
-fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) {
+fn report(
+    args: &AddArgs,
+    stored: &StoredKey,
+    store: &str,
+    config: &LoadedFile,
+    region: &RegionPlan,
+) {
     let profile = &args.profile;
     let whose = match &stored.owner {
         Some(owner) => format!("{} (account {})", owner.arn, owner.account_id),
@@ -109,12 +132,8 @@ fn report(args: &AddArgs, stored: &StoredKey, store: &str, config: &LoadedFile) 
         stored.key.access_key_id,
         config.path.display()
     ));
-    let flag = if profile.is_default() {
-        String::new()
-    } else {
-        format!(" --profile {profile}")
-    };
-    output::say(&format!("Try: aws sts get-caller-identity{flag}"));
+    region.report(profile, args.region.as_deref());
+    output::say(&format!("Try: {}", region.suggestion(profile)));
     if let Some(csv) = &args.csv {
         output::say(&format!(
             "The CSV file {} still holds the secret in plain text; delete it once the profile works.",
@@ -169,6 +188,7 @@ mod tests {
             csv: Some(csv(dir, id)),
             no_verify: true,
             force,
+            region: None,
             session: Default::default(),
         }
     }

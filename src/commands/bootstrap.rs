@@ -9,6 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
+use super::region::RegionPlan;
 use crate::aws::iam::KeyInfo;
 use crate::aws::source::CallerKind;
 use crate::aws::{Aws, AwsTarget, Source, Waiting};
@@ -16,6 +17,7 @@ use crate::cli::BootstrapArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
@@ -54,11 +56,18 @@ pub fn run(
     let interrupted = super::new_key::defer_interrupts();
 
     // One target for the whole command: the source is reached, and the new key checked, there.
-    let source_region = args
-        .source_profile
-        .as_deref()
-        .and_then(|source| config.document().get(source, "region"));
+    let source_region = args.source_profile.as_deref().and_then(|source| {
+        super::region::profile_region(config.document(), credentials.document(), source)
+    });
     let target = AwsTarget::resolve(ctx, args.region.as_deref(), source_region);
+    let region = super::region::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        args.source_profile.as_deref(),
+    );
     output::trace(ctx.verbose, &target.describe());
     let source = aws.source(target, args.source_profile.as_deref())?;
     let caller = source.caller();
@@ -75,6 +84,7 @@ pub fn run(
         &user,
         store.display_name(),
         &ctx.config_file.display().to_string(),
+        region.written(),
     );
     if args.dry_run {
         output::say("Plan (dry run, nothing is changed):");
@@ -120,27 +130,41 @@ pub fn run(
     let mut stored = StoredKey::new(new.key, None, SystemTime::now()).created_in_iam(new.created);
     config.set(profile, "credential_process", &line);
     super::apply_session_flags(&mut config, profile, &args.session);
+    region.apply(&mut config, profile);
     let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
         super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
             super::crash_point(ctx, "bootstrap:after-store-write");
-            super::save_process_line(&config, profile, Some(line.as_str()))
+            super::save_profile(&config, profile, Some(line.as_str()), region.written())
         })
     });
     if let Err(cause) = written {
         return Err(super::new_key::roll_back(iam, &user, &key_id, cause));
     }
+    // Said before the wait, whose timeout leaves the profile configured as it is now.
+    region.report(profile, args.region.as_deref());
 
-    let owner = source.wait_accepted(
-        &stored.key,
-        &Waiting {
-            profile,
-            timeout: args.verify_timeout,
-            interrupted: &interrupted,
-        },
-    )?;
+    let owner = source
+        .wait_accepted(
+            &stored.key,
+            &Waiting {
+                profile,
+                timeout: args.verify_timeout,
+                interrupted: &interrupted,
+            },
+        )
+        .map_err(|e| match e {
+            Error::KeyNotYetAccepted {
+                profile, waited, ..
+            } if region.region().is_none() => Error::KeyNotYetAccepted {
+                profile,
+                waited,
+                region_flag: format!(" --region {}", super::region::SUGGESTED_REGION),
+            },
+            other => other,
+        })?;
     stored.owner = Some(owner.clone());
     store.set(profile, &stored)?;
-    summarize(&owner, &stored, profile.as_str(), store.display_name());
+    summarize(&owner, &stored, profile, store.display_name(), &region);
     Ok(())
 }
 
@@ -154,7 +178,13 @@ fn target_user(caller: &CallerKind, user: Option<&str>) -> Result<String> {
     }
 }
 
-fn plan(args: &BootstrapArgs, user: &str, store: &str, config: &str) -> Vec<String> {
+fn plan(
+    args: &BootstrapArgs,
+    user: &str,
+    store: &str,
+    config: &str,
+    region: Option<&str>,
+) -> Vec<String> {
     let mut steps = vec!["sts:GetCallerIdentity (done, above)".to_string()];
     if args.create_user {
         steps.push(format!("iam:CreateUser {user}"));
@@ -176,8 +206,9 @@ fn plan(args: &BootstrapArgs, user: &str, store: &str, config: &str) -> Vec<Stri
         "store the key in the {store} as profile {}",
         args.profile
     ));
+    let region = region.map_or(String::new(), |r| format!(" and region = {r}"));
     steps.push(format!(
-        "write credential_process for {} to {config}",
+        "write credential_process{region} for {} to {config}",
         args.profile
     ));
     steps.push(format!(
@@ -240,7 +271,13 @@ fn describe(iam: &dyn Source, key: &KeyInfo) -> String {
     )
 }
 
-fn summarize(owner: &KeyOwner, stored: &StoredKey, profile: &str, store: &str) {
+fn summarize(
+    owner: &KeyOwner,
+    stored: &StoredKey,
+    profile: &ProfileName,
+    store: &str,
+    region: &RegionPlan,
+) {
     output::say(&format!(
         "Done. AWS accepts the new key for {} (account {}).",
         owner.arn, owner.account_id
@@ -249,10 +286,5 @@ fn summarize(owner: &KeyOwner, stored: &StoredKey, profile: &str, store: &str) {
         "  profile: {profile}  key: {}  store: {store}",
         stored.key.access_key_id
     ));
-    let flag = if profile == "default" {
-        String::new()
-    } else {
-        format!(" --profile {profile}")
-    };
-    output::say(&format!("Next: aws sts get-caller-identity{flag}"));
+    output::say(&format!("Next: {}", region.suggestion(profile)));
 }

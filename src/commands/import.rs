@@ -49,6 +49,7 @@ pub fn run(
                 csv: Some(file.clone()),
                 no_verify: args.no_verify,
                 force: args.force,
+                region: None,
                 session: Default::default(),
             },
         )?;

@@ -8,6 +8,7 @@
 
 use std::time::SystemTime;
 
+use super::region::RegionPlan;
 use crate::cli::MigrateArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -76,25 +77,26 @@ pub fn run(
 
     let mut migrated = Vec::new();
     let mut failed = Vec::new();
+    // The check to run, for the first profile migrated.
+    let mut suggestion = None;
     let mut undated = Vec::new();
     let mut undated_why = (String::new(), String::new());
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
-        match migrate_one(
-            ctx,
-            store,
-            aws,
-            candidate,
-            &line,
-            args.no_verify,
-            args.keep_plaintext,
-        ) {
+        match migrate_one(ctx, store, aws, candidate, &line, &args) {
             Ok(Migrated {
                 whose,
                 undated: why,
+                region,
             }) => {
                 output::say(&format!("  migrated {profile}{whose}"));
+                if let Some(note) = region.describe(&profile, args.region.as_deref()) {
+                    output::say(&format!("    {note}"));
+                }
+                if suggestion.is_none() {
+                    suggestion = Some(region.suggestion(&profile));
+                }
                 migrated.push(profile.to_string());
                 if let Some(why) = why {
                     undated.push(profile.to_string());
@@ -114,6 +116,9 @@ pub fn run(
         _ => format!("for {}: {}", undated_why.0, undated_why.1),
     };
     super::say_creation_unknown(&undated, &why);
+    if let Some(suggestion) = suggestion {
+        output::say(&format!("Try: {suggestion}"));
+    }
     if failed.is_empty() {
         Ok(())
     } else {
@@ -282,40 +287,52 @@ fn show_plan(
     }
 }
 
-/// What `migrate_one` reports: whose key it was, and why IAM's creation date of it is unknown
-/// (`None`: known, or not asked with `--no-verify`).
+/// What `migrate_one` reports: whose key it was, why IAM's creation date of it is unknown (`None`:
+/// known, or not asked with `--no-verify`), and what became of the profile's region.
 struct Migrated {
     whose: String,
     undated: Option<String>,
+    region: RegionPlan,
 }
 
-/// Moves one profile's key; returns who it belongs to, for the report.
+/// Moves one profile's key; returns what the report says about it.
 fn migrate_one(
     ctx: &Context,
     store: &dyn CredentialStore,
     aws: &dyn crate::aws::Aws,
     candidate: Candidate,
     line: &SettingValue,
-    no_verify: bool,
-    keep_plaintext: bool,
+    args: &MigrateArgs,
 ) -> Result<Migrated> {
+    let (no_verify, keep_plaintext) = (args.no_verify, args.keep_plaintext);
     let profile = &candidate.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     // The plan showed a key; a file changed since (another key, a rotated secret) is not touched.
     if candidate.in_config {
         still_holds(&config, profile, &candidate.key)?;
     }
     if candidate.in_credentials {
-        let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
         still_holds(&credentials, profile, &candidate.key)?;
     }
+    // A region the plaintext section already has stays where it is (the key lines go, it does not).
+    let region = super::region::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        None,
+    );
+    drop(credentials);
     let owner = if no_verify {
         None
     } else {
         Some(super::verify_key(
             ctx,
             aws,
-            config.document().get(profile.as_str(), "region"),
+            args.region.as_deref(),
+            region.region(),
             &candidate.key,
         )?)
     };
@@ -333,9 +350,15 @@ fn migrate_one(
         .map(|o| format!(" ({})", o.arn))
         .unwrap_or_default();
     // The key's age is its age in IAM, however long it sat in the plaintext file.
-    let region = config.document().get(profile.as_str(), "region");
     let (created, undated) = match &owner {
-        Some(owner) => match super::key_created(ctx, aws, region, &candidate.key, owner) {
+        Some(owner) => match super::key_created(
+            ctx,
+            aws,
+            args.region.as_deref(),
+            region.region(),
+            &candidate.key,
+            owner,
+        ) {
             Ok(created) => (created, None),
             Err(e) => (None, Some(e.cause_line())),
         },
@@ -353,6 +376,7 @@ fn migrate_one(
     .created_in_iam(created);
 
     config.set(profile, "credential_process", line);
+    region.apply(&mut config, profile);
     if candidate.in_config && !keep_plaintext {
         for key in KEY_LINES {
             config.remove(profile.as_str(), key);
@@ -361,7 +385,7 @@ fn migrate_one(
     super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
         super::crash_point(ctx, "migrate:after-store-write");
-        super::save_process_line(&config, profile, Some(line.as_str()))
+        super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
     super::crash_point(ctx, "migrate:after-config-write");
@@ -384,7 +408,11 @@ fn migrate_one(
             )
         })?;
     }
-    Ok(Migrated { whose, undated })
+    Ok(Migrated {
+        whose,
+        undated,
+        region,
+    })
 }
 
 /// The file's key lines for `profile` still hold exactly `key`; otherwise another program changed

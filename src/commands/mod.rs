@@ -13,6 +13,7 @@ pub mod list;
 pub mod man;
 pub mod migrate;
 mod new_key;
+pub(crate) mod region;
 pub mod remove;
 pub mod rotate;
 pub mod serve;
@@ -139,6 +140,17 @@ pub(crate) fn save_process_line(
     profile: &ProfileName,
     expected: Option<&str>,
 ) -> Result<()> {
+    save_profile(config, profile, expected, None)
+}
+
+/// `save_process_line`, for a profile that also gets `region = expected_region` (when `Some`), which
+/// must read back too.
+pub(crate) fn save_profile(
+    config: &LoadedFile,
+    profile: &ProfileName,
+    expected: Option<&str>,
+    expected_region: Option<&str>,
+) -> Result<()> {
     config.save(|text| {
         confirm_edit(
             &config.path,
@@ -147,7 +159,18 @@ pub(crate) fn save_process_line(
             profile,
             "credential_process",
             expected,
-        )
+        )?;
+        match expected_region {
+            Some(region) => confirm_edit(
+                &config.path,
+                FileKind::Config,
+                text,
+                profile,
+                "region",
+                Some(region),
+            ),
+            None => Ok(()),
+        }
     })
 }
 
@@ -273,10 +296,11 @@ fn invoked_path(
 pub(crate) fn verify_key(
     ctx: &Context,
     aws: &dyn crate::aws::Aws,
+    flag_region: Option<&str>,
     profile_region: Option<&str>,
     key: &KeyPair,
 ) -> Result<KeyOwner> {
-    let target = crate::aws::AwsTarget::resolve(ctx, None, profile_region);
+    let target = crate::aws::AwsTarget::resolve(ctx, flag_region, profile_region);
     output::trace(
         ctx.verbose,
         &format!(
@@ -295,11 +319,12 @@ pub(crate) fn verify_key(
 pub(crate) fn key_created(
     ctx: &Context,
     aws: &dyn crate::aws::Aws,
+    flag_region: Option<&str>,
     profile_region: Option<&str>,
     key: &KeyPair,
     owner: &KeyOwner,
 ) -> Result<Option<std::time::SystemTime>> {
-    let target = crate::aws::AwsTarget::resolve(ctx, None, profile_region);
+    let target = crate::aws::AwsTarget::resolve(ctx, flag_region, profile_region);
     output::trace(
         ctx.verbose,
         &format!(

@@ -34,6 +34,8 @@ pub struct TestEnv {
     bus: Option<Child>,
     /// AWS_ENDPOINT_URL for this test's processes, when not the shared moto.
     endpoint: std::cell::RefCell<Option<String>>,
+    /// Whether this test's processes run without AWS_REGION and AWS_DEFAULT_REGION.
+    no_region: std::cell::Cell<bool>,
 }
 
 /// What a finished command did.
@@ -113,6 +115,7 @@ impl TestEnv {
             bus_address,
             bus: None,
             endpoint: Default::default(),
+            no_region: Default::default(),
         }
     }
 
@@ -222,6 +225,12 @@ impl TestEnv {
         *self.endpoint.borrow_mut() = Some(url.to_string());
     }
 
+    /// Runs every later process of this test without AWS_REGION and AWS_DEFAULT_REGION, as a shell
+    /// that never set them.
+    pub fn without_region(&self) {
+        self.no_region.set(true);
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.root.path().join(relative)
     }
@@ -278,11 +287,13 @@ impl TestEnv {
                 "AWS_SHARED_CREDENTIALS_FILE".into(),
                 self.credentials_path().display().to_string(),
             ),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
             // No SDK may fall back to the EC2 metadata service: traffic stays on 127.0.0.1.
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ];
+        if !self.no_region.get() {
+            vars.push(("AWS_REGION".into(), "us-east-1".into()));
+            vars.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
+        }
         if self.bus.is_some() {
             vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address.clone()));
         }
