@@ -79,7 +79,8 @@ pub enum Command {
     Session(SessionArgs),
     /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
     Unlock(UnlockArgs),
-    /// Close the encrypted file store now (forget its kept key)
+    /// Close the encrypted file store now (forget its kept key); with the Secret Service, drop the
+    /// credential cache
     Lock,
     /// Show or change the credential store this machine uses
     Store(StoreArgs),

@@ -108,7 +108,7 @@ pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
 pub fn read_profile_leniently(path: &Path, kind: FileKind, profile: &str) -> Result<Document> {
     let original = read_text(path)?;
     let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
-    let (document, skipped) = Document::parse_lenient(body, kind);
+    let (document, skipped) = Document::parse_profile_leniently(body, kind, profile);
     match skipped
         .into_iter()
         .find(|m| document.is_in_profile(m, profile))

@@ -50,6 +50,8 @@ pub struct StoreEnv {
     pub graphical_session: bool,
     /// `AWSKEEP_TEST_SCRYPT_LOG_N`, debug builds only: a fast scrypt for new stores in tests.
     pub test_scrypt_log_n: Option<u8>,
+    /// `DBUS_SESSION_BUS_ADDRESS`: which Secret Service the credential cache's entries belong to.
+    pub session_bus: Option<String>,
 }
 
 impl StoreEnv {
@@ -67,6 +69,7 @@ impl StoreEnv {
                 .filter(|_| cfg!(debug_assertions))
                 .and_then(|v| v.parse().ok())
                 .filter(|n| (1..30).contains(n)),
+            session_bus: var("DBUS_SESSION_BUS_ADDRESS"),
         }
     }
 }

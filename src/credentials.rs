@@ -5,8 +5,12 @@
 //! miss (or `Refresh::Force`) takes the per-profile lock and asks STS, with an MFA code when the
 //! profile has `mfa_serial`.
 //!
-//! It never prints: the secret stays typed (`StoredKey`, `Session`) until a caller writes it out
-//! through `output` or into a child's environment (`Credentials::for_each_var`).
+//! `process_json` is `credential-process`'s way in: it asks the credential cache in front of the
+//! store (`store::cred_cache`) first, and on a miss resolves as above and keeps what it serves (a
+//! long-term key for the profile's `awskeep_cache` bound, a session until its refresh margin).
+//!
+//! It never prints: the secret stays typed (`StoredKey`, `Session`, `CredentialJson`) until a
+//! caller writes it out through `output` or into a child's environment (`Credentials::for_each_var`).
 
 use std::time::SystemTime;
 
@@ -21,6 +25,7 @@ use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::{RefreshLock, Session, SessionSettings};
 use crate::store::CredentialStore;
+use crate::store::cred_cache::{self, CacheSetting, CredentialJson};
 
 /// What a profile serves right now.
 pub enum Credentials {
@@ -54,6 +59,78 @@ pub fn profile_or_default(ctx: &Context, named: Option<ProfileName>) -> Result<P
     }
 }
 
+/// The credential_process JSON for `profile`: from the credential cache when it holds a current
+/// entry (no store is opened then), else as `resolve` finds it, which is then kept in the cache.
+pub fn process_json(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    profile: &ProfileName,
+    mfa_process: Option<&str>,
+) -> Result<CredentialJson> {
+    let config = read_config(ctx, profile)?;
+    let settings = SessionSettings::from_config(&config, profile)?;
+    let caching = CacheSetting::from_config(&config, profile)?;
+    let cache = store.cred_cache().filter(|_| caching != CacheSetting::Off);
+    // An entry made under other settings (sessions turned on, another MFA device, another bound)
+    // is not this profile's answer any more.
+    let fingerprint = cred_cache::fingerprint(&[
+        &format!("{caching:?}"),
+        &format!("{:?}", settings.enabled),
+        &settings.duration.as_secs().to_string(),
+        settings.mfa_serial.as_deref().unwrap_or(""),
+    ]);
+    if let Some(cache) = cache
+        && let Some(json) = cache.lookup(profile, &fingerprint)
+    {
+        output::trace(
+            ctx.verbose,
+            &format!("serving profile {profile} from the credential cache"),
+        );
+        return Ok(json);
+    }
+    let resolved = resolve_from(
+        ctx,
+        store,
+        aws,
+        profile,
+        mfa_process,
+        Refresh::IfNeeded,
+        &config,
+        &settings,
+    )?;
+    let json = CredentialJson::new(resolved.credentials.process_json());
+    if let Some(cache) = cache {
+        let usable_for = resolved.credentials.expiration().map(|expiration| {
+            expiration
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(settings.margin())
+        });
+        if let Some(lifetime) = caching.lifetime(usable_for) {
+            match cache.keep(profile, &fingerprint, &json, lifetime) {
+                Ok(()) => output::trace(
+                    ctx.verbose,
+                    &format!(
+                        "kept in the credential cache as {} for {}",
+                        cache.entry_name(profile),
+                        humantime::format_duration(lifetime)
+                    ),
+                ),
+                Err(why) => output::trace(
+                    ctx.verbose,
+                    &format!("not kept in the credential cache: {why}"),
+                ),
+            }
+        }
+    }
+    Ok(json)
+}
+
+fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
+    config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())
+}
+
 pub fn resolve(
     ctx: &Context,
     store: &dyn CredentialStore,
@@ -62,9 +139,34 @@ pub fn resolve(
     mfa_process: Option<&str>,
     refresh: Refresh,
 ) -> Result<Resolved> {
-    let config =
-        config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
+    let config = read_config(ctx, profile)?;
     let settings = SessionSettings::from_config(&config, profile)?;
+    resolve_from(
+        ctx,
+        store,
+        aws,
+        profile,
+        mfa_process,
+        refresh,
+        &config,
+        &settings,
+    )
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "resolve's arguments and the profile's settings it has read"
+)]
+fn resolve_from(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    profile: &ProfileName,
+    mfa_process: Option<&str>,
+    refresh: Refresh,
+    config: &Document,
+    settings: &SessionSettings,
+) -> Result<Resolved> {
     let region = config
         .get(profile.as_str(), "region")
         .filter(|r| !r.is_empty())
@@ -106,7 +208,7 @@ pub fn resolve(
         })
     };
     if refresh == Refresh::IfNeeded
-        && let Some(cached) = cached(store, profile, &key, &settings)?
+        && let Some(cached) = cached(store, profile, &key, settings)?
     {
         output::trace(ctx.verbose, "serving the cached session");
         return Ok(session(cached));
@@ -116,7 +218,7 @@ pub fn resolve(
     crate::commands::crash_point(ctx, "session:holding-lock");
     // Another process may have refreshed while this one waited.
     if refresh == Refresh::IfNeeded
-        && let Some(cached) = cached(store, profile, &key, &settings)?
+        && let Some(cached) = cached(store, profile, &key, settings)?
     {
         output::trace(
             ctx.verbose,
@@ -124,7 +226,7 @@ pub fn resolve(
         );
         return Ok(session(cached));
     }
-    let fresh = fetch(ctx, aws, profile, &key, &settings, mfa_process, &config)?;
+    let fresh = fetch(ctx, aws, profile, &key, settings, mfa_process, config)?;
     store.set_session(profile, &fresh)?;
     Ok(session(fresh))
 }

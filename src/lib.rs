@@ -48,7 +48,12 @@ pub fn run(cli: Cli) -> Result<()> {
         // Opens the stores it moves between itself.
         return commands::store::run(&ctx, cli.store, args);
     }
-    let opened = store::open(cli.store, &ctx)?;
+    // credential-process may be answered by the credential cache: its store opens when used.
+    let opening = match cli.command {
+        Command::CredentialProcess(_) => store::Opening::WhenUsed,
+        _ => store::Opening::Now,
+    };
+    let opened = store::open(cli.store, &ctx, opening)?;
     output::trace(
         ctx.verbose,
         &format!(

@@ -30,15 +30,7 @@ pub enum LockError {
 impl FileLock {
     /// Takes the exclusive lock on `dir/file_name`, creating both (0700 / 0600), waiting up to `wait`.
     pub fn acquire(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|source| LockError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        check_private(dir)?;
+        private_dir(dir)?;
         Self::open_and_lock(dir, file_name, wait)
     }
 
@@ -93,6 +85,20 @@ impl FileLock {
             }
         }
     }
+}
+
+/// Creates awskeep's lock folder (0700) when missing and checks it is the user's own private
+/// folder: what lives there (locks, the credential cache's generation) must not be someone else's.
+pub fn private_dir(dir: &Path) -> Result<(), LockError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| LockError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    check_private(dir)
 }
 
 /// The lock folder must be a real folder (not a symlink) and the user's own; it is made 0700.

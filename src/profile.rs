@@ -128,7 +128,18 @@ impl Document {
     /// Parses the whole text; the first line it cannot make sense of is an error. For editing: a file
     /// awskeep does not fully understand is never rewritten.
     pub fn parse(text: &str, kind: FileKind) -> Result<Self, Malformed> {
-        Self::parse_with(text, kind, false).map(|(document, _)| document)
+        Self::parse_with(text, kind, false, None).map(|(document, _)| document)
+    }
+
+    /// `parse_lenient` for one profile: outside its section(s) only the headers are read (to
+    /// know where its sections end), so the rest of the file costs nothing and fails nothing. The
+    /// document holds that profile's settings only: for readers (the hot path), never for an edit.
+    pub fn parse_profile_leniently(
+        text: &str,
+        kind: FileKind,
+        profile: &str,
+    ) -> (Self, Vec<Malformed>) {
+        Self::lenient_result(Self::parse_with(text, kind, true, Some(profile)), kind)
     }
 
     /// Parses what it can and returns the lines it could not make sense of, for a reader that needs
@@ -136,7 +147,14 @@ impl Document {
     /// not fail it. After a header it cannot read, the lines up to the next header belong to no
     /// profile, so they are never taken for the section above.
     pub fn parse_lenient(text: &str, kind: FileKind) -> (Self, Vec<Malformed>) {
-        match Self::parse_with(text, kind, true) {
+        Self::lenient_result(Self::parse_with(text, kind, true, None), kind)
+    }
+
+    fn lenient_result(
+        parsed: Result<(Self, Vec<Malformed>), Malformed>,
+        kind: FileKind,
+    ) -> (Self, Vec<Malformed>) {
+        match parsed {
             Ok(parsed) => parsed,
             // Lenient parsing reports instead of failing; this arm only keeps the types honest.
             Err(malformed) => (
@@ -161,6 +179,7 @@ impl Document {
         text: &str,
         kind: FileKind,
         lenient: bool,
+        only: Option<&str>,
     ) -> Result<(Self, Vec<Malformed>), Malformed> {
         let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
         let mut sections: Vec<Section> = Vec::new();
@@ -215,8 +234,14 @@ impl Document {
                 continue;
             }
             let Some(section) = sections.last_mut() else {
+                if only.is_some() {
+                    continue;
+                }
                 refuse!("a setting before any [section] header")
             };
+            if only.is_some() && section.profile.as_deref() != only {
+                continue;
+            }
             if line.starts_with([' ', '\t']) {
                 // An indented line continues the property above it (`s3 =` sub-settings).
                 match section.properties.last_mut() {
@@ -551,6 +576,33 @@ mod tests {
             &SettingValue::new("x").unwrap(),
         );
         assert_eq!(doc.text().as_str(), "[default]\ncredential_process = x\n");
+    }
+
+    #[test]
+    fn the_hot_path_reads_only_its_profiles_sections() {
+        let text = "stray line\n[profile other]\nregion = x\nnot a setting\n[profile dev]\nregion = eu-west-1\n[sso-session s]\n?? anything\n[profile dev]\nawskeep_session = true\n";
+        let (doc, skipped) = Document::parse_profile_leniently(text, FileKind::Config, "dev");
+        assert!(
+            skipped.is_empty(),
+            "nothing outside dev is parsed: {skipped:?}"
+        );
+        assert_eq!(doc.get("dev", "region"), Some("eu-west-1"));
+        assert_eq!(
+            doc.get("dev", "awskeep_session"),
+            Some("true"),
+            "both sections"
+        );
+        assert_eq!(
+            doc.get("other", "region"),
+            None,
+            "other sections are not read"
+        );
+        let (_, skipped) = Document::parse_profile_leniently(
+            "[profile dev]\nnot a setting\n",
+            FileKind::Config,
+            "dev",
+        );
+        assert_eq!(skipped.len(), 1, "its own section is still checked");
     }
 
     #[test]

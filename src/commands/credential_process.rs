@@ -1,12 +1,13 @@
 //! `awskeep credential-process`: the hot path every AWS CLI and SDK call runs. It prints the JSON
 //! of what `credentials::resolve` finds: the long-term key, or (sessions on) a cached STS session
-//! while it has more than the refresh margin left. Only a cache miss builds an AWS client, under a
+//! while it has more than the refresh margin left, through the per-login credential cache
+//! (`credentials::process_json`), whose hit opens no store. Only a session miss builds an AWS client, under a
 //! cross-process lock so that N processes make one STS call and one MFA prompt. It never reads stdin
 //! (JS and Java hand the helper a pipe that never closes).
 
 use crate::cli::CredentialProcessArgs;
 use crate::context::Context;
-use crate::credentials::{self, Refresh};
+use crate::credentials;
 use crate::error::Result;
 use crate::output;
 use crate::store::CredentialStore;
@@ -18,13 +19,6 @@ pub fn run(
     args: CredentialProcessArgs,
 ) -> Result<()> {
     let profile = credentials::profile_or_default(ctx, args.profile)?;
-    let resolved = credentials::resolve(
-        ctx,
-        store,
-        aws,
-        &profile,
-        args.mfa_process.as_deref(),
-        Refresh::IfNeeded,
-    )?;
-    output::print_bytes(&resolved.credentials.process_json())
+    let json = credentials::process_json(ctx, store, aws, &profile, args.mfa_process.as_deref())?;
+    output::print_bytes(json.expose_bytes())
 }

@@ -14,7 +14,7 @@ use crate::store::{self, CredentialStore, StoreKind, choice};
 pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<()> {
     match args.command {
         StoreCommand::Show => {
-            let opened = store::open(asked, ctx)?;
+            let opened = store::open(asked, ctx, store::Opening::Now)?;
             output::say(&format!(
                 "{} ({})",
                 opened.store.display_name(),

@@ -1,6 +1,7 @@
 //! `awskeep unlock` and `awskeep lock`: open the encrypted file store for this login (its
 //! passphrase asked once, the master key kept in the kernel keyring for a bounded time) and close
-//! it again at once. Other stores are opened by the system and have nothing to unlock here.
+//! it again at once. Other stores are opened by the system and have nothing to unlock here; `lock`
+//! drops the credential cache in front of the Secret Service (every login's entries at once).
 
 use crate::cli::UnlockArgs;
 use crate::context::Context;
@@ -30,6 +31,14 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
 }
 
 pub fn lock(store: &dyn CredentialStore) -> Result<()> {
+    if let Some(cache) = store.cred_cache() {
+        cache.invalidate(None)?;
+        output::say(&format!(
+            "The credential cache of the {} is dropped; the next call reads the store.",
+            store.display_name()
+        ));
+        return Ok(());
+    }
     let file = store.as_file_store().ok_or(Error::NotFileStore {
         store: store.display_name(),
     })?;

@@ -9,6 +9,9 @@
 //! login, systemd user units, a new tmux server), while the user keyring is reachable from every
 //! process of the user in the same user namespace, which is who may run `awskeep` anyway.
 //!
+//! The same layer keeps the credential cache's entries (`cred_cache`), in the login session's
+//! keyring (`@s`) instead: see that module for why that one differs.
+//!
 //! It never holds the passphrase, only the X25519 master key the passphrase unwraps. Elsewhere
 //! (macOS, Windows, or a container whose seccomp filter refuses keyctl) there is no cache: each
 //! process unlocks for itself.
@@ -27,14 +30,23 @@ pub trait KeyCache {
     fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String>;
     /// Forgets the key; `true` when there was one.
     fn forget(&self, name: &str) -> bool;
+    /// Forgets every key this cache's own keyring links whose name starts with `prefix`; how many.
+    fn forget_prefixed(&self, prefix: &str) -> usize;
 }
 
-/// The cache this platform has.
+/// The cache this platform has for the file store's master key: the user keyring.
 pub fn platform() -> Box<dyn KeyCache> {
     #[cfg(target_os = "linux")]
-    return Box::new(kernel::KernelKeyring);
+    return Box::new(kernel::KernelKeyring::user());
     #[cfg(not(target_os = "linux"))]
     return Box::new(NoCache);
+}
+
+/// The login session's keyring (`@s`), for the credential cache; `None` where there is no kernel
+/// keyring or keyctl is refused (a container's seccomp filter).
+#[cfg(target_os = "linux")]
+pub fn login_session() -> Option<Box<dyn KeyCache>> {
+    kernel::KernelKeyring::session().map(|k| Box::new(k) as Box<dyn KeyCache>)
 }
 
 /// No cache: every process asks for the passphrase (or reads it from the environment).
@@ -57,23 +69,50 @@ impl KeyCache for NoCache {
     fn forget(&self, _name: &str) -> bool {
         false
     }
+    fn forget_prefixed(&self, _prefix: &str) -> usize {
+        0
+    }
 }
 
 #[cfg(target_os = "linux")]
 mod kernel {
     use std::time::Duration;
 
-    use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+    use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, LinkNode, Permission};
     use secrecy::{ExposeSecret, SecretString};
     use zeroize::Zeroizing;
 
     use super::KeyCache;
 
-    pub struct KernelKeyring;
+    /// One of the calling process's keyrings.
+    pub struct KernelKeyring {
+        ring: KeyRingIdentifier,
+    }
 
-    fn user_keyring() -> Result<KeyRing, String> {
-        KeyRing::from_special_id(KeyRingIdentifier::User, true)
-            .map_err(|e| format!("the kernel keyring is not reachable ({e:?})"))
+    impl KernelKeyring {
+        /// The user keyring (`@u`): every process of the user.
+        pub fn user() -> Self {
+            Self {
+                ring: KeyRingIdentifier::User,
+            }
+        }
+
+        /// The session keyring (`@s`): the processes of one login. `None` when keyctl is refused.
+        pub fn session() -> Option<Self> {
+            let this = Self {
+                ring: KeyRingIdentifier::Session,
+            };
+            this.keyring().ok().map(|_| this)
+        }
+
+        fn keyring(&self) -> Result<KeyRing, String> {
+            // The user keyring is made when missing. The session keyring never is: a new one
+            // would belong to this process alone (the kernel gives a process without one the
+            // user-session keyring instead, `@us`, shared like a login's).
+            let create = self.ring == KeyRingIdentifier::User;
+            KeyRing::from_special_id(self.ring, create)
+                .map_err(|e| format!("the kernel keyring is not reachable ({e:?})"))
+        }
     }
 
     impl KeyCache for KernelKeyring {
@@ -82,14 +121,14 @@ mod kernel {
         }
 
         fn get(&self, name: &str) -> Option<SecretString> {
-            let key = user_keyring().ok()?.search(name).ok()?;
+            let key = self.keyring().ok()?.search(name).ok()?;
             let bytes = Zeroizing::new(key.read_to_vec().ok()?);
             let text = std::str::from_utf8(&bytes).ok()?;
             Some(SecretString::from(text.to_string()))
         }
 
         fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String> {
-            let ring = user_keyring()?;
+            let ring = self.keyring()?;
             let key = ring
                 .add_key(name, secret.expose_secret().as_bytes())
                 .map_err(|e| format!("the kernel keyring refused the key ({e:?})"))?;
@@ -109,7 +148,7 @@ mod kernel {
         }
 
         fn forget(&self, name: &str) -> bool {
-            let Ok(ring) = user_keyring() else {
+            let Ok(ring) = self.keyring() else {
                 return false;
             };
             let mut forgot = false;
@@ -121,6 +160,29 @@ mod kernel {
                 forgot = true;
             }
             forgot
+        }
+
+        fn forget_prefixed(&self, prefix: &str) -> usize {
+            let Ok(ring) = self.keyring() else {
+                return 0;
+            };
+            // Only this keyring's own links (a nested keyring, such as `@u` under `@us`, is
+            // not this cache's). 4096 bytes of IDs: 1024 links, far more than a session holds.
+            let Ok(links) = ring.get_links(4096) else {
+                return 0;
+            };
+            links
+                .iter()
+                .filter_map(|node| match node {
+                    LinkNode::Key(key) => Some(*key),
+                    LinkNode::KeyRing(_) => None,
+                })
+                .filter(|key| {
+                    key.metadata()
+                        .is_ok_and(|m| m.get_description().starts_with(prefix))
+                })
+                .filter(|key| key.invalidate().is_ok())
+                .count()
         }
     }
 }
@@ -154,5 +216,11 @@ impl KeyCache for MemoryCache {
     }
     fn forget(&self, name: &str) -> bool {
         self.keys.borrow_mut().remove(name).is_some()
+    }
+    fn forget_prefixed(&self, prefix: &str) -> usize {
+        let mut keys = self.keys.borrow_mut();
+        let before = keys.len();
+        keys.retain(|name, _| !name.starts_with(prefix));
+        before - keys.len()
     }
 }

@@ -4,11 +4,14 @@
 //! its cached session is a second item (`PROFILE:session`), and one index item (`:index`) lists the
 //! profiles, so enumerating them never depends on a store's search. The encrypted file store
 //! (`file.rs`) keeps the same items in one encrypted file; `choice.rs` picks a store when none was
-//! named.
+//! named. On Linux the Secret Service is opened behind `Cached`: the credential cache
+//! (`cred_cache.rs`) is dropped before and after every change, and (for `credential-process`) the
+//! D-Bus connection is made only when the cache cannot answer.
 
 pub mod choice;
 #[cfg(test)]
 mod contract_double;
+pub mod cred_cache;
 pub mod file;
 #[cfg(test)]
 mod file_tests;
@@ -58,6 +61,19 @@ pub trait CredentialStore {
     fn as_file_store(&self) -> Option<&file::FileStore> {
         None
     }
+    /// The credential cache in front of this store, where it has one (the Secret Service on Linux).
+    fn cred_cache(&self) -> Option<&cred_cache::CredCache> {
+        None
+    }
+}
+
+/// Whether the command about to run may leave the store unopened until it is used:
+/// `credential-process`, whose cache hit needs no store at all. Every other command opens it at
+/// once, so a store that does not open fails it before anything else happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    Now,
+    WhenUsed,
 }
 
 /// The stores this build can open. `--store` / `AWSKEEP_STORE` picks one; the default is the
@@ -116,7 +132,7 @@ pub fn data_dir(ctx: &Context) -> Result<PathBuf> {
 
 /// Opens the store `--store` names, else the recorded one, else the one the probe picks (recorded
 /// by its first write).
-pub fn open(asked: Option<StoreKind>, ctx: &Context) -> Result<Opened> {
+pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result<Opened> {
     let (kind, reason) = match asked {
         Some(kind) => (kind, choice::Reason::Asked),
         None => {
@@ -135,7 +151,7 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context) -> Result<Opened> {
             )
         }
     };
-    let store = open_kind(kind, ctx)?;
+    let store = open_kind_when(kind, ctx, opening)?;
     let store = match &reason {
         choice::Reason::Probed(_) => Box::new(RecordOnWrite {
             inner: store,
@@ -154,10 +170,110 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context) -> Result<Opened> {
 
 /// Opens one store.
 pub fn open_kind(kind: StoreKind, ctx: &Context) -> Result<Box<dyn CredentialStore>> {
+    open_kind_when(kind, ctx, Opening::Now)
+}
+
+fn open_kind_when(
+    kind: StoreKind,
+    ctx: &Context,
+    opening: Opening,
+) -> Result<Box<dyn CredentialStore>> {
     match kind {
         StoreKind::File => Ok(Box::new(open_file_store(ctx, None)?)),
+        #[cfg(target_os = "linux")]
+        StoreKind::SecretService => {
+            let lock_dir = ctx.lock_dir.clone();
+            let open = move || keyring::open(StoreKind::SecretService, lock_dir.clone());
+            let (Some(ring), Some(lock_dir)) = (key_cache::login_session(), ctx.lock_dir.clone())
+            else {
+                // No kernel keyring (keyctl refused) or no lock folder: no cache.
+                return open();
+            };
+            let scope = format!(
+                "secret-service\n{}",
+                ctx.store_env.session_bus.as_deref().unwrap_or("")
+            );
+            let cached = Cached {
+                name: keyring::Flavor::SecretService.display_name(),
+                open: Box::new(open),
+                inner: std::cell::OnceCell::new(),
+                cache: cred_cache::CredCache::new(ring, scope, lock_dir),
+            };
+            if opening == Opening::Now {
+                cached.store()?;
+            }
+            Ok(Box::new(cached))
+        }
         #[allow(unreachable_patterns, reason = "every other kind is an OS keychain")]
-        other => keyring::open(other, ctx.lock_dir.clone()),
+        other => {
+            let _ = opening;
+            keyring::open(other, ctx.lock_dir.clone())
+        }
+    }
+}
+
+/// A store with the credential cache in front: opened on first use, and every change drops the
+/// cache first (and once more after it, for a reader that read the store in between).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "Linux only"))]
+struct Cached {
+    name: &'static str,
+    open: Box<dyn Fn() -> Result<Box<dyn CredentialStore>>>,
+    inner: std::cell::OnceCell<Box<dyn CredentialStore>>,
+    cache: cred_cache::CredCache,
+}
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "Linux only"))]
+impl Cached {
+    fn store(&self) -> Result<&dyn CredentialStore> {
+        if let Some(store) = self.inner.get() {
+            return Ok(store.as_ref());
+        }
+        let opened = (self.open)()?;
+        Ok(self.inner.get_or_init(|| opened).as_ref())
+    }
+
+    /// Every change to the store goes through here.
+    fn change<T>(
+        &self,
+        profile: &ProfileName,
+        op: impl FnOnce(&dyn CredentialStore) -> Result<T>,
+    ) -> Result<T> {
+        self.cache.invalidate(Some(profile))?;
+        let result = op(self.store()?);
+        let after = self.cache.invalidate(Some(profile));
+        let value = result?;
+        after?;
+        Ok(value)
+    }
+}
+
+impl CredentialStore for Cached {
+    fn display_name(&self) -> &'static str {
+        self.name
+    }
+    fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
+        self.store()?.get(profile)
+    }
+    fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
+        self.change(profile, |s| s.set(profile, key))
+    }
+    fn delete(&self, profile: &ProfileName) -> Result<bool> {
+        self.change(profile, |s| s.delete(profile))
+    }
+    fn list(&self) -> Result<Vec<ProfileName>> {
+        self.store()?.list()
+    }
+    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        self.store()?.get_session(profile)
+    }
+    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        self.change(profile, |s| s.set_session(profile, session))
+    }
+    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+        self.change(profile, |s| s.delete_session(profile))
+    }
+    fn cred_cache(&self) -> Option<&cred_cache::CredCache> {
+        Some(&self.cache)
     }
 }
 
@@ -255,5 +371,8 @@ impl CredentialStore for RecordOnWrite {
     }
     fn as_file_store(&self) -> Option<&file::FileStore> {
         self.inner.as_file_store()
+    }
+    fn cred_cache(&self) -> Option<&cred_cache::CredCache> {
+        self.inner.cred_cache()
     }
 }

@@ -36,6 +36,8 @@ pub struct TestEnv {
     endpoint: std::cell::RefCell<Option<String>>,
     /// Whether this test's processes run without AWS_REGION and AWS_DEFAULT_REGION.
     no_region: std::cell::Cell<bool>,
+    /// How many `dbus_calls` logs this test wrote.
+    monitors: std::cell::Cell<u32>,
 }
 
 /// What a finished command did.
@@ -116,6 +118,7 @@ impl TestEnv {
             bus: None,
             endpoint: Default::default(),
             no_region: Default::default(),
+            monitors: Default::default(),
         }
     }
 
@@ -376,6 +379,38 @@ impl TestEnv {
             .status()
             .expect("secret-tool");
         assert!(status.success());
+    }
+
+    /// Runs `f` while `dbus-monitor` watches this test's bus (as scripts/bench counts them):
+    /// `f`'s result and the D-Bus method calls made meanwhile.
+    pub fn dbus_calls<T>(&self, f: impl FnOnce() -> T) -> (T, usize) {
+        let log = self.path(&format!("run/monitor-{}.log", self.monitors.get()));
+        self.monitors.set(self.monitors.get() + 1);
+        let mut monitor = self
+            .command("dbus-monitor")
+            .args(["--session", "type='method_call'"])
+            .stdout(std::fs::File::create(&log).expect("monitor log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (install dbus)");
+        // dbus-monitor prints its own NameAcquired signal once it watches; wait for that.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(&log).map_or(true, |t| t.is_empty()) {
+            assert!(Instant::now() < deadline, "dbus-monitor never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let value = f();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = monitor.kill();
+        let _ = monitor.wait();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (
+            value,
+            text.lines()
+                .filter(|l| l.starts_with("method call"))
+                .count(),
+        )
     }
 
     /// Every file under the temp root whose bytes contain `needle`.

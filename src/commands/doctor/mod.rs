@@ -51,7 +51,7 @@ pub fn run_opening(
     aws: &dyn Aws,
     args: &DoctorArgs,
 ) -> Result<()> {
-    let opened = crate::store::open(choice, ctx);
+    let opened = crate::store::open(choice, ctx, crate::store::Opening::Now);
     let report = examine(
         ctx,
         opened.as_ref().map(|o| o.store.as_ref()),

@@ -1,0 +1,426 @@
+//! The per-login credential cache in front of the Secret Service: what `credential-process` last
+//! printed for a profile, kept in the kernel's login session keyring (`@s`, through `key_cache`)
+//! for a short while, so the next AWS CLI or SDK process is served without a D-Bus connection.
+//!
+//! What it owns and promises:
+//! - **Where.** One `user` key per profile (and store), in the session keyring, permissions for its
+//!   possessor only (`key_cache`'s), with a kernel timeout: a long-term key's entry lives
+//!   `awskeep_cache`'s bound (default 1 minute), a session's until its refresh margin begins. A
+//!   process of another login session (another `@s`) does not find it. Unlike the file store's
+//!   master key (`@u`, where a miss means a passphrase prompt), a miss here costs one store read,
+//!   so the narrower keyring is the right one. Where a process has no login session keyring, the
+//!   kernel hands it the user-session keyring (`@us`), which every such process shares.
+//! - **Names carry no secret.** An entry is named `awskeep:cred:` + 16 bytes of SHA-256 over the
+//!   store's identity (its bus address) and the profile name.
+//! - **Changes drop it first, in every login.** Every store write or delete (add, remove, rotate,
+//!   session refresh and clear, store move) and `lock` goes through `invalidate`: it forgets this
+//!   login's entry and writes a new random *generation* into `cache.generation` in the user's
+//!   private lock folder, before the change and again after it. An entry is served only when it was
+//!   made under the current generation (and for the profile's current settings), so an entry
+//!   another login made before the change is never served after it. A change made behind awskeep's
+//!   back (Seahorse, `secret-tool`) is seen once the entry's bound is over.
+//! - **It never serves past its bound**: the kernel drops the key at its timeout, and the entry's
+//!   own header repeats the deadline, checked on every read.
+//!
+//! It never prints, and it never opens the store: the caller falls back to the store on a miss.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest;
+use zeroize::Zeroizing;
+
+use super::key_cache::KeyCache;
+use crate::error::{Error, Result};
+use crate::profile::Document;
+use crate::profile_name::ProfileName;
+
+/// Every entry's name starts with this (`lock` forgets them all by it).
+pub const PREFIX: &str = "awskeep:cred:";
+/// The file in the lock folder that holds the current generation.
+pub const GENERATION_FILE: &str = "cache.generation";
+/// How long a long-term key's entry lives unless `awskeep_cache` says otherwise.
+pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
+/// The longest bound `awskeep_cache` may set: a cache, not a second store.
+pub const MAX_BOUND: Duration = Duration::from_secs(3600);
+/// An entry with less than this to live is not worth the keyctl calls.
+const MIN_LIFETIME: Duration = Duration::from_secs(2);
+const HEADER: &str = "awskeep-cache 1";
+
+/// A profile's `awskeep_cache` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSetting {
+    /// `awskeep_cache = off`: every call reads the store.
+    Off,
+    /// On (the default); `Some(bound)` from `awskeep_cache = DURATION` caps every entry.
+    On(Option<Duration>),
+}
+
+impl CacheSetting {
+    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
+        let Some(text) = config.get(profile.as_str(), "awskeep_cache") else {
+            return Ok(Self::On(None));
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "true" | "yes" | "1" => return Ok(Self::On(None)),
+            "off" | "false" | "no" | "0" => return Ok(Self::Off),
+            _ => {}
+        }
+        let bad = || Error::BadSetting {
+            profile: profile.to_string(),
+            key: "awskeep_cache",
+            reason: "use on, off, or how long a long-term key may be kept (1s to 1h, e.g. 5m)"
+                .into(),
+        };
+        let bound = humantime::parse_duration(text.trim()).map_err(|_| bad())?;
+        if bound < Duration::from_secs(1) || bound > MAX_BOUND {
+            return Err(bad());
+        }
+        Ok(Self::On(Some(bound)))
+    }
+
+    /// How long an entry may live: a long-term key (`session_usable_for` is `None`) its bound, a
+    /// session until its refresh margin begins (capped by an explicit bound). `None`: keep nothing.
+    pub fn lifetime(self, session_usable_for: Option<Duration>) -> Option<Duration> {
+        let Self::On(bound) = self else {
+            return None;
+        };
+        let lifetime = match (session_usable_for, bound) {
+            (None, bound) => bound.unwrap_or(DEFAULT_KEY_BOUND),
+            (Some(left), None) => left,
+            (Some(left), Some(bound)) => left.min(bound),
+        };
+        (lifetime >= MIN_LIFETIME).then_some(lifetime)
+    }
+}
+
+/// The credential_process JSON as served: Debug shows none of it.
+pub struct CredentialJson(Zeroizing<Vec<u8>>);
+
+impl CredentialJson {
+    pub fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes, for the one writer of stdout.
+    pub fn expose_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CredentialJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialJson(** redacted **)")
+    }
+}
+
+/// The cache of one store, as one process sees it.
+pub struct CredCache {
+    ring: Box<dyn KeyCache>,
+    /// The store's identity: entries of another Secret Service (another bus) are other names.
+    scope: String,
+    lock_dir: PathBuf,
+    /// The generation this process last read or wrote: an entry is kept only while it is still
+    /// the current one, so nothing read from the store before a change is kept after it.
+    known: RefCell<Option<String>>,
+}
+
+impl std::fmt::Debug for CredCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredCache")
+            .field("ring", &self.ring.describe())
+            .field("lock_dir", &self.lock_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredCache {
+    pub fn new(ring: Box<dyn KeyCache>, scope: String, lock_dir: PathBuf) -> Self {
+        Self {
+            ring,
+            scope,
+            lock_dir,
+            known: RefCell::new(None),
+        }
+    }
+
+    /// The entry's name for `profile`: a hash, so `/proc/keys` shows no profile name.
+    pub fn entry_name(&self, profile: &ProfileName) -> String {
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"awskeep credential cache\0");
+        hash.update(self.scope.as_bytes());
+        hash.update(b"\0");
+        hash.update(profile.as_str().as_bytes());
+        format!("{PREFIX}{}", hex(&hash.finalize()[..16]))
+    }
+
+    /// The JSON kept for `profile` under `fingerprint` (the profile's settings), if an entry of the
+    /// current generation is there and within its deadline.
+    pub fn lookup(&self, profile: &ProfileName, fingerprint: &str) -> Option<CredentialJson> {
+        let generation = self.current_generation()?;
+        *self.known.borrow_mut() = Some(generation.clone());
+        let entry = self.ring.get(&self.entry_name(profile))?;
+        let text = entry.expose_secret();
+        let (header, json) = text.split_once('\n')?;
+        let rest = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
+        let mut fields = rest.split(' ');
+        let (Some(entry_generation), Some(not_after), Some(entry_fingerprint), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        let not_after: u64 = not_after.parse().ok()?;
+        let fresh = unix_now().is_some_and(|now| now < not_after);
+        (fresh && entry_generation == generation && entry_fingerprint == fingerprint)
+            .then(|| CredentialJson(Zeroizing::new(json.as_bytes().to_vec())))
+    }
+
+    /// Keeps `json` for `profile` for `lifetime`, unless the generation changed since this process
+    /// read it (someone changed the store meanwhile: what it read may be stale). Best effort: `Err`
+    /// says why nothing was kept, for `--verbose`.
+    pub fn keep(
+        &self,
+        profile: &ProfileName,
+        fingerprint: &str,
+        json: &CredentialJson,
+        lifetime: Duration,
+    ) -> std::result::Result<(), String> {
+        let known = self.known.borrow().clone();
+        let current = self.current_generation();
+        let generation = match (known, current) {
+            (Some(known), Some(current)) if known == current => current,
+            _ => return Err("the store changed meanwhile".into()),
+        };
+        let not_after = unix_now()
+            .ok_or("the clock is before 1970")?
+            .saturating_add(lifetime.as_secs());
+        let json = std::str::from_utf8(json.expose_bytes()).map_err(|_| "not UTF-8")?;
+        let entry = SecretString::from(format!(
+            "{HEADER} {generation} {not_after} {fingerprint}\n{json}"
+        ));
+        self.ring.put(&self.entry_name(profile), &entry, lifetime)
+    }
+
+    /// Drops the cache before (and after) a change: forgets this login's entry for `profile` (every
+    /// entry, for `None`) and starts a new generation, which every login's entries are checked
+    /// against. Fails only when the new generation cannot be written: the change must not go ahead
+    /// while other logins could still serve what it replaces.
+    pub fn invalidate(&self, profile: Option<&ProfileName>) -> Result<()> {
+        match profile {
+            Some(profile) => {
+                self.ring.forget(&self.entry_name(profile));
+            }
+            None => {
+                self.ring.forget_prefixed(PREFIX);
+            }
+        }
+        let generation = self.new_generation()?;
+        *self.known.borrow_mut() = Some(generation);
+        Ok(())
+    }
+
+    fn generation_file(&self) -> PathBuf {
+        self.lock_dir.join(GENERATION_FILE)
+    }
+
+    /// The current generation; one is made when there is none yet. `None`: the lock folder is not
+    /// usable, so nothing is cached.
+    fn current_generation(&self) -> Option<String> {
+        match std::fs::read_to_string(self.generation_file()) {
+            Ok(text) if is_generation(text.trim()) => Some(text.trim().to_string()),
+            Ok(_) => self.new_generation().ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.new_generation().ok(),
+            Err(_) => None,
+        }
+    }
+
+    fn new_generation(&self) -> Result<String> {
+        crate::lock::private_dir(&self.lock_dir).map_err(|e| match e {
+            crate::lock::LockError::Unsafe { path, reason } => {
+                Error::UnsafeLockDir { path, reason }
+            }
+            crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
+            crate::lock::LockError::TimedOut { path } => Error::WriteFile {
+                path,
+                source: std::io::ErrorKind::TimedOut.into(),
+            },
+        })?;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| Error::NoRandom {
+            reason: e.to_string(),
+        })?;
+        let generation = hex(&bytes);
+        crate::config_file::write_atomically(
+            &self.generation_file(),
+            format!("{generation}\n").as_bytes(),
+        )?;
+        Ok(generation)
+    }
+}
+
+/// A fingerprint of what decides a profile's entry (its session and cache settings): an entry made
+/// under other settings is not served.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update(b"\0");
+    }
+    hex(&hash.finalize()[..8])
+}
+
+fn is_generation(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_now() -> Option<u64> {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::key_cache::MemoryCache;
+
+    fn profile(name: &str) -> ProfileName {
+        ProfileName::parse(name).unwrap()
+    }
+
+    fn json(text: &str) -> CredentialJson {
+        CredentialJson::new(Zeroizing::new(text.as_bytes().to_vec()))
+    }
+
+    fn cache(ring: &MemoryCache, dir: &std::path::Path) -> CredCache {
+        CredCache::new(Box::new(ring.clone()), "bus-a".into(), dir.join("awskeep"))
+    }
+
+    #[test]
+    fn an_entry_is_served_for_its_profile_settings_and_generation_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = MemoryCache::default();
+        let one = cache(&ring, dir.path());
+        let dev = profile("dev");
+        assert!(one.lookup(&dev, "fp").is_none());
+        one.keep(&dev, "fp", &json("{\"k\":1}\n"), Duration::from_secs(60))
+            .unwrap();
+
+        // Another process of the same login.
+        let two = cache(&ring, dir.path());
+        let hit = two.lookup(&dev, "fp").expect("kept");
+        assert_eq!(hit.expose_bytes(), b"{\"k\":1}\n");
+        assert!(two.lookup(&dev, "other settings").is_none());
+        assert!(two.lookup(&profile("prod"), "fp").is_none());
+
+        // Another store (bus) has other names.
+        let other_store = CredCache::new(
+            Box::new(ring.clone()),
+            "bus-b".into(),
+            dir.path().join("awskeep"),
+        );
+        assert!(other_store.lookup(&dev, "fp").is_none());
+    }
+
+    #[test]
+    fn a_change_in_any_login_drops_every_entry_and_a_stale_read_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (login_a, login_b) = (MemoryCache::default(), MemoryCache::default());
+        let dev = profile("dev");
+        let a = cache(&login_a, dir.path());
+        assert!(a.lookup(&dev, "fp").is_none());
+        a.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
+            .unwrap();
+
+        // Login B reads the generation, then login A changes the store before B keeps its read.
+        let b = cache(&login_b, dir.path());
+        assert!(b.lookup(&dev, "fp").is_none());
+        let writer = cache(&login_a, dir.path());
+        writer.invalidate(Some(&dev)).unwrap();
+        assert!(
+            b.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
+                .is_err(),
+            "what B read before the change is not kept"
+        );
+        assert!(login_a.get(&a.entry_name(&dev)).is_none(), "dropped");
+
+        // An entry another login kept before a change is there, but not served.
+        let c = cache(&login_b, dir.path());
+        assert!(c.lookup(&dev, "fp").is_none());
+        c.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
+            .unwrap();
+        cache(&login_a, dir.path()).invalidate(None).unwrap();
+        assert!(login_b.get(&c.entry_name(&dev)).is_some());
+        assert!(cache(&login_b, dir.path()).lookup(&dev, "fp").is_none());
+    }
+
+    #[test]
+    fn an_entry_past_its_deadline_is_not_served_even_if_the_keyring_still_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = MemoryCache::default();
+        let c = cache(&ring, dir.path());
+        let dev = profile("dev");
+        assert!(c.lookup(&dev, "fp").is_none());
+        let generation = c.current_generation().unwrap();
+        let past = unix_now().unwrap() - 1;
+        ring.put(
+            &c.entry_name(&dev),
+            &SecretString::from(format!("{HEADER} {generation} {past} fp\n{{}}")),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert!(c.lookup(&dev, "fp").is_none());
+    }
+
+    #[test]
+    fn names_carry_no_profile_name_and_debug_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(&MemoryCache::default(), dir.path());
+        let name = c.entry_name(&profile("production-admin"));
+        assert!(name.starts_with(PREFIX));
+        assert!(!name.contains("production"));
+        let secret = json("{\"SecretAccessKey\":\"wJalrXUtnFEMI\"}");
+        assert_eq!(format!("{secret:?}"), "CredentialJson(** redacted **)");
+    }
+
+    #[test]
+    fn the_setting_and_lifetimes() {
+        use crate::profile::FileKind;
+        let setting = |text: &str| {
+            let doc =
+                Document::parse(&format!("[profile dev]\n{text}\n"), FileKind::Config).unwrap();
+            CacheSetting::from_config(&doc, &profile("dev"))
+        };
+        assert_eq!(setting("").unwrap(), CacheSetting::On(None));
+        assert_eq!(setting("awskeep_cache = off").unwrap(), CacheSetting::Off);
+        assert_eq!(
+            setting("awskeep_cache = 5m").unwrap(),
+            CacheSetting::On(Some(Duration::from_secs(300)))
+        );
+        assert!(setting("awskeep_cache = 2h").is_err());
+        assert!(setting("awskeep_cache = sometimes").is_err());
+
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            CacheSetting::On(None).lifetime(None),
+            Some(DEFAULT_KEY_BOUND)
+        );
+        assert_eq!(CacheSetting::On(None).lifetime(Some(hour)), Some(hour));
+        assert_eq!(
+            CacheSetting::On(Some(Duration::from_secs(300))).lifetime(Some(hour)),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(CacheSetting::Off.lifetime(None), None);
+        assert_eq!(
+            CacheSetting::On(None).lifetime(Some(Duration::from_secs(1))),
+            None
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! The per-login credential cache in front of the Secret Service (docs/SECURITY.md, "The credential
+//! cache"): a second `credential-process` makes no D-Bus call, every change through awskeep drops
+//! the cache first, an entry expires at its bound, and another login session's keyring does not
+//! see it. D-Bus calls are counted with dbus-monitor on the test's own bus, as scripts/bench does.
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{Run, TestEnv, run_with_stdin};
+
+const KEY: &str = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+const OTHER_KEY: &str = "AKIAI44QH8DHBEXAMPLE\nje7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+
+fn serve(env: &TestEnv) -> (Run, usize) {
+    env.dbus_calls(|| env.run(&["credential-process", "--profile", "dev"], ""))
+}
+
+fn key_id(run: &Run) -> String {
+    run.assert_ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("credential JSON");
+    json["AccessKeyId"].as_str().unwrap_or_default().to_string()
+}
+
+fn with_key() -> TestEnv {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    env
+}
+
+#[test]
+fn a_second_call_is_served_from_the_cache_without_any_dbus_call() {
+    let env = with_key();
+    let (first, first_calls) = serve(&env);
+    assert_eq!(key_id(&first), "AKIAIOSFODNN7EXAMPLE");
+    assert!(first_calls > 0, "the first call reads the Secret Service");
+    let (second, second_calls) = serve(&env);
+    assert_eq!(second.stdout, first.stdout, "the same JSON");
+    assert_eq!(second_calls, 0, "served from the kernel keyring");
+}
+
+#[test]
+fn a_cached_session_is_served_without_any_dbus_call() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify", "--session", "on"], KEY)
+        .assert_ok();
+    // A session far from expiry, as an earlier refresh would have stored it.
+    let expires =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(11 * 3600));
+    let item = format!(
+        r#"{{"version":1,"access_key_id":"ASIACACHEDSESSION001","secret_access_key":"s","session_token":"t","expiration":"{expires}","source_key_id":"AKIAIOSFODNN7EXAMPLE","mfa_serial":null}}"#
+    );
+    let mut store = env.command("secret-tool");
+    store.args([
+        "store",
+        "--label=s",
+        "service",
+        "awskeep",
+        "username",
+        "dev:session",
+    ]);
+    run_with_stdin(store, &item).assert_ok();
+
+    let (first, first_calls) = serve(&env);
+    assert_eq!(key_id(&first), "ASIACACHEDSESSION001");
+    assert!(first_calls > 0);
+    let (second, second_calls) = serve(&env);
+    assert_eq!(second.stdout, first.stdout);
+    assert_eq!(second_calls, 0);
+
+    // session clear drops it: the next call reads the store (and, with no STS here, fails).
+    env.run(&["session", "clear", "--profile", "dev"], "")
+        .assert_ok();
+    let (_, calls) = serve(&env);
+    assert!(calls > 0, "session clear dropped the cached session");
+}
+
+#[test]
+fn every_change_through_awskeep_drops_the_cache_first() {
+    let env = with_key();
+    key_id(&serve(&env).0);
+
+    // add --force: the new key at once.
+    env.run(&["add", "dev", "--no-verify", "--force"], OTHER_KEY)
+        .assert_ok();
+    let (run, calls) = serve(&env);
+    assert_eq!(key_id(&run), "AKIAI44QH8DHBEXAMPLE");
+    assert!(calls > 0);
+    assert_eq!(serve(&env).1, 0, "cached again");
+
+    // lock: dropped, in every login (the generation changed).
+    env.expect(["lock"])
+        .stderr_contains("credential cache")
+        .run();
+    assert!(serve(&env).1 > 0, "lock dropped it");
+
+    // Another profile's change drops this one's entry too (one generation for the store).
+    env.run(&["add", "other", "--no-verify"], KEY).assert_ok();
+    assert!(serve(&env).1 > 0);
+
+    // remove: never served again.
+    serve(&env);
+    env.run(&["remove", "dev", "--yes"], "").assert_ok();
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(3, "no key is stored for profile \"dev\"");
+}
+
+#[test]
+fn a_change_behind_awskeeps_back_is_served_until_the_bound_and_no_longer() {
+    let env = with_key();
+    let mut config = env.read_config();
+    config.push_str("awskeep_cache = 2s\n");
+    env.write_config(&config);
+    key_id(&serve(&env).0);
+    env.secret_tool_clear("dev");
+    // Within the bound the entry answers (Seahorse's delete is not seen)...
+    let (run, calls) = serve(&env);
+    assert_eq!(key_id(&run), "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(calls, 0);
+    // ...and after it the kernel has dropped it.
+    std::thread::sleep(Duration::from_millis(3200));
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(3, "no key is stored for profile \"dev\"");
+}
+
+#[test]
+fn with_the_cache_off_every_call_reads_the_store() {
+    let env = with_key();
+    let mut config = env.read_config();
+    config.push_str("awskeep_cache = off\n");
+    env.write_config(&config);
+    key_id(&serve(&env).0);
+    let (run, calls) = serve(&env);
+    key_id(&run);
+    assert!(calls > 0);
+    env.secret_tool_clear("dev");
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(3, "no key is stored");
+}
+
+/// The entry the verbose trace names, and its line in /proc/keys.
+fn entry_of(env: &TestEnv) -> (String, String) {
+    let run = env.run(&["--verbose", "credential-process", "--profile", "dev"], "");
+    run.assert_ok();
+    let name = run
+        .stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("awskeep:cred:"))
+        .unwrap_or_else(|| panic!("no entry named: {}", run.stderr))
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != ':')
+        .to_string();
+    let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");
+    let line = keys
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("{name} not in /proc/keys"))
+        .to_string();
+    (name, line)
+}
+
+#[test]
+fn the_entry_is_possessor_only_has_a_timeout_and_names_no_profile() {
+    let env = with_key();
+    let (name, line) = entry_of(&env);
+    // /proc/keys: ID flags usage timeout perm uid gid type description
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        fields[4], "3f010000",
+        "possessor all, user view only: {line}"
+    );
+    assert_eq!(fields[7], "user", "{line}");
+    assert!(
+        fields[3].ends_with('s') || fields[3].ends_with('m'),
+        "a timeout, not perm: {line}"
+    );
+    assert!(!name.contains("dev"), "the name is a hash: {name}");
+    assert!(!line.contains("AKIA"), "{line}");
+}
+
+#[test]
+fn another_login_session_keyring_does_not_see_the_entry() {
+    let env = with_key();
+    let (name, _) = entry_of(&env);
+    assert_eq!(serve(&env).1, 0, "this login is served from the cache");
+
+    // `keyctl session -` runs a command in a new session keyring, as another login would get
+    // from pam_keyinit: the entry is not there and its search finds nothing.
+    let mut search = env.command("keyctl");
+    search.args(["session", "-", "keyctl", "search", "@s", "user", &name]);
+    let run = run_with_stdin(search, "");
+    assert!(
+        !run.status.success(),
+        "found from another session: {}",
+        run.stdout
+    );
+
+    // awskeep in that session reads the Secret Service, and keeps its own entry there.
+    let (run, calls) = env.dbus_calls(|| {
+        let mut other = env.command("keyctl");
+        other.args(["session", "-"]);
+        other.arg(env!("CARGO_BIN_EXE_awskeep"));
+        other.args(["credential-process", "--profile", "dev"]);
+        run_with_stdin(other, "")
+    });
+    assert_eq!(key_id(&run), "AKIAIOSFODNN7EXAMPLE");
+    assert!(
+        calls > 0,
+        "another login session is not served from this one's cache"
+    );
+}
