@@ -21,9 +21,11 @@ fn client_gets_stored_key_then_fails_with_awskeeps_message(client: Client) {
         "{client:?} acted as someone else"
     );
 
-    // The item deleted behind awskeep's back (Seahorse, another machine's sync): the client fails and
-    // what it shows is awskeep's line.
+    // The item deleted behind awskeep's back (Seahorse, another machine's sync): once the credential
+    // cache no longer answers (its bound passed; here `awskeep lock` drops it, see tests/cred_cache.rs)
+    // the client fails and what it shows is awskeep's line.
     env.secret_tool_clear("dev");
+    env.run(&["lock"], "").assert_ok();
     let run = caller_arn(&env, client, "dev");
     assert!(!run.status.success(), "{client:?} still got credentials");
     assert!(
