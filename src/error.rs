@@ -398,7 +398,7 @@ impl Error {
             Error::StoreUnavailable { store, .. } => match *store {
                 "macOS Keychain" => "run awskeep in your own login session (the login keychain is not reachable from another user's or a daemon's context)".into(),
                 "Windows Credential Manager" => "run awskeep as the signed-in Windows user (the Credential Manager is per user and needs a loaded profile)".into(),
-                _ => "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in a desktop session, or start one with `gnome-keyring-daemon --unlock --components=secrets`".into(),
+                _ => "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in the desktop session that holds your keys, or, on a machine without one, use the encrypted file store (`--store file`; `awskeep store show` says which store awskeep uses and why)".into(),
             },
             Error::StoreLocked { store } => match *store {
                 "macOS Keychain" => "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try again".into(),

@@ -26,7 +26,7 @@ fn no_session_bus_is_one_line_with_a_hint_and_writes_nothing() {
         &["--store", "secret-service", "add", "dev", "--no-verify"],
         KEY,
     );
-    run.assert_fails(4, "gnome-keyring-daemon");
+    run.assert_fails(4, "use the encrypted file store (`--store file`");
     assert!(!run.stderr.contains("wJalrXUtnFEMI"));
     assert!(
         !env.config_path().exists(),

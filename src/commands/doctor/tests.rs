@@ -437,13 +437,7 @@ fn a_store_that_did_not_open_is_a_finding() {
     );
     let store = only(&report, "store", None);
     assert_eq!(store.severity, Severity::Fail);
-    assert!(
-        store
-            .fix
-            .as_deref()
-            .unwrap()
-            .contains("gnome-keyring-daemon")
-    );
+    assert!(store.fix.as_deref().unwrap().contains("--store file"));
 }
 
 #[test]
