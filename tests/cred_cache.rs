@@ -174,6 +174,20 @@ fn the_entry_is_possessor_only_has_a_timeout_and_names_no_profile() {
     );
     assert!(!name.contains("dev"), "the name is a hash: {name}");
     assert!(!line.contains("AKIA"), "{line}");
+
+    // lock removes it from this login's keyring at once (the kernel collects it shortly after).
+    env.run(&["lock"], "").assert_ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string("/proc/keys")
+        .unwrap()
+        .contains(&name)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} still in /proc/keys after lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
