@@ -48,7 +48,13 @@ pub fn run(cli: Cli) -> Result<()> {
         // Opens the stores it moves between itself.
         return commands::store::run(&ctx, cli.store, args);
     }
-    let opened = store::open(cli.store, &ctx)?;
+    // unlock and lock act on the file store (the only store awskeep unlocks) unless --store says
+    // otherwise, whatever store this machine uses for its keys.
+    let asked = match cli.command {
+        Command::Unlock(_) | Command::Lock if cli.store.is_none() => Some(store::StoreKind::File),
+        _ => cli.store,
+    };
+    let opened = store::open(asked, &ctx)?;
     output::trace(
         ctx.verbose,
         &format!(

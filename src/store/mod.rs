@@ -234,9 +234,11 @@ impl CredentialStore for RecordOnWrite {
     fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
         self.inner.get(profile)
     }
+    /// The choice is recorded only once a write succeeded: a failed first write (no passphrase, no
+    /// terminal) must not tie the machine to a store that holds nothing.
     fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
-        self.record()?;
-        self.inner.set(profile, key)
+        self.inner.set(profile, key)?;
+        self.record()
     }
     fn delete(&self, profile: &ProfileName) -> Result<bool> {
         self.inner.delete(profile)
@@ -255,5 +257,45 @@ impl CredentialStore for RecordOnWrite {
     }
     fn as_file_store(&self) -> Option<&file::FileStore> {
         self.inner.as_file_store()
+    }
+}
+
+#[cfg(test)]
+mod record_on_write_tests {
+    use super::*;
+    use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey};
+
+    fn key() -> StoredKey {
+        StoredKey::new(
+            KeyPair {
+                access_key_id: AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
+                secret_access_key: SecretAccessKey::parse("secret").unwrap(),
+            },
+            None,
+            std::time::SystemTime::now(),
+        )
+    }
+
+    #[test]
+    fn a_failed_first_write_records_no_choice_and_a_good_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = memory::MemoryStore::default();
+        inner.fail_call(
+            1,
+            Error::StoreLocked {
+                store: "Secret Service",
+            },
+        );
+        let store = RecordOnWrite {
+            inner: Box::new(inner),
+            kind: StoreKind::File,
+            dir: dir.path().to_path_buf(),
+            done: std::cell::Cell::new(false),
+        };
+        let profile = ProfileName::parse("dev").unwrap();
+        assert!(store.set(&profile, &key()).is_err());
+        assert_eq!(choice::recorded(dir.path()).unwrap(), None);
+        store.set(&profile, &key()).unwrap();
+        assert_eq!(choice::recorded(dir.path()).unwrap(), Some(StoreKind::File));
     }
 }
