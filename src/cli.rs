@@ -17,7 +17,8 @@ use crate::store::StoreKind;
     after_help = "Examples:\n  awskeep migrate                 move every plaintext key into the keychain\n  awskeep add dev                 store a key (asked on the terminal) as profile dev\n  awskeep list                    the profiles awskeep holds, with their keys' ages\n  awskeep rotate --all --yes      replace every key older than 90 days\n\nRun `awskeep COMMAND --help` for a command's options and examples."
 )]
 pub struct Cli {
-    /// Which credential store to use (default: the platform's keychain)
+    /// Which credential store to use (default: the platform's keychain; on Linux the Secret Service
+    /// when one answers on the session bus, else the encrypted file store; see `awskeep store show`)
     #[arg(
         long,
         global = true,
@@ -79,7 +80,7 @@ pub enum Command {
     Session(SessionArgs),
     /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
     Unlock(UnlockArgs),
-    /// Close the encrypted file store now (forget its kept key); with the Secret Service, drop the
+    /// Close the encrypted file store now (forget its kept key) and drop the Secret Service's
     /// credential cache
     Lock,
     /// Show or change the credential store this machine uses
@@ -112,7 +113,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list migrate remove rotate serve session; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list lock migrate remove rotate serve session store unlock; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
 }

@@ -442,7 +442,8 @@ impl Error {
             Error::ConfigMalformed { path, .. } => {
                 format!("make that line of {} a `key = value`, a comment or a [section] (the AWS CLI reads those too), then run awskeep again", path.display())
             }
-            Error::ReadFile { .. } | Error::WriteFile { .. } => return None,
+            Error::ReadFile { .. } => "check that you may read that file (its owner and permissions), then run the command again".into(),
+            Error::WriteFile { .. } => "check that you may write that file and its folder (owner, permissions, an immutable or read-only file system), then run the command again".into(),
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
             Error::ConfigKeepsChanging { .. } => {

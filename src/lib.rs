@@ -48,12 +48,18 @@ pub fn run(cli: Cli) -> Result<()> {
         // Opens the stores it moves between itself.
         return commands::store::run(&ctx, cli.store, args);
     }
+    // unlock and lock act on the file store (the only store awskeep unlocks) unless --store says
+    // otherwise, whatever store this machine uses for its keys.
+    let asked = match cli.command {
+        Command::Unlock(_) | Command::Lock if cli.store.is_none() => Some(store::StoreKind::File),
+        _ => cli.store,
+    };
     // credential-process may be answered by the credential cache: its store opens when used.
     let opening = match cli.command {
         Command::CredentialProcess(_) => store::Opening::WhenUsed,
         _ => store::Opening::Now,
     };
-    let opened = store::open(cli.store, &ctx, opening)?;
+    let opened = store::open(asked, &ctx, opening)?;
     output::trace(
         ctx.verbose,
         &format!(
@@ -90,7 +96,7 @@ pub fn run_with(
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
         Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
-        Command::Lock => commands::unlock::lock(store),
+        Command::Lock => commands::unlock::lock(ctx, store),
         Command::Store(args) => commands::store::run(ctx, cli.store, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),

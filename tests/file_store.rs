@@ -347,3 +347,29 @@ fn store_move_is_crash_safe_both_ways() {
     );
     run(&env, &["--store", "file", "lock"], "").assert_ok();
 }
+
+#[test]
+fn a_failed_first_write_records_no_choice_and_unlock_always_means_the_file_store() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    // No bus, no passphrase, no terminal: the file store cannot be created, and nothing is recorded.
+    let headless = TestEnv::without_keyring();
+    let failed = run(&headless, &["add", "dev", "--no-verify"], key);
+    failed.assert_fails(4, "awskeep unlock");
+    assert_eq!(recorded_choice(&headless), None, "{}", failed.stderr);
+
+    // The machine uses the Secret Service; `awskeep unlock` and `lock` still act on the file store,
+    // so the hint that names them is true here too.
+    let env = TestEnv::new();
+    run(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    let unlocked = run_with_passphrase(&env, &["unlock"], "");
+    unlocked.assert_ok();
+    assert!(
+        unlocked.stderr.contains("The file store ("),
+        "{}",
+        unlocked.stderr
+    );
+    run(&env, &["lock"], "").assert_ok();
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+}

@@ -1,7 +1,8 @@
 //! `awskeep unlock` and `awskeep lock`: open the encrypted file store for this login (its
 //! passphrase asked once, the master key kept in the kernel keyring for a bounded time) and close
 //! it again at once. Other stores are opened by the system and have nothing to unlock here; `lock`
-//! drops the credential cache in front of the Secret Service (every login's entries at once).
+//! also drops the credential cache in front of the Secret Service (every login's entries at once),
+//! whichever store it locks.
 
 use crate::cli::UnlockArgs;
 use crate::context::Context;
@@ -30,13 +31,12 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
     Ok(())
 }
 
-pub fn lock(store: &dyn CredentialStore) -> Result<()> {
-    if let Some(cache) = store.cred_cache() {
-        cache.invalidate(None)?;
-        output::say(&format!(
-            "The credential cache of the {} is dropped; the next call reads the store.",
-            store.display_name()
-        ));
+pub fn lock(ctx: &Context, store: &dyn CredentialStore) -> Result<()> {
+    // Whichever store is locked, the Secret Service's credential cache goes too (every login's).
+    if crate::store::drop_credential_cache(ctx)? {
+        output::say("The credential cache is dropped; the next call reads the Secret Service.");
+    }
+    if store.cred_cache().is_some() {
         return Ok(());
     }
     let file = store.as_file_store().ok_or(Error::NotFileStore {

@@ -184,20 +184,15 @@ fn open_kind_when(
         StoreKind::SecretService => {
             let lock_dir = ctx.lock_dir.clone();
             let open = move || keyring::open(StoreKind::SecretService, lock_dir.clone());
-            let (Some(ring), Some(lock_dir)) = (key_cache::login_session(), ctx.lock_dir.clone())
-            else {
+            let Some(cache) = secret_service_cache(ctx) else {
                 // No kernel keyring (keyctl refused) or no lock folder: no cache.
                 return open();
             };
-            let scope = format!(
-                "secret-service\n{}",
-                ctx.store_env.session_bus.as_deref().unwrap_or("")
-            );
             let cached = Cached {
                 name: keyring::Flavor::SecretService.display_name(),
                 open: Box::new(open),
                 inner: std::cell::OnceCell::new(),
-                cache: cred_cache::CredCache::new(ring, scope, lock_dir),
+                cache,
             };
             if opening == Opening::Now {
                 cached.store()?;
@@ -209,6 +204,34 @@ fn open_kind_when(
             let _ = opening;
             keyring::open(other, ctx.lock_dir.clone())
         }
+    }
+}
+
+/// The credential cache in front of this environment's Secret Service (its bus), without opening
+/// it; `None` where there is none (no kernel keyring, no lock folder, not Linux).
+fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
+    #[cfg(target_os = "linux")]
+    {
+        let (ring, lock_dir) = (key_cache::login_session()?, ctx.lock_dir.clone()?);
+        let scope = format!(
+            "secret-service\n{}",
+            ctx.store_env.session_bus.as_deref().unwrap_or("")
+        );
+        Some(cred_cache::CredCache::new(ring, scope, lock_dir))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = ctx;
+        None
+    }
+}
+
+/// Drops the Secret Service's credential cache in every login (`awskeep lock`, whichever store it
+/// locks); `false` where there is no cache.
+pub fn drop_credential_cache(ctx: &Context) -> Result<bool> {
+    match secret_service_cache(ctx) {
+        Some(cache) => cache.invalidate(None).map(|()| true),
+        None => Ok(false),
     }
 }
 
@@ -350,9 +373,11 @@ impl CredentialStore for RecordOnWrite {
     fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
         self.inner.get(profile)
     }
+    /// The choice is recorded only once a write succeeded: a failed first write (no passphrase, no
+    /// terminal) must not tie the machine to a store that holds nothing.
     fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
-        self.record()?;
-        self.inner.set(profile, key)
+        self.inner.set(profile, key)?;
+        self.record()
     }
     fn delete(&self, profile: &ProfileName) -> Result<bool> {
         self.inner.delete(profile)
@@ -374,5 +399,45 @@ impl CredentialStore for RecordOnWrite {
     }
     fn cred_cache(&self) -> Option<&cred_cache::CredCache> {
         self.inner.cred_cache()
+    }
+}
+
+#[cfg(test)]
+mod record_on_write_tests {
+    use super::*;
+    use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey};
+
+    fn key() -> StoredKey {
+        StoredKey::new(
+            KeyPair {
+                access_key_id: AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
+                secret_access_key: SecretAccessKey::parse("secret").unwrap(),
+            },
+            None,
+            std::time::SystemTime::now(),
+        )
+    }
+
+    #[test]
+    fn a_failed_first_write_records_no_choice_and_a_good_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = memory::MemoryStore::default();
+        inner.fail_call(
+            1,
+            Error::StoreLocked {
+                store: "Secret Service",
+            },
+        );
+        let store = RecordOnWrite {
+            inner: Box::new(inner),
+            kind: StoreKind::File,
+            dir: dir.path().to_path_buf(),
+            done: std::cell::Cell::new(false),
+        };
+        let profile = ProfileName::parse("dev").unwrap();
+        assert!(store.set(&profile, &key()).is_err());
+        assert_eq!(choice::recorded(dir.path()).unwrap(), None);
+        store.set(&profile, &key()).unwrap();
+        assert_eq!(choice::recorded(dir.path()).unwrap(), Some(StoreKind::File));
     }
 }

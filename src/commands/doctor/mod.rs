@@ -179,6 +179,20 @@ pub fn examine(
 
 /// The file, parsed as the AWS CLI reads it; what cannot be read or parsed is a finding.
 fn read(path: &Path, kind: FileKind, findings: &mut Vec<Finding>) -> Document {
+    // awskeep and the Rust/JS SDKs skip a UTF-8 byte order mark; botocore (the AWS CLI, boto3)
+    // refuses the whole file over it.
+    if std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\xef\xbb\xbf")) {
+        let mut finding = Finding::new(
+            Severity::Fail,
+            "files",
+            format!(
+                "{} starts with a UTF-8 byte order mark, which the AWS CLI and boto3 cannot parse",
+                path.display()
+            ),
+        );
+        finding.fix = Some("save the file as UTF-8 without a byte order mark (BOM)".into());
+        findings.push(finding);
+    }
     match config_file::read_leniently(path, kind) {
         Ok((document, malformed)) => {
             if let Some(first) = malformed.first() {

@@ -563,3 +563,27 @@ fn the_json_has_the_same_findings() {
             .any(|f| f["profile"] == "dev" && f["check"] == "region")
     );
 }
+
+#[test]
+fn a_byte_order_mark_is_a_finding_because_botocore_refuses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::default();
+    healthy(dir.path(), &store, "dev", "123456789012");
+    let config = std::fs::read(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config"),
+        [b"\xef\xbb\xbf".as_slice(), &config].concat(),
+    )
+    .unwrap();
+    let report = examine_with(dir.path(), &store, &FakeAws::default(), &[]);
+    let finding = only(&report, "files", None);
+    assert_eq!(finding.severity, Severity::Fail);
+    assert!(
+        finding.message.contains("byte order mark"),
+        "{}",
+        report.text()
+    );
+    assert!(!report.ok);
+    // The profile itself still checks out: awskeep reads past the mark.
+    assert_eq!(only(&report, "key", Some("dev")).severity, Severity::Ok);
+}
