@@ -35,6 +35,30 @@ pub struct Context {
     pub store_env: StoreEnv,
 }
 
+#[cfg(test)]
+impl Context {
+    /// A context that reads nothing from the environment: the profile files in `dir`, no terminal,
+    /// no region, no endpoint, no lock folder. Tests change what they need with struct update syntax.
+    pub fn for_test(dir: &std::path::Path) -> Self {
+        Self {
+            config_file: dir.join("config"),
+            credentials_file: dir.join("credentials"),
+            env_profile: None,
+            env_region: None,
+            sts_endpoint: None,
+            stdin_is_terminal: false,
+            lock_dir: None,
+            verbose: false,
+            display: false,
+            search_path: None,
+            exec_profile: None,
+            test_crash_at: None,
+            test_fail_at: None,
+            store_env: Default::default(),
+        }
+    }
+}
+
 /// The environment of the store choice and the file store.
 #[derive(Debug, Clone, Default)]
 pub struct StoreEnv {

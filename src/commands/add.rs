@@ -156,19 +156,7 @@ mod tests {
     fn context(dir: &Path, config_file: std::path::PathBuf) -> Context {
         Context {
             config_file,
-            credentials_file: dir.join("credentials"),
-            env_profile: None,
-            env_region: None,
-            sts_endpoint: None,
-            stdin_is_terminal: false,
-            lock_dir: None,
-            verbose: false,
-            display: false,
-            search_path: None,
-            exec_profile: None,
-            test_crash_at: None,
-            test_fail_at: None,
-            store_env: Default::default(),
+            ..Context::for_test(dir)
         }
     }
 

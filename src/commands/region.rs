@@ -176,20 +176,8 @@ mod tests {
 
     fn ctx(env_region: Option<&str>) -> Context {
         Context {
-            config_file: "config".into(),
-            credentials_file: "credentials".into(),
-            env_profile: None,
             env_region: env_region.map(str::to_string),
-            sts_endpoint: None,
-            stdin_is_terminal: false,
-            lock_dir: None,
-            verbose: false,
-            display: false,
-            search_path: None,
-            exec_profile: None,
-            store_env: Default::default(),
-            test_crash_at: None,
-            test_fail_at: None,
+            ..Context::for_test(std::path::Path::new(""))
         }
     }
 

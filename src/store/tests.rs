@@ -402,20 +402,8 @@ fn an_index_entry_whose_key_never_arrived_reads_as_no_key() {
 
 fn context(dir: &Path) -> Context {
     Context {
-        config_file: dir.join("config"),
-        credentials_file: dir.join("credentials"),
-        env_profile: None,
-        env_region: None,
-        sts_endpoint: None,
-        stdin_is_terminal: false,
         lock_dir: Some(dir.join("locks")),
-        verbose: false,
-        display: false,
-        search_path: None,
-        exec_profile: None,
-        test_crash_at: None,
-        test_fail_at: None,
-        store_env: Default::default(),
+        ..Context::for_test(dir)
     }
 }
 

@@ -17,22 +17,7 @@ use crate::store::memory::MemoryStore;
 const DAY: Duration = Duration::from_secs(86_400);
 
 fn context(dir: &Path) -> Context {
-    Context {
-        config_file: dir.join("config"),
-        credentials_file: dir.join("credentials"),
-        env_profile: None,
-        env_region: None,
-        sts_endpoint: None,
-        stdin_is_terminal: false,
-        lock_dir: None,
-        verbose: false,
-        test_crash_at: None,
-        test_fail_at: None,
-        display: false,
-        search_path: None,
-        exec_profile: None,
-        store_env: Default::default(),
-    }
+    Context::for_test(dir)
 }
 
 fn args(extra: &[&str]) -> DoctorArgs {
