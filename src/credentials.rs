@@ -25,7 +25,7 @@ use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::{RefreshLock, Session, SessionSettings};
 use crate::store::CredentialStore;
-use crate::store::cred_cache::{self, CacheSetting, CredentialJson};
+use crate::store::cred_cache::{self, CacheSetting, CredentialJson, Miss, Source};
 
 /// What a profile serves right now.
 pub enum Credentials {
@@ -80,14 +80,27 @@ pub fn process_json(
         &settings.duration.as_secs().to_string(),
         settings.mfa_serial.as_deref().unwrap_or(""),
     ]);
-    if let Some(cache) = cache
-        && let Some(json) = cache.lookup(profile, &fingerprint)
-    {
-        output::trace(
-            ctx.verbose,
-            &format!("serving profile {profile} from the credential cache"),
-        );
-        return Ok(json);
+    if let Some(cache) = cache {
+        match cache.lookup(profile, &fingerprint) {
+            Ok(json) => {
+                output::trace(
+                    ctx.verbose,
+                    &format!("serving profile {profile} from the credential cache"),
+                );
+                return Ok(json);
+            }
+            Err(Miss::Missing) => {}
+            Err(Miss::StoreSaysNo) => output::trace(
+                ctx.verbose,
+                "dropped the credential cache's entry: the store says its item is locked or gone",
+            ),
+            Err(Miss::CouldNotAsk(why)) => output::trace(
+                ctx.verbose,
+                &format!(
+                    "not served from the credential cache: the store could not confirm its item ({why})"
+                ),
+            ),
+        }
     }
     let resolved = resolve_from(
         ctx,
@@ -108,7 +121,11 @@ pub fn process_json(
                 .saturating_sub(settings.margin())
         });
         if let Some(lifetime) = caching.lifetime(usable_for) {
-            match cache.keep(profile, &fingerprint, &json, lifetime) {
+            let source = match resolved.credentials {
+                Credentials::LongTerm(_) => Source::Key,
+                Credentials::Session { .. } => Source::Session,
+            };
+            match cache.keep(profile, &fingerprint, source, &json, lifetime) {
                 Ok(()) => output::trace(
                     ctx.verbose,
                     &format!(

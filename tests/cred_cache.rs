@@ -1,7 +1,7 @@
 //! The per-login credential cache in front of the Secret Service (docs/SECURITY.md, "The credential
 //! cache"): a second `credential-process` makes no D-Bus call, every change through awskeep drops
-//! the cache first, an entry expires at its bound, and another login session's keyring does not
-//! see it. D-Bus calls are counted with dbus-monitor on the test's own bus, as scripts/bench does.
+//! the cache first, an entry expires at its bound, a locked keyring or a deleted item stops it at
+//! the next recheck, and another login session's keyring does not see it. D-Bus calls are counted with dbus-monitor on the test's own bus, as scripts/bench does.
 mod common;
 
 use std::time::{Duration, SystemTime};
@@ -19,6 +19,25 @@ fn key_id(run: &Run) -> String {
     run.assert_ok();
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("credential JSON");
     json["AccessKeyId"].as_str().unwrap_or_default().to_string()
+}
+
+/// A session far from expiry for `dev`, as an earlier refresh would have stored it.
+fn store_session(env: &TestEnv, access_key_id: &str) {
+    let expires =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(11 * 3600));
+    let item = format!(
+        r#"{{"version":1,"access_key_id":"{access_key_id}","secret_access_key":"s","session_token":"t","expiration":"{expires}","source_key_id":"AKIAIOSFODNN7EXAMPLE","mfa_serial":null}}"#
+    );
+    let mut store = env.command("secret-tool");
+    store.args([
+        "store",
+        "--label=s",
+        "service",
+        "awskeep",
+        "username",
+        "dev:session",
+    ]);
+    run_with_stdin(store, &item).assert_ok();
 }
 
 fn with_key() -> TestEnv {
@@ -43,22 +62,7 @@ fn a_cached_session_is_served_without_any_dbus_call() {
     let env = TestEnv::new();
     env.run(&["add", "dev", "--no-verify", "--session", "on"], KEY)
         .assert_ok();
-    // A session far from expiry, as an earlier refresh would have stored it.
-    let expires =
-        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(11 * 3600));
-    let item = format!(
-        r#"{{"version":1,"access_key_id":"ASIACACHEDSESSION001","secret_access_key":"s","session_token":"t","expiration":"{expires}","source_key_id":"AKIAIOSFODNN7EXAMPLE","mfa_serial":null}}"#
-    );
-    let mut store = env.command("secret-tool");
-    store.args([
-        "store",
-        "--label=s",
-        "service",
-        "awskeep",
-        "username",
-        "dev:session",
-    ]);
-    run_with_stdin(store, &item).assert_ok();
+    store_session(&env, "ASIACACHEDSESSION001");
 
     let (first, first_calls) = serve(&env);
     assert_eq!(key_id(&first), "ASIACACHEDSESSION001");
@@ -104,22 +108,70 @@ fn every_change_through_awskeep_drops_the_cache_first() {
         .assert_fails(3, "no key is stored for profile \"dev\"");
 }
 
+/// Longer than the cache's recheck interval (5 s): the next hit asks the Secret Service again.
+const PAST_RECHECK: Duration = Duration::from_millis(5300);
+
 #[test]
-fn a_change_behind_awskeeps_back_is_served_until_the_bound_and_no_longer() {
+fn a_delete_behind_awskeeps_back_is_seen_at_the_next_recheck() {
     let env = with_key();
-    let mut config = env.read_config();
-    config.push_str("awskeep_cache = 2s\n");
-    env.write_config(&config);
     key_id(&serve(&env).0);
     env.secret_tool_clear("dev");
-    // Within the bound the entry answers (Seahorse's delete is not seen)...
+    // Within the recheck interval the entry answers (Seahorse's delete is not seen yet)...
     let (run, calls) = serve(&env);
     assert_eq!(key_id(&run), "AKIAIOSFODNN7EXAMPLE");
     assert_eq!(calls, 0);
-    // ...and after it the kernel has dropped it.
-    std::thread::sleep(Duration::from_millis(3200));
+    // ...and once it is over, the Secret Service is asked (well inside the 1 min bound) and the
+    // key is gone.
+    std::thread::sleep(PAST_RECHECK);
     env.run(&["credential-process", "--profile", "dev"], "")
         .assert_fails(3, "no key is stored for profile \"dev\"");
+}
+
+#[test]
+fn a_recheck_asks_without_reading_a_secret_and_holds_for_the_next_interval() {
+    let env = with_key();
+    key_id(&serve(&env).0);
+    std::thread::sleep(PAST_RECHECK);
+    let log = env.path("run/recheck-monitor.log");
+    let (run, calls) = env.dbus_calls_logged(&log, || {
+        env.run(&["credential-process", "--profile", "dev"], "")
+    });
+    assert_eq!(key_id(&run), "AKIAIOSFODNN7EXAMPLE");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("member=SearchItems"), "{text}");
+    for reads_a_secret in ["OpenSession", "GetSecret", "GetSecrets", "Unlock"] {
+        assert!(
+            !text.contains(&format!("member={reads_a_secret}")),
+            "a recheck called {reads_a_secret}: {text}"
+        );
+    }
+    assert!(calls <= 2, "Hello and SearchItems only: {text}");
+    // The answer holds: the next call makes no call at all.
+    assert_eq!(serve(&env).1, 0);
+}
+
+#[test]
+fn locking_the_keyring_stops_the_cache_at_the_next_recheck() {
+    let env = with_key();
+    key_id(&serve(&env).0);
+    env.lock_keyring();
+    std::thread::sleep(PAST_RECHECK);
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "locked");
+}
+
+#[test]
+fn a_cached_session_is_not_served_from_a_locked_keyring_either() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify", "--session", "on"], KEY)
+        .assert_ok();
+    store_session(&env, "ASIALOCKEDSESSION001");
+    assert_eq!(key_id(&serve(&env).0), "ASIALOCKEDSESSION001");
+    assert_eq!(serve(&env).1, 0, "cached");
+    env.lock_keyring();
+    std::thread::sleep(PAST_RECHECK);
+    env.run(&["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "locked");
 }
 
 #[test]

@@ -10,8 +10,9 @@
 //!   master key (`@u`, where a miss means a passphrase prompt), a miss here costs one store read,
 //!   so the narrower keyring is the right one. Where a process has no login session keyring, the
 //!   kernel hands it the user-session keyring (`@us`), which every such process shares.
-//! - **Names carry no secret.** An entry is named `awskeep:cred:` + 16 bytes of SHA-256 over the
-//!   store's identity (its bus address) and the profile name.
+//! - **Names carry no secret.** An entry is named `awskeep:cred:` + 4 bytes of SHA-256 over the
+//!   store's identity (its bus address) + `:` + 16 bytes of SHA-256 over that identity and the
+//!   profile name. `lock` forgets the entries under its store's prefix, not another bus's.
 //! - **Changes drop it first, in every login.** Every store write or delete (add, remove, rotate,
 //!   session refresh and clear, store move) and `lock` goes through `invalidate`: it forgets this
 //!   login's entry and writes a new random *generation* into `cache.generation` in the user's
@@ -21,6 +22,12 @@
 //!   back (Seahorse, `secret-tool`) is seen once the entry's bound is over.
 //! - **It never serves past its bound**: the kernel drops the key at its timeout, and the entry's
 //!   own header repeats the deadline, checked on every read.
+//! - **Locking the keychain stops it within `RECHECK_INTERVAL`.** An entry is served as it is only
+//!   while the store confirmed, less than `RECHECK_INTERVAL` ago, that the items it came from are
+//!   still there and unlocked (`StoreCheck`: one D-Bus call per item, no secret, no encrypted
+//!   session). Past that, the next hit asks again; a locked or deleted item drops the entry and the
+//!   call goes to the store, which answers as it would without a cache (locked, or no key). A burst
+//!   of calls (Terraform, a parallel script) asks once.
 //!
 //! It never prints, and it never opens the store: the caller falls back to the store on a miss.
 
@@ -37,7 +44,7 @@ use crate::error::{Error, Result};
 use crate::profile::Document;
 use crate::profile_name::ProfileName;
 
-/// Every entry's name starts with this (`lock` forgets them all by it).
+/// Every entry's name starts with this (then the store's own prefix: see `entry_name`).
 pub const PREFIX: &str = "awskeep:cred:";
 /// The file in the lock folder that holds the current generation.
 pub const GENERATION_FILE: &str = "cache.generation";
@@ -47,7 +54,60 @@ pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
 pub const MAX_BOUND: Duration = Duration::from_secs(3600);
 /// An entry with less than this to live is not worth the keyctl calls.
 const MIN_LIFETIME: Duration = Duration::from_secs(2);
-const HEADER: &str = "awskeep-cache 1";
+/// How long the store's word that an entry's items are there and unlocked holds: after this, the
+/// next hit asks the store again before serving (so a locked keychain or an item deleted in
+/// Seahorse stops the cache within this long).
+pub const RECHECK_INTERVAL: Duration = Duration::from_secs(5);
+const HEADER: &str = "awskeep-cache 2";
+
+/// What an entry was made from, so a recheck asks about those items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The profile's long-term key.
+    Key,
+    /// The profile's cached STS session (made with its key, which must still be there too).
+    Session,
+}
+
+impl Source {
+    fn word(self) -> &'static str {
+        match self {
+            Source::Key => "key",
+            Source::Session => "session",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "key" => Some(Source::Key),
+            "session" => Some(Source::Session),
+            _ => None,
+        }
+    }
+}
+
+/// The store's cheap answer to "are these items still there, and readable without unlocking?",
+/// asked before an entry is served again after `RECHECK_INTERVAL`. It reads no secret.
+pub trait StoreCheck {
+    /// `Ok(true)`: every item `source` needs for `profile` is there and unlocked. `Ok(false)`: one
+    /// is locked or gone. `Err`: the store could not be asked (said with `--verbose`).
+    fn items_readable(
+        &self,
+        profile: &ProfileName,
+        source: Source,
+    ) -> std::result::Result<bool, String>;
+}
+
+/// Why a lookup served nothing (for `--verbose`); `Missing` covers every quiet miss.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// No current entry (none kept, expired, another generation or other settings).
+    Missing,
+    /// The store says an item the entry came from is locked or gone: the entry was dropped.
+    StoreSaysNo,
+    /// The store could not be asked: nothing served, the entry kept.
+    CouldNotAsk(String),
+}
 
 /// A profile's `awskeep_cache` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +179,7 @@ impl std::fmt::Debug for CredentialJson {
 /// The cache of one store, as one process sees it.
 pub struct CredCache {
     ring: Box<dyn KeyCache>,
+    check: Box<dyn StoreCheck>,
     /// The store's identity: entries of another Secret Service (another bus) are other names.
     scope: String,
     lock_dir: PathBuf,
@@ -137,44 +198,82 @@ impl std::fmt::Debug for CredCache {
 }
 
 impl CredCache {
-    pub fn new(ring: Box<dyn KeyCache>, scope: String, lock_dir: PathBuf) -> Self {
+    pub fn new(
+        ring: Box<dyn KeyCache>,
+        check: Box<dyn StoreCheck>,
+        scope: String,
+        lock_dir: PathBuf,
+    ) -> Self {
         Self {
             ring,
+            check,
             scope,
             lock_dir,
             known: RefCell::new(None),
         }
     }
 
-    /// The entry's name for `profile`: a hash, so `/proc/keys` shows no profile name.
+    /// The entry's name for `profile`: hashes, so `/proc/keys` shows no profile name.
     pub fn entry_name(&self, profile: &ProfileName) -> String {
         let mut hash = sha2::Sha256::new();
         hash.update(b"awskeep credential cache\0");
         hash.update(self.scope.as_bytes());
         hash.update(b"\0");
         hash.update(profile.as_str().as_bytes());
-        format!("{PREFIX}{}", hex(&hash.finalize()[..16]))
+        format!("{}{}", self.store_prefix(), hex(&hash.finalize()[..16]))
+    }
+
+    /// What every entry of this store's starts with: `awskeep:cred:` and 4 bytes of SHA-256 over
+    /// the store's identity, so `invalidate(None)` forgets this store's entries and no other's.
+    fn store_prefix(&self) -> String {
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"awskeep credential cache store\0");
+        hash.update(self.scope.as_bytes());
+        format!("{PREFIX}{}:", hex(&hash.finalize()[..4]))
     }
 
     /// The JSON kept for `profile` under `fingerprint` (the profile's settings), if an entry of the
-    /// current generation is there and within its deadline.
-    pub fn lookup(&self, profile: &ProfileName, fingerprint: &str) -> Option<CredentialJson> {
-        let generation = self.current_generation()?;
+    /// current generation is there, within its deadline, and its items were confirmed readable less
+    /// than `RECHECK_INTERVAL` ago (else the store is asked now).
+    pub fn lookup(
+        &self,
+        profile: &ProfileName,
+        fingerprint: &str,
+    ) -> std::result::Result<CredentialJson, Miss> {
+        let generation = self.current_generation().ok_or(Miss::Missing)?;
         *self.known.borrow_mut() = Some(generation.clone());
-        let entry = self.ring.get(&self.entry_name(profile))?;
-        let text = entry.expose_secret();
-        let (header, json) = text.split_once('\n')?;
-        let rest = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
-        let mut fields = rest.split(' ');
-        let (Some(entry_generation), Some(not_after), Some(entry_fingerprint), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return None;
-        };
-        let not_after: u64 = not_after.parse().ok()?;
-        let fresh = unix_now().is_some_and(|now| now < not_after);
-        (fresh && entry_generation == generation && entry_fingerprint == fingerprint)
-            .then(|| CredentialJson(Zeroizing::new(json.as_bytes().to_vec())))
+        let name = self.entry_name(profile);
+        let text = self.ring.get(&name).ok_or(Miss::Missing)?;
+        let entry = Entry::parse(text.expose_secret()).ok_or(Miss::Missing)?;
+        let now = unix_now().ok_or(Miss::Missing)?;
+        let now_ms = unix_now_ms().ok_or(Miss::Missing)?;
+        if now >= entry.not_after
+            || entry.generation != generation
+            || entry.fingerprint != fingerprint
+        {
+            return Err(Miss::Missing);
+        }
+        let checked_for = now_ms.saturating_sub(entry.checked_at_ms);
+        if entry.checked_at_ms > now_ms || checked_for >= RECHECK_INTERVAL.as_millis() {
+            match self.check.items_readable(profile, entry.source) {
+                Ok(true) => {
+                    // Best effort: a failed rewrite only means the next hit asks again.
+                    let _ = self.ring.put(
+                        &name,
+                        &entry.with_checked_at(now_ms).render(),
+                        Duration::from_secs(entry.not_after - now),
+                    );
+                }
+                Ok(false) => {
+                    self.ring.forget(&name);
+                    return Err(Miss::StoreSaysNo);
+                }
+                Err(why) => return Err(Miss::CouldNotAsk(why)),
+            }
+        }
+        Ok(CredentialJson(Zeroizing::new(
+            entry.json.as_bytes().to_vec(),
+        )))
     }
 
     /// Keeps `json` for `profile` for `lifetime`, unless the generation changed since this process
@@ -184,6 +283,7 @@ impl CredCache {
         &self,
         profile: &ProfileName,
         fingerprint: &str,
+        source: Source,
         json: &CredentialJson,
         lifetime: Duration,
     ) -> std::result::Result<(), String> {
@@ -193,14 +293,20 @@ impl CredCache {
             (Some(known), Some(current)) if known == current => current,
             _ => return Err("the store changed meanwhile".into()),
         };
-        let not_after = unix_now()
-            .ok_or("the clock is before 1970")?
-            .saturating_add(lifetime.as_secs());
+        let now = unix_now().ok_or("the clock is before 1970")?;
+        let now_ms = unix_now_ms().ok_or("the clock is before 1970")?;
         let json = std::str::from_utf8(json.expose_bytes()).map_err(|_| "not UTF-8")?;
-        let entry = SecretString::from(format!(
-            "{HEADER} {generation} {not_after} {fingerprint}\n{json}"
-        ));
-        self.ring.put(&self.entry_name(profile), &entry, lifetime)
+        let entry = Entry {
+            generation: &generation,
+            not_after: now.saturating_add(lifetime.as_secs()),
+            fingerprint,
+            // The store was read just now: that is its word that the items are readable.
+            checked_at_ms: now_ms,
+            source,
+            json,
+        };
+        self.ring
+            .put(&self.entry_name(profile), &entry.render(), lifetime)
     }
 
     /// Drops the cache before (and after) a change: forgets this login's entry for `profile` (every
@@ -213,7 +319,7 @@ impl CredCache {
                 self.ring.forget(&self.entry_name(profile));
             }
             None => {
-                self.ring.forget_prefixed(PREFIX);
+                self.ring.forget_prefixed(&self.store_prefix());
             }
         }
         let generation = self.new_generation()?;
@@ -271,12 +377,86 @@ pub fn fingerprint(parts: &[&str]) -> String {
     hex(&hash.finalize()[..8])
 }
 
+/// One entry as the keyring holds it: a header line, then the JSON.
+/// `awskeep-cache 2 GENERATION NOT_AFTER FINGERPRINT CHECKED_AT_MS SOURCE`.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    generation: &'a str,
+    /// Unix seconds after which it is not served.
+    not_after: u64,
+    fingerprint: &'a str,
+    /// Unix milliseconds when the store last said the entry's items were there and unlocked.
+    checked_at_ms: u128,
+    source: Source,
+    json: &'a str,
+}
+
+impl<'a> Entry<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let (header, json) = text.split_once('\n')?;
+        let rest = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
+        let mut fields = rest.split(' ');
+        let (
+            Some(generation),
+            Some(not_after),
+            Some(fingerprint),
+            Some(checked_at_ms),
+            Some(source),
+            None,
+        ) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        )
+        else {
+            return None;
+        };
+        Some(Self {
+            generation,
+            not_after: not_after.parse().ok()?,
+            fingerprint,
+            checked_at_ms: checked_at_ms.parse().ok()?,
+            source: Source::from_word(source)?,
+            json,
+        })
+    }
+
+    fn with_checked_at(self, checked_at_ms: u128) -> Self {
+        Self {
+            checked_at_ms,
+            ..self
+        }
+    }
+
+    fn render(&self) -> SecretString {
+        SecretString::from(format!(
+            "{HEADER} {} {} {} {} {}\n{}",
+            self.generation,
+            self.not_after,
+            self.fingerprint,
+            self.checked_at_ms,
+            self.source.word(),
+            self.json
+        ))
+    }
+}
+
 fn is_generation(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_now_ms() -> Option<u128> {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis())
 }
 
 fn unix_now() -> Option<u64> {
@@ -288,6 +468,9 @@ fn unix_now() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
     use super::*;
     use crate::store::key_cache::MemoryCache;
 
@@ -299,8 +482,54 @@ mod tests {
         CredentialJson::new(Zeroizing::new(text.as_bytes().to_vec()))
     }
 
+    /// The store's answer to a recheck, and how many times it was asked.
+    #[derive(Clone, Default)]
+    struct FakeCheck {
+        answer: Rc<RefCell<Option<std::result::Result<bool, String>>>>,
+        asked: Rc<Cell<usize>>,
+    }
+
+    impl StoreCheck for FakeCheck {
+        fn items_readable(
+            &self,
+            _profile: &ProfileName,
+            _source: Source,
+        ) -> std::result::Result<bool, String> {
+            self.asked.set(self.asked.get() + 1);
+            self.answer.borrow().clone().unwrap_or(Ok(true))
+        }
+    }
+
     fn cache(ring: &MemoryCache, dir: &std::path::Path) -> CredCache {
-        CredCache::new(Box::new(ring.clone()), "bus-a".into(), dir.join("awskeep"))
+        cache_checked_by(ring, dir, FakeCheck::default())
+    }
+
+    fn cache_checked_by(ring: &MemoryCache, dir: &std::path::Path, check: FakeCheck) -> CredCache {
+        CredCache::new(
+            Box::new(ring.clone()),
+            Box::new(check),
+            "bus-a".into(),
+            dir.join("awskeep"),
+        )
+    }
+
+    /// Writes `dev`'s session entry with this deadline and time of the store's last word.
+    fn put_entry(c: &CredCache, ring: &MemoryCache, not_after: u64, checked_at_ms: u128) {
+        let generation = c.current_generation().unwrap();
+        let entry = Entry {
+            generation: &generation,
+            not_after,
+            fingerprint: "fp",
+            checked_at_ms,
+            source: Source::Session,
+            json: "{}",
+        };
+        ring.put(
+            &c.entry_name(&profile("dev")),
+            &entry.render(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -309,24 +538,31 @@ mod tests {
         let ring = MemoryCache::default();
         let one = cache(&ring, dir.path());
         let dev = profile("dev");
-        assert!(one.lookup(&dev, "fp").is_none());
-        one.keep(&dev, "fp", &json("{\"k\":1}\n"), Duration::from_secs(60))
-            .unwrap();
+        assert!(one.lookup(&dev, "fp").is_err());
+        one.keep(
+            &dev,
+            "fp",
+            Source::Key,
+            &json("{\"k\":1}\n"),
+            Duration::from_secs(60),
+        )
+        .unwrap();
 
         // Another process of the same login.
         let two = cache(&ring, dir.path());
         let hit = two.lookup(&dev, "fp").expect("kept");
         assert_eq!(hit.expose_bytes(), b"{\"k\":1}\n");
-        assert!(two.lookup(&dev, "other settings").is_none());
-        assert!(two.lookup(&profile("prod"), "fp").is_none());
+        assert!(two.lookup(&dev, "other settings").is_err());
+        assert!(two.lookup(&profile("prod"), "fp").is_err());
 
         // Another store (bus) has other names.
         let other_store = CredCache::new(
             Box::new(ring.clone()),
+            Box::new(FakeCheck::default()),
             "bus-b".into(),
             dir.path().join("awskeep"),
         );
-        assert!(other_store.lookup(&dev, "fp").is_none());
+        assert!(other_store.lookup(&dev, "fp").is_err());
     }
 
     #[test]
@@ -335,30 +571,48 @@ mod tests {
         let (login_a, login_b) = (MemoryCache::default(), MemoryCache::default());
         let dev = profile("dev");
         let a = cache(&login_a, dir.path());
-        assert!(a.lookup(&dev, "fp").is_none());
-        a.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
-            .unwrap();
+        assert!(a.lookup(&dev, "fp").is_err());
+        a.keep(
+            &dev,
+            "fp",
+            Source::Key,
+            &json("old"),
+            Duration::from_secs(60),
+        )
+        .unwrap();
 
         // Login B reads the generation, then login A changes the store before B keeps its read.
         let b = cache(&login_b, dir.path());
-        assert!(b.lookup(&dev, "fp").is_none());
+        assert!(b.lookup(&dev, "fp").is_err());
         let writer = cache(&login_a, dir.path());
         writer.invalidate(Some(&dev)).unwrap();
         assert!(
-            b.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
-                .is_err(),
+            b.keep(
+                &dev,
+                "fp",
+                Source::Key,
+                &json("old"),
+                Duration::from_secs(60)
+            )
+            .is_err(),
             "what B read before the change is not kept"
         );
         assert!(login_a.get(&a.entry_name(&dev)).is_none(), "dropped");
 
         // An entry another login kept before a change is there, but not served.
         let c = cache(&login_b, dir.path());
-        assert!(c.lookup(&dev, "fp").is_none());
-        c.keep(&dev, "fp", &json("old"), Duration::from_secs(60))
-            .unwrap();
+        assert!(c.lookup(&dev, "fp").is_err());
+        c.keep(
+            &dev,
+            "fp",
+            Source::Key,
+            &json("old"),
+            Duration::from_secs(60),
+        )
+        .unwrap();
         cache(&login_a, dir.path()).invalidate(None).unwrap();
         assert!(login_b.get(&c.entry_name(&dev)).is_some());
-        assert!(cache(&login_b, dir.path()).lookup(&dev, "fp").is_none());
+        assert!(cache(&login_b, dir.path()).lookup(&dev, "fp").is_err());
     }
 
     #[test]
@@ -367,16 +621,94 @@ mod tests {
         let ring = MemoryCache::default();
         let c = cache(&ring, dir.path());
         let dev = profile("dev");
-        assert!(c.lookup(&dev, "fp").is_none());
-        let generation = c.current_generation().unwrap();
-        let past = unix_now().unwrap() - 1;
-        ring.put(
-            &c.entry_name(&dev),
-            &SecretString::from(format!("{HEADER} {generation} {past} fp\n{{}}")),
+        assert!(c.lookup(&dev, "fp").is_err());
+        let now = unix_now().unwrap();
+        put_entry(&c, &ring, now - 1, unix_now_ms().unwrap());
+        assert_eq!(c.lookup(&dev, "fp").unwrap_err(), Miss::Missing);
+    }
+
+    #[test]
+    fn the_store_is_asked_again_once_the_recheck_interval_is_over_and_its_no_drops_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = MemoryCache::default();
+        let check = FakeCheck::default();
+        let c = cache_checked_by(&ring, dir.path(), check.clone());
+        let dev = profile("dev");
+        assert!(c.lookup(&dev, "fp").is_err());
+        let now = unix_now().unwrap();
+        let now_ms = unix_now_ms().unwrap();
+        let interval = RECHECK_INTERVAL.as_millis();
+
+        // Confirmed just now (as `keep` writes it): served without asking.
+        put_entry(&c, &ring, now + 600, now_ms);
+        assert!(c.lookup(&dev, "fp").is_ok());
+        assert_eq!(check.asked.get(), 0);
+
+        // Confirmed too long ago: asked; a yes serves it and restarts the interval.
+        put_entry(&c, &ring, now + 600, now_ms - interval);
+        assert!(c.lookup(&dev, "fp").is_ok());
+        assert_eq!(check.asked.get(), 1);
+        assert!(c.lookup(&dev, "fp").is_ok());
+        assert_eq!(check.asked.get(), 1, "the yes was written back");
+
+        // A clock that went back is not trusted either.
+        put_entry(&c, &ring, now + 600, now_ms + 300_000);
+        assert!(c.lookup(&dev, "fp").is_ok());
+        assert_eq!(check.asked.get(), 2);
+
+        // The store cannot be asked: nothing served, the entry stays for a later hit.
+        put_entry(&c, &ring, now + 600, now_ms - 60_000);
+        *check.answer.borrow_mut() = Some(Err("no bus".into()));
+        assert_eq!(
+            c.lookup(&dev, "fp").unwrap_err(),
+            Miss::CouldNotAsk("no bus".into())
+        );
+        assert!(ring.get(&c.entry_name(&dev)).is_some());
+
+        // Locked or gone: nothing served, and the entry is dropped.
+        *check.answer.borrow_mut() = Some(Ok(false));
+        assert_eq!(c.lookup(&dev, "fp").unwrap_err(), Miss::StoreSaysNo);
+        assert!(ring.get(&c.entry_name(&dev)).is_none());
+    }
+
+    #[test]
+    fn a_kept_entry_is_served_as_kept_and_a_damaged_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = MemoryCache::default();
+        let c = cache(&ring, dir.path());
+        let dev = profile("dev");
+        assert!(c.lookup(&dev, "fp").is_err());
+        c.keep(
+            &dev,
+            "fp",
+            Source::Session,
+            &json("{\"a\":1}"),
             Duration::from_secs(60),
         )
         .unwrap();
-        assert!(c.lookup(&dev, "fp").is_none());
+        let text = ring.get(&c.entry_name(&dev)).unwrap();
+        let entry = Entry::parse(text.expose_secret()).unwrap();
+        assert_eq!(entry.source, Source::Session);
+        assert_eq!(entry.json, "{\"a\":1}");
+        assert!(unix_now_ms().unwrap() - entry.checked_at_ms < 1000);
+
+        for damaged in [
+            "awskeep-cache 1 x 1 fp\n{}",
+            "awskeep-cache 2 g 1 fp 1\n{}",
+            "{}",
+        ] {
+            ring.put(
+                &c.entry_name(&dev),
+                &SecretString::from(damaged.to_string()),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            assert_eq!(
+                c.lookup(&dev, "fp").unwrap_err(),
+                Miss::Missing,
+                "{damaged}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use keyring_core::{CredentialStore as KeyringStore, Entry, Error as KeyringError};
 use zeroize::Zeroizing;
 
+use super::cred_cache::Source;
 use super::index::{INDEX_USER, NEWER, ProfileIndex};
 use super::{CredentialStore, SERVICE, StoreKind};
 use crate::error::{Error, Result};
@@ -97,6 +98,26 @@ impl Flavor {
         }
     }
 
+    /// The item user of a profile's session: `PROFILE:session` (a colon cannot occur in a profile
+    /// name, so it never names a key item).
+    fn session_user(self, name: &str) -> String {
+        format!("{}:session", self.item_user(name))
+    }
+
+    /// The items an entry of the credential cache made from `source` came from: the key, and for a
+    /// session the session too (credential-process reads both).
+    #[cfg_attr(
+        not(target_os = "linux"),
+        allow(dead_code, reason = "the cache is Linux's")
+    )]
+    pub fn item_users(self, profile: &ProfileName, source: Source) -> Vec<String> {
+        let key = self.item_user(profile.as_str());
+        match source {
+            Source::Key => vec![key],
+            Source::Session => vec![self.session_user(profile.as_str()), key],
+        }
+    }
+
     fn max_secret_len(self) -> Option<usize> {
         match self {
             Flavor::CredentialManager => Some(2560),
@@ -163,11 +184,10 @@ impl KeyringBackedStore {
         self.entry_named(Some(profile), &user, &label)
     }
 
-    /// `PROFILE:session`: a colon cannot occur in a profile name, so it never names a key item.
     fn session_entry(&self, profile: &ProfileName) -> Result<Entry> {
         let label = format!("awskeep: STS session for profile {profile}");
-        let user = self.flavor.item_user(profile.as_str());
-        self.entry_named(Some(profile), &format!("{user}:session"), &label)
+        let user = self.flavor.session_user(profile.as_str());
+        self.entry_named(Some(profile), &user, &label)
     }
 
     /// Chunk `n` of the index: `:index`, then `:index:1`, `:index:2`, ...

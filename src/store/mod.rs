@@ -20,6 +20,8 @@ pub mod key_cache;
 mod keyring;
 #[cfg(test)]
 pub mod memory;
+#[cfg(target_os = "linux")]
+mod secret_service_check;
 #[cfg(test)]
 mod tests;
 pub mod unlock;
@@ -217,7 +219,12 @@ fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
             "secret-service\n{}",
             ctx.store_env.session_bus.as_deref().unwrap_or("")
         );
-        Some(cred_cache::CredCache::new(ring, scope, lock_dir))
+        Some(cred_cache::CredCache::new(
+            ring,
+            Box::new(secret_service_check::SecretServiceCheck),
+            scope,
+            lock_dir,
+        ))
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -386,6 +386,12 @@ impl TestEnv {
     pub fn dbus_calls<T>(&self, f: impl FnOnce() -> T) -> (T, usize) {
         let log = self.path(&format!("run/monitor-{}.log", self.monitors.get()));
         self.monitors.set(self.monitors.get() + 1);
+        self.dbus_calls_logged(&log, f)
+    }
+
+    /// `dbus_calls`, keeping dbus-monitor's log at `log` for the test to read.
+    pub fn dbus_calls_logged<T>(&self, log: &Path, f: impl FnOnce() -> T) -> (T, usize) {
+        let log = log.to_path_buf();
         let mut monitor = self
             .command("dbus-monitor")
             .args(["--session", "type='method_call'"])
