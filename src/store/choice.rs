@@ -15,8 +15,11 @@ use std::time::Duration;
 use super::StoreKind;
 use crate::error::{Error, Result};
 
-/// How long the session bus may take to answer before the file store is chosen.
-pub const PROBE_LIMIT: Duration = Duration::from_millis(200);
+/// How long the session bus may take to answer before the file store is chosen. Generous: a bus
+/// that is only slow (a loaded machine; CI caught 200 ms being too short for 8 parallel first
+/// writes) must not send a desktop user's first key to a new file store. A bus that hangs costs
+/// this once per machine at most: the first write records the choice.
+pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 /// The file, in the store folder, that records the choice.
 pub const RECORD_FILE: &str = "store";
