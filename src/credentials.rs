@@ -12,7 +12,7 @@
 //! It never prints: the secret stays typed (`StoredKey`, `Session`, `CredentialJson`) until a
 //! caller writes it out through `output` or into a child's environment (`Credentials::for_each_var`).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use secrecy::ExposeSecret;
 
@@ -72,6 +72,11 @@ pub fn process_json(
     let settings = SessionSettings::from_config(&config, profile)?;
     let caching = CacheSetting::from_config(&config, profile)?;
     let cache = store.cred_cache().filter(|_| caching != CacheSetting::Off);
+    if caching == CacheSetting::Off
+        && let Some(cache) = store.cred_cache()
+    {
+        cache.forget(profile);
+    }
     // An entry made under other settings (sessions turned on, another MFA device, another bound)
     // is not this profile's answer any more.
     let fingerprint = cred_cache::fingerprint(&[
@@ -114,10 +119,13 @@ pub fn process_json(
     )?;
     let json = CredentialJson::new(resolved.credentials.process_json());
     if let Some(cache) = cache {
+        // A session is kept until its refresh margin, and never longer than the profile's session
+        // duration allows (a session made under a longer duration setting is not kept for it).
         let usable_for = resolved.credentials.expiration().map(|expiration| {
             expiration
                 .duration_since(SystemTime::now())
                 .unwrap_or_default()
+                .min(settings.duration)
                 .saturating_sub(settings.margin())
         });
         if let Some(lifetime) = caching.lifetime(usable_for) {
@@ -131,7 +139,7 @@ pub fn process_json(
                     &format!(
                         "kept in the credential cache as {} for {}",
                         cache.entry_name(profile),
-                        humantime::format_duration(lifetime)
+                        humantime::format_duration(Duration::from_secs(lifetime.as_secs()))
                     ),
                 ),
                 Err(why) => output::trace(

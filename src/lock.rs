@@ -88,7 +88,7 @@ impl FileLock {
 }
 
 /// Creates awskeep's lock folder (0700) when missing and checks it is the user's own private
-/// folder: what lives there (locks, the credential cache's generation) must not be someone else's.
+/// folder: what lives there (locks) must not be someone else's.
 pub fn private_dir(dir: &Path) -> Result<(), LockError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);

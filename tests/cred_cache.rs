@@ -175,18 +175,46 @@ fn a_cached_session_is_not_served_from_a_locked_keyring_either() {
 }
 
 #[test]
-fn with_the_cache_off_every_call_reads_the_store() {
+fn with_the_cache_off_every_call_reads_the_store_and_the_old_entry_is_gone() {
     let env = with_key();
+    let (name, _) = entry_of(&env);
     let mut config = env.read_config();
     config.push_str("awskeep_cache = off\n");
     env.write_config(&config);
     key_id(&serve(&env).0);
+    assert!(
+        !proc_keys_contain(&name),
+        "the entry made before `off` is forgotten, not left to its timeout"
+    );
     let (run, calls) = serve(&env);
     key_id(&run);
     assert!(calls > 0);
     env.secret_tool_clear("dev");
     env.run(&["credential-process", "--profile", "dev"], "")
         .assert_fails(3, "no key is stored");
+}
+
+#[test]
+fn a_change_from_a_login_with_another_environment_drops_this_logins_entry() {
+    let env = with_key();
+    key_id(&serve(&env).0);
+    assert_eq!(serve(&env).1, 0, "cached in this login");
+    // Another login: its own session keyring, and no XDG_RUNTIME_DIR (ssh without pam_systemd,
+    // su, cron), so its lock folder is another one.
+    let mut other = env.command("keyctl");
+    other.args(["session", "-", "env", "-u", "XDG_RUNTIME_DIR"]);
+    other.arg(env!("CARGO_BIN_EXE_awskeep"));
+    other.args(["add", "dev", "--no-verify", "--force"]);
+    run_with_stdin(other, OTHER_KEY).assert_ok();
+    let (run, calls) = serve(&env);
+    assert_eq!(key_id(&run), "AKIAI44QH8DHBEXAMPLE", "the new key at once");
+    assert!(calls > 0);
+}
+
+fn proc_keys_contain(name: &str) -> bool {
+    std::fs::read_to_string("/proc/keys")
+        .expect("/proc/keys")
+        .contains(name)
 }
 
 /// The entry the verbose trace names, and its line in /proc/keys.

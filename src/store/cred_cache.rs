@@ -15,8 +15,9 @@
 //!   profile name. `lock` forgets the entries under its store's prefix, not another bus's.
 //! - **Changes drop it first, in every login.** Every store write or delete (add, remove, rotate,
 //!   session refresh and clear, store move) and `lock` goes through `invalidate`: it forgets this
-//!   login's entry and writes a new random *generation* into `cache.generation` in the user's
-//!   private lock folder, before the change and again after it. An entry is served only when it was
+//!   login's entry and writes a new random *generation* for the store into the user keyring
+//!   (`@u`, which every process of the user reaches, whatever its login, session keyring or
+//!   environment), before the change and again after it. An entry is served only when it was
 //!   made under the current generation (and for the profile's current settings), so an entry
 //!   another login made before the change is never served after it. A change made behind awskeep's
 //!   back (Seahorse, `secret-tool`) is seen once the entry's bound is over.
@@ -32,7 +33,6 @@
 //! It never prints, and it never opens the store: the caller falls back to the store on a miss.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -46,13 +46,17 @@ use crate::profile_name::ProfileName;
 
 /// Every entry's name starts with this (then the store's own prefix: see `entry_name`).
 pub const PREFIX: &str = "awskeep:cred:";
-/// The file in the lock folder that holds the current generation.
-pub const GENERATION_FILE: &str = "cache.generation";
+/// The user keyring's key that holds a store's current generation starts with this (then 4 bytes
+/// of SHA-256 over the store's identity); it is not under `PREFIX`: no entry.
+pub const GENERATION_PREFIX: &str = "awskeep:cred-generation:";
+/// How long a generation lives without a change: when it lapses, a new one is made, which only
+/// means every entry is read from the store once more.
+const GENERATION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long a long-term key's entry lives unless `awskeep_cache` says otherwise.
 pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
 /// The longest bound `awskeep_cache` may set: a cache, not a second store.
 pub const MAX_BOUND: Duration = Duration::from_secs(3600);
-/// An entry with less than this to live is not worth the keyctl calls.
+/// A session with less than this left before its margin is not kept.
 const MIN_LIFETIME: Duration = Duration::from_secs(2);
 /// How long the store's word that an entry's items are there and unlocked holds: after this, the
 /// next hit asks the store again before serving (so a locked keychain or an item deleted in
@@ -147,12 +151,13 @@ impl CacheSetting {
         let Self::On(bound) = self else {
             return None;
         };
-        let lifetime = match (session_usable_for, bound) {
-            (None, bound) => bound.unwrap_or(DEFAULT_KEY_BOUND),
-            (Some(left), None) => left,
-            (Some(left), Some(bound)) => left.min(bound),
-        };
-        (lifetime >= MIN_LIFETIME).then_some(lifetime)
+        match (session_usable_for, bound) {
+            (None, bound) => Some(bound.unwrap_or(DEFAULT_KEY_BOUND)),
+            // A session about to reach its margin is not worth the keyctl calls.
+            (Some(left), _) if left < MIN_LIFETIME => None,
+            (Some(left), None) => Some(left),
+            (Some(left), Some(bound)) => Some(left.min(bound)),
+        }
     }
 }
 
@@ -180,9 +185,11 @@ impl std::fmt::Debug for CredentialJson {
 pub struct CredCache {
     ring: Box<dyn KeyCache>,
     check: Box<dyn StoreCheck>,
+    /// Where the generation lives: the user keyring (`@u`), which every process of the user
+    /// reaches whatever its login, session keyring or environment.
+    generations: Box<dyn KeyCache>,
     /// The store's identity: entries of another Secret Service (another bus) are other names.
     scope: String,
-    lock_dir: PathBuf,
     /// The generation this process last read or wrote: an entry is kept only while it is still
     /// the current one, so nothing read from the store before a change is kept after it.
     known: RefCell<Option<String>>,
@@ -192,7 +199,6 @@ impl std::fmt::Debug for CredCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CredCache")
             .field("ring", &self.ring.describe())
-            .field("lock_dir", &self.lock_dir)
             .finish_non_exhaustive()
     }
 }
@@ -201,14 +207,14 @@ impl CredCache {
     pub fn new(
         ring: Box<dyn KeyCache>,
         check: Box<dyn StoreCheck>,
+        generations: Box<dyn KeyCache>,
         scope: String,
-        lock_dir: PathBuf,
     ) -> Self {
         Self {
             ring,
             check,
+            generations,
             scope,
-            lock_dir,
             known: RefCell::new(None),
         }
     }
@@ -223,13 +229,23 @@ impl CredCache {
         format!("{}{}", self.store_prefix(), hex(&hash.finalize()[..16]))
     }
 
-    /// What every entry of this store's starts with: `awskeep:cred:` and 4 bytes of SHA-256 over
-    /// the store's identity, so `invalidate(None)` forgets this store's entries and no other's.
-    fn store_prefix(&self) -> String {
+    /// The user keyring's key with this store's generation: one per store (its bus), shared by
+    /// every login of the user that reaches that store.
+    fn generation_name(&self) -> String {
+        format!("{GENERATION_PREFIX}{}", self.store_hash())
+    }
+
+    fn store_hash(&self) -> String {
         let mut hash = sha2::Sha256::new();
         hash.update(b"awskeep credential cache store\0");
         hash.update(self.scope.as_bytes());
-        format!("{PREFIX}{}:", hex(&hash.finalize()[..4]))
+        hex(&hash.finalize()[..4])
+    }
+
+    /// What every entry of this store's starts with: `awskeep:cred:` and 4 bytes of SHA-256 over
+    /// the store's identity, so `invalidate(None)` forgets this store's entries and no other's.
+    fn store_prefix(&self) -> String {
+        format!("{PREFIX}{}:", self.store_hash())
     }
 
     /// The JSON kept for `profile` under `fingerprint` (the profile's settings), if an entry of the
@@ -251,6 +267,8 @@ impl CredCache {
             || entry.generation != generation
             || entry.fingerprint != fingerprint
         {
+            // Never served again: not left in the keyring until its timeout either.
+            self.ring.forget(&name);
             return Err(Miss::Missing);
         }
         let checked_for = now_ms.saturating_sub(entry.checked_at_ms);
@@ -309,6 +327,12 @@ impl CredCache {
             .put(&self.entry_name(profile), &entry.render(), lifetime)
     }
 
+    /// Forgets this login's entry for `profile` (`awskeep_cache = off`: nothing is kept, including
+    /// what was kept before the setting changed).
+    pub fn forget(&self, profile: &ProfileName) {
+        self.ring.forget(&self.entry_name(profile));
+    }
+
     /// Drops the cache before (and after) a change: forgets this login's entry for `profile` (every
     /// entry, for `None`) and starts a new generation, which every login's entries are checked
     /// against. Fails only when the new generation cannot be written: the change must not go ahead
@@ -327,41 +351,26 @@ impl CredCache {
         Ok(())
     }
 
-    fn generation_file(&self) -> PathBuf {
-        self.lock_dir.join(GENERATION_FILE)
-    }
-
-    /// The current generation; one is made when there is none yet. `None`: the lock folder is not
-    /// usable, so nothing is cached.
+    /// The current generation; one is made when there is none yet. `None`: the user keyring is
+    /// not usable, so nothing is cached.
     fn current_generation(&self) -> Option<String> {
-        match std::fs::read_to_string(self.generation_file()) {
-            Ok(text) if is_generation(text.trim()) => Some(text.trim().to_string()),
-            Ok(_) => self.new_generation().ok(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.new_generation().ok(),
-            Err(_) => None,
+        match self.generations.get(&self.generation_name()) {
+            Some(text) if is_generation(text.expose_secret()) => {
+                Some(text.expose_secret().to_string())
+            }
+            _ => self.new_generation().ok(),
         }
     }
 
     fn new_generation(&self) -> Result<String> {
-        crate::lock::private_dir(&self.lock_dir).map_err(|e| match e {
-            crate::lock::LockError::Unsafe { path, reason } => {
-                Error::UnsafeLockDir { path, reason }
-            }
-            crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
-            crate::lock::LockError::TimedOut { path } => Error::WriteFile {
-                path,
-                source: std::io::ErrorKind::TimedOut.into(),
-            },
-        })?;
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| Error::NoRandom {
             reason: e.to_string(),
         })?;
         let generation = hex(&bytes);
-        crate::config_file::write_atomically(
-            &self.generation_file(),
-            format!("{generation}\n").as_bytes(),
-        )?;
+        self.generations
+            .put_public(&self.generation_name(), &generation, GENERATION_LIFETIME)
+            .map_err(|reason| Error::CacheNotDropped { reason })?;
         Ok(generation)
     }
 }
@@ -500,16 +509,18 @@ mod tests {
         }
     }
 
-    fn cache(ring: &MemoryCache, dir: &std::path::Path) -> CredCache {
-        cache_checked_by(ring, dir, FakeCheck::default())
+    /// The cache of one login (`ring`, its session keyring) of the user (`user`, the user keyring
+    /// every login shares).
+    fn cache(ring: &MemoryCache, user: &MemoryCache) -> CredCache {
+        cache_checked_by(ring, user, FakeCheck::default())
     }
 
-    fn cache_checked_by(ring: &MemoryCache, dir: &std::path::Path, check: FakeCheck) -> CredCache {
+    fn cache_checked_by(ring: &MemoryCache, user: &MemoryCache, check: FakeCheck) -> CredCache {
         CredCache::new(
             Box::new(ring.clone()),
             Box::new(check),
+            Box::new(user.clone()),
             "bus-a".into(),
-            dir.join("awskeep"),
         )
     }
 
@@ -534,9 +545,9 @@ mod tests {
 
     #[test]
     fn an_entry_is_served_for_its_profile_settings_and_generation_only() {
-        let dir = tempfile::tempdir().unwrap();
+        let user = MemoryCache::default();
         let ring = MemoryCache::default();
-        let one = cache(&ring, dir.path());
+        let one = cache(&ring, &user);
         let dev = profile("dev");
         assert!(one.lookup(&dev, "fp").is_err());
         one.keep(
@@ -549,7 +560,7 @@ mod tests {
         .unwrap();
 
         // Another process of the same login.
-        let two = cache(&ring, dir.path());
+        let two = cache(&ring, &user);
         let hit = two.lookup(&dev, "fp").expect("kept");
         assert_eq!(hit.expose_bytes(), b"{\"k\":1}\n");
         assert!(two.lookup(&dev, "other settings").is_err());
@@ -559,18 +570,18 @@ mod tests {
         let other_store = CredCache::new(
             Box::new(ring.clone()),
             Box::new(FakeCheck::default()),
+            Box::new(user.clone()),
             "bus-b".into(),
-            dir.path().join("awskeep"),
         );
         assert!(other_store.lookup(&dev, "fp").is_err());
     }
 
     #[test]
     fn a_change_in_any_login_drops_every_entry_and_a_stale_read_is_not_kept() {
-        let dir = tempfile::tempdir().unwrap();
+        let user = MemoryCache::default();
         let (login_a, login_b) = (MemoryCache::default(), MemoryCache::default());
         let dev = profile("dev");
-        let a = cache(&login_a, dir.path());
+        let a = cache(&login_a, &user);
         assert!(a.lookup(&dev, "fp").is_err());
         a.keep(
             &dev,
@@ -582,9 +593,9 @@ mod tests {
         .unwrap();
 
         // Login B reads the generation, then login A changes the store before B keeps its read.
-        let b = cache(&login_b, dir.path());
+        let b = cache(&login_b, &user);
         assert!(b.lookup(&dev, "fp").is_err());
-        let writer = cache(&login_a, dir.path());
+        let writer = cache(&login_a, &user);
         writer.invalidate(Some(&dev)).unwrap();
         assert!(
             b.keep(
@@ -600,7 +611,7 @@ mod tests {
         assert!(login_a.get(&a.entry_name(&dev)).is_none(), "dropped");
 
         // An entry another login kept before a change is there, but not served.
-        let c = cache(&login_b, dir.path());
+        let c = cache(&login_b, &user);
         assert!(c.lookup(&dev, "fp").is_err());
         c.keep(
             &dev,
@@ -610,16 +621,16 @@ mod tests {
             Duration::from_secs(60),
         )
         .unwrap();
-        cache(&login_a, dir.path()).invalidate(None).unwrap();
+        cache(&login_a, &user).invalidate(None).unwrap();
         assert!(login_b.get(&c.entry_name(&dev)).is_some());
-        assert!(cache(&login_b, dir.path()).lookup(&dev, "fp").is_err());
+        assert!(cache(&login_b, &user).lookup(&dev, "fp").is_err());
     }
 
     #[test]
     fn an_entry_past_its_deadline_is_not_served_even_if_the_keyring_still_holds_it() {
-        let dir = tempfile::tempdir().unwrap();
+        let user = MemoryCache::default();
         let ring = MemoryCache::default();
-        let c = cache(&ring, dir.path());
+        let c = cache(&ring, &user);
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         let now = unix_now().unwrap();
@@ -629,10 +640,10 @@ mod tests {
 
     #[test]
     fn the_store_is_asked_again_once_the_recheck_interval_is_over_and_its_no_drops_the_entry() {
-        let dir = tempfile::tempdir().unwrap();
+        let user = MemoryCache::default();
         let ring = MemoryCache::default();
         let check = FakeCheck::default();
-        let c = cache_checked_by(&ring, dir.path(), check.clone());
+        let c = cache_checked_by(&ring, &user, check.clone());
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         let now = unix_now().unwrap();
@@ -673,9 +684,9 @@ mod tests {
 
     #[test]
     fn a_kept_entry_is_served_as_kept_and_a_damaged_one_is_not() {
-        let dir = tempfile::tempdir().unwrap();
+        let user = MemoryCache::default();
         let ring = MemoryCache::default();
-        let c = cache(&ring, dir.path());
+        let c = cache(&ring, &user);
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         c.keep(
@@ -713,8 +724,8 @@ mod tests {
 
     #[test]
     fn names_carry_no_profile_name_and_debug_shows_no_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = cache(&MemoryCache::default(), dir.path());
+        let user = MemoryCache::default();
+        let c = cache(&MemoryCache::default(), &user);
         let name = c.entry_name(&profile("production-admin"));
         assert!(name.starts_with(PREFIX));
         assert!(!name.contains("production"));
@@ -753,6 +764,12 @@ mod tests {
         assert_eq!(
             CacheSetting::On(None).lifetime(Some(Duration::from_secs(1))),
             None
+        );
+        let second = Duration::from_secs(1);
+        assert_eq!(CacheSetting::On(Some(second)).lifetime(None), Some(second));
+        assert_eq!(
+            CacheSetting::On(Some(second)).lifetime(Some(hour)),
+            Some(second)
         );
     }
 }

@@ -187,7 +187,7 @@ fn open_kind_when(
             let lock_dir = ctx.lock_dir.clone();
             let open = move || keyring::open(StoreKind::SecretService, lock_dir.clone());
             let Some(cache) = secret_service_cache(ctx) else {
-                // No kernel keyring (keyctl refused) or no lock folder: no cache.
+                // No kernel keyring (keyctl refused): no cache.
                 return open();
             };
             let cached = Cached {
@@ -210,11 +210,11 @@ fn open_kind_when(
 }
 
 /// The credential cache in front of this environment's Secret Service (its bus), without opening
-/// it; `None` where there is none (no kernel keyring, no lock folder, not Linux).
+/// it; `None` where there is none (no kernel keyring, not Linux).
 fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
     #[cfg(target_os = "linux")]
     {
-        let (ring, lock_dir) = (key_cache::login_session()?, ctx.lock_dir.clone()?);
+        let ring = key_cache::login_session()?;
         let scope = format!(
             "secret-service\n{}",
             ctx.store_env.session_bus.as_deref().unwrap_or("")
@@ -222,8 +222,8 @@ fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
         Some(cred_cache::CredCache::new(
             ring,
             Box::new(secret_service_check::SecretServiceCheck),
+            key_cache::platform(),
             scope,
-            lock_dir,
         ))
     }
     #[cfg(not(target_os = "linux"))]
