@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::TestEnv;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{TestEnv, wait_for};
 
 const KEY: &str = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
 
@@ -65,6 +68,36 @@ fn a_locked_keyring_is_reported_as_locked_and_writes_nothing() {
     env.run(&["remove", "dev", "--yes"], "")
         .assert_fails(4, "locked");
     assert_eq!(env.read_config(), config, "nothing changed while locked");
+}
+
+#[test]
+fn callers_of_a_locked_keyring_with_no_desktop_all_fail_at_once_and_none_waits_for_a_prompt() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let mut config = env.read_config();
+    config.push_str("awskeep_cache = off\n");
+    env.write_config(&config);
+    env.lock_keyring();
+    // Eight AWS CLI processes at once, as Terraform starts them. No DISPLAY: no unlock prompt can
+    // show, and gnome-keyring answers every caller after the first with a prompt nobody completes.
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut command = env.awskeep();
+            command
+                .args(["credential-process", "--profile", "dev"])
+                .env_remove("DISPLAY")
+                .env_remove("WAYLAND_DISPLAY")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            command.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        wait_for(child, Duration::from_secs(30)).assert_fails(4, "locked");
+    }
+    // And one more after them, as the next AWS CLI call would be.
+    env.run(&["list"], "").assert_fails(4, "locked");
 }
 
 #[test]

@@ -185,7 +185,18 @@ fn open_kind_when(
         #[cfg(target_os = "linux")]
         StoreKind::SecretService => {
             let lock_dir = ctx.lock_dir.clone();
-            let open = move || keyring::open(StoreKind::SecretService, lock_dir.clone());
+            let can_prompt = ctx.store_env.graphical_session;
+            let open = move || {
+                // Without a desktop session no unlock prompt can show, and the store crate would
+                // wait for one forever: a locked store fails at once instead, as the first such
+                // caller's dismissed prompt does.
+                if !can_prompt && secret_service_check::store_locked() == Ok(true) {
+                    return Err(Error::StoreLocked {
+                        store: keyring::Flavor::SecretService.display_name(),
+                    });
+                }
+                keyring::open(StoreKind::SecretService, lock_dir.clone())
+            };
             let Some(cache) = secret_service_cache(ctx) else {
                 // No kernel keyring (keyctl refused): no cache.
                 return open();
