@@ -570,7 +570,7 @@ impl Error {
             Error::ExecNested { .. } => "exit that shell first, or run the command directly: its environment already has the credentials".into(),
             Error::ExecFailed { .. } => "check the command's name and that it is on PATH".into(),
             Error::NoRandom { .. } => "try again; the operating system's random source failed".into(),
-            Error::CacheNotDropped { .. } => "nothing was changed; check that `keyctl show @u` works for this user, or set `awskeep_cache = off`".into(),
+            Error::CacheNotDropped { .. } => "nothing was changed; awskeep's data folder ($XDG_DATA_HOME/awskeep, else ~/.local/share/awskeep) must be a folder of yours, not a link".into(),
             Error::ServeListen { .. } if this(C::Serve) => "pick another --port, or leave it out for a free one".into(),
             Error::ServeListen { .. } => "pick another port".into(),
             Error::MfaProcess { .. } if matches!(cmd, Some(C::CredentialProcess | C::Exec | C::Export | C::Serve | C::SessionRefresh)) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),

@@ -209,6 +209,19 @@ fn a_change_from_a_login_with_another_environment_drops_this_logins_entry() {
     let (run, calls) = serve(&env);
     assert_eq!(key_id(&run), "AKIAI44QH8DHBEXAMPLE", "the new key at once");
     assert!(calls > 0);
+    assert_eq!(serve(&env).1, 0, "cached again");
+
+    // Another login that spells the same bus differently (`//` in the path): the same Secret
+    // Service, so its change drops this login's entry too.
+    let respelled = env.bus_address().replacen("/run/bus", "/run//bus", 1);
+    assert_ne!(respelled, env.bus_address());
+    let mut other = env.command("keyctl");
+    other.args(["session", "-", "env"]);
+    other.arg(format!("DBUS_SESSION_BUS_ADDRESS={respelled}"));
+    other.arg(env!("CARGO_BIN_EXE_awskeep"));
+    other.args(["add", "dev", "--no-verify", "--force"]);
+    run_with_stdin(other, KEY).assert_ok();
+    assert_eq!(key_id(&serve(&env).0), "AKIAIOSFODNN7EXAMPLE");
 }
 
 fn proc_keys_contain(name: &str) -> bool {

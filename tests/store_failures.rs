@@ -101,6 +101,36 @@ fn callers_of_a_locked_keyring_with_no_desktop_all_fail_at_once_and_none_waits_f
 }
 
 #[test]
+fn a_secret_service_that_does_not_answer_fails_in_seconds_with_no_desktop() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    let mut config = env.read_config();
+    config.push_str("awskeep_cache = off\n");
+    env.write_config(&config);
+    let pid = env.secret_service_pid().to_string();
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    // A stuck gnome-keyring-daemon: the bus takes the call, nothing answers.
+    signal("-STOP");
+    let mut command = env.awskeep();
+    command
+        .args(["credential-process", "--profile", "dev"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_for(command.spawn().expect("spawn"), Duration::from_secs(30));
+    signal("-CONT");
+    run.assert_fails(4, "did not answer within 2 s");
+}
+
+#[test]
 fn an_item_awskeep_did_not_write_is_reported_without_its_content() {
     let env = TestEnv::new();
     let mut store = env.command("secret-tool");

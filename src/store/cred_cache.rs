@@ -15,9 +15,9 @@
 //!   profile name. `lock` forgets the entries under its store's prefix, not another bus's.
 //! - **Changes drop it first, in every login.** Every store write or delete (add, remove, rotate,
 //!   session refresh and clear, store move) and `lock` goes through `invalidate`: it forgets this
-//!   login's entry and writes a new random *generation* for the store into the user keyring
-//!   (`@u`, which every process of the user reaches, whatever its login, session keyring or
-//!   environment), before the change and again after it. An entry is served only when it was
+//!   login's entry and writes a new random *generation* into `cache.generation` in awskeep's data
+//!   folder (`$XDG_DATA_HOME/awskeep`, the same for every login of the user, whatever its session
+//!   keyring, bus address spelling or `XDG_RUNTIME_DIR`), before the change and again after it. An entry is served only when it was
 //!   made under the current generation (and for the profile's current settings), so an entry
 //!   another login made before the change is never served after it. A change made behind awskeep's
 //!   back (Seahorse, `secret-tool`) is seen once the entry's bound is over.
@@ -33,6 +33,7 @@
 //! It never prints, and it never opens the store: the caller falls back to the store on a miss.
 
 use std::cell::RefCell;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -46,12 +47,8 @@ use crate::profile_name::ProfileName;
 
 /// Every entry's name starts with this (then the store's own prefix: see `entry_name`).
 pub const PREFIX: &str = "awskeep:cred:";
-/// The user keyring's key that holds a store's current generation starts with this (then 4 bytes
-/// of SHA-256 over the store's identity); it is not under `PREFIX`: no entry.
-pub const GENERATION_PREFIX: &str = "awskeep:cred-generation:";
-/// How long a generation lives without a change: when it lapses, a new one is made, which only
-/// means every entry is read from the store once more.
-const GENERATION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The file, in awskeep's data folder, that holds the current generation.
+pub const GENERATION_FILE: &str = "cache.generation";
 /// How long a long-term key's entry lives unless `awskeep_cache` says otherwise.
 pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
 /// The longest bound `awskeep_cache` may set: a cache, not a second store.
@@ -185,9 +182,10 @@ impl std::fmt::Debug for CredentialJson {
 pub struct CredCache {
     ring: Box<dyn KeyCache>,
     check: Box<dyn StoreCheck>,
-    /// Where the generation lives: the user keyring (`@u`), which every process of the user
-    /// reaches whatever its login, session keyring or environment.
-    generations: Box<dyn KeyCache>,
+    /// Where the generation file lives: awskeep's data folder (`$XDG_DATA_HOME/awskeep`), the
+    /// same for every login of the user whatever its session keyring, bus address spelling or
+    /// `XDG_RUNTIME_DIR`.
+    generation_dir: PathBuf,
     /// The store's identity: entries of another Secret Service (another bus) are other names.
     scope: String,
     /// The generation this process last read or wrote: an entry is kept only while it is still
@@ -207,13 +205,13 @@ impl CredCache {
     pub fn new(
         ring: Box<dyn KeyCache>,
         check: Box<dyn StoreCheck>,
-        generations: Box<dyn KeyCache>,
+        generation_dir: PathBuf,
         scope: String,
     ) -> Self {
         Self {
             ring,
             check,
-            generations,
+            generation_dir,
             scope,
             known: RefCell::new(None),
         }
@@ -227,12 +225,6 @@ impl CredCache {
         hash.update(b"\0");
         hash.update(profile.as_str().as_bytes());
         format!("{}{}", self.store_prefix(), hex(&hash.finalize()[..16]))
-    }
-
-    /// The user keyring's key with this store's generation: one per store (its bus), shared by
-    /// every login of the user that reaches that store.
-    fn generation_name(&self) -> String {
-        format!("{GENERATION_PREFIX}{}", self.store_hash())
     }
 
     fn store_hash(&self) -> String {
@@ -351,26 +343,43 @@ impl CredCache {
         Ok(())
     }
 
-    /// The current generation; one is made when there is none yet. `None`: the user keyring is
-    /// not usable, so nothing is cached.
+    fn generation_file(&self) -> PathBuf {
+        self.generation_dir.join(GENERATION_FILE)
+    }
+
+    /// The current generation; one is made when there is none yet. `None`: the folder is not
+    /// usable (a symlink, another user's, not creatable), so nothing is cached.
     fn current_generation(&self) -> Option<String> {
-        match self.generations.get(&self.generation_name()) {
-            Some(text) if is_generation(text.expose_secret()) => {
-                Some(text.expose_secret().to_string())
-            }
-            _ => self.new_generation().ok(),
+        // Checked as every write checks it: a generation someone else could write is none.
+        crate::lock::private_dir(&self.generation_dir).ok()?;
+        match std::fs::read_to_string(self.generation_file()) {
+            Ok(text) if is_generation(text.trim()) => Some(text.trim().to_string()),
+            Ok(_) => self.new_generation().ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.new_generation().ok(),
+            Err(_) => None,
         }
     }
 
     fn new_generation(&self) -> Result<String> {
+        crate::lock::private_dir(&self.generation_dir).map_err(|e| match e {
+            crate::lock::LockError::Unsafe { path, reason } => Error::CacheNotDropped {
+                reason: format!("{} is unsafe: {reason}", path.display()),
+            },
+            crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
+            crate::lock::LockError::TimedOut { path } => Error::WriteFile {
+                path,
+                source: std::io::ErrorKind::TimedOut.into(),
+            },
+        })?;
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| Error::NoRandom {
             reason: e.to_string(),
         })?;
         let generation = hex(&bytes);
-        self.generations
-            .put_public(&self.generation_name(), &generation, GENERATION_LIFETIME)
-            .map_err(|reason| Error::CacheNotDropped { reason })?;
+        crate::config_file::write_atomically(
+            &self.generation_file(),
+            format!("{generation}\n").as_bytes(),
+        )?;
         Ok(generation)
     }
 }
@@ -509,17 +518,17 @@ mod tests {
         }
     }
 
-    /// The cache of one login (`ring`, its session keyring) of the user (`user`, the user keyring
+    /// The cache of one login (`ring`, its session keyring) of the user (`dir`, the data folder
     /// every login shares).
-    fn cache(ring: &MemoryCache, user: &MemoryCache) -> CredCache {
-        cache_checked_by(ring, user, FakeCheck::default())
+    fn cache(ring: &MemoryCache, dir: &std::path::Path) -> CredCache {
+        cache_checked_by(ring, dir, FakeCheck::default())
     }
 
-    fn cache_checked_by(ring: &MemoryCache, user: &MemoryCache, check: FakeCheck) -> CredCache {
+    fn cache_checked_by(ring: &MemoryCache, dir: &std::path::Path, check: FakeCheck) -> CredCache {
         CredCache::new(
             Box::new(ring.clone()),
             Box::new(check),
-            Box::new(user.clone()),
+            dir.join("awskeep"),
             "bus-a".into(),
         )
     }
@@ -545,9 +554,9 @@ mod tests {
 
     #[test]
     fn an_entry_is_served_for_its_profile_settings_and_generation_only() {
-        let user = MemoryCache::default();
+        let dir = tempfile::tempdir().unwrap();
         let ring = MemoryCache::default();
-        let one = cache(&ring, &user);
+        let one = cache(&ring, dir.path());
         let dev = profile("dev");
         assert!(one.lookup(&dev, "fp").is_err());
         one.keep(
@@ -560,7 +569,7 @@ mod tests {
         .unwrap();
 
         // Another process of the same login.
-        let two = cache(&ring, &user);
+        let two = cache(&ring, dir.path());
         let hit = two.lookup(&dev, "fp").expect("kept");
         assert_eq!(hit.expose_bytes(), b"{\"k\":1}\n");
         assert!(two.lookup(&dev, "other settings").is_err());
@@ -570,7 +579,7 @@ mod tests {
         let other_store = CredCache::new(
             Box::new(ring.clone()),
             Box::new(FakeCheck::default()),
-            Box::new(user.clone()),
+            dir.path().join("awskeep"),
             "bus-b".into(),
         );
         assert!(other_store.lookup(&dev, "fp").is_err());
@@ -578,10 +587,10 @@ mod tests {
 
     #[test]
     fn a_change_in_any_login_drops_every_entry_and_a_stale_read_is_not_kept() {
-        let user = MemoryCache::default();
+        let dir = tempfile::tempdir().unwrap();
         let (login_a, login_b) = (MemoryCache::default(), MemoryCache::default());
         let dev = profile("dev");
-        let a = cache(&login_a, &user);
+        let a = cache(&login_a, dir.path());
         assert!(a.lookup(&dev, "fp").is_err());
         a.keep(
             &dev,
@@ -593,9 +602,9 @@ mod tests {
         .unwrap();
 
         // Login B reads the generation, then login A changes the store before B keeps its read.
-        let b = cache(&login_b, &user);
+        let b = cache(&login_b, dir.path());
         assert!(b.lookup(&dev, "fp").is_err());
-        let writer = cache(&login_a, &user);
+        let writer = cache(&login_a, dir.path());
         writer.invalidate(Some(&dev)).unwrap();
         assert!(
             b.keep(
@@ -611,7 +620,7 @@ mod tests {
         assert!(login_a.get(&a.entry_name(&dev)).is_none(), "dropped");
 
         // An entry another login kept before a change is there, but not served.
-        let c = cache(&login_b, &user);
+        let c = cache(&login_b, dir.path());
         assert!(c.lookup(&dev, "fp").is_err());
         c.keep(
             &dev,
@@ -621,16 +630,16 @@ mod tests {
             Duration::from_secs(60),
         )
         .unwrap();
-        cache(&login_a, &user).invalidate(None).unwrap();
+        cache(&login_a, dir.path()).invalidate(None).unwrap();
         assert!(login_b.get(&c.entry_name(&dev)).is_some());
-        assert!(cache(&login_b, &user).lookup(&dev, "fp").is_err());
+        assert!(cache(&login_b, dir.path()).lookup(&dev, "fp").is_err());
     }
 
     #[test]
     fn an_entry_past_its_deadline_is_not_served_even_if_the_keyring_still_holds_it() {
-        let user = MemoryCache::default();
+        let dir = tempfile::tempdir().unwrap();
         let ring = MemoryCache::default();
-        let c = cache(&ring, &user);
+        let c = cache(&ring, dir.path());
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         let now = unix_now().unwrap();
@@ -640,10 +649,10 @@ mod tests {
 
     #[test]
     fn the_store_is_asked_again_once_the_recheck_interval_is_over_and_its_no_drops_the_entry() {
-        let user = MemoryCache::default();
+        let dir = tempfile::tempdir().unwrap();
         let ring = MemoryCache::default();
         let check = FakeCheck::default();
-        let c = cache_checked_by(&ring, &user, check.clone());
+        let c = cache_checked_by(&ring, dir.path(), check.clone());
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         let now = unix_now().unwrap();
@@ -684,9 +693,9 @@ mod tests {
 
     #[test]
     fn a_kept_entry_is_served_as_kept_and_a_damaged_one_is_not() {
-        let user = MemoryCache::default();
+        let dir = tempfile::tempdir().unwrap();
         let ring = MemoryCache::default();
-        let c = cache(&ring, &user);
+        let c = cache(&ring, dir.path());
         let dev = profile("dev");
         assert!(c.lookup(&dev, "fp").is_err());
         c.keep(
@@ -724,8 +733,8 @@ mod tests {
 
     #[test]
     fn names_carry_no_profile_name_and_debug_shows_no_secret() {
-        let user = MemoryCache::default();
-        let c = cache(&MemoryCache::default(), &user);
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(&MemoryCache::default(), dir.path());
         let name = c.entry_name(&profile("production-admin"));
         assert!(name.starts_with(PREFIX));
         assert!(!name.contains("production"));

@@ -28,12 +28,6 @@ pub trait KeyCache {
     fn get(&self, name: &str) -> Option<SecretString>;
     /// Keeps `secret` under `name` for `timeout`; `Err` says why it could not.
     fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String>;
-    /// Keeps a value that is no secret (the credential cache's generation) under `name` for
-    /// `timeout`, readable and replaceable by every process of the user, whatever keyring it
-    /// possesses.
-    fn put_public(&self, name: &str, value: &str, timeout: Duration) -> Result<(), String> {
-        self.put(name, &SecretString::from(value.to_string()), timeout)
-    }
     /// Forgets the key; `true` when there was one.
     fn forget(&self, name: &str) -> bool;
     /// Forgets every key this cache's own keyring links whose name starts with `prefix`; how many.
@@ -151,23 +145,6 @@ mod kernel {
                 return Err(format!("the kernel keyring refused the timeout ({e:?})"));
             }
             Ok(())
-        }
-
-        fn put_public(&self, name: &str, value: &str, timeout: Duration) -> Result<(), String> {
-            let ring = self.keyring()?;
-            let key = ring
-                .add_key(name, value.as_bytes())
-                .map_err(|e| format!("the kernel keyring refused the key ({e:?})"))?;
-            // Every process of the user may read and replace it, possessor or not (a process in
-            // another session keyring does not possess what this one added to `@u`).
-            let perms = KeyPermissionsBuilder::builder()
-                .posessor(Permission::ALL)
-                .user(Permission::ALL)
-                .build();
-            let secs = usize::try_from(timeout.as_secs().max(1)).unwrap_or(usize::MAX);
-            key.set_timeout(secs)
-                .and_then(|()| key.set_perms(perms))
-                .map_err(|e| format!("the kernel keyring refused the timeout ({e:?})"))
         }
 
         fn forget(&self, name: &str) -> bool {

@@ -189,16 +189,26 @@ fn open_kind_when(
             let open = move || {
                 // Without a desktop session no unlock prompt can show, and the store crate would
                 // wait for one forever: a locked store fails at once instead, as the first such
-                // caller's dismissed prompt does.
-                if !can_prompt && secret_service_check::store_locked() == Ok(true) {
-                    return Err(Error::StoreLocked {
-                        store: keyring::Flavor::SecretService.display_name(),
-                    });
+                // caller's dismissed prompt does; so does a Secret Service that does not answer.
+                if !can_prompt {
+                    let store = keyring::Flavor::SecretService.display_name();
+                    match secret_service_check::readiness() {
+                        secret_service_check::Readiness::Ready => {}
+                        secret_service_check::Readiness::Locked => {
+                            return Err(Error::StoreLocked { store });
+                        }
+                        secret_service_check::Readiness::NotAnswering => {
+                            return Err(Error::StoreUnavailable {
+                                store,
+                                reason: "it did not answer within 2 s (is gnome-keyring-daemon stopped or stuck?)".into(),
+                            });
+                        }
+                    }
                 }
                 keyring::open(StoreKind::SecretService, lock_dir.clone())
             };
             let Some(cache) = secret_service_cache(ctx) else {
-                // No kernel keyring (keyctl refused): no cache.
+                // No kernel keyring (keyctl refused) or no home folder: no cache.
                 return open();
             };
             let cached = Cached {
@@ -221,7 +231,7 @@ fn open_kind_when(
 }
 
 /// The credential cache in front of this environment's Secret Service (its bus), without opening
-/// it; `None` where there is none (no kernel keyring, not Linux).
+/// it; `None` where there is none (no kernel keyring, no home folder, not Linux).
 fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
     #[cfg(target_os = "linux")]
     {
@@ -233,7 +243,7 @@ fn secret_service_cache(ctx: &Context) -> Option<cred_cache::CredCache> {
         Some(cred_cache::CredCache::new(
             ring,
             Box::new(secret_service_check::SecretServiceCheck),
-            key_cache::platform(),
+            ctx.store_env.data_dir.clone()?,
             scope,
         ))
     }

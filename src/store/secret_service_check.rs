@@ -9,9 +9,11 @@
 //! awskeep's back) is a no; the caller then drops the entry and reads the store, which answers as it
 //! does without a cache.
 //!
-//! It also answers `store_locked`, asked before the store is opened where no desktop session can
-//! show an unlock prompt: there the store crate's `Unlock` would wait for a prompt that never comes
-//! (every caller after the first one hangs), so a locked store fails at once instead.
+//! It also answers `readiness`, asked before the store is opened where no desktop session can show
+//! an unlock prompt: there the store crate's `Unlock` would wait for a prompt that never comes
+//! (every caller after the first one hangs), so a locked store fails at once instead; and a
+//! Secret Service that does not answer within `CALL_TIMEOUT` fails too, where the store's own calls
+//! (which have no timeout) would wait forever.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,15 +30,29 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// The check against the Secret Service on this environment's session bus.
 pub struct SecretServiceCheck;
 
-/// Whether the Secret Service would have to unlock something for awskeep: an awskeep item is
-/// locked, or the default collection (where new items go) is. `Err`: it could not be asked (the
-/// caller then opens the store, which reports why).
-pub fn store_locked() -> Result<bool, String> {
-    let connection = connect()?;
+/// What the Secret Service says before awskeep opens it where no unlock prompt can show.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Nothing awskeep needs is locked (or it could not tell: the store then reports the rest).
+    Ready,
+    /// An awskeep item, or the default collection (where new items go), is locked.
+    Locked,
+    /// The bus took the call but the Secret Service did not answer within `CALL_TIMEOUT`: a
+    /// hung daemon, which the store's own calls (no timeout) would wait on forever.
+    NotAnswering,
+}
+
+/// Whether the Secret Service would have to unlock something for awskeep, asked with a timeout.
+pub fn readiness() -> Readiness {
+    let Ok(connection) = connect() else {
+        return Readiness::Ready;
+    };
     let attributes = HashMap::from([("service", super::SERVICE)]);
-    let (_, locked) = search(&connection, &attributes)?;
-    if !locked.is_empty() {
-        return Ok(true);
+    match search(&connection, &attributes) {
+        Ok((_, locked)) if !locked.is_empty() => return Readiness::Locked,
+        Ok(_) => {}
+        Err(SearchError::TimedOut) => return Readiness::NotAnswering,
+        Err(SearchError::Other(_)) => return Readiness::Ready,
     }
     // No default collection (or an alias this service does not serve): not locked as far as
     // awskeep can tell; the store reports the rest.
@@ -57,7 +73,25 @@ pub fn store_locked() -> Result<bool, String> {
         })
         .and_then(|value| bool::try_from(value).ok())
         .unwrap_or(false);
-    Ok(default_locked)
+    if default_locked {
+        Readiness::Locked
+    } else {
+        Readiness::Ready
+    }
+}
+
+enum SearchError {
+    TimedOut,
+    Other(String),
+}
+
+impl std::fmt::Display for SearchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchError::TimedOut => write!(f, "SearchItems: no answer within {CALL_TIMEOUT:?}"),
+            SearchError::Other(why) => f.write_str(why),
+        }
+    }
 }
 
 const SERVICE_NAME: &str = "org.freedesktop.secrets";
@@ -72,8 +106,8 @@ fn connect() -> Result<zbus::blocking::Connection, String> {
 fn search(
     connection: &zbus::blocking::Connection,
     attributes: &HashMap<&str, &str>,
-) -> Result<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>), String> {
-    connection
+) -> Result<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>), SearchError> {
+    let reply = connection
         .call_method(
             Some(SERVICE_NAME),
             "/org/freedesktop/secrets",
@@ -81,10 +115,16 @@ fn search(
             "SearchItems",
             &(attributes,),
         )
-        .map_err(|e| format!("SearchItems: {e}"))?
+        .map_err(|e| match e {
+            zbus::Error::InputOutput(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                SearchError::TimedOut
+            }
+            other => SearchError::Other(format!("SearchItems: {other}")),
+        })?;
+    reply
         .body()
         .deserialize()
-        .map_err(|e| format!("SearchItems' answer: {e}"))
+        .map_err(|e| SearchError::Other(format!("SearchItems' answer: {e}")))
 }
 
 impl StoreCheck for SecretServiceCheck {
@@ -93,7 +133,7 @@ impl StoreCheck for SecretServiceCheck {
         for user in Flavor::SecretService.item_users(profile, source) {
             let attributes =
                 HashMap::from([("service", super::SERVICE), ("username", user.as_str())]);
-            let (unlocked, locked) = search(&connection, &attributes)?;
+            let (unlocked, locked) = search(&connection, &attributes).map_err(|e| e.to_string())?;
             if unlocked.is_empty() || !locked.is_empty() {
                 return Ok(false);
             }

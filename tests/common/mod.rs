@@ -339,6 +339,33 @@ impl TestEnv {
         self.run(&args, &format!("{}\n{}\n", key.id, key.secret))
     }
 
+    /// This test's session bus address, as the awskeep it runs is given it.
+    pub fn bus_address(&self) -> &str {
+        &self.bus_address
+    }
+
+    /// The PID of the process that owns `org.freedesktop.secrets` on this test's bus.
+    pub fn secret_service_pid(&self) -> u32 {
+        let output = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--dest=org.freedesktop.DBus",
+                "--print-reply",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .expect("dbus-send");
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.split_whitespace()
+            .skip_while(|w| *w != "uint32")
+            .nth(1)
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no PID for the Secret Service: {text}"))
+    }
+
     /// Locks the login collection over the session bus, as the screen locker does.
     pub fn lock_keyring(&self) {
         let status = self
