@@ -361,9 +361,6 @@ pub enum Error {
     #[error("the operating system gave no random bytes: {reason}")]
     NoRandom { reason: String },
 
-    #[error("cannot drop the credential cache: {reason}")]
-    CacheNotDropped { reason: String },
-
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     ServeListen { port: u16, source: std::io::Error },
 
@@ -570,7 +567,6 @@ impl Error {
             Error::ExecNested { .. } => "exit that shell first, or run the command directly: its environment already has the credentials".into(),
             Error::ExecFailed { .. } => "check the command's name and that it is on PATH".into(),
             Error::NoRandom { .. } => "try again; the operating system's random source failed".into(),
-            Error::CacheNotDropped { .. } => "nothing was changed; awskeep's data folder ($XDG_DATA_HOME/awskeep, else ~/.local/share/awskeep) must be a folder of yours, not a link".into(),
             Error::ServeListen { .. } if this(C::Serve) => "pick another --port, or leave it out for a free one".into(),
             Error::ServeListen { .. } => "pick another port".into(),
             Error::MfaProcess { .. } if matches!(cmd, Some(C::CredentialProcess | C::Exec | C::Export | C::Serve | C::SessionRefresh)) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
@@ -669,7 +665,6 @@ impl Error {
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
             | Error::NoRandom { .. }
-            | Error::CacheNotDropped { .. }
             | Error::ServeListen { .. }
             | Error::DoctorFound { .. } => exit::FAILURE,
             Error::ExecNested { .. } | Error::ServeNeedsSession { .. } => exit::USAGE,
@@ -936,7 +931,6 @@ mod hint_tests {
             },
             Error::ServeNeedsSession { profile: s("dev") },
             Error::NoRandom { reason: s("x") },
-            Error::CacheNotDropped { reason: s("x") },
             Error::ServeListen {
                 port: 1,
                 source: io(),

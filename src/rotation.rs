@@ -75,6 +75,8 @@ pub struct Pending {
 /// The new key is current; the old one (`item.rotation.previous`, always set) is still in IAM.
 pub struct Retiring {
     pub item: StoredKey,
+    /// The old key's ID, taken from `item.rotation.previous` when the state is built.
+    old_id: AccessKeyId,
 }
 
 /// A profile's rotation state, as its store item records it.
@@ -87,8 +89,9 @@ pub enum State {
 
 impl State {
     pub fn of(item: StoredKey) -> Self {
-        if item.rotation.previous.is_some() {
-            State::Retiring(Retiring { item })
+        if let Some(previous) = &item.rotation.previous {
+            let old_id = previous.access_key_id.clone();
+            State::Retiring(Retiring { item, old_id })
         } else if item.rotation.pending.is_some() {
             State::Pending(Pending { item })
         } else if let Some(started) = item.rotation.started_at {
@@ -183,18 +186,13 @@ impl Intent {
 }
 
 impl Pending {
-    fn new_key(&self) -> &KeyPair {
-        self.item
-            .rotation
-            .pending
-            .as_ref()
-            .expect("a Pending state is built only with a pending key")
-    }
-
     /// Whether IAM still lists the pending key. Its CreateDate is taken from the listing when the
     /// item lacks it (written by an awskeep that did not record it), to be stored at the switch.
     pub fn is_listed(&mut self, keys: &[KeyInfo]) -> bool {
-        let Some(listed) = keys.iter().find(|k| k.id == self.new_key().access_key_id) else {
+        let Some(new_key) = &self.item.rotation.pending else {
+            return false;
+        };
+        let Some(listed) = keys.iter().find(|k| k.id == new_key.access_key_id) else {
             return false;
         };
         if self.item.rotation.pending_created_at.is_none() {
@@ -213,15 +211,18 @@ impl Pending {
     /// Pending -> Retiring: once AWS accepts the new key, one store write makes it current and
     /// keeps the old one as previous. A session of the old key is dropped with it.
     pub fn switch(mut self, step: &Step<'_>) -> Result<Retiring> {
-        let owner = step.aws.wait_accepted(self.new_key())?;
+        // Taken from this in-memory item only: the store still holds it until the write below.
+        let Some(new) = self.item.rotation.pending.take() else {
+            return Err(Error::StoreItemCorrupt {
+                store: step.store.display_name(),
+                profile: step.profile.to_string(),
+                reason: "its rotation state names no pending key",
+            });
+        };
+        let owner = step.aws.wait_accepted(&new)?;
         (step.checkpoint)("rotate:after-verify")?;
-        let new = self
-            .item
-            .rotation
-            .pending
-            .take()
-            .expect("a Pending state is built only with a pending key");
         let old = std::mem::replace(&mut self.item.key, new);
+        let old_id = old.access_key_id.clone();
         self.item.iam_created_at = self.item.rotation.pending_created_at;
         self.item.rotation = Rotation {
             previous: Some(old),
@@ -238,19 +239,16 @@ impl Pending {
             ));
         }
         (step.checkpoint)("rotate:after-switch")?;
-        Ok(Retiring { item: self.item })
+        Ok(Retiring {
+            item: self.item,
+            old_id,
+        })
     }
 }
 
 impl Retiring {
     pub fn old_key_id(&self) -> &AccessKeyId {
-        &self
-            .item
-            .rotation
-            .previous
-            .as_ref()
-            .expect("a Retiring state is built only with a previous key")
-            .access_key_id
+        &self.old_id
     }
 
     /// Retiring -> Idle: the old key is deleted (or deactivated) in IAM acting as the new key,

@@ -178,9 +178,7 @@ fn a_cached_session_is_not_served_from_a_locked_keyring_either() {
 fn with_the_cache_off_every_call_reads_the_store_and_the_old_entry_is_gone() {
     let env = with_key();
     let (name, _) = entry_of(&env);
-    let mut config = env.read_config();
-    config.push_str("awskeep_cache = off\n");
-    env.write_config(&config);
+    env.append_config("awskeep_cache = off\n");
     key_id(&serve(&env).0);
     assert!(
         !proc_keys_contain(&name),

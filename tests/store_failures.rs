@@ -70,29 +70,35 @@ fn a_locked_keyring_is_reported_as_locked_and_writes_nothing() {
     assert_eq!(env.read_config(), config, "nothing changed while locked");
 }
 
-#[test]
-fn callers_of_a_locked_keyring_with_no_desktop_all_fail_at_once_and_none_waits_for_a_prompt() {
+/// `dev` stored, with `awskeep_cache = off`: every call goes to the Secret Service.
+fn key_with_the_cache_off() -> TestEnv {
     let env = TestEnv::new();
     env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
-    let mut config = env.read_config();
-    config.push_str("awskeep_cache = off\n");
-    env.write_config(&config);
+    env.append_config("awskeep_cache = off\n");
+    env
+}
+
+/// `credential-process --profile dev` started as an AWS CLI would, with no desktop session (the
+/// test environment is cleared anyway; said here because the behaviour depends on it).
+fn spawn_without_desktop(env: &TestEnv) -> std::process::Child {
+    let mut command = env.awskeep();
+    command
+        .args(["credential-process", "--profile", "dev"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("spawn")
+}
+
+#[test]
+fn callers_of_a_locked_keyring_with_no_desktop_all_fail_at_once_and_none_waits_for_a_prompt() {
+    let env = key_with_the_cache_off();
     env.lock_keyring();
     // Eight AWS CLI processes at once, as Terraform starts them. No DISPLAY: no unlock prompt can
     // show, and gnome-keyring answers every caller after the first with a prompt nobody completes.
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            let mut command = env.awskeep();
-            command
-                .args(["credential-process", "--profile", "dev"])
-                .env_remove("DISPLAY")
-                .env_remove("WAYLAND_DISPLAY")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            command.spawn().expect("spawn")
-        })
-        .collect();
+    let children: Vec<_> = (0..8).map(|_| spawn_without_desktop(&env)).collect();
     for child in children {
         wait_for(child, Duration::from_secs(30)).assert_fails(4, "locked");
     }
@@ -102,11 +108,7 @@ fn callers_of_a_locked_keyring_with_no_desktop_all_fail_at_once_and_none_waits_f
 
 #[test]
 fn a_secret_service_that_does_not_answer_fails_in_seconds_with_no_desktop() {
-    let env = TestEnv::new();
-    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
-    let mut config = env.read_config();
-    config.push_str("awskeep_cache = off\n");
-    env.write_config(&config);
+    let env = key_with_the_cache_off();
     let pid = env.secret_service_pid().to_string();
     let signal = |sig: &str| {
         let status = std::process::Command::new("kill")
@@ -117,15 +119,7 @@ fn a_secret_service_that_does_not_answer_fails_in_seconds_with_no_desktop() {
     };
     // A stuck gnome-keyring-daemon: the bus takes the call, nothing answers.
     signal("-STOP");
-    let mut command = env.awskeep();
-    command
-        .args(["credential-process", "--profile", "dev"])
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let run = wait_for(command.spawn().expect("spawn"), Duration::from_secs(30));
+    let run = wait_for(spawn_without_desktop(&env), Duration::from_secs(30));
     signal("-CONT");
     run.assert_fails(4, "did not answer within 2 s");
 }

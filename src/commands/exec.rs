@@ -41,10 +41,14 @@ pub fn run(
         args.mfa_process.as_deref(),
         Refresh::IfNeeded,
     )?;
-    let (program, rest) = args
-        .command
-        .split_first()
-        .expect("clap requires at least one COMMAND value");
+    // clap requires a COMMAND; an empty one is refused as env(1) refuses a missing program.
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::ExecFailed {
+            program: String::new(),
+            reason: "no command given after --".into(),
+            code: 127,
+        });
+    };
     let mut command = Command::new(program);
     command.args(rest);
     for name in REMOVED.iter().chain(resolved.credentials.stale_vars()) {

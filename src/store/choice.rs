@@ -65,13 +65,7 @@ pub fn recorded(dir: &Path) -> Result<Option<StoreKind>> {
 pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
     // The lock's folder check makes the folder 0700 and refuses a foreign or linked one.
     let _lock = crate::lock::FileLock::acquire(dir, "store.lock", Duration::from_secs(20))
-        .map_err(|e| match e {
-            crate::lock::LockError::TimedOut { path } => Error::StoreIndexBusy { path },
-            crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
-            crate::lock::LockError::Unsafe { path, reason } => {
-                Error::UnsafeStoreDir { path, reason }
-            }
-        })?;
+        .map_err(super::data_dir_error)?;
     crate::config_file::write_atomically(
         &dir.join(RECORD_FILE),
         format!("{}\n", kind.arg_name()).as_bytes(),

@@ -361,16 +361,7 @@ impl CredCache {
     }
 
     fn new_generation(&self) -> Result<String> {
-        crate::lock::private_dir(&self.generation_dir).map_err(|e| match e {
-            crate::lock::LockError::Unsafe { path, reason } => Error::CacheNotDropped {
-                reason: format!("{} is unsafe: {reason}", path.display()),
-            },
-            crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
-            crate::lock::LockError::TimedOut { path } => Error::WriteFile {
-                path,
-                source: std::io::ErrorKind::TimedOut.into(),
-            },
-        })?;
+        crate::lock::private_dir(&self.generation_dir).map_err(super::data_dir_error)?;
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| Error::NoRandom {
             reason: e.to_string(),

@@ -27,7 +27,7 @@ use super::CredentialStore;
 use super::key_cache::KeyCache;
 use super::unlock::{self, PassphraseSources};
 use crate::error::{Error, Result};
-use crate::lock::{FileLock, LockError};
+use crate::lock::FileLock;
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
 use crate::session::Session;
@@ -223,11 +223,7 @@ impl FileStore {
     }
 
     fn lock(&self) -> Result<FileLock> {
-        FileLock::acquire(&self.dir, LOCK_FILE, LOCK_WAIT).map_err(|e| match e {
-            LockError::TimedOut { path } => Error::StoreIndexBusy { path },
-            LockError::Io { path, source } => Error::WriteFile { path, source },
-            LockError::Unsafe { path, reason } => Error::UnsafeStoreDir { path, reason },
-        })
+        FileLock::acquire(&self.dir, LOCK_FILE, LOCK_WAIT).map_err(super::data_dir_error)
     }
 
     /// The document as stored; empty when there is no store or no item yet (nothing is unlocked).

@@ -132,6 +132,16 @@ pub fn data_dir(ctx: &Context) -> Result<PathBuf> {
     ctx.store_env.data_dir.clone().ok_or(Error::NoHome)
 }
 
+/// What a lock or folder check on awskeep's data folder (the file store, the store choice record,
+/// the credential cache's generation) failing means to the user.
+pub(crate) fn data_dir_error(error: crate::lock::LockError) -> Error {
+    match error {
+        crate::lock::LockError::TimedOut { path } => Error::StoreIndexBusy { path },
+        crate::lock::LockError::Io { path, source } => Error::WriteFile { path, source },
+        crate::lock::LockError::Unsafe { path, reason } => Error::UnsafeStoreDir { path, reason },
+    }
+}
+
 /// Opens the store `--store` names, else the recorded one, else the one the probe picks (recorded
 /// by its first write).
 pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result<Opened> {
@@ -200,7 +210,10 @@ fn open_kind_when(
                         secret_service_check::Readiness::NotAnswering => {
                             return Err(Error::StoreUnavailable {
                                 store,
-                                reason: "it did not answer within 2 s (is gnome-keyring-daemon stopped or stuck?)".into(),
+                                reason: format!(
+                                    "it did not answer within {} s (is gnome-keyring-daemon stopped or stuck?)",
+                                    secret_service_check::CALL_TIMEOUT.as_secs()
+                                ),
                             });
                         }
                     }

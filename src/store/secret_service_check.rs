@@ -25,7 +25,7 @@ use super::keyring::Flavor;
 use crate::profile_name::ProfileName;
 
 /// How long one answer may take before the cache gives up and the store is read instead.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The check against the Secret Service on this environment's session bus.
 pub struct SecretServiceCheck;

@@ -339,6 +339,13 @@ impl TestEnv {
         self.run(&args, &format!("{}\n{}\n", key.id, key.secret))
     }
 
+    /// Appends `text` to ~/.aws/config (a setting lands in the last profile's section).
+    pub fn append_config(&self, text: &str) {
+        let mut config = self.read_config();
+        config.push_str(text);
+        self.write_config(&config);
+    }
+
     /// This test's session bus address, as the awskeep it runs is given it.
     pub fn bus_address(&self) -> &str {
         &self.bus_address
