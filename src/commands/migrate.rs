@@ -84,6 +84,9 @@ pub fn run(
     for candidate in candidates {
         let profile = candidate.profile.clone();
         let line = process_line::build(&program, &profile, store_choice)?;
+        if let Some(caveat) = process_line::caveat(&line) {
+            crate::output::say(&format!("awskeep: warning: {caveat}"));
+        }
         match migrate_one(ctx, store, aws, candidate, &line, &args) {
             Ok(Migrated {
                 whose,

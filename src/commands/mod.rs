@@ -234,6 +234,9 @@ pub(crate) fn prepare_new_profile(
     refuse_plaintext_keys(&config, &credentials, profile)?;
     refuse_other_sources(&config, profile)?;
     let line = process_line::build(&own_program()?, profile, store_choice)?;
+    if let Some(caveat) = process_line::caveat(&line) {
+        crate::output::say(&format!("awskeep: warning: {caveat}"));
+    }
     let previous = match store.get(profile) {
         Ok(previous) => previous,
         Err(Error::StoreItemCorrupt { .. }) => None,

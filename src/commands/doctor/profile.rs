@@ -142,6 +142,12 @@ fn line_fix(files: &Files, profile: &ProfileName) -> String {
     }
 }
 
+/// The same program and arguments, whatever `--store` the line adds.
+fn same_command(ours: &str, line: &str) -> bool {
+    let without_store = |l: &str| l.split(" --store ").next().unwrap_or(l).trim().to_string();
+    without_store(ours) == without_store(line)
+}
+
 fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>) -> Finding {
     let check = "credential_process";
     let Some(line) = line else {
@@ -178,11 +184,29 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
         }
         Some(_) => {}
     }
-    if let Some(reason) = process_line::quoting_problem(line) {
+    if let Some(reason) = process_line::client_problem(line) {
+        // Where this awskeep's own line would be the same (a Windows path that needs quotes on a
+        // volume without short names), rewriting it helps nobody: moving awskeep does.
+        let ours = crate::commands::own_program()
+            .and_then(|program| process_line::build(&program, profile, None))
+            .ok();
+        if ours
+            .as_ref()
+            .is_some_and(|ours| same_command(ours.as_str(), line))
+        {
+            return Finding::new(
+                Severity::Warn,
+                check,
+                format!("some AWS clients cannot run the line: {reason}"),
+            )
+            .fix(format!(
+                "install awskeep in a folder whose path has no spaces or ( ) & ^ < > @, then run `awskeep add {profile} --force`"
+            ));
+        }
         return Finding::new(
             Severity::Fail,
             check,
-            format!("the line is not quoted safely: {reason}"),
+            format!("some AWS clients cannot run the line: {reason}"),
         )
         .fix(line_fix(files, profile));
     }

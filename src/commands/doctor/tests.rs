@@ -244,7 +244,11 @@ fn an_unquoted_path_with_spaces_and_a_missing_line_fail() {
     let report = examine_with(dir.path(), &store, &FakeAws::default(), &["--offline"]);
     let dev = only(&report, "credential_process", Some("dev"));
     assert_eq!(dev.severity, Severity::Fail);
-    assert!(dev.message.contains("not quoted safely"), "{}", dev.message);
+    assert!(
+        dev.message.contains("some AWS clients cannot run the line"),
+        "{}",
+        dev.message
+    );
     let ops = only(&report, "credential_process", Some("ops"));
     assert_eq!(ops.severity, Severity::Fail);
     assert!(
