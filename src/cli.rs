@@ -494,7 +494,7 @@ pub struct SessionFlags {
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub session: Option<String>,
 
-    /// How long each session lasts (15m to 36h; default 12h)
+    /// How long each session lasts (1h to 36h; default 12h)
     #[arg(long, value_name = "DURATION", value_parser = crate::session::parse_duration)]
     pub session_duration: Option<std::time::Duration>,
 

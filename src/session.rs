@@ -16,12 +16,16 @@ use crate::error::{Error, Result};
 use crate::profile::Document;
 use crate::profile_name::ProfileName;
 
-/// Serve nothing with less than this left: botocore refreshes 15 minutes before `Expiration` and
-/// runs the helper on every API call inside that window.
+/// Serve nothing with less than this left: the widest client refresh window is 15 minutes
+/// (botocore / the AWS CLI and .NET start refreshing 15 minutes before `Expiration`, and botocore
+/// runs the helper on every API call inside that window; docs/CLIENTS.md has every client's), so a
+/// session handed out with less would make clients re-run awskeep call after call.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(20 * 60);
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// The shortest session worth having: served until `REFRESH_MARGIN` before its end, a shorter one
+/// would be fetched again (an STS call, perhaps an MFA code) every few minutes. STS itself allows 15m.
+const MIN_DURATION: Duration = Duration::from_secs(3600);
 /// What STS allows for GetSessionToken.
-const MIN_DURATION: Duration = Duration::from_secs(15 * 60);
 const MAX_DURATION: Duration = Duration::from_secs(36 * 3600);
 /// How long a process waits for another one's refresh (which may include an MFA prompt).
 const LOCK_WAIT: Duration = Duration::from_secs(180);
@@ -88,9 +92,10 @@ impl SessionSettings {
         })
     }
 
-    /// Less than a quarter of a short session is never served either.
+    /// How much a served session must have left: the same for every duration (durations shorter
+    /// than `MIN_DURATION` are refused), so no client ever receives one inside its refresh window.
     pub fn margin(&self) -> Duration {
-        REFRESH_MARGIN.min(self.duration / 4)
+        REFRESH_MARGIN
     }
 }
 
@@ -107,8 +112,11 @@ pub fn parse_mfa_serial(text: &str) -> std::result::Result<crate::profile::Setti
 
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 12h)"))?;
-    if duration < MIN_DURATION || duration > MAX_DURATION {
-        return Err("STS allows 15m to 36h".into());
+    if duration < MIN_DURATION {
+        return Err("use 1h or more: AWS clients start refreshing up to 15 minutes before a session ends and awskeep serves one only while it has more than 20 minutes left, so a shorter session would be fetched again every few minutes".into());
+    }
+    if duration > MAX_DURATION {
+        return Err("STS allows sessions of at most 36h".into());
     }
     Ok(duration)
 }
@@ -265,6 +273,12 @@ mod tests {
         assert_eq!(on.duration, Duration::from_secs(3600));
         assert!(settings("[profile dev]\nawskeep_session = maybe\n").is_err());
         assert!(settings("[profile dev]\nawskeep_session_duration = 5m\n").is_err());
+        // Shorter than an hour: inside the widest client window too soon (refresh storms).
+        for short in ["15m", "30m", "59m"] {
+            let reason = parse_duration(short).unwrap_err();
+            assert!(reason.contains("15 minutes"), "{short}: {reason}");
+        }
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(
             settings("[profile dev]\nawskeep_mfa_prompt = kdialog\n")
                 .unwrap()

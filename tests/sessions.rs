@@ -284,3 +284,90 @@ fn a_changed_mfa_serial_does_not_serve_the_old_devices_session() {
         "a new device means a new session"
     );
 }
+
+/// Refresh storms: botocore (and .NET) refresh from 15 minutes before `Expiration`, and botocore
+/// re-runs the helper on every call inside that window. A session awskeep hands out never has less
+/// than 20 minutes left, and a duration too short for that is refused with the reason, so six calls
+/// of one boto3 process run credential_process once, not seven times.
+#[test]
+fn one_boto3_process_runs_credential_process_once_for_six_calls() {
+    let (env, moto) = setup(&["--session-duration", "1h"]);
+    let runs = env.path("runs.log");
+    let wrapper = env.path("counting-awskeep");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\nexec '{}' \"$@\"\n",
+            runs.display(),
+            env!("CARGO_BIN_EXE_awskeep")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let config = env.read_config();
+    let line = config
+        .lines()
+        .find(|l| l.starts_with("credential_process"))
+        .unwrap()
+        .to_string();
+    env.write_config(&config.replace(
+        &line,
+        &format!(
+            "credential_process = {} credential-process --profile dev",
+            wrapper.display()
+        ),
+    ));
+    let mut boto3 = env.command(common::clients::venv_bin("python"));
+    boto3.args([
+        "-c",
+        "import boto3\nsts = boto3.Session(profile_name='dev').client('sts')\nfor _ in range(6):\n    sts.get_caller_identity()\nprint('ok')",
+    ]);
+    let run = run_with_stdin(boto3, "");
+    assert_eq!(run.stdout.trim(), "ok", "{}", run.stderr);
+    let count = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(count, 1, "credential_process runs for 6 calls");
+    assert_eq!(moto.session_token_calls(), 1);
+}
+
+#[test]
+fn a_session_duration_inside_the_clients_refresh_window_is_refused_with_the_reason() {
+    let env = TestEnv::new();
+    for short in ["15m", "30m", "59m"] {
+        let run = env.run(
+            &[
+                "add",
+                "dev",
+                "--no-verify",
+                "--session",
+                "on",
+                "--session-duration",
+                short,
+            ],
+            KEY,
+        );
+        assert_eq!(run.status.code(), Some(2), "{short}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("use 1h or more") && run.stderr.contains("15 minutes"),
+            "{short}: {}",
+            run.stderr
+        );
+    }
+    assert!(!env.read_config().contains("credential_process"));
+    // A config written by an earlier version: credential-process says what is wrong, on one line.
+    env.run(&["add", "dev", "--no-verify", "--session", "on"], KEY)
+        .assert_ok();
+    let config = env.read_config();
+    env.write_config(&format!("{config}awskeep_session_duration = 30m\n"));
+    let run = credentials(&env, &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("awskeep_session_duration") && run.stderr.contains("use 1h or more"),
+        "{}",
+        run.stderr
+    );
+}
