@@ -22,6 +22,9 @@ fn main() {
         }
     };
     let command = cli.command.kind();
+    if command == awskeep::cli::CommandKind::CredentialProcess {
+        awskeep::output::keep_stderr_for_failure();
+    }
     if let Err(error) = awskeep::run(cli) {
         awskeep::output::error_line(&error, command);
         std::process::exit(error.exit_code());

@@ -217,12 +217,13 @@ fn run_process(command: &str) -> Result<Zeroizing<String>> {
         command: command.to_string(),
         reason,
     };
-    // Its stderr goes where ours goes (shown by the SDKs on failure); its stdout is the code.
+    // Its stdout is the code; its stderr is relayed as our messages for a person are, so under
+    // credential-process it never reaches our stderr on success (output::keep_stderr_for_failure).
     let output = shell_command(command)
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
         .output()
         .map_err(|e| failed(e.to_string()))?;
+    crate::output::relay(&output.stderr);
     if !output.status.success() {
         return Err(failed(format!("it exited with {}", output.status)));
     }

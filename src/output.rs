@@ -1,9 +1,11 @@
 //! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
 //! credential_process JSON, `--json` listings, `list`'s table and `doctor`'s report. Messages,
-//! questions' context, warnings and progress for a person go to stderr.
+//! questions' context, warnings and progress for a person go to stderr (for credential-process: to the
+//! terminal, or to stderr only on failure).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
+use std::sync::Mutex;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -100,15 +102,50 @@ pub fn print_bytes(bytes: &[u8]) -> Result<()> {
         .map_err(Error::Output)
 }
 
+/// Messages for a person that a machine-read command holds back from stderr (see
+/// `keep_stderr_for_failure`); `None` for every other command, which writes them to stderr at once.
+///
+/// The one piece of process-wide state: where this process's messages for a person go is a fact
+/// about the process (what its stderr is read as), set once by `main` before any command runs.
+static HELD: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+/// For credential-process: on success stderr stays empty, because the C++ SDK reads the helper's
+/// stderr merged into the JSON (`2>&1`). Messages for a person (`--verbose` steps, an MFA retry) go
+/// where the prompts go, the terminal; with no terminal they are kept and written to stderr only if
+/// the command fails, before its error line, where every client that shows stderr shows them.
+pub fn keep_stderr_for_failure() {
+    if let Ok(mut held) = HELD.lock() {
+        *held = Some(Vec::new());
+    }
+}
+
 /// A message for the person at the terminal.
 pub fn say(message: &str) {
-    eprintln!("{message}");
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match held.as_mut() {
+        None => eprintln!("{message}"),
+        Some(kept) => {
+            if !crate::prompt::tell(message) {
+                kept.push(message.to_string());
+            }
+        }
+    }
+}
+
+/// What a helper command (`awskeep_mfa_process`, the passphrase command) wrote to its stderr,
+/// passed on line by line as our own messages for a person.
+pub fn relay(stderr: &[u8]) {
+    for line in String::from_utf8_lossy(stderr).lines() {
+        say(line);
+    }
 }
 
 /// A step, shown with `--verbose`. Callers pass names and paths, never key material.
 pub fn trace(verbose: bool, message: &str) {
     if verbose {
-        eprintln!("awskeep: {message}");
+        say(&format!("awskeep: {message}"));
     }
 }
 
@@ -157,6 +194,13 @@ pub fn usage_line(rendered: &str) -> String {
 
 /// The one line main prints for an error raised by `command`.
 pub fn error_line(error: &Error, command: CommandKind) {
+    let kept = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    for message in kept.unwrap_or_default() {
+        eprintln!("{message}");
+    }
     eprintln!("{}", error.one_line(Some(command)));
 }
 

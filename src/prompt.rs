@@ -60,6 +60,14 @@ pub fn ask_hidden(prompt: &str) -> Result<zeroize::Zeroizing<String>> {
         .map_err(Error::Terminal)
 }
 
+/// Shows `message` (one line) on the terminal, where the questions go; false when there is none.
+pub fn tell(message: &str) -> bool {
+    use std::io::Write;
+    open_terminal()
+        .and_then(|(_, mut output)| writeln!(output, "{message}").map_err(Error::Terminal))
+        .is_ok()
+}
+
 /// The controlling terminal as (input, output): `/dev/tty` both ways on Unix.
 #[cfg(unix)]
 fn open_terminal() -> Result<(std::fs::File, std::fs::File)> {

@@ -230,13 +230,22 @@ fn proc_keys_contain(name: &str) -> bool {
 
 /// The entry the verbose trace names, and its line in /proc/keys.
 fn entry_of(env: &TestEnv) -> (String, String) {
-    let run = env.run(&["--verbose", "credential-process", "--profile", "dev"], "");
+    // On success credential-process's stderr stays empty; `--verbose` steps go to the terminal.
+    let mut at_terminal = env.command("python3");
+    at_terminal
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/pty_run.py"
+        ))
+        .args(["--", env!("CARGO_BIN_EXE_awskeep")])
+        .args(["--verbose", "credential-process", "--profile", "dev"]);
+    let run = common::run_with_stdin(at_terminal, "");
     run.assert_ok();
     let name = run
-        .stderr
+        .stdout
         .split_whitespace()
         .find(|w| w.starts_with("awskeep:cred:"))
-        .unwrap_or_else(|| panic!("no entry named: {}", run.stderr))
+        .unwrap_or_else(|| panic!("no entry named: {}", run.stdout))
         .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != ':')
         .to_string();
     let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");

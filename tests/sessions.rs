@@ -371,3 +371,54 @@ fn a_session_duration_inside_the_clients_refresh_window_is_refused_with_the_reas
         run.stderr
     );
 }
+
+/// The C++ SDK reads `LINE 2>&1` as the JSON: on success credential-process writes nothing to
+/// stderr, not the `--verbose` steps, not what an MFA command says on its stderr. Without a terminal
+/// to show them on, those messages are written only when the call fails, before its error line.
+#[test]
+fn on_success_stderr_stays_empty_even_verbose_and_with_a_chatty_mfa_command() {
+    let (env, _moto) = setup(&["--mfa-serial", "arn:aws:iam::123456789012:mfa/dev"]);
+    let chatty = "echo 'asking the token app' >&2; echo 123456";
+    let mut args = vec!["--verbose", "credential-process", "--profile", "dev"];
+    args.extend(["--mfa-process", chatty]);
+    // setsid: no controlling terminal, as under an IDE or CI.
+    let mut command = env.command("setsid");
+    command
+        .args(["-w", env!("CARGO_BIN_EXE_awskeep")])
+        .args(&args);
+    let run = run_with_stdin(command, "");
+    run.assert_ok();
+    assert_eq!(run.stderr, "", "stderr on success");
+    json(&run);
+    // As the C++ SDK runs it: stdout and stderr merged, parsed as one JSON document.
+    let mut merged = env.command("sh");
+    merged.args([
+        "-c",
+        &format!(
+            "setsid -w '{}' --verbose credential-process --profile dev 2>&1",
+            env!("CARGO_BIN_EXE_awskeep")
+        ),
+    ]);
+    let run = run_with_stdin(merged, "");
+    let parsed: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("2>&1 is not one JSON document ({e}): {}", run.stdout));
+    assert_eq!(parsed["Version"], 1);
+
+    // A failure: the held steps come first, then the one error line, last.
+    env.run(&["session", "clear", "--all"], "").assert_ok();
+    let mut failing = env.command("setsid");
+    failing
+        .args(["-w", env!("CARGO_BIN_EXE_awskeep")])
+        .args(["--verbose", "credential-process", "--profile", "dev"])
+        .args(["--mfa-process", "echo 'no token app' >&2; exit 3"]);
+    let run = run_with_stdin(failing, "");
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no token app"), "{}", run.stderr);
+    assert!(run.stderr.contains("awskeep: "), "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("Hint:"),
+        "the error line is last: {}",
+        run.stderr
+    );
+}

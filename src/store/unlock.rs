@@ -7,7 +7,6 @@
 //! automation), `AWSKEEP_FILE_PASSPHRASE_COMMAND` (its stdout), the terminal. With none of them a
 //! locked store is an error naming `awskeep unlock`, at once: nothing waits for input that cannot come.
 
-use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -98,19 +97,15 @@ fn run_command(command: &str) -> Result<SecretString> {
         command: command.to_string(),
         reason,
     };
-    let mut child = crate::mfa::shell_command(command)
+    // Its stderr is relayed as our messages for a person are (never to credential-process's stderr
+    // on success: output::keep_stderr_for_failure).
+    let output = crate::mfa::shell_command(command)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
+        .output()
         .map_err(|e| failed(e.to_string()))?;
-    let mut out = Zeroizing::new(Vec::new());
-    if let Some(mut stdout) = child.stdout.take() {
-        stdout
-            .read_to_end(&mut out)
-            .map_err(|e| failed(e.to_string()))?;
-    }
-    let status = child.wait().map_err(|e| failed(e.to_string()))?;
+    let out = Zeroizing::new(output.stdout);
+    crate::output::relay(&output.stderr);
+    let status = output.status;
     if !status.success() {
         return Err(failed(format!("it exited with {status}")));
     }
