@@ -122,6 +122,16 @@ pub enum Error {
     ConfigEditRejected { path: PathBuf, reason: String },
 
     #[error(
+        "line {line} of {path}, [{header}], is profile {profile} for some AWS SDKs but not for the AWS CLI and boto3, so no edit of {profile} would reach every client"
+    )]
+    HeaderReadDifferently {
+        path: PathBuf,
+        line: usize,
+        header: String,
+        profile: String,
+    },
+
+    #[error(
         "profile \"{profile}\" has {what} in {path}, which would win over awskeep in botocore, the JS and the Go SDKs"
     )]
     ConflictingKeys {
@@ -445,6 +455,9 @@ impl Error {
             Error::ReadFile { .. } => "check that you may read that file (its owner and permissions), then run the command again".into(),
             Error::WriteFile { .. } => "check that you may write that file and its folder (owner, permissions, an immutable or read-only file system), then run the command again".into(),
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
+            Error::HeaderReadDifferently { profile, .. } => {
+                format!("write that header as [profile {profile}] (or rename the section if it is not that profile), then run the command again")
+            }
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
             Error::ConfigKeepsChanging { .. } => {
                 "stop the program that keeps rewriting it, then run the command again".into()
@@ -630,6 +643,7 @@ impl Error {
             | Error::ReadFile { .. }
             | Error::WriteFile { .. }
             | Error::ConfigEditRejected { .. }
+            | Error::HeaderReadDifferently { .. }
             | Error::ConflictingKeys { .. }
             | Error::ConflictingSource { .. }
             | Error::ConfigChanged { .. }
@@ -779,6 +793,12 @@ mod hint_tests {
             Error::ConfigEditRejected {
                 path: path(),
                 reason: s("x"),
+            },
+            Error::HeaderReadDifferently {
+                path: path(),
+                line: 1,
+                header: s(" profile dev "),
+                profile: s("dev"),
             },
             Error::ConflictingKeys {
                 profile: s("dev"),

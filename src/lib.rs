@@ -24,6 +24,7 @@ pub mod profile_name;
 pub mod prompt;
 pub mod rotation;
 pub mod secret;
+pub mod section_header;
 pub mod session;
 pub mod store;
 

@@ -75,7 +75,7 @@ pub struct Property {
 pub struct Section {
     /// The profile this section configures, if it is a profile section.
     pub profile: Option<String>,
-    /// The header text between the brackets, trimmed (e.g. `profile dev`, `sso-session corp`).
+    /// The header text between the brackets, as written (e.g. `profile dev`, `sso-session corp`).
     pub header: String,
     pub header_line: usize,
     /// One past the section's last line.
@@ -289,7 +289,33 @@ impl Document {
         &self.sections
     }
 
-    /// The sections that configure `profile` (the SDKs merge duplicates; so do we when reading).
+    /// The sections botocore reads `profile` from: among sections whose headers name it, those with
+    /// the last one's header text (botocore keeps only the last of different headers; sections with
+    /// the very same header are merged, as the other SDKs do).
+    fn effective_sections(&self, profile: &str) -> Vec<&Section> {
+        let names = |s: &&Section| s.profile.as_deref() == Some(profile);
+        let last = self.sections.iter().rfind(names).map(|s| s.header.as_str());
+        self.sections
+            .iter()
+            .filter(|s| names(s) && Some(s.header.as_str()) == last)
+            .collect()
+    }
+
+    /// The 1-based line and text of a header that other SDKs read as `profile` and botocore does not
+    /// (section_header.rs): an edit of `profile` cannot then reach every client.
+    pub fn header_read_differently(&self, profile: &str) -> Option<(usize, &str)> {
+        if self.kind != FileKind::Config {
+            return None;
+        }
+        self.sections
+            .iter()
+            .find(|s| {
+                crate::section_header::read_differently(&s.header).as_deref() == Some(profile)
+            })
+            .map(|s| (s.header_line + 1, s.header.as_str()))
+    }
+
+    /// Every section whose header names `profile` (section_header.rs: as botocore reads headers).
     pub fn profile_sections<'a>(
         &'a self,
         profile: &'a str,
@@ -301,10 +327,9 @@ impl Document {
 
     /// The value of `key` in `profile`, the last one winning as in the SDKs.
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
-        self.sections
-            .iter()
+        self.effective_sections(profile)
+            .into_iter()
             .rev()
-            .filter(|s| s.profile.as_deref() == Some(profile))
             .find_map(|s| s.get(key))
     }
 
@@ -335,16 +360,32 @@ impl Document {
     /// the line after the section's last setting, or appends a new section at the end of the file.
     pub fn set(&mut self, profile: &ProfileName, key: &str, value: &SettingValue) {
         let eol = self.line_ending();
+        // A header botocore reads as this profile but others may not (`[profile "dev"]` is `dev` to
+        // botocore, no profile to the Rust, Go and JS SDKs) becomes the plain form every SDK reads,
+        // so the section that gets the setting is the profile for every client.
+        // An indented header (botocore takes it; the Rust SDK reads it as a continuation line and
+        // fails the whole file) gets the same treatment.
+        let canonical = format!("[{}]", header_for(profile, self.kind));
+        let odd_headers: Vec<usize> = self
+            .effective_sections(profile.as_str())
+            .into_iter()
+            .map(|s| s.header_line)
+            .filter(|&line| self.lines[line].trim_end() != canonical)
+            .collect();
+        for line in odd_headers {
+            self.lines[line] = format!("{canonical}{eol}");
+        }
         let new_line = format!("{key} = {}{eol}", value.as_str());
         let existing = self
-            .profile_sections(profile.as_str())
+            .effective_sections(profile.as_str())
+            .into_iter()
             .flat_map(|s| s.properties.iter())
             .filter(|p| p.key == key)
             .map(|p| (p.line, p.end))
             .last();
         if let Some((line, end)) = existing {
             self.lines.splice(line..end, [new_line]);
-        } else if let Some(section) = self.profile_sections(profile.as_str()).last() {
+        } else if let Some(section) = self.effective_sections(profile.as_str()).last().copied() {
             let at = section
                 .properties
                 .last()
@@ -437,27 +478,20 @@ fn parse_header(trimmed: &str) -> Result<String, &'static str> {
     if !(rest.is_empty() || rest.starts_with('#') || rest.starts_with(';')) {
         return Err("text after a [section] header");
     }
-    let inner = trimmed[1..close].trim();
-    if inner.is_empty() || inner.contains('[') {
+    // As written: botocore does not trim it (`[ profile dev ]` is no profile there).
+    let inner = &trimmed[1..close];
+    if inner.trim().is_empty() || inner.contains('[') {
         return Err("an empty or nested [section] header");
     }
     Ok(inner.to_string())
 }
 
-/// `profile dev` -> `dev` in the config file; `default` is the default profile in both files.
+/// The profile a header names, as botocore reads it (section_header.rs); in the credentials file
+/// the header is the profile name as it stands.
 fn profile_of_header(header: &str, kind: FileKind) -> Option<String> {
     match kind {
         FileKind::Credentials => Some(header.to_string()),
-        FileKind::Config => {
-            if header == "default" {
-                return Some(header.to_string());
-            }
-            let rest = header.strip_prefix("profile")?;
-            if !rest.starts_with([' ', '\t']) {
-                return None;
-            }
-            Some(rest.trim().to_string())
-        }
+        FileKind::Config => crate::section_header::config_profile(header),
     }
 }
 

@@ -251,3 +251,84 @@ fn migrate_keeps_a_blank_line_between_the_credentials_sections_around_the_one_it
         )
     );
 }
+
+/// botocore's view of the config file: for each profile, its settings (`build_profile_map`).
+fn botocore_profiles(env: &TestEnv) -> serde_json::Value {
+    let mut python = env.command(common::clients::venv_bin("python"));
+    python.args([
+        "-c",
+        "import json, sys\nfrom botocore.configloader import raw_config_parse, build_profile_map\nprint(json.dumps(build_profile_map(raw_config_parse(sys.argv[1]))['profiles']))",
+    ]);
+    python.arg(env.config_path());
+    let run = run_with_stdin(python, "");
+    run.assert_ok();
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// Every header form botocore reads as `[profile dev]` is the profile awskeep edits: `add --force`
+/// writes into it, so botocore still sees the old `region` and `mfa_serial` beside the new line,
+/// and no second section that botocore would take as the whole profile is added; the header becomes
+/// `[profile dev]`, which the Rust SDK (the edit's check) and the other SDKs read too. A header botocore
+/// does not read as a profile (`[ profile dev ]`) is left alone and a real one is added.
+#[test]
+fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
+    for header in [
+        "[profile \"dev\"]",
+        "[profile 'dev']",
+        "[profile\tdev]",
+        "[profile  dev ]",
+        "  [profile dev]  ",
+        "[profile d\\ev]",
+    ] {
+        let env = TestEnv::new();
+        let before = format!(
+            "# mine\n{header}\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nawskeep_session = false\n\n[profile other]\nregion = us-east-2\n"
+        );
+        env.write_config(&before);
+        env.run(&["add", "dev", "--no-verify", "--force"], KEY)
+            .assert_ok();
+        let after = env.read_config();
+        assert_eq!(
+            after.matches("[profile").count(),
+            2,
+            "{header}: a section was added:\n{after}"
+        );
+        // Written into that very section, whose header is now the form every SDK reads.
+        assert!(
+            after.starts_with("# mine\n[profile dev]\nregion = eu-west-1\n"),
+            "{header}:\n{after}"
+        );
+        let dev = &botocore_profiles(&env)["dev"];
+        assert_eq!(dev["region"], "eu-west-1", "{header}:\n{after}");
+        assert_eq!(
+            dev["mfa_serial"], "arn:aws:iam::123456789012:mfa/me",
+            "{header}"
+        );
+        assert!(
+            dev["credential_process"]
+                .as_str()
+                .is_some_and(|l| l.ends_with("credential-process --profile dev")),
+            "{header}:\n{after}"
+        );
+        // And remove finds it there too.
+        env.run(&["remove", "dev", "--yes"], "").assert_ok();
+        let dev = &botocore_profiles(&env)["dev"];
+        assert!(dev.get("credential_process").is_none(), "{header}");
+        assert_eq!(dev["region"], "eu-west-1", "{header}");
+    }
+
+    // `[ profile dev ]` is dev to the Rust SDK and no profile to botocore: no edit reaches both, so
+    // awskeep says which line to fix and changes nothing.
+    let env = TestEnv::new();
+    let before = "[ profile dev ]\nregion = eu-west-1\n";
+    env.write_config(before);
+    env.run(&["add", "dev", "--no-verify"], KEY)
+        .assert_fails(1, "line 1 of");
+    let run = env.run(&["add", "dev", "--no-verify"], KEY);
+    assert!(
+        run.stderr.contains("write that header as [profile dev]"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.read_config(), before);
+}

@@ -428,6 +428,16 @@ pub(crate) fn confirm_edit(
     key: &str,
     expected: Option<&str>,
 ) -> Result<()> {
+    if let Ok(document) = crate::profile::Document::parse(text, kind)
+        && let Some((line, header)) = document.header_read_differently(profile.as_str())
+    {
+        return Err(Error::HeaderReadDifferently {
+            path: path.to_path_buf(),
+            line,
+            header: header.to_string(),
+            profile: profile.to_string(),
+        });
+    }
     crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected)
 }
 
