@@ -1,7 +1,10 @@
 //! The real AWS clients, run as a user's machine runs them: each resolves a profile through
 //! ~/.aws/config (and so through awskeep's credential_process) and prints the caller's ARN.
+//! The programs for the Go, Ruby, CRT and PHP clients are in tests/clients/; `scripts/test` builds
+//! the Go ones into AWSKEEP_TEST_CLIENTS_BIN.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use super::{Run, TestEnv, required_env, run_with_stdin};
 
@@ -11,6 +14,49 @@ pub enum Client {
     Boto3,
     JsSdk,
     RustSdk,
+    /// aws-sdk-go v1 (Debian's 1.44), as terraform's AWS provider up to 5.26 runs it.
+    GoV1,
+    /// aws-sdk-go-v2 (Debian's 1.17), with the INI parser it had before late 2023.
+    GoV2,
+    /// aws-sdk-core (Debian's Ruby SDK v3).
+    Ruby,
+    /// aws-c-auth through awscrt's `new_process` (the CLI v2's CRT paths, Mountpoint).
+    Crt,
+    /// The PHP SDK v3's credential_process provider, transcribed (tests/clients/php/whoami.php).
+    Php,
+}
+
+impl Client {
+    /// Every client that runs on this machine, in the order the matrix reports them.
+    pub const ALL: [Client; 9] = [
+        Client::AwsCli,
+        Client::Boto3,
+        Client::JsSdk,
+        Client::RustSdk,
+        Client::GoV1,
+        Client::GoV2,
+        Client::Ruby,
+        Client::Crt,
+        Client::Php,
+    ];
+}
+
+/// A program under tests/clients/.
+fn client_source(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(relative)
+}
+
+/// A Go client `scripts/test` built.
+fn go_client(name: &str) -> PathBuf {
+    let path = PathBuf::from(required_env("AWSKEEP_TEST_CLIENTS_BIN")).join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: scripts/test builds it",
+        path.display()
+    );
+    path
 }
 
 pub fn venv_bin(name: &str) -> PathBuf {
@@ -21,6 +67,12 @@ pub fn venv_bin(name: &str) -> PathBuf {
 
 /// Runs `client`'s GetCallerIdentity with `profile`, as a user's program would.
 pub fn caller_arn(env: &TestEnv, client: Client, profile: &str) -> Run {
+    // The SDKs hand the helper a stdin of their own; ours is an empty pipe like a CI job's.
+    run_with_stdin(client_command(env, client, profile), "")
+}
+
+/// The command that runs `client`'s GetCallerIdentity with `profile`, in the temp root.
+pub fn client_command(env: &TestEnv, client: Client, profile: &str) -> Command {
     let mut command = match client {
         Client::AwsCli => {
             let mut c = env.command(venv_bin("aws"));
@@ -58,10 +110,35 @@ pub fn caller_arn(env: &TestEnv, client: Client, profile: &str) -> Run {
             c.env("AWS_PROFILE", profile);
             c
         }
+        Client::GoV1 | Client::GoV2 => {
+            let name = match client {
+                Client::GoV1 => "whoami-go-v1",
+                _ => "whoami-go-v2",
+            };
+            let mut c = env.command(go_client(name));
+            c.env("AWS_PROFILE", profile);
+            c
+        }
+        Client::Ruby => {
+            let mut c = env.command("ruby");
+            c.arg(client_source("ruby/whoami.rb"))
+                .env("AWS_PROFILE", profile);
+            c
+        }
+        Client::Crt => {
+            let mut c = env.command(venv_bin("python"));
+            c.arg(client_source("crt/whoami.py")).arg(profile);
+            c
+        }
+        Client::Php => {
+            let mut c = env.command("php");
+            c.arg(client_source("php/whoami.php"))
+                .env("AWS_PROFILE", profile);
+            c
+        }
     };
-    // The SDKs hand the helper a stdin of their own; ours is an empty pipe like a CI job's.
     command.current_dir(env.root.path());
-    run_with_stdin(command, "")
+    command
 }
 
 /// The `sdk_whoami` example, which `cargo test` builds beside the test binaries.

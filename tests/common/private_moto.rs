@@ -16,7 +16,16 @@ pub struct PrivateMoto {
     /// The proxy's URL: what AWS_ENDPOINT_URL should name.
     pub url: String,
     session_calls: Arc<AtomicUsize>,
-    signers: Arc<Mutex<Vec<String>>>,
+    signers: Arc<Mutex<Vec<Signer>>>,
+}
+
+/// Who signed one request that reached the server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signer {
+    /// The access key ID of the SigV4 `Credential=ID/...`.
+    pub key_id: String,
+    /// Whether the signature covers an `X-Amz-Security-Token` header (a session's token was sent).
+    pub with_session_token: bool,
 }
 
 fn free_port() -> u16 {
@@ -84,6 +93,11 @@ impl PrivateMoto {
 
     /// The access key IDs that signed the requests so far (SigV4 `Credential=ID/...`), in order.
     pub fn signed_with(&self) -> Vec<String> {
+        self.signers().into_iter().map(|s| s.key_id).collect()
+    }
+
+    /// Who signed each request so far, in order.
+    pub fn signers(&self) -> Vec<Signer> {
         self.signers.lock().unwrap().clone()
     }
 
@@ -102,7 +116,7 @@ impl Drop for PrivateMoto {
     }
 }
 
-fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mutex<Vec<String>>) {
+fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mutex<Vec<Signer>>) {
     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
         return;
     };
@@ -143,9 +157,10 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mute
     let _ = answers.join();
 }
 
-/// Takes every complete `Credential=ID/` out of `window`, keeping what may start one.
-fn record_signers(window: &mut Vec<u8>, signers: &Mutex<Vec<String>>) {
+/// Takes every complete `Credential=ID/...Signature=` out of `window`, keeping what may start one.
+fn record_signers(window: &mut Vec<u8>, signers: &Mutex<Vec<Signer>>) {
     let marker = b"Credential=";
+    let end = b"Signature=";
     let mut consumed = 0;
     let mut at = 0;
     while let Some(found) = window[at..].windows(marker.len()).position(|w| w == marker) {
@@ -153,11 +168,23 @@ fn record_signers(window: &mut Vec<u8>, signers: &Mutex<Vec<String>>) {
         let Some(slash) = window[start..].iter().take(130).position(|b| *b == b'/') else {
             break;
         };
+        // SignedHeaders sits between the credential scope and the signature.
+        let Some(signature) = window[start..]
+            .windows(end.len())
+            .take(2000)
+            .position(|w| w == end)
+        else {
+            break;
+        };
         let id = String::from_utf8_lossy(&window[start..start + slash]).into_owned();
-        signers.lock().unwrap().push(id);
-        at = start + slash;
+        let signed = String::from_utf8_lossy(&window[start..start + signature]).to_lowercase();
+        signers.lock().unwrap().push(Signer {
+            key_id: id,
+            with_session_token: signed.contains("x-amz-security-token"),
+        });
+        at = start + signature;
         consumed = at;
     }
-    let keep_from = consumed.max(window.len().saturating_sub(200));
+    let keep_from = consumed.max(window.len().saturating_sub(2200));
     window.drain(..keep_from);
 }
