@@ -382,7 +382,7 @@ impl Document {
             .flat_map(|s| s.properties.iter())
             .filter(|p| p.key == key)
             .map(|p| (p.line, p.end))
-            .last();
+            .next_back();
         if let Some((line, end)) = existing {
             self.lines.splice(line..end, [new_line]);
         } else if let Some(section) = self.effective_sections(profile.as_str()).last().copied() {
