@@ -257,8 +257,7 @@ fn split_words(value: &str) -> Vec<String> {
     words
 }
 
-#[cfg(test)]
-mod cmd_model;
+pub mod windows_clients;
 
 #[cfg(test)]
 mod tests {

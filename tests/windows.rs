@@ -5,6 +5,7 @@
 
 mod common;
 
+use awskeep::process_line::windows_clients::{WindowsClient, runs};
 use common::private_moto::PrivateMoto;
 use common::wine::{WineEnv, windows_path};
 use common::{Moto, Run};
@@ -76,33 +77,87 @@ fn add_verifies_with_sts_and_the_rust_sdk_and_boto3_get_the_key() {
     assert_eq!(json.stdout.trim(), "[]", "{json:?}");
 }
 
-#[test]
-fn a_path_with_spaces_is_quoted_so_cmd_and_botocore_both_run_it() {
-    let moto = Moto::connect();
-    let env = WineEnv::new();
-    let dir = env.root.path().join("Program Files").join("awskeep");
+/// How each Windows client hands `line` to cmd.exe (examples/windows_client.rs builds exactly that
+/// command line; Wine's cmd.exe decides), by the names `process_line::windows_clients` gives them.
+const WINDOWS_CLIENTS: [(&str, WindowsClient); 4] = [
+    ("cmd-unwrapped", WindowsClient::CmdUnwrapped),
+    ("node", WindowsClient::Node),
+    ("go", WindowsClient::Go),
+    ("cmd-wrapped", WindowsClient::CmdWrapped),
+];
+
+fn run_as_client(env: &WineEnv, client: &str, line: &str) -> Run {
+    let mut command = env.command(&env.exe("windows_client.exe"));
+    command.args([client, line]);
+    common::run_with_stdin(command, "")
+}
+
+/// awskeep.exe copied to `folder` (under the test's root, seen by Windows as `Z:\...`).
+fn install_under(env: &WineEnv, folder: &str) -> String {
+    let dir = env.root.path().join(folder);
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["awskeep.exe", "bcryptprimitives.dll"] {
         std::fs::copy(env.bin.join(name), dir.join(name)).unwrap();
     }
-    let exe = windows_path(&dir.join("awskeep.exe"));
-    let key = moto.new_user_with_key("win-space");
-    let mut command = env.command(&exe);
-    command.args(["add", "dev"]);
-    common::run_with_stdin(command, &format!("{}\n{}\n", key.id, key.secret)).assert_ok();
+    windows_path(&dir.join("awskeep.exe"))
+}
 
-    assert_eq!(
-        process_line(&env.read_config(), "dev"),
-        format!("\"{exe}\" credential-process --profile dev")
-    );
-    let rust = env.rust_sdk_arn("dev");
-    assert_eq!(rust.stdout.trim(), key.arn, "cmd.exe /C: {rust:?}");
-    let boto3 = env.boto3_arn("dev");
-    assert_eq!(
-        boto3.stdout.trim(),
-        key.arn,
-        "botocore win32 split: {boto3:?}"
-    );
+/// An install path that needs quoting (`Program Files (x86)`, a user name with a space) is written
+/// as its 8.3 short name, unquoted: .NET/C++/CRT (`cmd /c LINE`), Node (`/d /s /c "LINE"`), Go
+/// (escaped quotes) and Rust/Java (`/C "LINE"`) all run it, and so do the Windows Rust SDK itself
+/// and botocore's Windows split. The quoted form earlier versions wrote fails in Wine's cmd.exe
+/// exactly where the model of cmd's documented `/C` rule says it does.
+#[test]
+fn a_path_that_needs_quotes_is_written_short_and_every_windows_client_runs_it() {
+    let moto = Moto::connect();
+    for folder in ["Program Files (x86)/awskeep", "Users/Ann Lee/bin"] {
+        let env = WineEnv::new();
+        let exe = install_under(&env, folder);
+        let key = moto.new_user_with_key("win-short");
+        let mut command = env.command(&exe);
+        command.args(["add", "dev"]);
+        let add = common::run_with_stdin(command, &format!("{}\n{}\n", key.id, key.secret));
+        add.assert_ok();
+        assert!(!add.stderr.contains("warning"), "{add:?}");
+        let line = process_line(&env.read_config(), "dev");
+        let program = line.split(' ').next().unwrap();
+        assert!(
+            !line.contains('"') && !program.contains(['(', ')']) && program.contains('~'),
+            "{folder}: not the short form: {line}"
+        );
+        assert_eq!(
+            line,
+            format!("{program} credential-process --profile dev"),
+            "{folder}"
+        );
+        for (name, _) in WINDOWS_CLIENTS {
+            let run = run_as_client(&env, name, &line);
+            let json = credential_json(&run);
+            assert_eq!(json["AccessKeyId"], key.id.as_str(), "{folder} {name}");
+        }
+        let rust = env.rust_sdk_arn("dev");
+        assert_eq!(rust.stdout.trim(), key.arn, "{folder} Rust SDK: {rust:?}");
+        let boto3 = env.boto3_arn("dev");
+        assert_eq!(boto3.stdout.trim(), key.arn, "{folder} botocore: {boto3:?}");
+        let doctor = env.run(&["doctor", "dev", "--offline"], "");
+        assert!(
+            doctor.stdout.contains("ok    [dev] credential_process"),
+            "{folder}: {doctor:?}"
+        );
+
+        // The quoted line of earlier versions: Wine's cmd.exe agrees with the model, client by client.
+        let quoted = format!("\"{exe}\" credential-process --profile dev");
+        let is_exe = |path: &str| path == exe;
+        for (name, client) in WINDOWS_CLIENTS {
+            let predicted = runs(client, &quoted, &exe, &is_exe);
+            let run = run_as_client(&env, name, &quoted);
+            assert_eq!(
+                run.status.success() && run.stdout.contains(&key.id),
+                predicted,
+                "{folder} {name}: Wine's cmd.exe and the model disagree: {run:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A model of how each AWS client on Windows hands a credential_process line to `cmd.exe`, and of
 //! cmd's `/C` quote rule, so every line form is checked against every client on any platform. The
-//! Wine tests (tests/windows.rs) run the same lines through a real cmd.exe where Wine follows the rule.
+//! Wine tests (tests/windows.rs) hand the same command lines (`examples/windows_client.rs`) to a real
+//! cmd.exe, where Wine follows the rule.
 //!
 //! Sources, transcribed:
 //! - cmd's rule: `cmd /?` ("If /C or /K is specified ... the following logic is used to process
@@ -81,6 +82,7 @@ pub fn go_escape_arg(arg: &str) -> String {
 }
 
 /// The command cmd runs for `rest` (what follows `/c`), by the documented quote rule.
+/// Used by the unit tests; Wine's cmd.exe is the other judge.
 pub fn cmd_c_rule(rest: &str, slash_s: bool, is_executable: &dyn Fn(&str) -> bool) -> String {
     let quotes: Vec<usize> = rest.match_indices('"').map(|(at, _)| at).collect();
     if !slash_s && quotes.len() == 2 {
