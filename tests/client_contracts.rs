@@ -91,7 +91,8 @@ fn java_accepts(stdout: &[u8]) -> Result<(), String> {
     }
     let json: serde_json::Value = serde_json::from_slice(stdout).map_err(|e| e.to_string())?;
     let version = json.get("Version").ok_or("no Version")?;
-    if version.as_u64() != Some(1) || version.to_string() != "1" {
+    // `1.0` is a float to serde_json as to Java's `asNumber()`: only the integer 1 passes.
+    if version.as_u64() != Some(1) {
         return Err(format!("Version {version}"));
     }
     for field in ["AccessKeyId", "SecretAccessKey"] {
