@@ -164,3 +164,68 @@ fn no_keyring_and_no_sts_are_findings_not_a_crash() {
         .stdout_contains("info  store: using the file store (there is no session bus")
         .run();
 }
+
+/// A line an earlier awskeep wrote (`"PATH" credential-process ...`) is still recognised; doctor
+/// names the clients it breaks (the Go SDKs keep only the quoted part) and gives the line to write,
+/// and the next `add --force` writes the form every client runs.
+#[test]
+fn a_legacy_double_quoted_line_is_named_for_go_and_the_next_add_rewrites_it() {
+    let env = TestEnv::new();
+    let folder = env.path("My Tools");
+    std::fs::create_dir_all(&folder).unwrap();
+    let installed = folder.join("awskeep");
+    std::fs::copy(PROGRAM, &installed).unwrap();
+    let mut add = env.command(&installed);
+    add.args(["add", "dev", "--no-verify"]);
+    run_with_stdin(add, "AKIAAWSKEEPTESTKEY01\nlegacy/secret\n").assert_ok();
+    let current = env.read_config();
+    let single = format!("'{}' credential-process --profile dev", installed.display());
+    assert!(current.contains(&single), "{current}");
+    let legacy = format!(
+        "\"{}\" credential-process --profile dev",
+        installed.display()
+    );
+    env.write_config(&current.replace(&single, &legacy));
+
+    let mut doctor = env.command(&installed);
+    doctor.args(["doctor", "dev", "--offline"]);
+    let run = run_with_stdin(doctor, "");
+    assert_eq!(run.code(), 1, "{}", run.stdout);
+    let finding = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("[dev] credential_process"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        finding.starts_with("FAIL")
+            && finding.contains("Go SDK v1")
+            && finding.contains("terraform"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("set `credential_process = {single}`")),
+        "{}",
+        run.stdout
+    );
+    // list and remove still know the profile is awskeep's.
+    let mut list = env.command(&installed);
+    list.args(["list", "--json"]);
+    let listed = run_with_stdin(list, "");
+    assert!(
+        listed.stdout.contains("\"in_config\": true"),
+        "{}",
+        listed.stdout
+    );
+
+    let mut again = env.command(&installed);
+    again.args(["add", "dev", "--no-verify", "--force"]);
+    run_with_stdin(again, "AKIAAWSKEEPTESTKEY01\nlegacy/secret\n").assert_ok();
+    let after = env.read_config();
+    assert!(
+        after.contains(&single) && !after.contains(&legacy),
+        "{after}"
+    );
+}
