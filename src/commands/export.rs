@@ -27,7 +27,10 @@ pub fn run(
         Refresh::IfNeeded,
     )?;
     let shell = match args.format {
-        ExportFormat::Json => return output::print_bytes(&resolved.credentials.process_json()),
+        // The credential_process JSON, lease included; the shell forms carry no lease (see below).
+        ExportFormat::Json => {
+            return output::print_bytes(&resolved.credentials.process_json(ctx.key_lease));
+        }
         ExportFormat::Env => Shell::Sh,
         ExportFormat::Fish => Shell::Fish,
         ExportFormat::Powershell => Shell::Powershell,
