@@ -60,12 +60,15 @@ pub fn clock_time(at: SystemTime) -> String {
     format!("{} UTC", text.get(11..16).unwrap_or(&text))
 }
 
-/// `in 61 min`, `in 25 s`, or `now`: how far off `at` is.
+/// `in 61 min`, `in 25 s`, or `now`: how far off `at` is (rounded up).
 pub fn describe_wait(at: SystemTime) -> String {
-    match at.duration_since(SystemTime::now()) {
-        Ok(left) if left.as_secs() >= 120 => format!("in {} min", left.as_secs().div_ceil(60)),
-        Ok(left) if left.as_secs() > 0 => format!("in {} s", left.as_secs()),
-        _ => "now".into(),
+    let secs = at.duration_since(SystemTime::now()).map_or(0, |left| {
+        left.as_secs() + u64::from(left.subsec_nanos() > 0)
+    });
+    match secs {
+        0 => "now".into(),
+        1..120 => format!("in {secs} s"),
+        _ => format!("in {} min", secs.div_ceil(60)),
     }
 }
 

@@ -216,12 +216,13 @@ fn resume_or_rotate(
         State::Retiring(retiring) => {
             let current = retiring.item.key.access_key_id.clone();
             return Ok(match settle_retiring(ctx, step, retiring, args)? {
-                Some(_) => format!(
+                Settled::Retired => format!(
                     "Finished the interrupted rotation of {profile}: key {current} is current."
                 ),
-                None => {
-                    format!("The rotation of {profile} is finishing: key {current} is current.")
-                }
+                deferred @ Settled::Deferred(_) => format!(
+                    "The rotation of {profile} is finishing: key {current} is current.{}",
+                    deferred.note()
+                ),
             });
         }
         State::Pending(mut pending) => {
@@ -229,9 +230,10 @@ fn resume_or_rotate(
             if pending.is_listed(&aws.list_keys(&pending.item.key, &user)?) {
                 let retiring = pending.switch(step)?;
                 let current = retiring.item.key.access_key_id.clone();
-                settle_retiring(ctx, step, retiring, args)?;
+                let settled = settle_retiring(ctx, step, retiring, args)?;
                 return Ok(format!(
-                    "Rotated {profile}: key {current} is current (finished an interrupted rotation)."
+                    "Rotated {profile}: key {current} is current (finished an interrupted rotation).{}",
+                    settled.note()
                 ));
             }
             pending.abandon(step)?
@@ -333,55 +335,64 @@ pub fn finish_in_background(
     }
 }
 
-/// Retiring: the old key is retired now when it is due (or with `--now`); otherwise this says
-/// when it will be and makes sure a finisher waits for it. `Some` once retired.
+/// What `settle_retiring` did with the old key.
+enum Settled {
+    /// Retired now (said on stderr as it happened).
+    Retired,
+    /// Left in IAM until its time: the line that says when, and how to retire it now.
+    Deferred(String),
+}
+
+impl Settled {
+    /// The line to add to a rotation's report: for a deferral, on a line of its own.
+    fn note(&self) -> String {
+        match self {
+            Settled::Retired => String::new(),
+            Settled::Deferred(when) => format!("\n{when}"),
+        }
+    }
+}
+
+/// Retiring: the old key is retired now when it is due (or with `--now`); otherwise a finisher is
+/// started to retire it then, and the line that says so is returned.
 fn settle_retiring(
     ctx: &Context,
     step: &Step<'_>,
     retiring: Retiring,
     args: &RotateArgs,
-) -> Result<Option<Idle>> {
+) -> Result<Settled> {
     let due = if args.now {
         Retirement::Due(retiring.expedite(step)?)
     } else {
         retiring.when_due(SystemTime::now())
     };
     match due {
-        Retirement::Due(due) => retire(step, due).map(Some),
-        Retirement::NotYet(waiting) => {
-            defer(ctx, step, &waiting);
-            Ok(None)
-        }
+        Retirement::Due(due) => retire(step, due).map(|_| Settled::Retired),
+        Retirement::NotYet(waiting) => Ok(Settled::Deferred(defer(ctx, step, &waiting))),
     }
 }
 
-/// Says when the old key goes and how to make it go now; starts the finisher that will do it.
-fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) {
+/// Starts the finisher that retires the old key at its time; says when, and how to do it now.
+fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) -> String {
     let profile = step.profile;
     let old_id = waiting.old_key_id();
     let at = waiting.delete_after().unwrap_or_else(SystemTime::now);
-    let verb = if step.deactivate || waiting.item.rotation.deactivate_only {
-        "deactivates"
+    let (verb, now_verb) = if step.deactivate || waiting.item.rotation.deactivate_only {
+        ("deactivates", "deactivate")
     } else {
-        "deletes"
+        ("deletes", "delete")
     };
-    let started = crate::rotation::background::spawn(ctx, profile, at);
-    let who = match started {
+    let who = match crate::rotation::background::spawn(ctx, profile, at) {
         Ok(()) => format!("a background awskeep {verb} it then"),
         Err(e) => format!(
             "awskeep could not start the background process that {verb} it then ({e}); the next awskeep command for {profile} after that time does it"
         ),
     };
-    output::say(&format!(
-        "The old key {old_id} of {profile} stays in IAM until {} ({}), so programs already running with it switch to the new key first; {who}. To {} it now: awskeep rotate --profile {profile} --now",
+    format!(
+        "The old key {old_id} of {profile} stays in IAM until {} ({}), so programs already running with it switch to the new key first; {who}. To {now_verb} it now: awskeep rotate --profile {profile} --now",
         crate::lease::clock_time(at),
         crate::lease::describe_wait(at),
-        if verb == "deletes" {
-            "delete"
-        } else {
-            "deactivate"
-        },
-    ));
+    )
 }
 
 /// A new rotation from Idle: ask, make room, then every transition to Idle again.
@@ -413,8 +424,11 @@ fn rotate_idle(
     }
     let retiring = intent.create_key(step, &user)?.switch(step)?;
     let current = retiring.item.key.access_key_id.clone();
-    settle_retiring(ctx, step, retiring, args)?;
-    Ok(format!("Rotated {profile}: key {current} is current."))
+    let settled = settle_retiring(ctx, step, retiring, args)?;
+    Ok(format!(
+        "Rotated {profile}: key {current} is current.{}",
+        settled.note()
+    ))
 }
 
 /// Due -> Idle, saying on stderr what happened to the old key in IAM.
