@@ -119,7 +119,7 @@ fn detach(mut command: std::process::Command) -> std::io::Result<()> {
     const CREATE_BREAKAWAY_FROM_JOB: u32 = 0x0100_0000;
     command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | CREATE_BREAKAWAY_FROM_JOB);
     match command.spawn() {
-        Ok(child) => Ok(drop(child)),
+        Ok(_detached) => Ok(()),
         // The caller's job does not allow breaking away: stay in it.
         Err(_) => {
             command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
