@@ -101,6 +101,16 @@ fn assert_finishers_exit(env: &TestEnv, limit: Duration, context: &str) {
     }
 }
 
+/// Takes the lock a finisher of `profile`'s retirement holds while it waits, so none can act while
+/// the returned file is open (a finisher started meanwhile finds it held and exits).
+fn hold_finisher_lock(env: &TestEnv, profile: &str) -> std::fs::File {
+    std::fs::create_dir_all(env.path("run/awskeep")).unwrap();
+    let held =
+        std::fs::File::create(env.path(&format!("run/awskeep/retire={profile}.lock"))).unwrap();
+    held.try_lock().expect("the finisher lock is free");
+    held
+}
+
 /// Waits until IAM no longer lists `key`; how long that took from `since`.
 fn wait_until_gone(moto: &Moto, key: &TestKey, since: Instant, limit: Duration) -> Duration {
     loop {
@@ -211,6 +221,9 @@ fn an_interruption_after_any_step_is_finished_by_the_next_rotate() {
         let env = TestEnv::new();
         let user = moto.new_admin_with_key("rot-crash");
         env.add("dev", &user, &[]).assert_ok();
+        // What is tested is the next rotate: no background finisher may finish it first (the
+        // `credential-process` below would start one for a retirement that is due).
+        let _no_finisher = hold_finisher_lock(&env, "dev");
         // --now in both runs: every step, the retirement included, runs in the one process.
         let run = rotate(&env, &["--profile", "dev", "--yes", "--now"], Some(point));
         assert!(
@@ -710,9 +723,7 @@ fn an_interrupted_deferral_is_finished_by_the_next_rotate_when_due_and_not_befor
         crashed.status.code().is_none(),
         "should have died: {crashed:?}"
     );
-    std::fs::create_dir_all(env.path("run/awskeep")).unwrap();
-    let held = std::fs::File::create(env.path("run/awskeep/retire=dev.lock")).unwrap();
-    held.try_lock().expect("the finisher lock is free");
+    let held = hold_finisher_lock(&env, "dev");
 
     let early = rotate_leased(&env, &["--profile", "dev", "--yes"], None, lease);
     early.assert_ok();
@@ -754,4 +765,51 @@ fn an_interrupted_deferral_is_finished_by_the_next_rotate_when_due_and_not_befor
     );
     drop(held);
     assert_one_working_key(&env, &moto, &user, "after the due retirement");
+}
+
+/// A retirement whose finisher never ran (the rotation died after its switch) and that is due: the
+/// next `credential-process` for the profile (an SDK's, the hot path) starts the finisher, and the
+/// old key goes with no other command.
+#[test]
+fn a_due_retirement_is_started_by_the_next_credential_process() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-nudge");
+    env.add("dev", &user, &[]).assert_ok();
+    let crashed = rotate_leased(
+        &env,
+        &["--profile", "dev", "--yes"],
+        Some("rotate:after-switch"),
+        Some(4),
+    );
+    assert!(
+        crashed.status.code().is_none(),
+        "should have died: {crashed:?}"
+    );
+    assert!(
+        finishers_of(&env).is_empty(),
+        "the crash came before any finisher"
+    );
+    // Every call reads the store (a credential cache hit opens no store, so it cannot see the
+    // retirement; the first miss after its time does).
+    env.append_config("awskeep_cache = off\n");
+    // Not due yet: credential-process serves the new key and starts nothing.
+    let (new_id, _) = current(&env, "dev");
+    assert_ne!(new_id, user.id);
+    assert!(
+        finishers_of(&env).is_empty(),
+        "started before the retirement was due"
+    );
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(moto.key_ids(&user.user).contains(&user.id));
+    let since = Instant::now();
+    assert_eq!(current(&env, "dev").0, new_id);
+    wait_until_gone(
+        &moto,
+        &user,
+        since,
+        RETIRE_LATENESS + Duration::from_secs(15),
+    );
+    assert_finishers_exit(&env, Duration::from_secs(10), "after the retirement");
+    assert_one_working_key(&env, &moto, &user, "after the hot path's finisher");
 }

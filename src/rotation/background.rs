@@ -9,7 +9,7 @@
 //! down) the state stays recorded and the next awskeep command that reads the profile's item
 //! starts another: `rotate` (which also finishes it itself when due) and `credential-process`,
 //! `exec`, `export` through `nudge`, which only starts a process: the hot path makes no network
-//! call and builds no AWS client. At most one finisher waits per profile (`finisher_lock`), and a
+//! call and builds no AWS client. (A credential cache hit reads no item: the first miss does.) At most one finisher waits per profile (`finisher_lock`), and a
 //! failed one is not started again for `RESTART_AFTER`.
 //!
 //! It never outlives its use: it exits once it retired the key, when the item is no longer
