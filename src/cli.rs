@@ -63,7 +63,7 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Replace a profile's key with a new one (resumable; finishes an interrupted rotation)
     #[command(
-        after_help = "Examples:\n  awskeep rotate dev                          asks first\n  awskeep rotate --all --older-than 90d --yes every key at least 90 days old\n  awskeep rotate dev --deactivate-only        keep the old key, Inactive, in IAM"
+        after_help = "Examples:\n  awskeep rotate dev                          asks first\n  awskeep rotate --all --older-than 90d --yes every key at least 90 days old\n  awskeep rotate dev --deactivate-only        keep the old key, Inactive, in IAM\n  awskeep rotate dev --now                    a leaked key: delete the old one at once\nThe old key stays in IAM for an hour after the switch (programs running with it switch to the new key meanwhile), then a background awskeep deletes it."
     )]
     Rotate(RotateArgs),
     /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
@@ -581,6 +581,17 @@ pub struct RotateArgs {
     /// Mark the old key Inactive in IAM instead of deleting it
     #[arg(long)]
     pub deactivate_only: bool,
+
+    /// Delete (or deactivate) the old key at once, for a leaked key; running programs still using
+    /// it fail (default: an hour after the switch, once every program that was served the old
+    /// key has switched to the new one)
+    #[arg(long)]
+    pub now: bool,
+
+    /// Internal: the detached finisher of a deferred retirement, started by rotate itself; it
+    /// waits until this Unix time, then finishes the profile's retirement
+    #[arg(long, hide = true, value_name = "UNIX_SECONDS", requires = PROFILE_GROUP, conflicts_with_all = ["all", "now"])]
+    pub finish_retirement_after: Option<u64>,
 
     /// The region for the STS and IAM calls (default: AWS_REGION, the profile's, us-east-1)
     #[arg(long)]

@@ -33,6 +33,12 @@ pub struct Context {
     pub test_fail_at: Option<String>,
     /// What the store choice and the encrypted file store read from the environment.
     pub store_env: StoreEnv,
+    /// How long a served long-term key is leased for (`crate::lease`): `KEY_LEASE`, or in debug
+    /// builds only `AWSKEEP_DEBUG_KEY_LEASE_SECS` (the tests' short lease; release builds ignore it).
+    pub key_lease: std::time::Duration,
+    /// The store this invocation opened, once `lib::run` opened it: a background finisher of a
+    /// rotation (`rotation::background`) is told to open the same one.
+    pub opened_store: Option<crate::store::StoreKind>,
 }
 
 #[cfg(test)]
@@ -55,6 +61,8 @@ impl Context {
             test_crash_at: None,
             test_fail_at: None,
             store_env: Default::default(),
+            key_lease: crate::lease::KEY_LEASE,
+            opened_store: None,
         }
     }
 }
@@ -127,6 +135,12 @@ impl Context {
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
             store_env: StoreEnv::from_env(var),
+            key_lease: crate::lease::from_debug_override(
+                var("AWSKEEP_DEBUG_KEY_LEASE_SECS")
+                    .filter(|_| cfg!(debug_assertions))
+                    .as_deref(),
+            ),
+            opened_store: None,
         })
     }
 }

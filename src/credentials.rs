@@ -9,6 +9,11 @@
 //! store (`store::cred_cache`) first, and on a miss resolves as above and keeps what it serves (a
 //! long-term key for the profile's `awskeep_cache` bound, a session until its refresh margin).
 //!
+//! A long-term key is served with the `Expiration` of its lease (`crate::lease`), so clients run
+//! awskeep again and a rotation reaches them; its cache entry lives at most `lease::cache_cap`,
+//! so a hit still has more than the refresh margin of that Expiration left. Reading a profile's
+//! item whose rotation's retirement is due starts its finisher (`rotation::background::nudge`).
+//!
 //! It never prints: the secret stays typed (`StoredKey`, `Session`, `CredentialJson`) until a
 //! caller writes it out through `output` or into a child's environment (`Credentials::for_each_var`).
 
@@ -84,6 +89,7 @@ pub fn process_json(
         &format!("{:?}", settings.enabled),
         &settings.duration.as_secs().to_string(),
         settings.mfa_serial.as_deref().unwrap_or(""),
+        &ctx.key_lease.as_secs().to_string(),
     ]);
     if let Some(cache) = cache {
         match cache.lookup(profile, &fingerprint) {
@@ -117,7 +123,7 @@ pub fn process_json(
         &config,
         &settings,
     )?;
-    let json = CredentialJson::new(resolved.credentials.process_json());
+    let json = CredentialJson::new(resolved.credentials.process_json(ctx.key_lease));
     if let Some(cache) = cache {
         // A session is kept until its refresh margin, and never longer than the profile's session
         // duration allows (a session made under a longer duration setting is not kept for it).
@@ -128,7 +134,13 @@ pub fn process_json(
                 .min(settings.duration)
                 .saturating_sub(settings.margin())
         });
-        if let Some(lifetime) = caching.lifetime(usable_for) {
+        let mut lifetime = caching.lifetime(usable_for);
+        if let Credentials::LongTerm(_) = resolved.credentials {
+            lifetime = lifetime
+                .zip(crate::lease::cache_cap(ctx.key_lease))
+                .map(|(bound, cap)| bound.min(cap));
+        }
+        if let Some(lifetime) = lifetime {
             let source = match resolved.credentials {
                 Credentials::LongTerm(_) => Source::Key,
                 Credentials::Session { .. } => Source::Session,
@@ -211,6 +223,7 @@ fn resolve_from(
         profile: profile.to_string(),
         store: store.display_name(),
     })?;
+    crate::rotation::background::nudge(ctx, profile, &key);
     if !settings.enabled {
         if refresh == Refresh::Force {
             return Err(Error::SessionsOff {
@@ -333,10 +346,13 @@ impl Credentials {
         .map(|o| o.account_id.as_str())
     }
 
-    /// The credential_process JSON, as `credential-process` prints it.
-    pub fn process_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
+    /// The credential_process JSON, as `credential-process` prints it; a long-term key leased for
+    /// `lease` from now.
+    pub fn process_json(&self, lease: Duration) -> zeroize::Zeroizing<Vec<u8>> {
         match self {
-            Credentials::LongTerm(key) => output::credential_json(key),
+            Credentials::LongTerm(key) => {
+                output::credential_json(key, crate::lease::expiration(lease, SystemTime::now()))
+            }
             Credentials::Session { session, owner } => {
                 output::session_json(session, owner.as_ref())
             }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hygiene;
 pub mod key_age;
 pub mod key_input;
+pub mod lease;
 pub mod lock;
 pub mod mfa;
 pub mod output;
@@ -40,7 +41,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => return commands::man::run(args),
         _ => {}
     }
-    let ctx = Context::from_env(cli.verbose)?;
+    let mut ctx = Context::from_env(cli.verbose)?;
+    // A rotation's detached finisher waits before it opens any store (it opens it itself).
+    let cli = match cli.command {
+        Command::Rotate(args) if args.finish_retirement_after.is_some() => {
+            return commands::rotate::finish_in_background(&ctx, cli.store, args);
+        }
+        command => Cli { command, ..cli },
+    };
     // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
     if let Command::Doctor(args) = &cli.command {
         return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);
@@ -61,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => store::Opening::Now,
     };
     let opened = store::open(asked, &ctx, opening)?;
+    ctx.opened_store = Some(opened.kind);
     output::trace(
         ctx.verbose,
         &format!(

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -17,24 +18,29 @@ use secrecy::ExposeSecret;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::Session;
 
-/// The credential_process output (Version 1). Long-term keys carry no `Expiration`: an empty one
-/// breaks botocore, Rust, Go and Java.
+/// The credential_process output (Version 1) of a long-term key: no `SessionToken`, and the
+/// `Expiration` of its lease (`crate::lease`), RFC 3339 UTC ending in `Z` as a session's, so that
+/// clients run awskeep again and a rotation reaches them. Never an empty `Expiration`: that breaks
+/// botocore, Rust, Go and Java.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ProcessCredentials<'a> {
     version: u8,
     access_key_id: &'a str,
     secret_access_key: &'a str,
+    expiration: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     account_id: Option<&'a str>,
 }
 
-/// Renders the JSON a credential_process helper prints; zeroized when dropped.
-pub fn credential_json(key: &StoredKey) -> Zeroizing<Vec<u8>> {
+/// Renders the JSON a credential_process helper prints for a long-term key leased until
+/// `expiration`; zeroized when dropped.
+pub fn credential_json(key: &StoredKey, expiration: SystemTime) -> Zeroizing<Vec<u8>> {
     let body = ProcessCredentials {
         version: 1,
         access_key_id: key.key.access_key_id.as_str(),
         secret_access_key: key.key.secret_access_key.expose_secret(),
+        expiration: humantime::format_rfc3339_seconds(expiration).to_string(),
         account_id: key.owner.as_ref().map(|o| o.account_id.as_str()),
     };
     let mut out = Zeroizing::new(Vec::with_capacity(256));
@@ -224,7 +230,7 @@ mod tests {
     }
 
     #[test]
-    fn json_has_integer_version_and_no_expiration_for_long_term_keys() {
+    fn json_has_integer_version_and_the_lease_as_expiration_for_long_term_keys() {
         let key = StoredKey {
             key: KeyPair {
                 access_key_id: AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
@@ -238,13 +244,16 @@ mod tests {
             iam_created_at: None,
             rotation: Default::default(),
         };
-        let json: serde_json::Value = serde_json::from_slice(&credential_json(&key)).unwrap();
+        let until = humantime::parse_rfc3339("2026-11-28T02:03:04Z").unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&credential_json(&key, until)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
                 "Version": 1,
                 "AccessKeyId": "AKIAIOSFODNN7EXAMPLE",
                 "SecretAccessKey": "abc/def+ghi",
+                "Expiration": "2026-11-28T02:03:04Z",
                 "AccountId": "123456789012"
             })
         );

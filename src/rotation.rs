@@ -1,6 +1,9 @@
 //! Key rotation as a typed state machine. A profile's store item records where its rotation stands:
 //! `Idle` (none), `Intent` (a CreateAccessKey is about to be made), `Pending` (the new key is stored,
-//! not yet current), `Retiring` (the new key is current; the old one is still in IAM). Each
+//! not yet current), `Retiring` (the new key is current; the old one is still in IAM, until the
+//! `delete_after` its switch recorded: clients that were served the old key keep it until the
+//! `Expiration` of their lease, see `crate::lease`). `Retiring` becomes `Due` only once that time
+//! has come (or `expedite`, for `rotate --now`, records that it has), and only `Due` retires. Each
 //! transition is one function that consumes its state, makes at most one change in AWS, and writes
 //! the next state to the store before it returns it, so an interruption anywhere leaves a recorded
 //! state the next run resumes from, and the profile's current key works throughout.
@@ -54,6 +57,12 @@ pub struct Step<'a> {
     pub confirm: &'a dyn Fn(&str) -> Result<()>,
     /// How long to keep retrying the old key's retirement while IAM propagates the new key.
     pub patience: Duration,
+    /// How long after the switch the old key stays in IAM (`lease::retire_grace`; zero for
+    /// `rotate --now`), recorded by the switch as `delete_after`.
+    pub grace: Duration,
+    /// Mark the old key Inactive instead of deleting it (`--deactivate-only`), recorded by the
+    /// switch; a retirement deactivates when either this or the recorded choice says so.
+    pub deactivate: bool,
 }
 
 /// No rotation in progress.
@@ -76,6 +85,18 @@ pub struct Pending {
 pub struct Retiring {
     pub item: StoredKey,
     /// The old key's ID, taken from `item.rotation.previous` when the state is built.
+    old_id: AccessKeyId,
+}
+
+/// Whether a `Retiring` state's time has come.
+pub enum Retirement {
+    Due(Due),
+    NotYet(Retiring),
+}
+
+/// A `Retiring` whose `delete_after` has come: the only state that retires the old key.
+pub struct Due {
+    pub item: StoredKey,
     old_id: AccessKeyId,
 }
 
@@ -224,12 +245,15 @@ impl Pending {
         let old = std::mem::replace(&mut self.item.key, new);
         let old_id = old.access_key_id.clone();
         self.item.iam_created_at = self.item.rotation.pending_created_at;
+        let switched = SystemTime::now();
         self.item.rotation = Rotation {
             previous: Some(old),
+            delete_after: Some(whole_second_up(switched + step.grace)),
+            deactivate_only: step.deactivate,
             ..Rotation::default()
         };
         self.item.owner = Some(owner);
-        self.item.added_at = SystemTime::now();
+        self.item.added_at = switched;
         step.store.set(step.profile, &self.item)?;
         if let Err(e) = step.store.delete_session(step.profile) {
             output::say(&format!(
@@ -251,10 +275,65 @@ impl Retiring {
         &self.old_id
     }
 
-    /// Retiring -> Idle: the old key is deleted (or deactivated) in IAM acting as the new key,
+    /// When the old key may be retired; `None`: at once (an item from an awskeep that did not
+    /// defer it).
+    pub fn delete_after(&self) -> Option<SystemTime> {
+        self.item.rotation.delete_after
+    }
+
+    /// Retiring -> Due, once `now` has reached `delete_after`; else the state back, unchanged.
+    pub fn when_due(self, now: SystemTime) -> Retirement {
+        if is_due(self.delete_after(), now) {
+            Retirement::Due(Due {
+                item: self.item,
+                old_id: self.old_id,
+            })
+        } else {
+            Retirement::NotYet(self)
+        }
+    }
+
+    /// Retiring -> Due at once (`rotate --now`, for a leaked key): records `delete_after` as now,
+    /// so what the store says stays what happens, and clients still holding the old key fail.
+    pub fn expedite(mut self, step: &Step<'_>) -> Result<Due> {
+        let now = SystemTime::now();
+        if !is_due(self.delete_after(), now) {
+            self.item.rotation.delete_after = Some(now);
+            step.store.set(step.profile, &self.item)?;
+        }
+        Ok(Due {
+            item: self.item,
+            old_id: self.old_id,
+        })
+    }
+}
+
+/// `time` rounded up to a whole second: the store keeps whole seconds, and the time read back must
+/// not be earlier than the one decided.
+fn whole_second_up(time: SystemTime) -> SystemTime {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) if since.subsec_nanos() > 0 => {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(since.as_secs() + 1)
+        }
+        _ => time,
+    }
+}
+
+/// Whether a retirement recorded with `delete_after` may happen at `now`.
+pub fn is_due(delete_after: Option<SystemTime>, now: SystemTime) -> bool {
+    delete_after.is_none_or(|after| now >= after)
+}
+
+impl Due {
+    pub fn old_key_id(&self) -> &AccessKeyId {
+        &self.old_id
+    }
+
+    /// Due -> Idle: the old key is deleted (or deactivated) in IAM acting as the new key,
     /// retried while IAM propagates the new key, then dropped from the store. Says what IAM did.
-    pub fn retire(mut self, step: &Step<'_>, deactivate: bool) -> Result<(Idle, Retired)> {
-        let old_id = self.old_key_id().clone();
+    pub fn retire(mut self, step: &Step<'_>) -> Result<(Idle, Retired)> {
+        let old_id = self.old_id.clone();
+        let deactivate = step.deactivate || self.item.rotation.deactivate_only;
         let deadline = std::time::Instant::now() + step.patience;
         let mut delay = Duration::from_millis(500);
         let retired = loop {
@@ -462,5 +541,6 @@ pub fn late_orphans(
     Ok(())
 }
 
+pub mod background;
 #[cfg(test)]
 mod tests;

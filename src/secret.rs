@@ -135,6 +135,12 @@ pub struct Rotation {
     pub pending_created_at: Option<SystemTime>,
     /// The old key after the switch, kept until IAM has deleted or deactivated it.
     pub previous: Option<KeyPair>,
+    /// Set at the switch: the old key is retired no earlier than this, once every `Expiration`
+    /// served with it has passed (`crate::lease::retire_grace`). `None` with `previous` set: an
+    /// item written by an awskeep that retired at once; due now.
+    pub delete_after: Option<SystemTime>,
+    /// Set at the switch: the old key is to be marked Inactive rather than deleted.
+    pub deactivate_only: bool,
 }
 
 impl Rotation {
@@ -187,6 +193,10 @@ struct StoredKeyOut<'a> {
     pending: Option<KeyOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     previous: Option<KeyOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_after: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deactivate_only: bool,
 }
 
 #[derive(Serialize)]
@@ -220,6 +230,10 @@ struct StoredKeyIn {
     rotation_started_at: Option<String>,
     pending: Option<KeyIn>,
     previous: Option<KeyIn>,
+    /// Absent in items written before rotations deferred the old key's retirement.
+    delete_after: Option<String>,
+    #[serde(default)]
+    deactivate_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +277,8 @@ impl StoredKey {
                 .as_ref()
                 .map(|k| KeyOut::of(k, self.rotation.pending_created_at)),
             previous: self.rotation.previous.as_ref().map(|k| KeyOut::of(k, None)),
+            delete_after: self.rotation.delete_after.map(rfc3339),
+            deactivate_only: self.rotation.deactivate_only,
         };
         // Serialising plain strings into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
@@ -299,6 +315,8 @@ impl StoredKey {
             pending: item.pending.map(KeyIn::into_pair).transpose()?,
             pending_created_at,
             previous: item.previous.map(KeyIn::into_pair).transpose()?,
+            delete_after: item.delete_after.as_deref().map(time).transpose()?,
+            deactivate_only: item.deactivate_only,
         };
         Ok(Self {
             key,
@@ -397,6 +415,29 @@ mod tests {
         assert!(back.rotation.previous.is_none());
         assert!(format!("{:?}", stored.rotation).contains("redacted"));
         assert!(!format!("{:?}", stored.rotation).contains("pending-secret"));
+    }
+
+    /// A deferred retirement survives a store round trip: when the old key goes, and how.
+    #[test]
+    fn a_deferred_retirement_round_trips() {
+        let mut stored = sample();
+        stored.rotation.previous = Some(KeyPair {
+            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
+            secret_access_key: SecretAccessKey::parse("old-secret").unwrap(),
+        });
+        stored.rotation.delete_after = Some(stored.added_at + std::time::Duration::from_secs(3660));
+        stored.rotation.deactivate_only = true;
+        let back = StoredKey::from_item_bytes(&stored.to_item_bytes()).unwrap();
+        assert_eq!(back.rotation.delete_after, stored.rotation.delete_after);
+        assert!(back.rotation.deactivate_only);
+        assert!(back.rotation.previous.is_some());
+        // An item from before deferral: no date, deleted (not deactivated), due at once.
+        let old = format!(
+            r#"{{"version":1,"access_key_id":"{ID}","secret_access_key":"{SECRET}","added_at":"2026-11-28T01:02:03Z","previous":{{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"p"}}}}"#
+        );
+        let back = StoredKey::from_item_bytes(old.as_bytes()).unwrap();
+        assert_eq!(back.rotation.delete_after, None);
+        assert!(!back.rotation.deactivate_only);
     }
 
     #[test]

@@ -312,9 +312,16 @@ fn credential_process_prints_only_json_and_never_reads_stdin() {
     assert_eq!(json["AccessKeyId"], key.id.as_str());
     assert_eq!(json["SecretAccessKey"], key.secret.as_str());
     assert_eq!(json["AccountId"], "123456789012");
+    // A long-term key carries its lease (docs/ROTATION-LEASE.md), never a SessionToken.
+    assert!(json.get("SessionToken").is_none(), "{json}");
+    let expiration = humantime::parse_rfc3339(json["Expiration"].as_str().unwrap()).unwrap();
+    let left = expiration
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
     assert!(
-        json.get("Expiration").is_none(),
-        "long-term keys carry no Expiration"
+        left > std::time::Duration::from_secs(59 * 60)
+            && left <= std::time::Duration::from_secs(3600),
+        "an hour's lease: {json}"
     );
 
     // Without --profile: AWS_PROFILE, as the SDKs set it.

@@ -321,3 +321,48 @@ fn another_login_session_keyring_does_not_see_the_entry() {
         "another login session is not served from this one's cache"
     );
 }
+
+/// `Expiration` of a credential_process JSON, and how long from now it is.
+fn expiration_left(run: &Run) -> Duration {
+    run.assert_ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("credential JSON");
+    assert!(
+        json.get("SessionToken").is_none(),
+        "a long-term key: {json}"
+    );
+    let text = json["Expiration"].as_str().expect("an Expiration");
+    assert!(text.ends_with('Z'), "RFC 3339 UTC: {text}");
+    humantime::parse_rfc3339(text)
+        .expect("RFC 3339")
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+}
+
+/// The lease (docs/ROTATION-LEASE.md): a long-term key is served with `Expiration` an hour ahead,
+/// so running clients come back for the key a rotation switched to; a cache hit serves the same
+/// answer, and an entry is kept no longer than leaves more than the 20-minute refresh margin of
+/// that Expiration (40 minutes, even where `awskeep_cache` allows an hour), so no hit hands a
+/// client an Expiration inside botocore's refresh window.
+#[test]
+fn a_long_term_key_carries_its_lease_and_a_cache_hit_leaves_more_than_the_margin() {
+    let env = with_key();
+    let (first, _) = serve(&env);
+    let left = expiration_left(&first);
+    assert!(
+        left > Duration::from_secs(59 * 60) && left <= Duration::from_secs(3600),
+        "an hour's lease: {left:?}"
+    );
+    let (hit, calls) = serve(&env);
+    assert_eq!(calls, 0, "served from the cache");
+    assert_eq!(hit.stdout, first.stdout);
+    assert!(expiration_left(&hit) > Duration::from_secs(20 * 60));
+
+    env.append_config("awskeep_cache = 1h\n");
+    let kept = env.run(&["--verbose", "credential-process", "--profile", "dev"], "");
+    assert!(expiration_left(&kept) > Duration::from_secs(59 * 60));
+    assert!(
+        kept.stderr.contains(" for 40m"),
+        "the entry lives 40 minutes, not the hour awskeep_cache allows: {}",
+        kept.stderr
+    );
+}

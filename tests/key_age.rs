@@ -48,7 +48,7 @@ fn a_migrated_old_key_shows_its_iam_age_and_rotate_all_rotates_it() {
 
     let masked = format!("{}…{}", &old.id[..4], &old.id[old.id.len() - 4..]);
     let run = env
-        .expect(["rotate", "--all", "--older-than", "90", "--yes"])
+        .expect(["rotate", "--all", "--older-than", "90", "--yes", "--now"])
         .stderr_contains(&format!("Deleted the old key {masked} of dev in IAM.\n"))
         .stderr_contains("Rotated dev: key ")
         .run();

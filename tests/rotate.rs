@@ -1,11 +1,27 @@
 //! `awskeep rotate` against moto with auth enforcement (a deleted key is rejected): the happy path, an
 //! interruption after every step followed by one plain re-run, the key quota, --deactivate-only,
-//! --all, and what `list` shows meanwhile.
+//! --all, and what `list` shows meanwhile. The lease (docs/ROTATION-LEASE.md): the old key stays
+//! in IAM until the lease of every program served it has ended and then goes with nobody running
+//! anything, a boto3 process running across a rotation never fails and moves to the new key, and
+//! `--now` deletes at once. Tests that check what happens in IAM right after a rotation pass
+//! `--now`; the deferral has its own tests, with the debug-build lease override set short.
 
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
 use common::clients::{Client, caller_arn, venv_bin};
 use common::{Moto, Run, TestEnv, TestKey, run_with_stdin};
+
+/// The lease the deferral tests set with the debug-build override (`AWSKEEP_DEBUG_KEY_LEASE_SECS`):
+/// the old key then stays `LEASE + LEASE / 4` after the switch (docs/ROTATION-LEASE.md).
+const SHORT_LEASE: u64 = 20;
+const SHORT_GRACE: Duration = Duration::from_secs(SHORT_LEASE + SHORT_LEASE / 4);
+/// How late past its time a deferred retirement may be: the finisher wakes at it, then signs in
+/// to IAM as the new key and deletes (a few seconds on a loaded machine).
+const RETIRE_LATENESS: Duration = Duration::from_secs(15);
 
 /// Whether AWS (moto) accepts this key right now, asked by boto3 with the key in its environment.
 fn key_works(env: &TestEnv, id: &str, secret: &str) -> bool {
@@ -35,12 +51,80 @@ fn current(env: &TestEnv, profile: &str) -> (String, String) {
 }
 
 fn rotate(env: &TestEnv, args: &[&str], crash_at: Option<&str>) -> Run {
+    rotate_leased(env, args, crash_at, None)
+}
+
+/// `rotate`, with the debug lease override set to `lease` seconds.
+fn rotate_leased(env: &TestEnv, args: &[&str], crash_at: Option<&str>, lease: Option<u64>) -> Run {
     let mut command = env.awskeep();
     command.arg("rotate").args(args);
     if let Some(point) = crash_at {
         command.env("AWSKEEP_TEST_CRASH_AT", point);
     }
+    if let Some(lease) = lease {
+        command.env("AWSKEEP_DEBUG_KEY_LEASE_SECS", lease.to_string());
+    }
     run_with_stdin(command, "")
+}
+
+/// The detached finishers of this test's rotations still running (found by their command line and
+/// this test's runtime folder in their environment; other tests run their own).
+fn finishers_of(env: &TestEnv) -> Vec<u32> {
+    let marker = format!("XDG_RUNTIME_DIR={}", env.path("run").display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+            has(&cmdline, b"--finish-retirement-after") && has(&environ, marker.as_bytes())
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for this test's finishers to exit; fails naming those left.
+#[track_caller]
+fn assert_finishers_exit(env: &TestEnv, limit: Duration, context: &str) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = finishers_of(env);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{context}: finishers still running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Takes the lock a finisher of `profile`'s retirement holds while it waits, so none can act while
+/// the returned file is open (a finisher started meanwhile finds it held and exits).
+fn hold_finisher_lock(env: &TestEnv, profile: &str) -> std::fs::File {
+    std::fs::create_dir_all(env.path("run/awskeep")).unwrap();
+    let held =
+        std::fs::File::create(env.path(&format!("run/awskeep/retire={profile}.lock"))).unwrap();
+    held.try_lock().expect("the finisher lock is free");
+    held
+}
+
+/// Waits until IAM no longer lists `key`; how long that took from `since`.
+fn wait_until_gone(moto: &Moto, key: &TestKey, since: Instant, limit: Duration) -> Duration {
+    loop {
+        if !moto.key_ids(&key.user).contains(&key.id) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < limit,
+            "the old key {} is still in IAM {:?} after the rotation",
+            key.id,
+            since.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// Exactly one key in IAM, it is the one the store serves, and it works.
@@ -72,6 +156,29 @@ fn rotation_replaces_the_key_and_the_old_one_is_rejected() {
     run.assert_ok();
     let (id, secret) = current(&env, "dev");
     assert_ne!(id, user.id);
+    // The old key stays for programs that were served it; rotate says until when, and how to
+    // delete it at once.
+    assert!(
+        run.stderr.contains(&format!(
+            "The old key {} of dev stays in IAM until ",
+            masked(&user.id)
+        )) && run.stderr.contains("awskeep rotate --profile dev --now"),
+        "rotate says when the old key goes: {}",
+        run.stderr
+    );
+    assert!(key_works(&env, &user.id, &user.secret), "deleted at once");
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed[0]["old_key_id"], user.id.as_str(), "{listed}");
+    let status = listed[0]["status"].as_str().unwrap();
+    assert!(
+        status.starts_with(&format!("old key {} deleted after ", masked(&user.id))),
+        "{status}"
+    );
+
+    // --now: a leaked key goes at once.
+    let run = rotate(&env, &["--profile", "dev", "--now"], None);
+    run.assert_ok();
     assert!(
         run.stderr.contains(&format!(
             "Deleted the old key {} of dev in IAM.\n",
@@ -114,7 +221,11 @@ fn an_interruption_after_any_step_is_finished_by_the_next_rotate() {
         let env = TestEnv::new();
         let user = moto.new_admin_with_key("rot-crash");
         env.add("dev", &user, &[]).assert_ok();
-        let run = rotate(&env, &["--profile", "dev", "--yes"], Some(point));
+        // What is tested is the next rotate: no background finisher may finish it first (the
+        // `credential-process` below would start one for a retirement that is due).
+        let _no_finisher = hold_finisher_lock(&env, "dev");
+        // --now in both runs: every step, the retirement included, runs in the one process.
+        let run = rotate(&env, &["--profile", "dev", "--yes", "--now"], Some(point));
         assert!(
             run.status.code().is_none(),
             "{point}: should have died: {run:?}"
@@ -126,7 +237,9 @@ fn an_interruption_after_any_step_is_finished_by_the_next_rotate() {
             "{point}: the current key must work meanwhile"
         );
 
-        let rerun = rotate(&env, &["--profile", "dev", "--yes"], None);
+        // --now: what is checked here is that the re-run finishes every step, the old key's
+        // retirement included (its deferral is tested below).
+        let rerun = rotate(&env, &["--profile", "dev", "--yes", "--now"], None);
         rerun.assert_ok();
         assert!(
             rerun.stderr.contains(rerun_says),
@@ -190,7 +303,7 @@ fn a_full_quota_stops_before_creating_and_an_inactive_key_can_go() {
         "deleting the inactive key needs --yes: {}",
         run.stderr
     );
-    rotate(&env, &["--profile", "dev", "--yes"], None).assert_ok();
+    rotate(&env, &["--profile", "dev", "--yes", "--now"], None).assert_ok();
     assert_one_working_key(&env, &moto, &user, "after making room");
 }
 
@@ -202,7 +315,7 @@ fn deactivate_only_keeps_the_old_key_inactive() {
     env.add("dev", &user, &[]).assert_ok();
     let run = rotate(
         &env,
-        &["--profile", "dev", "--yes", "--deactivate-only"],
+        &["--profile", "dev", "--yes", "--deactivate-only", "--now"],
         None,
     );
     run.assert_ok();
@@ -226,7 +339,7 @@ fn deactivate_only_keeps_the_old_key_inactive() {
     expected.sort();
     assert_eq!(statuses, expected);
     // The next rotation offers to delete that inactive key and goes on.
-    rotate(&env, &["--profile", "dev", "--yes"], None).assert_ok();
+    rotate(&env, &["--profile", "dev", "--yes", "--now"], None).assert_ok();
     assert_one_working_key(&env, &moto, &user, "after the next rotation");
 }
 
@@ -247,7 +360,12 @@ fn all_rotates_every_profile_old_enough() {
         "{}",
         run.stderr
     );
-    rotate(&env, &["--all", "--older-than", "0s", "--yes"], None).assert_ok();
+    rotate(
+        &env,
+        &["--all", "--older-than", "0s", "--yes", "--now"],
+        None,
+    )
+    .assert_ok();
     for (profile, user) in [("dev", &a), ("ops", &b)] {
         let (id, _) = current(&env, profile);
         assert_ne!(id, user.id, "{profile} rotated");
@@ -354,7 +472,7 @@ fn only_a_provable_orphan_is_deleted_and_only_when_confirmed() {
         moto.key_ids(&a.user).contains(&stray.id),
         "deleted without confirmation"
     );
-    let run = rotate(&env, &["--profile", "a", "--yes"], None);
+    let run = rotate(&env, &["--profile", "a", "--yes", "--now"], None);
     run.assert_ok();
     assert!(!moto.key_ids(&a.user).contains(&stray.id), "{run:?}");
     assert_one_working_key_of(&env, &moto, &a, "a");
@@ -396,4 +514,302 @@ fn an_inactive_key_another_profile_holds_is_never_deleted_for_room() {
     assert!(!run.status.success(), "{run:?}");
     assert!(run.stderr.contains("held by an awskeep profile"), "{run:?}");
     assert!(moto.key_ids(&a.user).contains(&b.id), "b's key was deleted");
+}
+
+/// THE proof issue 19 item 5 asks for: a boto3 process started before `rotate` calls STS every
+/// second across the rotation and never fails; it moves from the old key to the new one without a
+/// restart (the lease's Expiration makes botocore run awskeep again); and the old key is deleted in
+/// IAM within the lease and its slack after the switch, with nobody running awskeep by hand.
+#[test]
+fn a_running_boto3_process_moves_to_the_new_key_and_the_old_one_goes_within_the_bound() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-lease");
+    env.add("dev", &user, &[]).assert_ok();
+    let stop = env.path("stop");
+    let script = r#"
+import os, sys, time
+import boto3, botocore.credentials
+# awskeep leases a long-term key for an hour, and botocore runs it again 15 minutes (advisory) or
+# 10 minutes (mandatory) before the Expiration. This test leases for 20 s through the debug-build
+# override, so botocore's windows are scaled down as well: with its defaults every call would
+# run awskeep, and what carried the rotation would be that, not the lease.
+botocore.credentials.RefreshableCredentials._advisory_refresh_timeout = 5
+botocore.credentials.RefreshableCredentials._mandatory_refresh_timeout = 3
+sts = boto3.Session(profile_name="dev").client("sts")
+used = {}
+def note_key(request, **kwargs):
+    auth = request.headers.get("Authorization", b"")
+    auth = auth.decode() if isinstance(auth, bytes) else auth
+    used["id"] = auth.split("Credential=")[1].split("/")[0]
+sts.meta.events.register("before-send.sts.GetCallerIdentity", note_key)
+deadline = time.time() + 180
+while not os.path.exists(sys.argv[1]) and time.time() < deadline:
+    try:
+        sts.get_caller_identity()
+        print("OK", used["id"], flush=True)
+    except Exception as e:
+        print("FAIL", type(e).__name__, str(e).replace("\n", " "), flush=True)
+    time.sleep(1)
+"#;
+    let mut python = env.command(venv_bin("python"));
+    python
+        .args(["-c", script])
+        .arg(&stop)
+        .env("AWSKEEP_DEBUG_KEY_LEASE_SECS", SHORT_LEASE.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = python.spawn().expect("python");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    // It runs with the old key before the rotation.
+    let (_, first) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("boto3 started");
+    assert_eq!(first, format!("OK {}", user.id));
+    std::thread::sleep(Duration::from_secs(3));
+
+    let started = Instant::now();
+    let run = rotate_leased(
+        &env,
+        &["--profile", "dev", "--yes"],
+        None,
+        Some(SHORT_LEASE),
+    );
+    let returned = Instant::now();
+    run.assert_ok();
+    let (new_id, _) = current(&env, "dev");
+    assert_ne!(new_id, user.id);
+    // Right after rotate returns the old key is still in IAM and works: boto3 may still hold it.
+    assert!(moto.key_ids(&user.user).contains(&user.id));
+    assert!(key_works(&env, &user.id, &user.secret), "{run:?}");
+
+    // Nobody runs awskeep now: the background finisher deletes the old key when the lease is over.
+    let gone_after = wait_until_gone(
+        &moto,
+        &user,
+        started,
+        SHORT_GRACE + RETIRE_LATENESS + Duration::from_secs(30),
+    );
+    assert!(
+        gone_after >= SHORT_GRACE,
+        "deleted {gone_after:?} after the rotation began, before the lease and slack ({SHORT_GRACE:?}) were over"
+    );
+    assert!(
+        gone_after <= (returned - started) + SHORT_GRACE + RETIRE_LATENESS,
+        "deleted {gone_after:?} after the rotation began: later than the documented bound"
+    );
+    // boto3 goes on past the deletion, then stops.
+    std::thread::sleep(Duration::from_secs(5));
+    std::fs::write(&stop, b"").unwrap();
+    let status = child.wait().expect("python");
+    reader.join().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    let seen: Vec<(Instant, String)> = std::iter::once((started, first))
+        .chain(rx.try_iter())
+        .collect();
+    let failed: Vec<&String> = seen
+        .iter()
+        .map(|(_, l)| l)
+        .filter(|l| !l.starts_with("OK "))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "boto3 failed across the rotation: {failed:?}\n{stderr}"
+    );
+    let keys: Vec<&str> = seen.iter().map(|(_, l)| &l[3..]).collect();
+    let switched_at = keys
+        .iter()
+        .position(|k| *k == new_id)
+        .unwrap_or_else(|| panic!("boto3 never used the new key: {keys:?}"));
+    assert!(
+        keys[..switched_at].iter().all(|k| *k == user.id)
+            && keys[switched_at..].iter().all(|k| *k == new_id),
+        "old key, then the new one, never back: {keys:?}"
+    );
+    let after_deletion = seen
+        .iter()
+        .filter(|(at, _)| at.duration_since(started) > gone_after)
+        .count();
+    assert!(
+        after_deletion >= 3,
+        "boto3 kept calling after the deletion: {keys:?}"
+    );
+    assert_finishers_exit(&env, Duration::from_secs(10), "after the retirement");
+}
+
+/// The detached finisher alone: rotate, then nothing at all (no client, no awskeep command); the old
+/// key is deleted within the lease, its slack and a few seconds, not before, and the finisher exits.
+#[test]
+fn the_old_key_goes_with_nobody_running_anything() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-bg");
+    env.add("dev", &user, &[]).assert_ok();
+    let started = Instant::now();
+    let run = rotate_leased(
+        &env,
+        &["--profile", "dev", "--yes"],
+        None,
+        Some(SHORT_LEASE),
+    );
+    let returned = Instant::now();
+    run.assert_ok();
+    assert!(
+        moto.key_ids(&user.user).contains(&user.id),
+        "deleted at once: {run:?}"
+    );
+    assert_eq!(finishers_of(&env).len(), 1, "one finisher waits: {run:?}");
+    let gone_after = wait_until_gone(
+        &moto,
+        &user,
+        started,
+        SHORT_GRACE + RETIRE_LATENESS + Duration::from_secs(30),
+    );
+    assert!(gone_after >= SHORT_GRACE, "too early: {gone_after:?}");
+    assert!(
+        gone_after <= (returned - started) + SHORT_GRACE + RETIRE_LATENESS,
+        "too late: {gone_after:?}"
+    );
+    assert_finishers_exit(&env, Duration::from_secs(10), "after the retirement");
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(listed[0]["rotation"], serde_json::Value::Null, "{listed}");
+    assert_one_working_key(&env, &moto, &user, "after the deferred retirement");
+}
+
+/// A finisher waiting for a deferral (an hour, by default) exits when its login is gone (here the
+/// runtime folder holding awskeep's locks, as logout removes `XDG_RUNTIME_DIR`): no test, and no
+/// ended login, leaves one behind.
+#[test]
+fn a_waiting_finisher_exits_when_its_login_is_gone() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-logout");
+    env.add("dev", &user, &[]).assert_ok();
+    rotate(&env, &["--profile", "dev", "--yes"], None).assert_ok();
+    assert_eq!(finishers_of(&env).len(), 1);
+    std::fs::remove_dir_all(env.path("run/awskeep")).unwrap();
+    assert_finishers_exit(&env, Duration::from_secs(10), "after the lock folder went");
+    assert!(moto.key_ids(&user.user).contains(&user.id), "deleted early");
+}
+
+/// A rotation interrupted after its switch: the next `rotate` does not retire the old key before
+/// its time (it says when, and does not need --now to be safe), and retires it once due; `--now`
+/// would do it at once (tested above). No finisher acts meanwhile: the test holds the lock a
+/// finisher needs, as a waiting finisher would.
+#[test]
+fn an_interrupted_deferral_is_finished_by_the_next_rotate_when_due_and_not_before() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-defer-crash");
+    env.add("dev", &user, &[]).assert_ok();
+    let lease = Some(4);
+    let crashed = rotate_leased(
+        &env,
+        &["--profile", "dev", "--yes"],
+        Some("rotate:after-switch"),
+        lease,
+    );
+    assert!(
+        crashed.status.code().is_none(),
+        "should have died: {crashed:?}"
+    );
+    let held = hold_finisher_lock(&env, "dev");
+
+    let early = rotate_leased(&env, &["--profile", "dev", "--yes"], None, lease);
+    early.assert_ok();
+    assert!(
+        early.stderr.contains("The rotation of dev is finishing")
+            && early.stderr.contains("stays in IAM until"),
+        "{early:?}"
+    );
+    assert!(
+        moto.key_ids(&user.user).contains(&user.id),
+        "retired before its time: {early:?}"
+    );
+
+    // Until the time the switch recorded (4 s of lease and 1 s of slack after it, rounded up to a
+    // whole second), and a second.
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list", "--json"], "").stdout).unwrap();
+    let after =
+        humantime::parse_rfc3339(listed[0]["old_key_retired_after"].as_str().unwrap()).unwrap();
+    let wait = after
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(wait <= Duration::from_secs(6), "{listed}");
+    std::thread::sleep(wait + Duration::from_secs(1));
+    assert!(
+        moto.key_ids(&user.user).contains(&user.id),
+        "something but the next rotate retired it"
+    );
+    let due = rotate_leased(&env, &["--profile", "dev", "--yes"], None, lease);
+    due.assert_ok();
+    assert!(
+        due.stderr
+            .contains("Finished the interrupted rotation of dev")
+            && due.stderr.contains(&format!(
+                "Deleted the old key {} of dev in IAM.",
+                masked(&user.id)
+            )),
+        "{due:?}"
+    );
+    drop(held);
+    assert_one_working_key(&env, &moto, &user, "after the due retirement");
+}
+
+/// A retirement whose finisher never ran (the rotation died after its switch) and that is due: the
+/// next `credential-process` for the profile (an SDK's, the hot path) starts the finisher, and the
+/// old key goes with no other command.
+#[test]
+fn a_due_retirement_is_started_by_the_next_credential_process() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-nudge");
+    env.add("dev", &user, &[]).assert_ok();
+    let crashed = rotate_leased(
+        &env,
+        &["--profile", "dev", "--yes"],
+        Some("rotate:after-switch"),
+        Some(4),
+    );
+    assert!(
+        crashed.status.code().is_none(),
+        "should have died: {crashed:?}"
+    );
+    assert!(
+        finishers_of(&env).is_empty(),
+        "the crash came before any finisher"
+    );
+    // Every call reads the store (a credential cache hit opens no store, so it cannot see the
+    // retirement; the first miss after its time does).
+    env.append_config("awskeep_cache = off\n");
+    // Not due yet: credential-process serves the new key and starts nothing.
+    let (new_id, _) = current(&env, "dev");
+    assert_ne!(new_id, user.id);
+    assert!(
+        finishers_of(&env).is_empty(),
+        "started before the retirement was due"
+    );
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(moto.key_ids(&user.user).contains(&user.id));
+    let since = Instant::now();
+    assert_eq!(current(&env, "dev").0, new_id);
+    wait_until_gone(
+        &moto,
+        &user,
+        since,
+        RETIRE_LATENESS + Duration::from_secs(15),
+    );
+    assert_finishers_exit(&env, Duration::from_secs(10), "after the retirement");
+    assert_one_working_key(&env, &moto, &user, "after the hot path's finisher");
 }

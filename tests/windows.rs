@@ -239,17 +239,47 @@ fn bootstrap_rotate_migrate_and_remove() {
     );
     assert_eq!(moto.key_ids(&user).len(), 1);
 
-    // rotate (the admin's own key, which may manage itself): a new key, the old one deleted in IAM,
-    // the SDK acting as the same user.
+    // rotate (the admin's own key, which may manage itself): a new key, the old one kept in IAM for
+    // the lease (here the debug build's 4 s, 5 s with its slack), then deleted by the detached
+    // finisher rotate started (a DETACHED_PROCESS under Wine) with nobody running anything; the
+    // SDK acting as the same user.
     let before = moto.key_ids(&admin.user);
-    let run = env.run(&["rotate", "--profile", "admin", "--yes"], "");
+    let mut command = env.command(&env.exe("awskeep.exe"));
+    command
+        .args(["rotate", "--profile", "admin", "--yes"])
+        .env("AWSKEEP_DEBUG_KEY_LEASE_SECS", "4");
+    let run = common::run_with_stdin(command, "");
     run.assert_ok();
+    assert_eq!(
+        moto.key_ids(&admin.user).len(),
+        2,
+        "deleted at once: {run:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while moto.key_ids(&admin.user).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background finisher did not delete the old key: {run:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
     let after = moto.key_ids(&admin.user);
     assert_eq!(after.len(), 1, "{run:?}");
     assert_ne!(after, before);
     let json = credential_json(&env.run(&["credential-process", "--profile", "admin"], ""));
     assert_eq!(json["AccessKeyId"], after[0].as_str());
+    assert!(
+        json["Expiration"]
+            .as_str()
+            .is_some_and(|e| e.ends_with('Z')),
+        "{json}"
+    );
     assert_eq!(env.rust_sdk_arn("admin").stdout.trim(), admin.arn);
+    // --now deletes at once.
+    let now = env.run(&["rotate", "--profile", "admin", "--yes", "--now"], "");
+    now.assert_ok();
+    let after = moto.key_ids(&admin.user);
+    assert_eq!(after.len(), 1, "{now:?}");
 
     // migrate: a plaintext key in the credentials file moves into the Credential Manager.
     let legacy = moto.new_user_with_key("win-legacy");

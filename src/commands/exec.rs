@@ -2,7 +2,8 @@
 //! environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and for a session `AWS_SESSION_TOKEN`
 //! and `AWS_CREDENTIAL_EXPIRATION`; `AWS_REGION` / `AWS_DEFAULT_REGION` when the profile has a
 //! region), for tools that read only the environment. The credentials are what
-//! `credentials::resolve` serves, as credential_process would. `AWS_PROFILE` is removed (the
+//! `credentials::resolve` serves, as credential_process would, without a long-term key's lease:
+//! CMD cannot refresh its environment, so it keeps the key it started with (see `export`). `AWS_PROFILE` is removed (the
 //! variables are the credentials now), `AWSKEEP_EXEC=PROFILE` marks the environment, and an exec
 //! inside one is refused.
 //!

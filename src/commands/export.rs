@@ -2,6 +2,11 @@
 //! serves for the profile on stdout, for `eval` in a shell or another tool's config. The secret is
 //! on stdout because the user asked for it there; it is rendered into a zeroized buffer and written
 //! in one write. `serve` prints its two variables with the same shell quoting.
+//!
+//! `--format json` is credential_process's JSON, a long-term key's lease (`Expiration`,
+//! `crate::lease`) included. The shell forms carry no lease for a long-term key (no
+//! `AWS_CREDENTIAL_EXPIRATION`): no SDK refreshes from its environment, and botocore raises once
+//! that time has passed, so a lease there would only stop a long-running program at the hour.
 
 use zeroize::Zeroizing;
 
@@ -27,7 +32,10 @@ pub fn run(
         Refresh::IfNeeded,
     )?;
     let shell = match args.format {
-        ExportFormat::Json => return output::print_bytes(&resolved.credentials.process_json()),
+        // The credential_process JSON, lease included; the shell forms carry no lease (see below).
+        ExportFormat::Json => {
+            return output::print_bytes(&resolved.credentials.process_json(ctx.key_lease));
+        }
         ExportFormat::Env => Shell::Sh,
         ExportFormat::Fish => Shell::Fish,
         ExportFormat::Powershell => Shell::Powershell,

@@ -45,13 +45,18 @@ struct Row {
     in_config: bool,
     /// `pending` (a new key not yet switched to) or `finishing` (the old key not yet retired).
     rotation: Option<&'static str>,
-    status: &'static str,
+    /// The old key a rotation keeps in IAM until `old_key_retired_after` (full ID).
+    old_key_id: Option<String>,
+    /// When that old key is deleted (or deactivated): RFC 3339.
+    old_key_retired_after: Option<String>,
+    status: String,
     /// For the table only: the masked ID.
     #[serde(skip)]
     masked_key: Option<String>,
 }
 
 const TOO_OLD: &str = "too old: rotate";
+const UNFINISHED: &str = "rotation unfinished";
 
 pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result<()> {
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
@@ -79,6 +84,11 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         let row = match store.get(&profile) {
             Ok(Some(key)) => {
                 let age = KeyAge::of(&key, now);
+                // A retirement waiting for clients' leases to end is not an interrupted rotation.
+                let waiting = key
+                    .rotation
+                    .delete_after
+                    .filter(|at| key.rotation.previous.is_some() && *at > now);
                 let rotation = if key.rotation.previous.is_some() {
                     Some("finishing")
                 } else if key.rotation.pending.is_some() || key.rotation.started_at.is_some() {
@@ -100,11 +110,29 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                     in_store: true,
                     in_config,
                     rotation,
+                    old_key_id: key
+                        .rotation
+                        .previous
+                        .as_ref()
+                        .map(|k| k.access_key_id.as_str().to_string()),
+                    old_key_retired_after: key.rotation.delete_after.map(rfc3339),
                     status: match (in_config, rotation, age.age > args.max_age) {
-                        (false, _, _) => "not in config",
-                        (true, Some(_), _) => "rotation unfinished",
-                        (true, None, true) => TOO_OLD,
-                        (true, None, false) => "ok",
+                        (false, _, _) => "not in config".into(),
+                        (true, Some(_), _) => match (waiting, &key.rotation.previous) {
+                            (Some(at), Some(old)) => format!(
+                                "old key {} {} after {}",
+                                old.access_key_id.masked(),
+                                if key.rotation.deactivate_only {
+                                    "deactivated"
+                                } else {
+                                    "deleted"
+                                },
+                                crate::lease::clock_time(at)
+                            ),
+                            _ => UNFINISHED.into(),
+                        },
+                        (true, None, true) => TOO_OLD.into(),
+                        (true, None, false) => "ok".into(),
                     },
                 }
             }
@@ -180,7 +208,7 @@ fn table(rows: &[Row]) -> String {
                     .as_deref()
                     .map_or("-".into(), |t| t.get(..10).unwrap_or(t).to_string()),
                 r.age_days.map_or("-".into(), |d| format!("{d}d{marker}")),
-                r.status.to_string(),
+                r.status.clone(),
             ]
         })
         .collect();
@@ -232,12 +260,17 @@ fn notes(rows: &[Row], shared: &[(String, Vec<String>)], args: &ListArgs) {
             profiles.join(", ")
         ));
     }
-    if rows.iter().any(|r| r.rotation.is_some()) {
+    if rows.iter().any(|r| r.status == UNFINISHED) {
         output::say("A rotation was interrupted; `awskeep rotate --profile NAME` finishes it.");
+    }
+    if rows.iter().any(|r| r.status.starts_with("old key ")) {
+        output::say(
+            "An old key stays in IAM for an hour after its rotation, until programs running with it have switched to the new key; `awskeep rotate --profile NAME --now` deletes it at once.",
+        );
     }
 }
 
-fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &'static str) -> Row {
+fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &str) -> Row {
     Row {
         profile: profile.to_string(),
         access_key_id: None,
@@ -250,9 +283,11 @@ fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &'s
         age_from: None,
         shared_with: Vec::new(),
         rotation: None,
+        old_key_id: None,
+        old_key_retired_after: None,
         in_store,
         in_config,
-        status,
+        status: status.into(),
     }
 }
 
@@ -275,7 +310,9 @@ mod tests {
             in_store: true,
             in_config: true,
             rotation: None,
-            status,
+            old_key_id: None,
+            old_key_retired_after: None,
+            status: status.into(),
         }
     }
 

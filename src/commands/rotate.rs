@@ -4,9 +4,15 @@
 //! finishes or settles what an interrupted run left, asks before rotating, makes room under IAM's
 //! two-key limit, and reports. AWS comes in as the store does: `Aws::rotation` gives the
 //! `KeyAuthority` the transitions use, on one client factory for the command.
+//!
+//! The old key is not retired at the switch: programs that were served it keep it until the
+//! `Expiration` of their lease (`crate::lease`), so it stays in IAM until the `delete_after` the
+//! switch records (an hour and a minute later), and a detached finisher started here
+//! (`rotation::background`; `finish_in_background` below is that process) retires it then.
+//! `--now` retires it at once (a leaked key). Every run that finds a retirement due finishes it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::aws::iam::KeyInfo;
 use crate::aws::{Aws, AwsTarget, Waiting};
@@ -19,7 +25,9 @@ use crate::output;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::rotation::{Idle, KeyAuthority, Retired, State, Step, late_orphans};
+use crate::rotation::{
+    Due, Idle, KeyAuthority, Retired, Retirement, Retiring, State, Step, late_orphans,
+};
 use crate::secret::{AccessKeyId, StoredKey};
 use crate::store::CredentialStore;
 
@@ -107,26 +115,29 @@ fn rotate_all(
     }
 }
 
+/// What becomes of the old keys, for the question before a rotation.
 fn retire_verb(args: &RotateArgs) -> &'static str {
-    if args.deactivate_only {
-        "deactivated"
-    } else {
-        "deleted"
+    match (args.deactivate_only, args.now) {
+        (true, true) => "deactivated at once",
+        (false, true) => "deleted at once",
+        (true, false) => "deactivated an hour after the switch",
+        (false, false) => "deleted an hour after the switch",
     }
 }
 
-/// Rotates one profile, or finishes the rotation an earlier run left; returns the line to report.
-fn rotate_profile(
+/// Runs `body` on one profile's item under its rotation lock, with the `Step` the transitions use.
+fn with_rotation<T>(
     ctx: &Context,
     store: &dyn CredentialStore,
     aws: &dyn Aws,
     profile: &ProfileName,
     args: &RotateArgs,
     interrupted: &AtomicBool,
-    ask: bool,
-) -> Result<String> {
-    // One rotation of a profile at a time: a second one would write back its stale copy of the item
-    // over the first one's result. Held until the rotation is done; the kernel drops it on a crash.
+    body: impl FnOnce(&Step<'_>, StoredKey) -> Result<T>,
+) -> Result<T> {
+    // One rotation of a profile at a time (a background finisher included): a second one would
+    // write back its stale copy of the item over the first one's result. Held until the rotation
+    // is done; the kernel drops it on a crash.
     let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
     let _one_at_a_time = crate::session::RefreshLock::acquire_named(
         lock_dir,
@@ -166,27 +177,66 @@ fn rotate_profile(
         checkpoint: &checkpoint,
         confirm: &confirm,
         patience: args.verify_timeout,
+        grace: if args.now {
+            Duration::ZERO
+        } else {
+            crate::lease::retire_grace(ctx.key_lease)
+        },
+        deactivate: args.deactivate_only,
     };
+    body(&step, item)
+}
 
+/// Rotates one profile, or finishes the rotation an earlier run left; returns the line to report.
+fn rotate_profile(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn Aws,
+    profile: &ProfileName,
+    args: &RotateArgs,
+    interrupted: &AtomicBool,
+    ask: bool,
+) -> Result<String> {
+    with_rotation(ctx, store, aws, profile, args, interrupted, |step, item| {
+        resume_or_rotate(ctx, step, item, args, interrupted, ask)
+    })
+}
+
+fn resume_or_rotate(
+    ctx: &Context,
+    step: &Step<'_>,
+    item: StoredKey,
+    args: &RotateArgs,
+    interrupted: &AtomicBool,
+    ask: bool,
+) -> Result<String> {
+    let (store, profile, aws) = (step.store, step.profile, step.aws);
     let idle = match State::of(item) {
-        // Interrupted after the switch: only the old key's retirement is left.
+        // After the switch: only the old key's retirement is left, now or when it is due.
         State::Retiring(retiring) => {
-            let done = retire(&step, retiring, args)?;
-            return Ok(format!(
-                "Finished the interrupted rotation of {profile}: key {} is current.",
-                done.item.key.access_key_id
-            ));
+            let current = retiring.item.key.access_key_id.clone();
+            return Ok(match settle_retiring(ctx, step, retiring, args)? {
+                Settled::Retired => format!(
+                    "Finished the interrupted rotation of {profile}: key {current} is current."
+                ),
+                deferred @ Settled::Deferred(_) => format!(
+                    "The rotation of {profile} is finishing: key {current} is current.{}",
+                    deferred.note()
+                ),
+            });
         }
         State::Pending(mut pending) => {
             let user = aws.user_of(&pending.item.key)?;
             if pending.is_listed(&aws.list_keys(&pending.item.key, &user)?) {
-                let done = retire(&step, pending.switch(&step)?, args)?;
+                let retiring = pending.switch(step)?;
+                let current = retiring.item.key.access_key_id.clone();
+                let settled = settle_retiring(ctx, step, retiring, args)?;
                 return Ok(format!(
-                    "Rotated {profile}: key {} is current (finished an interrupted rotation).",
-                    done.item.key.access_key_id
+                    "Rotated {profile}: key {current} is current (finished an interrupted rotation).{}",
+                    settled.note()
                 ));
             }
-            pending.abandon(&step)?
+            pending.abandon(step)?
         }
         State::Intent(intent) => {
             let user = aws.user_of(&intent.item.key)?;
@@ -194,14 +244,14 @@ fn rotate_profile(
             let started = intent.started;
             let first_listing: Vec<AccessKeyId> = keys.iter().map(|k| k.id.clone()).collect();
             let outcome = intent
-                .settle(&step, &user, &keys)
-                .and_then(|idle| rotate_idle(ctx, &step, idle, args, interrupted, ask));
+                .settle(step, &user, &keys)
+                .and_then(|idle| rotate_idle(ctx, step, idle, args, interrupted, ask));
             // A key the interrupted run asked for may reach IAM after this run listed the keys (a
             // request a proxy delivered late): look once more, whatever this run's outcome, as the
             // key that is current now.
             let current = store.get(profile)?.map(|item| item.key);
             if let Some(current) = current {
-                let late = late_orphans(&step, &current, &user, started, &first_listing);
+                let late = late_orphans(step, &current, &user, started, &first_listing);
                 if let Err(e) = late {
                     output::say(&format!(
                         "awskeep: could not check IAM once more for a late key of the interrupted rotation: {}",
@@ -213,7 +263,136 @@ fn rotate_profile(
         }
         State::Idle(idle) => idle,
     };
-    rotate_idle(ctx, &step, idle, args, interrupted, ask)
+    rotate_idle(ctx, step, idle, args, interrupted, ask)
+}
+
+/// What the background finisher found.
+enum Finish {
+    /// The old key was retired (or the item is no longer retiring): nothing is left to wait for.
+    Done,
+    /// Not due until then (a later rotation's retirement): wait again.
+    NotBefore(SystemTime),
+}
+
+/// The detached finisher (`rotate --profile P --finish-retirement-after T`, started by
+/// `rotation::background::spawn`): waits until T, then retires the old key once it is due, acting
+/// as the new key, under the rotation lock. Opens the store only then, and never in a way that
+/// asks anyone anything: no terminal (its own session), no desktop unlock prompt. Exits when done,
+/// on any error (the next awskeep command for the profile starts another), and when its login is
+/// gone.
+pub fn finish_in_background(
+    ctx: &Context,
+    asked: Option<crate::store::StoreKind>,
+    args: RotateArgs,
+) -> Result<()> {
+    crate::rotation::background::leave_session();
+    let Some(profile) = args.profile.clone() else {
+        return Ok(());
+    };
+    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    // Another finisher waits for this profile already.
+    let Some(_only_finisher) = crate::rotation::background::finisher_lock(lock_dir, &profile)
+    else {
+        return Ok(());
+    };
+    let mut ctx = ctx.clone();
+    ctx.stdin_is_terminal = false;
+    ctx.store_env.graphical_session = false;
+    let mut after =
+        SystemTime::UNIX_EPOCH + Duration::from_secs(args.finish_retirement_after.unwrap_or(0));
+    // Each round waits for a later `delete_after` than the last, so this ends.
+    loop {
+        if !crate::rotation::background::sleep_until(lock_dir, after) {
+            return Ok(());
+        }
+        let opened = crate::store::open(asked, &ctx, crate::store::Opening::Now)?;
+        ctx.opened_store = Some(opened.kind);
+        let never = AtomicBool::new(false);
+        let finish = with_rotation(
+            &ctx,
+            opened.store.as_ref(),
+            &crate::aws::SdkAws,
+            &profile,
+            &args,
+            &never,
+            |step, item| {
+                let State::Retiring(retiring) = State::of(item) else {
+                    return Ok(Finish::Done);
+                };
+                match retiring.when_due(SystemTime::now()) {
+                    Retirement::Due(due) => retire(step, due).map(|_| Finish::Done),
+                    Retirement::NotYet(waiting) => Ok(Finish::NotBefore(
+                        waiting.delete_after().unwrap_or_else(SystemTime::now),
+                    )),
+                }
+            },
+        )?;
+        match finish {
+            Finish::Done => return Ok(()),
+            Finish::NotBefore(at) if at > after => after = at,
+            Finish::NotBefore(_) => return Ok(()),
+        }
+    }
+}
+
+/// What `settle_retiring` did with the old key.
+enum Settled {
+    /// Retired now (said on stderr as it happened).
+    Retired,
+    /// Left in IAM until its time: the line that says when, and how to retire it now.
+    Deferred(String),
+}
+
+impl Settled {
+    /// The line to add to a rotation's report: for a deferral, on a line of its own.
+    fn note(&self) -> String {
+        match self {
+            Settled::Retired => String::new(),
+            Settled::Deferred(when) => format!("\n{when}"),
+        }
+    }
+}
+
+/// Retiring: the old key is retired now when it is due (or with `--now`); otherwise a finisher is
+/// started to retire it then, and the line that says so is returned.
+fn settle_retiring(
+    ctx: &Context,
+    step: &Step<'_>,
+    retiring: Retiring,
+    args: &RotateArgs,
+) -> Result<Settled> {
+    let due = if args.now {
+        Retirement::Due(retiring.expedite(step)?)
+    } else {
+        retiring.when_due(SystemTime::now())
+    };
+    match due {
+        Retirement::Due(due) => retire(step, due).map(|_| Settled::Retired),
+        Retirement::NotYet(waiting) => Ok(Settled::Deferred(defer(ctx, step, &waiting))),
+    }
+}
+
+/// Starts the finisher that retires the old key at its time; says when, and how to do it now.
+fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) -> String {
+    let profile = step.profile;
+    let old_id = waiting.old_key_id();
+    let at = waiting.delete_after().unwrap_or_else(SystemTime::now);
+    let (verb, now_verb) = if step.deactivate || waiting.item.rotation.deactivate_only {
+        ("deactivates", "deactivate")
+    } else {
+        ("deletes", "delete")
+    };
+    let who = match crate::rotation::background::spawn(ctx, profile, at) {
+        Ok(()) => format!("a background awskeep {verb} it then"),
+        Err(e) => format!(
+            "awskeep could not start the background process that {verb} it then ({e}); the next awskeep command for {profile} after that time does it"
+        ),
+    };
+    format!(
+        "The old key {old_id} of {profile} stays in IAM until {} ({}), so programs already running with it switch to the new key first; {who}. To {now_verb} it now: awskeep rotate --profile {profile} --now",
+        crate::lease::clock_time(at),
+        crate::lease::describe_wait(at),
+    )
 }
 
 /// A new rotation from Idle: ask, make room, then every transition to Idle again.
@@ -244,17 +423,18 @@ fn rotate_idle(
         });
     }
     let retiring = intent.create_key(step, &user)?.switch(step)?;
-    let done = retire(step, retiring, args)?;
+    let current = retiring.item.key.access_key_id.clone();
+    let settled = settle_retiring(ctx, step, retiring, args)?;
     Ok(format!(
-        "Rotated {profile}: key {} is current.",
-        done.item.key.access_key_id
+        "Rotated {profile}: key {current} is current.{}",
+        settled.note()
     ))
 }
 
-/// Retiring -> Idle, saying on stderr what happened to the old key in IAM.
-fn retire(step: &Step<'_>, retiring: crate::rotation::Retiring, args: &RotateArgs) -> Result<Idle> {
-    let old_id = retiring.old_key_id().clone();
-    let (done, retired) = retiring.retire(step, args.deactivate_only)?;
+/// Due -> Idle, saying on stderr what happened to the old key in IAM.
+fn retire(step: &Step<'_>, due: Due) -> Result<Idle> {
+    let old_id = due.old_key_id().clone();
+    let (done, retired) = due.retire(step)?;
     let delete = super::delete_key_command(&old_id, done.item.owner.as_ref());
     output::say(&retired_line(step.profile, &old_id, retired, &delete));
     Ok(done)

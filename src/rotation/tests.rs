@@ -167,11 +167,24 @@ fn step<'a>(
         checkpoint: &ok,
         confirm,
         patience: Duration::ZERO,
+        // No grace: these tests retire right after the switch (as `rotate --now` does); the
+        // deferral has its own tests below.
+        grace: Duration::ZERO,
+        deactivate: false,
     }
 }
 
 fn state(store: &MemoryStore, name: &str) -> State {
     State::of(store.get(&profile(name)).unwrap().unwrap())
+}
+
+/// A retirement whose time has come (every test step records no grace; the store rounds the
+/// switch's time up to a whole second).
+fn due(retiring: Retiring) -> Due {
+    match retiring.when_due(SystemTime::now() + Duration::from_secs(1)) {
+        Retirement::Due(due) => due,
+        Retirement::NotYet(_) => panic!("not due"),
+    }
 }
 
 fn idle(store: &MemoryStore) -> Idle {
@@ -202,7 +215,7 @@ fn the_store_item_says_which_state_a_rotation_is_in() {
     let State::Retiring(retiring) = state(&store, "a") else {
         panic!()
     };
-    retiring.retire(&s, false).unwrap();
+    due(retiring).retire(&s).unwrap();
     assert!(matches!(state(&store, "a"), State::Idle(_)));
 }
 
@@ -219,7 +232,7 @@ fn a_full_rotation_leaves_one_key_the_new_one() {
     assert_eq!(iam.ids(USER).len(), 2);
     let retiring = pending.switch(&s).unwrap();
     assert_eq!(retiring.old_key_id(), &old.access_key_id);
-    let (done, retired) = retiring.retire(&s, false).unwrap();
+    let (done, retired) = due(retiring).retire(&s).unwrap();
     assert_eq!(retired, Retired::Deleted);
     assert_eq!(iam.ids(USER), [done.item.key.access_key_id.as_str()]);
     assert_ne!(done.item.key.access_key_id, old.access_key_id);
@@ -275,7 +288,10 @@ fn retiring_says_what_became_of_the_old_key() {
     ] {
         let (store, iam, old) = setup();
         let a = profile("a");
-        let s = step(&store, &iam, &a, &ok);
+        let s = Step {
+            deactivate,
+            ..step(&store, &iam, &a, &ok)
+        };
         let retiring = idle(&store)
             .record_intent(&s)
             .unwrap()
@@ -288,7 +304,7 @@ fn retiring_says_what_became_of_the_old_key() {
                 .borrow_mut()
                 .retain(|(_, k)| k.id != old.access_key_id);
         }
-        let (done, retired) = retiring.retire(&s, deactivate).unwrap();
+        let (done, retired) = due(retiring).retire(&s).unwrap();
         assert_eq!(retired, expected);
         assert!(done.item.rotation.is_idle());
     }
@@ -298,13 +314,16 @@ fn retiring_says_what_became_of_the_old_key() {
 fn deactivate_only_keeps_the_old_key_inactive() {
     let (store, iam, old) = setup();
     let a = profile("a");
-    let s = step(&store, &iam, &a, &ok);
+    let s = Step {
+        deactivate: true,
+        ..step(&store, &iam, &a, &ok)
+    };
     let pending = idle(&store)
         .record_intent(&s)
         .unwrap()
         .create_key(&s, USER)
         .unwrap();
-    pending.switch(&s).unwrap().retire(&s, true).unwrap();
+    due(pending.switch(&s).unwrap()).retire(&s).unwrap();
     let keys = iam
         .list_keys(&store.get(&a).unwrap().unwrap().key, USER)
         .unwrap();
@@ -560,4 +579,145 @@ fn every_key_of_every_item_counts_as_held() {
     for id in ids {
         assert!(held.contains(&id), "{id}");
     }
+}
+
+const LEASE_GRACE: Duration = Duration::from_secs(61 * 60);
+
+/// Rotates profile `a` up to the switch with `grace`, as `rotate` does without `--now`.
+fn switched_with_grace(store: &MemoryStore, iam: &FakeIam, grace: Duration) -> Retiring {
+    let a = profile("a");
+    let s = Step {
+        grace,
+        ..step(store, iam, &a, &ok)
+    };
+    idle(store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap()
+        .switch(&s)
+        .unwrap()
+}
+
+/// The switch records when the old key may go: the grace after it, in the store, so a finisher
+/// started later (or the next rotate) knows; before then the old key is not retired and stays in
+/// IAM, working, for programs that were served it.
+#[test]
+fn the_switch_records_delete_after_and_the_old_key_is_not_retired_before_it() {
+    let (store, iam, old) = setup();
+    let before = SystemTime::now();
+    let retiring = switched_with_grace(&store, &iam, LEASE_GRACE);
+    let after = SystemTime::now();
+    let recorded = store
+        .get(&profile("a"))
+        .unwrap()
+        .unwrap()
+        .rotation
+        .delete_after
+        .unwrap();
+    // Whole seconds, rounded up: never earlier than the grace after the switch.
+    assert!(recorded >= before + LEASE_GRACE);
+    assert!(recorded <= after + LEASE_GRACE + Duration::from_secs(1));
+    assert_eq!(retiring.delete_after(), Some(recorded));
+
+    // A minute before: still Retiring, nothing asked of IAM, the old key still listed.
+    let retiring = match retiring.when_due(recorded - Duration::from_secs(60)) {
+        Retirement::NotYet(still) => still,
+        Retirement::Due(_) => panic!("due a minute before delete_after"),
+    };
+    assert!(matches!(state(&store, "a"), State::Retiring(_)));
+    assert!(
+        iam.ids(USER)
+            .contains(&old.access_key_id.as_str().to_string())
+    );
+    // At delete_after: due, and retiring it deletes the old key.
+    let Retirement::Due(due) = retiring.when_due(recorded) else {
+        panic!("not due at delete_after")
+    };
+    let a = profile("a");
+    let (done, retired) = due.retire(&step(&store, &iam, &a, &ok)).unwrap();
+    assert_eq!(retired, Retired::Deleted);
+    assert_eq!(iam.ids(USER), [done.item.key.access_key_id.as_str()]);
+    assert!(store.get(&a).unwrap().unwrap().rotation.is_idle());
+}
+
+/// A deferred retirement read back from the store (a finisher, the next rotate) is due only once
+/// its recorded time has come; `expedite` (`rotate --now`) makes it due at once and records that.
+#[test]
+fn a_recorded_retirement_is_due_at_its_time_and_expedite_makes_it_due_now() {
+    let (store, iam, old) = setup();
+    switched_with_grace(&store, &iam, LEASE_GRACE);
+    let a = profile("a");
+    let s = step(&store, &iam, &a, &ok);
+    let State::Retiring(read_back) = state(&store, "a") else {
+        panic!("not retiring")
+    };
+    let Retirement::NotYet(read_back) = read_back.when_due(SystemTime::now()) else {
+        panic!("due an hour early")
+    };
+    let due = read_back.expedite(&s).unwrap();
+    let recorded = store
+        .get(&a)
+        .unwrap()
+        .unwrap()
+        .rotation
+        .delete_after
+        .unwrap();
+    assert!(
+        recorded <= SystemTime::now(),
+        "expedite recorded no earlier time"
+    );
+    due.retire(&s).unwrap();
+    assert!(
+        !iam.ids(USER)
+            .contains(&old.access_key_id.as_str().to_string())
+    );
+}
+
+/// `--deactivate-only` at the switch is what the deferred retirement does, whoever finishes it.
+#[test]
+fn a_deferred_retirement_deactivates_when_the_switch_recorded_so() {
+    let (store, iam, old) = setup();
+    let a = profile("a");
+    let s = Step {
+        deactivate: true,
+        grace: Duration::from_secs(1),
+        ..step(&store, &iam, &a, &ok)
+    };
+    idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap()
+        .switch(&s)
+        .unwrap();
+    assert!(store.get(&a).unwrap().unwrap().rotation.deactivate_only);
+    // A finisher's step knows nothing of the flag.
+    let State::Retiring(retiring) = state(&store, "a") else {
+        panic!()
+    };
+    let Retirement::Due(due) = retiring.when_due(SystemTime::now() + Duration::from_secs(2)) else {
+        panic!("not due")
+    };
+    let (_, retired) = due.retire(&step(&store, &iam, &a, &ok)).unwrap();
+    assert_eq!(retired, Retired::Deactivated);
+    let keys = iam
+        .list_keys(&store.get(&a).unwrap().unwrap().key, USER)
+        .unwrap();
+    assert!(
+        !keys
+            .iter()
+            .find(|k| k.id == old.access_key_id)
+            .unwrap()
+            .active
+    );
+}
+
+/// An item from an awskeep that retired at once (no delete_after) is due now.
+#[test]
+fn a_retirement_without_a_recorded_time_is_due_at_once() {
+    assert!(is_due(None, SystemTime::now()));
+    let now = SystemTime::now();
+    assert!(!is_due(Some(now + Duration::from_secs(1)), now));
+    assert!(is_due(Some(now), now));
 }

@@ -367,6 +367,31 @@ fn days(n: u64) -> String {
 /// key that should be gone may still be live in IAM, or one nobody holds may have been created.
 fn rotation_finding(key: &StoredKey, profile: &ProfileName) -> Option<Finding> {
     let state = &key.rotation;
+    // A retirement waiting for the lease of programs served the old key is a rotation going as
+    // planned (docs/ROTATION-LEASE.md), not a half-done one.
+    if let (Some(previous), Some(after)) = (&state.previous, state.delete_after)
+        && !crate::rotation::is_due(Some(after), std::time::SystemTime::now())
+    {
+        let verb = if state.deactivate_only {
+            "deactivates"
+        } else {
+            "deletes"
+        };
+        return Some(
+            Finding::new(
+                Severity::Info,
+                "rotation",
+                format!(
+                    "the old key {} stays in IAM until {} for programs that were served it; a background awskeep {verb} it then",
+                    previous.access_key_id,
+                    crate::lease::clock_time(after)
+                ),
+            )
+            .fix(format!(
+                "only for a leaked key: `awskeep rotate --profile {profile} --now`"
+            )),
+        );
+    }
     let what = if let Some(previous) = &state.previous {
         format!(
             "an interrupted rotation switched to the new key, but the old key {} is still live in IAM",
@@ -444,4 +469,38 @@ fn session_findings(
         );
     }
     findings
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey};
+
+    fn retiring(delete_after: Option<SystemTime>) -> StoredKey {
+        let pair = |id: &str| KeyPair {
+            access_key_id: AccessKeyId::parse(id).unwrap(),
+            secret_access_key: SecretAccessKey::parse("s").unwrap(),
+        };
+        let mut key = StoredKey::new(pair("AKIAIOSFODNN7EXAMPLE"), None, SystemTime::now());
+        key.rotation.previous = Some(pair("AKIAI44QH8DHBEXAMPLE"));
+        key.rotation.delete_after = delete_after;
+        key
+    }
+
+    /// After every rotation the old key waits an hour for the lease of programs served it: doctor
+    /// says so (info), and fails only a retirement that is overdue or was interrupted.
+    #[test]
+    fn a_retirement_waiting_for_its_time_is_info_and_an_overdue_one_fails() {
+        let dev = ProfileName::parse("dev").unwrap();
+        let hour = Duration::from_secs(3600);
+        let waiting = rotation_finding(&retiring(Some(SystemTime::now() + hour)), &dev).unwrap();
+        assert_eq!(waiting.severity, Severity::Info, "{}", waiting.message);
+        assert!(waiting.message.contains("stays in IAM until"));
+        for overdue in [Some(SystemTime::now() - hour), None] {
+            let finding = rotation_finding(&retiring(overdue), &dev).unwrap();
+            assert_eq!(finding.severity, Severity::Fail, "{}", finding.message);
+        }
+    }
 }
