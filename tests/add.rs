@@ -312,7 +312,7 @@ fn credential_process_prints_only_json_and_never_reads_stdin() {
     assert_eq!(json["AccessKeyId"], key.id.as_str());
     assert_eq!(json["SecretAccessKey"], key.secret.as_str());
     assert_eq!(json["AccountId"], "123456789012");
-    // A long-term key carries its lease (docs/ROTATION-LEASE.md), never a SessionToken.
+    // A long-term key carries its lease (docs/CLIENTS.md, "Rotation reaches running programs"), never a SessionToken.
     assert!(json.get("SessionToken").is_none(), "{json}");
     let expiration = humantime::parse_rfc3339(json["Expiration"].as_str().unwrap()).unwrap();
     let left = expiration

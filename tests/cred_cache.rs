@@ -338,7 +338,7 @@ fn expiration_left(run: &Run) -> Duration {
         .unwrap_or_default()
 }
 
-/// The lease (docs/ROTATION-LEASE.md): a long-term key is served with `Expiration` an hour ahead,
+/// The lease (docs/CLIENTS.md, "Rotation reaches running programs"): a long-term key is served with `Expiration` an hour ahead,
 /// so running clients come back for the key a rotation switched to; a cache hit serves the same
 /// answer, and an entry is kept no longer than leaves more than the 20-minute refresh margin of
 /// that Expiration (40 minutes, even where `awskeep_cache` allows an hour), so no hit hands a

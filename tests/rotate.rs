@@ -1,6 +1,6 @@
 //! `awskeep rotate` against moto with auth enforcement (a deleted key is rejected): the happy path, an
 //! interruption after every step followed by one plain re-run, the key quota, --deactivate-only,
-//! --all, and what `list` shows meanwhile. The lease (docs/ROTATION-LEASE.md): the old key stays
+//! --all, and what `list` shows meanwhile. The lease (docs/CLIENTS.md, "Rotation reaches running programs"): the old key stays
 //! in IAM until the lease of every program served it has ended and then goes with nobody running
 //! anything, a boto3 process running across a rotation never fails and moves to the new key, and
 //! `--now` deletes at once. Tests that check what happens in IAM right after a rotation pass
@@ -16,7 +16,7 @@ use common::clients::{Client, caller_arn, venv_bin};
 use common::{Moto, Run, TestEnv, TestKey, run_with_stdin};
 
 /// The lease the deferral tests set with the debug-build override (`AWSKEEP_DEBUG_KEY_LEASE_SECS`):
-/// the old key then stays `LEASE + LEASE / 4` after the switch (docs/ROTATION-LEASE.md).
+/// the old key then stays `LEASE + LEASE / 4` after the switch (docs/CLIENTS.md, "Rotation reaches running programs").
 const SHORT_LEASE: u64 = 20;
 const SHORT_GRACE: Duration = Duration::from_secs(SHORT_LEASE + SHORT_LEASE / 4);
 /// How late past its time a deferred retirement may be: the finisher wakes at it, then signs in

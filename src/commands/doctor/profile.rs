@@ -368,7 +368,7 @@ fn days(n: u64) -> String {
 fn rotation_finding(key: &StoredKey, profile: &ProfileName) -> Option<Finding> {
     let state = &key.rotation;
     // A retirement waiting for the lease of programs served the old key is a rotation going as
-    // planned (docs/ROTATION-LEASE.md), not a half-done one.
+    // planned (docs/CLIENTS.md, "Rotation reaches running programs"), not a half-done one.
     if let (Some(previous), Some(after)) = (&state.previous, state.delete_after)
         && !crate::rotation::is_due(Some(after), std::time::SystemTime::now())
     {
