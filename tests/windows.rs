@@ -240,31 +240,50 @@ fn bootstrap_rotate_migrate_and_remove() {
     assert_eq!(moto.key_ids(&user).len(), 1);
 
     // rotate (the admin's own key, which may manage itself): a new key, the old one kept in IAM for
-    // the lease (here the debug build's 4 s, 5 s with its slack), then deleted by the detached
+    // the lease (here the debug build's 20 s, 25 s with its slack), then deleted by the detached
     // finisher rotate started (a DETACHED_PROCESS under Wine) with nobody running anything; the
     // SDK acting as the same user.
+    // Its output goes to files, not pipes: under Wine the detached finisher inherits the launcher's
+    // Unix descriptors, so a reader of pipes would wait for the finisher too (real Windows hands it
+    // NUL handles only). The lease is long enough that rotate under a loaded Wine returns within it.
     let before = moto.key_ids(&admin.user);
+    let out = env.root.path().join("rotate.out");
+    let err = env.root.path().join("rotate.err");
     let mut command = env.command(&env.exe("awskeep.exe"));
     command
         .args(["rotate", "--profile", "admin", "--yes"])
-        .env("AWSKEEP_DEBUG_KEY_LEASE_SECS", "4");
-    let run = common::run_with_stdin(command, "");
-    run.assert_ok();
+        .env("AWSKEEP_DEBUG_KEY_LEASE_SECS", "20")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let started = std::time::Instant::now();
+    let status = command.status().unwrap();
+    let run = std::fs::read_to_string(&err).unwrap_or_default();
+    assert!(status.success(), "{run}");
+    let returned_after = started.elapsed();
+    assert!(
+        returned_after < std::time::Duration::from_secs(20),
+        "rotate waited for its finisher ({returned_after:?}): {run}"
+    );
     assert_eq!(
         moto.key_ids(&admin.user).len(),
         2,
-        "deleted at once: {run:?}"
+        "deleted at once: {run}"
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while moto.key_ids(&admin.user).len() > 1 {
         assert!(
             std::time::Instant::now() < deadline,
-            "the background finisher did not delete the old key: {run:?}"
+            "the background finisher did not delete the old key: {run}"
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(20),
+        "deleted before the lease passed: {run}"
+    );
     let after = moto.key_ids(&admin.user);
-    assert_eq!(after.len(), 1, "{run:?}");
+    assert_eq!(after.len(), 1, "{run}");
     assert_ne!(after, before);
     let json = credential_json(&env.run(&["credential-process", "--profile", "admin"], ""));
     assert_eq!(json["AccessKeyId"], after[0].as_str());
