@@ -122,13 +122,14 @@ pub enum Error {
     ConfigEditRejected { path: PathBuf, reason: String },
 
     #[error(
-        "line {line} of {path}, [{header}], is profile {profile} for some AWS SDKs but not for the AWS CLI and boto3, so no edit of {profile} would reach every client"
+        "line {line} of {path}, [{header}], {why}, so no edit of profile {profile} would reach every client"
     )]
-    HeaderReadDifferently {
+    AmbiguousProfileSection {
         path: PathBuf,
         line: usize,
         header: String,
         profile: String,
+        why: &'static str,
     },
 
     #[error(
@@ -251,7 +252,8 @@ pub enum Error {
     },
 
     #[error(
-        "awskeep's own path {path} cannot be written into credential_process safely ({reason})"
+        "awskeep's own path {} cannot be written into credential_process safely ({reason})",
+        path.display().to_string().escape_debug()
     )]
     UnquotablePath { path: PathBuf, reason: &'static str },
 
@@ -455,8 +457,8 @@ impl Error {
             Error::ReadFile { .. } => "check that you may read that file (its owner and permissions), then run the command again".into(),
             Error::WriteFile { .. } => "check that you may write that file and its folder (owner, permissions, an immutable or read-only file system), then run the command again".into(),
             Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
-            Error::HeaderReadDifferently { profile, .. } => {
-                format!("write that header as [profile {profile}] (or rename the section if it is not that profile), then run the command again")
+            Error::AmbiguousProfileSection { profile, .. } => {
+                format!("make profile {profile} one section, headed [profile {profile}] at the start of its line (or rename a section that is not that profile), then run the command again")
             }
             Error::ConfigChanged { .. } => "check the file, then run the command again".into(),
             Error::ConfigKeepsChanging { .. } => {
@@ -512,7 +514,7 @@ impl Error {
                 "install awskeep under a path without %, \", # or ; (e.g. `cargo install` into %USERPROFILE%\\.cargo\\bin)".into()
             }
             Error::UnquotablePath { .. } => {
-                "install awskeep under a path without quotes, $, backslashes, # or ; (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
+                "install awskeep under a path without quotes, $, backquotes, backslashes, # or ; or control characters (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
             }
             Error::NoSelfPath(_) | Error::Terminal(_) | Error::Output(_) => return None,
             Error::StoreHoldsOtherKey { profile, .. } => format!(
@@ -643,7 +645,7 @@ impl Error {
             | Error::ReadFile { .. }
             | Error::WriteFile { .. }
             | Error::ConfigEditRejected { .. }
-            | Error::HeaderReadDifferently { .. }
+            | Error::AmbiguousProfileSection { .. }
             | Error::ConflictingKeys { .. }
             | Error::ConflictingSource { .. }
             | Error::ConfigChanged { .. }
@@ -794,11 +796,12 @@ mod hint_tests {
                 path: path(),
                 reason: s("x"),
             },
-            Error::HeaderReadDifferently {
+            Error::AmbiguousProfileSection {
                 path: path(),
                 line: 1,
                 header: s(" profile dev "),
                 profile: s("dev"),
+                why: "is read differently",
             },
             Error::ConflictingKeys {
                 profile: s("dev"),

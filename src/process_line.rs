@@ -187,10 +187,29 @@ fn client_problem_for(value: &str, windows: bool) -> Option<&'static str> {
         return Some(reason);
     }
     let first = value.trim_start().chars().next();
-    if !starts_quoted(value) {
-        return needs_quotes(&program, windows).then_some(
+    if !starts_quoted(value) && needs_quotes(&program, windows) {
+        return Some(
             "its path needs quotes (it holds spaces or shell operators) and has none, so clients run only part of it",
         );
+    }
+    let words = split_words(value);
+    let after_program = if starts_quoted(value) {
+        1
+    } else {
+        words.iter().position(|w| w == "credential-process")?
+    };
+    let arguments: Vec<&str> = words[after_program..].iter().map(String::as_str).collect();
+    if !matches!(
+        arguments.as_slice(),
+        ["credential-process", "--profile", _]
+            | ["credential-process", "--profile", _, "--store", _]
+    ) {
+        return Some(
+            "it has words after awskeep's arguments (a comment, a redirection), which the AWS CLI and boto3 pass to awskeep as arguments while the other SDKs' shells read them otherwise",
+        );
+    }
+    if !starts_quoted(value) {
+        return None;
     }
     match (windows, first) {
         (false, Some('"')) => Some(
@@ -417,6 +436,17 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    /// botocore hands ` # note` or `2>/dev/null` to awskeep as arguments; shells read them otherwise.
+    #[test]
+    fn words_after_the_arguments_are_a_problem_for_some_client() {
+        for tail in [" # note", " ; fast", " 2>/dev/null", " | cat"] {
+            let line = format!("/usr/bin/awskeep credential-process --profile dev{tail}");
+            assert!(client_problem_for(&line, false).is_some(), "{line}");
+        }
+        let stored = "/usr/bin/awskeep credential-process --profile dev --store file";
+        assert_eq!(client_problem_for(stored, false), None);
     }
 
     #[test]

@@ -301,18 +301,50 @@ impl Document {
             .collect()
     }
 
-    /// The 1-based line and text of a header that other SDKs read as `profile` and botocore does not
-    /// (section_header.rs): an edit of `profile` cannot then reach every client.
-    pub fn header_read_differently(&self, profile: &str) -> Option<(usize, &str)> {
+    /// A header that makes `profile` read differently by different clients, as (1-based line, header
+    /// text, why), if there is one: a header other SDKs read as `profile` and botocore does not
+    /// (`[ profile dev ]`), an indented one (botocore may take it for the previous value's next
+    /// line), or a second section of the profile (botocore reads only the last, or refuses a repeated
+    /// header outright; other SDKs merge them). No edit of such a profile reaches every client.
+    pub fn ambiguous_section(&self, profile: &str) -> Option<(usize, &str, &'static str)> {
         if self.kind != FileKind::Config {
             return None;
         }
-        self.sections
+        fn at(s: &Section) -> (usize, &str) {
+            (s.header_line + 1, s.header.as_str())
+        }
+        if let Some(s) = self.sections.iter().find(|s| {
+            crate::section_header::read_differently(&s.header).as_deref() == Some(profile)
+        }) {
+            let (line, header) = at(s);
+            return Some((
+                line,
+                header,
+                "is that profile for some AWS SDKs but not for the AWS CLI and boto3",
+            ));
+        }
+        let mut sections = self
+            .sections
             .iter()
-            .find(|s| {
-                crate::section_header::read_differently(&s.header).as_deref() == Some(profile)
-            })
-            .map(|s| (s.header_line + 1, s.header.as_str()))
+            .filter(|s| s.profile.as_deref() == Some(profile));
+        let first = sections.next()?;
+        if let Some(second) = sections.next() {
+            let (line, header) = at(second);
+            return Some((
+                line,
+                header,
+                "is a second section for that profile (the AWS CLI and boto3 read only the last one, or refuse a repeated header; other SDKs merge them)",
+            ));
+        }
+        let indented = self.lines[first.header_line].starts_with([' ', '\t']);
+        indented.then(|| {
+            let (line, header) = at(first);
+            (
+                line,
+                header,
+                "is indented, which the AWS CLI and boto3 may read as part of the setting above it",
+            )
+        })
     }
 
     /// Every section whose header names `profile` (section_header.rs: as botocore reads headers).
@@ -363,17 +395,21 @@ impl Document {
         // A header botocore reads as this profile but others may not (`[profile "dev"]` is `dev` to
         // botocore, no profile to the Rust, Go and JS SDKs) becomes the plain form every SDK reads,
         // so the section that gets the setting is the profile for every client.
-        // An indented header (botocore takes it; the Rust SDK reads it as a continuation line and
-        // fails the whole file) gets the same treatment.
-        let canonical = format!("[{}]", header_for(profile, self.kind));
+        let canonical = header_for(profile, self.kind);
         let odd_headers: Vec<usize> = self
             .effective_sections(profile.as_str())
             .into_iter()
+            .filter(|s| s.header != canonical)
             .map(|s| s.header_line)
-            .filter(|&line| self.lines[line].trim_end() != canonical)
             .collect();
         for line in odd_headers {
-            self.lines[line] = format!("{canonical}{eol}");
+            // What follows the `]` (a comment, the line ending) stays as it was.
+            let old = &self.lines[line];
+            let rest = old
+                .find(']')
+                .map_or("", |close| &old[close + 1..])
+                .to_string();
+            self.lines[line] = format!("[{canonical}]{rest}");
         }
         let new_line = format!("{key} = {}{eol}", value.as_str());
         let existing = self

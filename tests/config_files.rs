@@ -269,7 +269,7 @@ fn botocore_profiles(env: &TestEnv) -> serde_json::Value {
 /// writes into it, so botocore still sees the old `region` and `mfa_serial` beside the new line,
 /// and no second section that botocore would take as the whole profile is added; the header becomes
 /// `[profile dev]`, which the Rust SDK (the edit's check) and the other SDKs read too. A header botocore
-/// does not read as a profile (`[ profile dev ]`) is left alone and a real one is added.
+/// does not read the same way as other SDKs is refused with the line to fix.
 #[test]
 fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
     for header in [
@@ -277,8 +277,8 @@ fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
         "[profile 'dev']",
         "[profile\tdev]",
         "[profile  dev ]",
-        "  [profile dev]  ",
         "[profile d\\ev]",
+        "[profile \"dev\"] # mine",
     ] {
         let env = TestEnv::new();
         let before = format!(
@@ -293,9 +293,13 @@ fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
             2,
             "{header}: a section was added:\n{after}"
         );
-        // Written into that very section, whose header is now the form every SDK reads.
+        // Written into that very section, whose header is now the form every SDK reads; a comment
+        // after the header stays.
+        let comment = header.split_once(']').map_or("", |(_, rest)| rest);
         assert!(
-            after.starts_with("# mine\n[profile dev]\nregion = eu-west-1\n"),
+            after.starts_with(&format!(
+                "# mine\n[profile dev]{comment}\nregion = eu-west-1\n"
+            )),
             "{header}:\n{after}"
         );
         let dev = &botocore_profiles(&env)["dev"];
@@ -317,18 +321,43 @@ fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
         assert_eq!(dev["region"], "eu-west-1", "{header}");
     }
 
-    // `[ profile dev ]` is dev to the Rust SDK and no profile to botocore: no edit reaches both, so
-    // awskeep says which line to fix and changes nothing.
-    let env = TestEnv::new();
-    let before = "[ profile dev ]\nregion = eu-west-1\n";
-    env.write_config(before);
-    env.run(&["add", "dev", "--no-verify"], KEY)
-        .assert_fails(1, "line 1 of");
-    let run = env.run(&["add", "dev", "--no-verify"], KEY);
-    assert!(
-        run.stderr.contains("write that header as [profile dev]"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(env.read_config(), before);
+    // Where clients disagree on which section is the profile, no edit reaches all of them: awskeep
+    // names the line to fix and changes nothing. `[ profile dev ]` is dev to the Rust SDK and no
+    // profile to botocore; botocore reads only the last of two sections (or refuses a repeated
+    // header) where other SDKs merge them; an indented header can be botocore's continuation line.
+    for (profile, before, line) in [
+        ("dev", "[ profile dev ]\nregion = eu-west-1\n", 1),
+        (
+            "dev",
+            "[profile dev]\nregion = eu-west-1\n[profile \"dev\"]\nmfa_serial = arn:aws:iam::123456789012:mfa/x\n",
+            3,
+        ),
+        (
+            "default",
+            "[default]\nregion = eu-west-1\n# d\n[profile default]\noutput = json\n",
+            4,
+        ),
+        (
+            "dev",
+            "[profile other]\nx = 1\n  [profile dev]\nregion = eu-west-1\n",
+            3,
+        ),
+    ] {
+        let env = TestEnv::new();
+        env.write_config(before);
+        let run = env.run(&["add", profile, "--no-verify", "--force"], KEY);
+        run.assert_fails(1, &format!("line {line} of"));
+        assert!(
+            run.stderr
+                .contains(&format!("make profile {profile} one section")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(env.read_config(), before);
+        assert_eq!(
+            env.run(&["list", "--json"], "").stdout.trim(),
+            "[]",
+            "nothing stored"
+        );
+    }
 }

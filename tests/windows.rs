@@ -265,11 +265,7 @@ fn bootstrap_rotate_migrate_and_remove() {
         returned_after < std::time::Duration::from_secs(20),
         "rotate waited for its finisher ({returned_after:?}): {run}"
     );
-    assert_eq!(
-        moto.key_ids(&admin.user).len(),
-        2,
-        "deleted at once: {run}"
-    );
+    assert_eq!(moto.key_ids(&admin.user).len(), 2, "deleted at once: {run}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while moto.key_ids(&admin.user).len() > 1 {
         assert!(

@@ -429,13 +429,14 @@ pub(crate) fn confirm_edit(
     expected: Option<&str>,
 ) -> Result<()> {
     if let Ok(document) = crate::profile::Document::parse(text, kind)
-        && let Some((line, header)) = document.header_read_differently(profile.as_str())
+        && let Some((line, header, why)) = document.ambiguous_section(profile.as_str())
     {
-        return Err(Error::HeaderReadDifferently {
+        return Err(Error::AmbiguousProfileSection {
             path: path.to_path_buf(),
             line,
             header: header.to_string(),
             profile: profile.to_string(),
+            why,
         });
     }
     crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected)
