@@ -204,6 +204,28 @@ fn export_formats_are_exact() {
 }
 
 #[test]
+fn export_powershell_doubles_every_quote_powershell_ends_a_string_at() {
+    let env = TestEnv::new();
+    env.expect(["add", "dev", "--no-verify"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .stdin("AKIAAWSKEEPTESTKEY01\nsecret\n")
+        .run();
+    // A region from a hand-edited config: with a typographic quote left single, PowerShell would
+    // end the string there and run the rest as a command.
+    env.append_config("region = a\u{2018}b\u{2019};calc;\u{201A}c\u{201B}d'e\n");
+    let run = env.run(&["export", "dev", "--format", "powershell"], "");
+    run.assert_ok();
+    let region = "a\u{2018}\u{2018}b\u{2019}\u{2019};calc;\u{201A}\u{201A}c\u{201B}\u{201B}d''e";
+    assert!(
+        run.stdout
+            .contains(&format!("$env:AWS_REGION = '{region}'\n")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn export_env_evaluated_in_bash_lets_the_aws_cli_act_as_the_key() {
     let (env, key) = user_profile("export");
     let script = format!(
