@@ -32,15 +32,15 @@ use cli::{Cli, Command};
 use context::Context;
 use error::Result;
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line; `caller_limits` are the limits `hygiene` lowered at start.
+pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
     // These print what clap generates: no environment, store or AWS is needed (or opened).
     match cli.command {
         Command::Completions(args) => return commands::completions::run(args),
         Command::Man(args) => return commands::man::run(args),
         _ => {}
     }
-    let ctx = Context::from_env(cli.verbose)?;
+    let ctx = Context::from_env(cli.verbose, caller_limits)?;
     // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
     if let Command::Doctor(args) = &cli.command {
         return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);

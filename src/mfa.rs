@@ -308,7 +308,7 @@ mod tests {
     }
 
     fn ctx() -> Context {
-        Context::from_env(false).unwrap()
+        Context::from_env(false, Default::default()).unwrap()
     }
 
     #[test]
