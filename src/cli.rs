@@ -140,9 +140,9 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// How long the store stays open (default: AWSKEEP_UNLOCK_TIMEOUT, else awskeep_unlock_timeout in
-    /// [default] of ~/.aws/config, else 8h)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
+    /// [default] of ~/.aws/config, else 8h); at most 4294967295s, what the kernel keyring takes
+    #[arg(long, value_name = "DURATION", value_parser = crate::store::unlock::UnlockTimeout::parse)]
+    pub timeout: Option<crate::store::unlock::UnlockTimeout>,
 }
 
 #[derive(Debug, Args)]

@@ -39,7 +39,30 @@ pub struct Context {
     /// The store this invocation opened, once `lib::run` opened it: a background finisher of a
     /// rotation (`rotation::background`) is told to open the same one.
     pub opened_store: Option<crate::store::StoreKind>,
+    /// The name of every variable in the environment, for `exec` to remove whole families from
+    /// its child's (`AWS_BEARER_TOKEN_*`).
+    pub env_names: Vec<std::ffi::OsString>,
+    /// The resource limits the caller gave awskeep, before `hygiene` lowered its own.
+    pub caller_limits: crate::hygiene::CallerLimits,
 }
+
+/// The variables awskeep reads that carry a secret or a way to get one: the file store's
+/// passphrase and the command that prints it. `exec` removes them from its child's environment:
+/// with either, the child could open every profile's long-term key, after `lock` and past the
+/// unlock timeout. Every `AWSKEEP_*` variable read below is in this list or in `NOT_SECRET`
+/// (a unit test reads this file to hold that).
+pub const SECRET_BEARING: &[&str] = &["AWSKEEP_FILE_PASSPHRASE", "AWSKEEP_FILE_PASSPHRASE_COMMAND"];
+
+/// The other `AWSKEEP_*` variables awskeep reads: settings and markers, left in `exec`'s child as
+/// the caller set them (an awskeep run inside sees the store and timeout its caller chose).
+pub const NOT_SECRET: &[&str] = &[
+    "AWSKEEP_STORE",
+    "AWSKEEP_UNLOCK_TIMEOUT",
+    "AWSKEEP_EXEC",
+    "AWSKEEP_TEST_CRASH_AT",
+    "AWSKEEP_TEST_FAIL_AT",
+    "AWSKEEP_TEST_SCRYPT_LOG_N",
+];
 
 #[cfg(test)]
 impl Context {
@@ -63,6 +86,8 @@ impl Context {
             store_env: Default::default(),
             key_lease: crate::lease::KEY_LEASE,
             opened_store: None,
+            env_names: Vec::new(),
+            caller_limits: Default::default(),
         }
     }
 }
@@ -107,7 +132,7 @@ impl StoreEnv {
 }
 
 impl Context {
-    pub fn from_env(verbose: bool) -> Result<Self> {
+    pub fn from_env(verbose: bool, caller_limits: crate::hygiene::CallerLimits) -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let home = dirs::home_dir();
         let aws_file = |env_name: &str, default_name: &str| -> Result<PathBuf> {
@@ -141,6 +166,8 @@ impl Context {
                     .as_deref(),
             ),
             opened_store: None,
+            env_names: std::env::vars_os().map(|(name, _)| name).collect(),
+            caller_limits,
         })
     }
 }
@@ -180,6 +207,35 @@ fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_awskeep_variable_read_is_classified_secret_or_not() {
+        // This file, cli.rs (clap's `env = ...`) and the store: every AWSKEEP_ name in a string.
+        let sources = [
+            include_str!("context.rs"),
+            include_str!("cli.rs"),
+            include_str!("store/mod.rs"),
+            include_str!("store/unlock.rs"),
+        ];
+        let mut seen = Vec::new();
+        for source in sources {
+            for piece in source.split('"') {
+                if piece.starts_with("AWSKEEP_")
+                    && !piece.ends_with('_')
+                    && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+                {
+                    seen.push(piece);
+                }
+            }
+        }
+        assert!(seen.contains(&"AWSKEEP_FILE_PASSPHRASE"), "{seen:?}");
+        for name in seen {
+            assert!(
+                SECRET_BEARING.contains(&name) || NOT_SECRET.contains(&name),
+                "{name} is read but neither SECRET_BEARING nor NOT_SECRET: decide whether exec's child keeps it"
+            );
+        }
+    }
 
     #[test]
     fn expands_leading_tilde_only() {

@@ -574,6 +574,7 @@ impl Error {
                 "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute"
             ),
             Error::Aws { .. } => return None,
+            Error::BadSetting { key, .. } if key.starts_with("AWSKEEP_") => format!("fix or unset the environment variable {key}"),
             Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
             Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
             Error::MfaNoInput { profile } => format!("set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run `awskeep session refresh --profile {profile}` in a terminal first"),

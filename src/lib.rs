@@ -33,15 +33,15 @@ use cli::{Cli, Command};
 use context::Context;
 use error::Result;
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line; `caller_limits` are the limits `hygiene` lowered at start.
+pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
     // These print what clap generates: no environment, store or AWS is needed (or opened).
     match cli.command {
         Command::Completions(args) => return commands::completions::run(args),
         Command::Man(args) => return commands::man::run(args),
         _ => {}
     }
-    let mut ctx = Context::from_env(cli.verbose)?;
+    let mut ctx = Context::from_env(cli.verbose, caller_limits)?;
     // A rotation's detached finisher waits before it opens any store (it opens it itself).
     let cli = match cli.command {
         Command::Rotate(args) if args.finish_retirement_after.is_some() => {

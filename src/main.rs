@@ -3,7 +3,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() {
-    awskeep::hygiene::harden_process();
+    let caller_limits = awskeep::hygiene::harden_process();
     let cli = match awskeep::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e)
@@ -25,7 +25,7 @@ fn main() {
     if command == awskeep::cli::CommandKind::CredentialProcess {
         awskeep::output::keep_stderr_for_failure();
     }
-    if let Err(error) = awskeep::run(cli) {
+    if let Err(error) = awskeep::run(cli, caller_limits) {
         awskeep::output::error_line(&error, command);
         std::process::exit(error.exit_code());
     }

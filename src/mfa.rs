@@ -167,10 +167,12 @@ fn desktop_command(prompt: MfaPrompt, text: &str) -> Command {
         MfaPrompt::Zenity => {
             command
                 .args(["--entry", "--title=awskeep", "--text"])
-                .arg(text);
+                .arg(zenity_literal(text));
         }
         MfaPrompt::Kdialog => {
-            command.args(["--title", "awskeep", "--inputbox"]).arg(text);
+            command
+                .args(["--title", "awskeep", "--inputbox"])
+                .arg(kdialog_literal(text));
         }
         MfaPrompt::Osascript => {
             command
@@ -200,6 +202,38 @@ fn desktop_command(prompt: MfaPrompt, text: &str) -> Command {
         MfaPrompt::Terminal | MfaPrompt::Process => {}
     }
     command
+}
+
+/// `text` as zenity's entry dialog shows it literally. Its `--text` is not markup there: zenity
+/// runs it through `g_strcompress` (backslash escapes: `\n`, `\101`) and then
+/// `gtk_label_set_text_with_mnemonic` (`_x` underlines x and drops the `_`), so a device named
+/// `mfa/my_key` showed as "mykey". Backslashes and underscores are doubled, in that order of undoing.
+fn zenity_literal(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('_', "__")
+}
+
+/// `text` as kdialog's input box shows it literally. Its label is a Qt label in `AutoText` mode:
+/// text that looks like rich text (a tag, or `&lt;`, before the first line break) is rendered as
+/// HTML, so an `mfa_serial` holding `<a href=...>` or `<img>` would be markup. Text without `<` or
+/// `&` cannot look like rich text and goes as it is; any other text is made rich text explicitly
+/// (`<qt>`) with every markup character escaped, so it shows as written either way.
+fn kdialog_literal(text: &str) -> String {
+    if !text.contains(['<', '&']) {
+        return text.to_string();
+    }
+    let mut out = String::from("<qt>");
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</qt>");
+    out
 }
 
 #[cfg(windows)]
@@ -274,7 +308,7 @@ mod tests {
     }
 
     fn ctx() -> Context {
-        Context::from_env(false).unwrap()
+        Context::from_env(false, Default::default()).unwrap()
     }
 
     #[test]
@@ -314,6 +348,21 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn desktop_prompts_show_the_serial_as_written_not_as_markup_or_mnemonics() {
+        assert_eq!(zenity_literal(r"mfa/a_b\n<b>"), r"mfa/a__b\\n<b>");
+        assert_eq!(
+            kdialog_literal("MFA code for mfa/dev"),
+            "MFA code for mfa/dev"
+        );
+        assert_eq!(
+            kdialog_literal(r#"mfa/<img src="x">&amp;'"#),
+            "<qt>mfa/&lt;img src=&quot;x&quot;&gt;&amp;amp;&#39;</qt>"
+        );
+        // `&lt;` alone makes Qt take the text as rich text: escaped too.
+        assert_eq!(kdialog_literal("a&lt;b"), "<qt>a&amp;lt;b</qt>");
     }
 
     #[test]

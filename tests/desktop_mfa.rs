@@ -246,3 +246,30 @@ fn session_refresh_in_a_terminal_fills_the_cache_for_programs_without_one() {
         .run(&["session", "refresh", "--profile", "plain"], "")
         .assert_fails(1, "profile \"plain\" has sessions off");
 }
+
+#[test]
+fn desktop_prompts_show_the_mfa_serial_as_written_not_as_markup() {
+    let d = setup();
+    // A hand-edited serial holding what each prompt program interprets: Qt rich text for kdialog,
+    // backslash escapes and mnemonic underscores for zenity's entry text.
+    let serial = r#"arn:aws:iam::123456789012:mfa/my_key<img src="x">&amp;\n"#;
+    d.env
+        .write_config(&d.env.read_config().replace(SERIAL, serial));
+    d.prompt_program("zenity", "123456", 0);
+    let _ = d.credential_process(Some(":0"));
+    let zenity = d.log("zenity").expect("zenity was asked");
+    assert_eq!(
+        zenity,
+        "--entry\n--title=awskeep\n--text\nMFA code for arn:aws:iam::123456789012:mfa/my__key<img src=\"x\">&amp;\\\\n (profile dev):\n"
+    );
+
+    d.env.run(&["session", "clear", "--all"], "").assert_ok();
+    std::fs::remove_file(d.bin.join("zenity")).unwrap();
+    d.prompt_program("kdialog", "123456", 0);
+    let _ = d.credential_process(Some(":0"));
+    let kdialog = d.log("kdialog").expect("kdialog was asked");
+    assert_eq!(
+        kdialog,
+        "--title\nawskeep\n--inputbox\n<qt>MFA code for arn:aws:iam::123456789012:mfa/my_key&lt;img src=&quot;x&quot;&gt;&amp;amp;\\n (profile dev):</qt>\n"
+    );
+}

@@ -1,8 +1,10 @@
 //! `awskeep exec` and `awskeep export` through the real binary: the AWS CLI and boto3 get the
 //! profile's credentials from the environment (the long-term key against the shared moto with auth
 //! enforced, a session against a private moto that records which key signed each request), exit
-//! codes and signals pass through, AWS_PROFILE and stale session variables are removed, nesting is
-//! refused, and each export format is exact (and the env form works under `eval` in bash).
+//! codes and signals pass through (and signals the caller ignored stay ignored), the child gets the
+//! caller's environment less every variable that points elsewhere or at the stored keys, and the
+//! caller's limits; nesting is refused, and each export format is exact (and the env form works
+//! under `eval` in bash).
 
 mod common;
 
@@ -31,21 +33,59 @@ fn user_profile(hint: &str) -> (TestEnv, TestKey) {
     (env, key)
 }
 
+/// What a caller may have set that would point the child at other credentials, another identity,
+/// or a way to the stored keys: each must be gone from the child's environment. Written out here,
+/// not taken from the source, so a name dropped from exec's list fails this test.
+const POINTS_ELSEWHERE: &[(&str, &str)] = &[
+    ("AWS_PROFILE", "nosuchprofile"),
+    // The AWS CLI v1 reads it: left set, it fails "The config profile (other) could not be found".
+    ("AWS_DEFAULT_PROFILE", "other"),
+    ("AWS_ACCESS_KEY_ID", "AKIAOTHEROTHEROTHER1"),
+    ("AWS_SECRET_ACCESS_KEY", "other-secret"),
+    ("AWS_SESSION_TOKEN", "stale-token"),
+    ("AWS_SECURITY_TOKEN", "stale-token"),
+    ("AWS_CREDENTIAL_EXPIRATION", "2099-01-01T00:00:00Z"),
+    ("AWS_SESSION_EXPIRATION", "2099-01-01T00:00:00Z"),
+    (
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://127.0.0.1:9/creds",
+    ),
+    (
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "/v2/credentials/other",
+    ),
+    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "other-token"),
+    ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/tmp/other-token"),
+    ("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/other-web-identity"),
+    ("AWS_ROLE_ARN", "arn:aws:iam::999999999999:role/other"),
+    ("AWS_ROLE_SESSION_NAME", "other"),
+    ("AWS_ACCOUNT_ID", "999999999999"),
+    ("AWS_BEARER_TOKEN_BEDROCK", "other-api-key"),
+    ("AWSKEEP_FILE_PASSPHRASE", "the file store passphrase"),
+    (
+        "AWSKEEP_FILE_PASSPHRASE_COMMAND",
+        "echo the file store passphrase",
+    ),
+];
+
+/// The caller's world that exec must leave alone.
+const KEPT: &[(&str, &str)] = &[
+    ("AWSKEEP_UNLOCK_TIMEOUT", "15m"),
+    ("AWS_MAX_ATTEMPTS", "2"),
+    ("AWS_SDK_LOAD_CONFIG", "1"),
+    ("CALLER_VARIABLE", "kept as it was"),
+];
+
 #[test]
-fn exec_gives_the_aws_cli_the_stored_key_and_removes_aws_profile_and_stale_tokens() {
+fn exec_hands_the_child_only_the_profiles_credentials_and_otherwise_the_callers_environment() {
     let (env, key) = user_profile("exec");
-    let cli = aws();
-    // A stale session token and AWS_PROFILE in the caller's environment: with either left in, the
-    // CLI would sign with the wrong token (moto refuses) or read the profile instead.
-    let stale = [
-        ("AWS_PROFILE", "nosuchprofile"),
-        ("AWS_SESSION_TOKEN", "stale-token"),
-    ];
+    let planted: Vec<(&str, &str)> = POINTS_ELSEWHERE.iter().chain(KEPT).copied().collect();
+    // The AWS CLI v1 signs as the stored key whatever else the caller had set.
     let run = awskeep_exec(
         &env,
         "dev",
         &[
-            &cli,
+            &aws(),
             "sts",
             "get-caller-identity",
             "--query",
@@ -53,32 +93,142 @@ fn exec_gives_the_aws_cli_the_stored_key_and_removes_aws_profile_and_stale_token
             "--output",
             "text",
         ],
-        &stale,
+        &planted,
     );
     run.assert_ok();
     assert_eq!(run.stdout.trim(), key.arn, "{}", run.stderr);
 
-    let run = awskeep_exec(&env, "dev", &["env"], &stale);
+    // The child's environment is exactly the caller's, less what points elsewhere, plus the
+    // credentials and the marker.
+    let run = awskeep_exec(&env, "dev", &["env"], &planted);
     run.assert_ok();
-    let vars: Vec<&str> = run.stdout.lines().collect();
-    assert!(vars.contains(&format!("AWS_ACCESS_KEY_ID={}", key.id).as_str()));
-    assert!(vars.contains(&format!("AWS_SECRET_ACCESS_KEY={}", key.secret).as_str()));
-    assert!(vars.contains(&"AWSKEEP_EXEC=dev"));
-    for gone in [
-        "AWS_PROFILE=",
-        "AWS_SESSION_TOKEN=",
-        "AWS_CREDENTIAL_EXPIRATION=",
-    ] {
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let child: std::collections::BTreeMap<String, String> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut expected: std::collections::BTreeMap<String, String> = env.vars().into_iter().collect();
+    for (name, value) in KEPT {
+        expected.insert(name.to_string(), value.to_string());
+    }
+    expected.insert("AWS_ACCESS_KEY_ID".into(), key.id.clone());
+    expected.insert("AWS_SECRET_ACCESS_KEY".into(), key.secret.clone());
+    expected.insert("AWSKEEP_EXEC".into(), "dev".into());
+    assert_eq!(child, expected);
+    for (name, _) in POINTS_ELSEWHERE {
         assert!(
-            !vars.iter().any(|v| v.starts_with(gone)),
-            "{gone} is in the environment: {vars:?}"
+            !child.contains_key(*name)
+                || ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].contains(name),
+            "{name} reached the child"
         );
     }
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert!(
         env.files_containing(&key.secret).is_empty(),
         "exec wrote the secret nowhere"
     );
+}
+
+/// The standard signals (1 to 31) in the SigIgn mask `grep SigIgn /proc/PID/status` wrote to `path`.
+/// The realtime signals glibc keeps for itself (32, 33) are left out: glibc's posix_spawn starts
+/// every child with them ignored, whoever the parent is.
+fn standard_signals_ignored(path: &std::path::Path) -> u64 {
+    let line = std::fs::read_to_string(path).unwrap_or_default();
+    let hex = line
+        .trim()
+        .strip_prefix("SigIgn:")
+        .unwrap_or_else(|| panic!("no SigIgn line in {}: {line:?}", path.display()));
+    u64::from_str_radix(hex.trim(), 16).unwrap() & 0x7fff_ffff
+}
+
+#[test]
+fn exec_keeps_signals_the_caller_ignored_ignored_in_the_child_and_does_not_forward_them() {
+    let env = TestEnv::new();
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAAWSKEEPTESTKEY01\nsecret\n",
+    )
+    .assert_ok();
+    // As `nohup awskeep exec ... &` (HUP) or a background job of a script (INT, QUIT) starts it:
+    // the caller ignores the signal, then it is sent to awskeep and to the command, as a hangup or
+    // a Ctrl-C would be.
+    for signal in ["HUP", "INT", "QUIT", "TERM"] {
+        let (caller_mask, child_mask, pid) = (
+            env.path(&format!("caller-{signal}")),
+            env.path(&format!("child-{signal}")),
+            env.path(&format!("pid-{signal}")),
+        );
+        let child_script = format!(
+            "grep SigIgn /proc/$$/status > {child}; echo $$ > {pid}.tmp; mv {pid}.tmp {pid}; sleep 1; echo survived",
+            child = child_mask.display(),
+            pid = pid.display()
+        );
+        let mut c = env.command("sh");
+        c.arg("-c")
+            .arg(format!(
+                "trap '' {signal}; grep SigIgn /proc/$$/status > {}; exec \"$@\"",
+                caller_mask.display()
+            ))
+            .args(["sh", env!("CARGO_BIN_EXE_awskeep"), "exec", "dev", "--"])
+            .args(["sh", "-c", &child_script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let awskeep = c.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !pid.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{signal}: never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let child_pid = std::fs::read_to_string(&pid).unwrap().trim().to_string();
+        for target in [awskeep.id().to_string(), child_pid] {
+            env.command("kill")
+                .args([&format!("-{signal}"), &target])
+                .status()
+                .unwrap();
+        }
+        let run = common::wait_for(awskeep, std::time::Duration::from_secs(20));
+        assert_eq!(
+            (run.code(), run.stdout.as_str()),
+            (0, "survived\n"),
+            "SIG{signal} ignored by the caller: {}",
+            run.stderr
+        );
+        let caller = standard_signals_ignored(&caller_mask);
+        assert_ne!(caller, 0, "the caller ignores SIG{signal}");
+        assert_eq!(
+            standard_signals_ignored(&child_mask),
+            caller,
+            "SIG{signal}: the child ignores what the caller ignored"
+        );
+    }
+}
+
+#[test]
+fn exec_gives_the_child_the_callers_core_limits_and_a_dumpable_process() {
+    let env = TestEnv::new();
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAAWSKEEPTESTKEY01\nsecret\n",
+    )
+    .assert_ok();
+    let python = venv_bin("python").display().to_string();
+    let child = format!(
+        "ulimit -Sc; ulimit -Hc; {python} -c 'import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'"
+    );
+    let mut c = env.command("sh");
+    c.arg("-c")
+        .arg("ulimit -Hc 4096 && ulimit -Sc 1024 && exec \"$@\"")
+        .args(["sh", env!("CARGO_BIN_EXE_awskeep"), "exec", "dev", "--"])
+        .args(["sh", "-c", &child]);
+    let run = run_with_stdin(c, "");
+    run.assert_ok();
+    // Soft 1024, hard 4096 as the caller set them; PR_GET_DUMPABLE 1.
+    assert_eq!(run.stdout, "1024\n4096\n1\n", "{}", run.stderr);
 }
 
 #[test]
@@ -201,6 +351,28 @@ fn export_formats_are_exact() {
         .stdout("")
         .stderr_contains("no key is stored for profile \"nosuch\"")
         .run();
+}
+
+#[test]
+fn export_powershell_doubles_every_quote_powershell_ends_a_string_at() {
+    let env = TestEnv::new();
+    env.expect(["add", "dev", "--no-verify"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .stdin("AKIAAWSKEEPTESTKEY01\nsecret\n")
+        .run();
+    // A region from a hand-edited config: with a typographic quote left single, PowerShell would
+    // end the string there and run the rest as a command.
+    env.append_config("region = a\u{2018}b\u{2019};calc;\u{201A}c\u{201B}d'e\n");
+    let run = env.run(&["export", "dev", "--format", "powershell"], "");
+    run.assert_ok();
+    let region = "a\u{2018}\u{2018}b\u{2019}\u{2019};calc;\u{201A}\u{201A}c\u{201B}\u{201B}d''e";
+    assert!(
+        run.stdout
+            .contains(&format!("$env:AWS_REGION = '{region}'\n")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

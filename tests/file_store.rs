@@ -387,3 +387,44 @@ fn a_failed_first_write_records_no_choice_and_unlock_always_means_the_file_store
     assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
     assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
 }
+
+/// The expiry /proc/keys shows for the file store's cached master key (`7101w`, `15m`).
+fn cached_master_key_expiry() -> Vec<String> {
+    let keys = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    keys.lines()
+        .filter(|l| l.contains(" awskeep:file-store:"))
+        .map(|l| l.split_whitespace().nth(3).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn an_unlock_timeout_the_kernel_cannot_hold_is_refused_not_wrapped() {
+    let env = TestEnv::without_keyring();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    run(&env, &["lock"], "").assert_ok();
+    // 2^32+1 s wrapped to 1 s and 2^32 s to "never": both are refused, by flag and by variable.
+    for timeout in ["4294967297s", "4294967296s", "200years"] {
+        run_with_passphrase(&env, &["unlock", "--timeout", timeout], "")
+            .assert_fails(2, "at most 4294967295s");
+        let mut command = awskeep(&env, &["unlock"]);
+        command
+            .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+            .env("AWSKEEP_UNLOCK_TIMEOUT", timeout);
+        run_with_stdin(command, "").assert_fails(1, "at most 4294967295s");
+        run(&env, &["credential-process", "--profile", "dev"], "").assert_fails(4, "is locked");
+    }
+    run_with_passphrase(&env, &["unlock", "--timeout", "0s"], "").assert_fails(2, "at least 1s");
+    // The longest that fits is what the kernel is given, and what the message says.
+    let before = cached_master_key_expiry();
+    let longest = run_with_passphrase(&env, &["unlock", "--timeout", "4294967295s"], "");
+    longest.assert_ok();
+    assert!(longest.stderr.contains("136years"), "{}", longest.stderr);
+    let after = cached_master_key_expiry();
+    run(&env, &["lock"], "").assert_ok();
+    let longest_kept = |expiries: &[String]| expiries.iter().filter(|e| *e == "7101w").count();
+    assert!(
+        longest_kept(&after) > longest_kept(&before),
+        "the cached key's expiry: {after:?} (before: {before:?})"
+    );
+}

@@ -10,8 +10,16 @@ use common::{TestEnv, run_with_stdin, wait_for};
 
 const KEY: &str = "AKIAAWSKEEPTESTKEY01\nprocess/hygiene/secret\n";
 
+/// The hard core size limit in a /proc/PID/limits text ("unlimited" or bytes).
+fn hard_core_limit(limits: &str) -> Option<String> {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))?;
+    line.split_whitespace().nth(5).map(str::to_string)
+}
+
 #[test]
-fn a_running_awskeep_can_write_no_core_dump() {
+fn a_running_awskeep_can_write_no_core_dump_and_keeps_the_callers_hard_limit() {
     let env = TestEnv::new();
     let mut command = env.awskeep();
     command
@@ -35,9 +43,9 @@ fn a_running_awskeep_can_write_no_core_dump() {
             }
             Err(e) => problems.push(format!("open: {e}")),
         }
-        // Both limits 0: awskeep has started and lowered them (the soft one may be 0 already).
+        // The soft limit 0: awskeep has started and lowered it (it may have been 0 already).
         let core = limits.lines().find(|l| l.starts_with("Max core file size"));
-        if core.is_some_and(|l| l.split_whitespace().skip(4).take(2).all(|f| f == "0")) {
+        if core.is_some_and(|l| l.split_whitespace().nth(4) == Some("0")) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -51,11 +59,11 @@ fn a_running_awskeep_can_write_no_core_dump() {
     let _ = wait_for(child, Duration::from_secs(30));
     let fields: Vec<&str> = core.split_whitespace().collect();
     problems.dedup();
-    assert_eq!(
-        fields.get(4..6),
-        Some(&["0", "0"][..]),
-        "{core} {problems:?}"
-    );
+    // The hard limit stays the caller's (this test's): `exec` gives it back to its child, and an
+    // unprivileged process could never raise it again. Not dumpable is what keeps the core away.
+    let ours = hard_core_limit(&std::fs::read_to_string("/proc/self/limits").unwrap());
+    assert_eq!(fields.get(4), Some(&"0"), "{core} {problems:?}");
+    assert_eq!(fields.get(5).map(|f| f.to_string()), ours, "{core}");
 }
 
 #[test]

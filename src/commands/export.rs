@@ -68,20 +68,36 @@ impl Shell {
                 out.push_str("export ");
                 out.push_str(name);
                 out.push('=');
-                quote(out, value, '\'', "'\\''");
+                // Inside '...' sh takes every byte literally but '.
+                quote(out, value, |c, out| match c {
+                    '\'' => out.push_str("'\\''"),
+                    c => out.push(c),
+                });
             }
             Shell::Fish => {
                 out.push_str("set -gx ");
                 out.push_str(name);
                 out.push(' ');
-                let escaped = value.replace('\\', "\\\\");
-                quote(out, &escaped, '\'', "\\'");
+                // Inside '...' fish also reads \' and \\ as escapes.
+                quote(out, value, |c, out| match c {
+                    '\'' => out.push_str("\\'"),
+                    '\\' => out.push_str("\\\\"),
+                    c => out.push(c),
+                });
             }
             Shell::Powershell => {
                 out.push_str("$env:");
                 out.push_str(name);
                 out.push_str(" = ");
-                quote(out, value, '\'', "''");
+                // PowerShell's tokenizer ends a '...' string at any of its five single quotes
+                // (' and the typographic ‘ ’ ‚ ‛, CharTraits.IsSingleQuote), and reads two in a row
+                // as the second one: each is doubled, so every one is kept as it is.
+                quote(out, value, |c, out| {
+                    if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+                        out.push(c);
+                    }
+                    out.push(c);
+                });
             }
         }
         out.push('\n');
@@ -100,17 +116,17 @@ impl Shell {
     }
 }
 
-/// `value` in `mark` quotes, each `mark` inside replaced by `escaped`.
-fn quote(out: &mut String, value: &str, mark: char, escaped: &str) {
-    out.push(mark);
+/// Every character PowerShell reads as a single quote in a '...' string.
+pub const POWERSHELL_SINGLE_QUOTES: [char; 5] =
+    ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+/// `value` in single quotes, each character written by `escape`.
+fn quote(out: &mut String, value: &str, escape: impl Fn(char, &mut String)) {
+    out.push('\'');
     for c in value.chars() {
-        if c == mark {
-            out.push_str(escaped);
-        } else {
-            out.push(c);
-        }
+        escape(c, out);
     }
-    out.push(mark);
+    out.push('\'');
 }
 
 #[cfg(test)]
@@ -127,5 +143,15 @@ mod tests {
         assert_eq!(line(Shell::Sh), "export X='a'\\''b\\c'\n");
         assert_eq!(line(Shell::Fish), "set -gx X 'a\\'b\\\\c'\n");
         assert_eq!(line(Shell::Powershell), "$env:X = 'a''b\\c'\n");
+    }
+
+    #[test]
+    fn powershell_doubles_every_quote_it_ends_a_string_at() {
+        let mut out = String::new();
+        Shell::Powershell.set(&mut out, "X", "a\u{2018}b\u{2019}c\u{201A}d\u{201B}e'f\"g");
+        assert_eq!(
+            out,
+            "$env:X = 'a\u{2018}\u{2018}b\u{2019}\u{2019}c\u{201A}\u{201A}d\u{201B}\u{201B}e''f\"g'\n"
+        );
     }
 }

@@ -25,7 +25,7 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
     output::say(&format!(
         "The file store ({}) is unlocked for {} ({}); `awskeep lock` locks it now.",
         file.dir().display(),
-        humantime::format_duration(timeout),
+        timeout,
         unlocked.cache
     ));
     Ok(())

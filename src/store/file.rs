@@ -25,7 +25,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::CredentialStore;
 use super::key_cache::KeyCache;
-use super::unlock::{self, PassphraseSources};
+use super::unlock::{self, PassphraseSources, UnlockTimeout};
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::profile_name::ProfileName;
@@ -45,7 +45,7 @@ pub struct FileStore {
     sources: PassphraseSources,
     cache: Box<dyn KeyCache>,
     /// How long an unlock made by a command (not `awskeep unlock`) lasts.
-    timeout: Duration,
+    timeout: UnlockTimeout,
     verbose: bool,
     /// The master key, once this process has it.
     identity: RefCell<Option<age::x25519::Identity>>,
@@ -79,7 +79,7 @@ impl FileStore {
         dir: PathBuf,
         sources: PassphraseSources,
         cache: Box<dyn KeyCache>,
-        timeout: Duration,
+        timeout: UnlockTimeout,
         verbose: bool,
     ) -> Self {
         Self {
@@ -106,7 +106,7 @@ impl FileStore {
 
     /// Asks for the passphrase (or takes it from the environment) and keeps the master key in the
     /// kernel keyring for `timeout`; creates the store when there is none.
-    pub fn unlock(&self, timeout: Duration) -> Result<Unlocked> {
+    pub fn unlock(&self, timeout: UnlockTimeout) -> Result<Unlocked> {
         let _lock = self.lock()?;
         let master_path = self.path(MASTER_FILE);
         let (identity, master, created) = match read_private(&master_path)? {
@@ -130,9 +130,11 @@ impl FileStore {
             decrypt_items(&self.path(ITEMS_FILE), &bytes, &identity)?;
         }
         let name = unlock::cache_name(&master);
-        let kept = self
-            .cache
-            .put(&name, &unlock::identity_secret(&identity), timeout);
+        let kept = self.cache.put(
+            &name,
+            &unlock::identity_secret(&identity),
+            timeout.duration(),
+        );
         *self.identity.borrow_mut() = Some(identity);
         Ok(Unlocked {
             created,
@@ -179,11 +181,11 @@ impl FileStore {
                         match self.cache.put(
                             &name,
                             &unlock::identity_secret(&identity),
-                            self.timeout,
+                            self.timeout.duration(),
                         ) {
                             Ok(()) => self.trace(&format!(
                                 "unlocked the file store for {} ({})",
-                                humantime::format_duration(self.timeout),
+                                self.timeout,
                                 self.cache.describe()
                             )),
                             Err(why) => self.trace(&format!(
@@ -207,10 +209,11 @@ impl FileStore {
         let (identity, bytes) = unlock::create_master(&passphrase, self.sources.scrypt_log_n)?;
         write_new(&self.path(MASTER_FILE), &bytes)?;
         let name = unlock::cache_name(&bytes);
-        if let Err(why) = self
-            .cache
-            .put(&name, &unlock::identity_secret(&identity), self.timeout)
-        {
+        if let Err(why) = self.cache.put(
+            &name,
+            &unlock::identity_secret(&identity),
+            self.timeout.duration(),
+        ) {
             self.trace(&format!(
                 "the new store's key is kept for this process only: {why}"
             ));

@@ -89,7 +89,7 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
         wrong.get(&name("dev")).map(|_| ()).unwrap_err(),
         wrong.set(&name("prod"), &key()).unwrap_err(),
         wrong
-            .unlock(std::time::Duration::from_secs(60))
+            .unlock(super::unlock::UnlockTimeout::parse("60s").unwrap())
             .map(|_| ())
             .unwrap_err(),
     ] {

@@ -128,6 +128,12 @@ mod kernel {
         }
 
         fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String> {
+            // keyctl takes whole seconds as an unsigned int, 0 meaning never: a longer timeout is
+            // refused here, never wrapped (the unlock timeout is parsed into that range already).
+            let secs = u32::try_from(timeout.as_secs().max(1))
+                .ok()
+                .and_then(|s| usize::try_from(s).ok())
+                .ok_or_else(|| format!("the kernel keyring keeps a key at most {}s", u32::MAX))?;
             let ring = self.keyring()?;
             let key = ring
                 .add_key(name, secret.expose_secret().as_bytes())
@@ -138,7 +144,6 @@ mod kernel {
                 .posessor(Permission::ALL)
                 .user(Permission::VIEW)
                 .build();
-            let secs = usize::try_from(timeout.as_secs().max(1)).unwrap_or(usize::MAX);
             let done = key.set_timeout(secs).and_then(|()| key.set_perms(perms));
             if let Err(e) = done {
                 let _ = key.invalidate();

@@ -27,7 +27,6 @@ mod tests;
 pub mod unlock;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::ValueEnum;
 
@@ -343,7 +342,10 @@ impl CredentialStore for Cached {
 
 /// The file store with this environment's passphrase sources; `timeout` overrides the unlock
 /// timeout setting.
-pub fn open_file_store(ctx: &Context, timeout: Option<Duration>) -> Result<file::FileStore> {
+pub fn open_file_store(
+    ctx: &Context,
+    timeout: Option<unlock::UnlockTimeout>,
+) -> Result<file::FileStore> {
     let env = &ctx.store_env;
     let sources = unlock::PassphraseSources {
         env: env.file_passphrase.clone(),
@@ -366,12 +368,12 @@ pub fn open_file_store(ctx: &Context, timeout: Option<Duration>) -> Result<file:
 
 /// `AWSKEEP_UNLOCK_TIMEOUT`, else `awskeep_unlock_timeout` in the `[default]` section of
 /// ~/.aws/config, else 8 hours.
-pub fn unlock_timeout(ctx: &Context) -> Result<Duration> {
+pub fn unlock_timeout(ctx: &Context) -> Result<unlock::UnlockTimeout> {
     let parse = |text: &str, key: &'static str| {
-        humantime::parse_duration(text).map_err(|e| Error::BadSetting {
+        unlock::UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
             profile: "default".into(),
             key,
-            reason: e.to_string(),
+            reason,
         })
     };
     if let Some(text) = &ctx.store_env.unlock_timeout {
@@ -384,7 +386,7 @@ pub fn unlock_timeout(ctx: &Context) -> Result<Duration> {
     )?;
     match config.get("default", "awskeep_unlock_timeout") {
         Some(text) => parse(text, "awskeep_unlock_timeout"),
-        None => Ok(unlock::DEFAULT_TIMEOUT),
+        None => Ok(unlock::UnlockTimeout::DEFAULT),
     }
 }
 

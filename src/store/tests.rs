@@ -65,7 +65,7 @@ pub(super) fn file_store_with(
             scrypt_log_n: Some(10),
         },
         cache,
-        Duration::from_secs(3600),
+        super::unlock::UnlockTimeout::parse("1h").unwrap(),
         false,
     )
 }
