@@ -424,7 +424,7 @@ fn serve_on_the_file_store_stops_at_lock_and_at_the_unlock_timeout_and_serves_ag
     )
     .assert_ok();
     assert_eq!(get(&served, "/", Some(&served.token)).0, 200);
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(3500));
     assert_locked_answer(&served);
     assert_eq!(moto.session_token_calls(), 2);
     assert!(
