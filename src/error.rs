@@ -589,6 +589,7 @@ impl Error {
             Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
+            Error::FileStoreLocked { .. } if this(C::Serve) => "run `awskeep unlock` in a terminal: serve reads the store's key from the kernel keyring at each request and serves again at the next one (where there is no kernel keyring, start serve with AWSKEEP_FILE_PASSPHRASE_COMMAND set)".into(),
             Error::FileStoreLocked { .. } => "run `awskeep unlock` in a terminal (it keeps the store open for later commands), or set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for automation".into(),
             Error::FileStoreNeedsPassphrase { .. } => "run `awskeep unlock` in a terminal to create it, or set AWSKEEP_FILE_PASSPHRASE".into(),
             Error::WrongPassphrase { .. } => "nothing was changed; try again with the passphrase the store was created with".into(),

@@ -131,13 +131,21 @@ pub fn say(message: &str) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     match held.as_mut() {
-        None => eprintln!("{message}"),
+        None => try_say(message),
         Some(kept) => {
             if !crate::prompt::tell(message) {
                 kept.push(message.to_string());
             }
         }
     }
+}
+
+/// A message for the person at the terminal, written straight to stderr; a write that fails (its
+/// reader gone: EPIPE; a full disk) is ignored, never a panic: a message that cannot be shown must
+/// not end the process (a long-running `serve` above all).
+pub fn try_say(message: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{message}").and_then(|()| stderr.flush());
 }
 
 /// What a helper command (`awskeep_mfa_process`, the passphrase command) wrote to its stderr,

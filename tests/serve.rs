@@ -2,13 +2,17 @@
 //! the two printed variables (container credential provider protocol), requests without the token
 //! or with another one are refused, it binds 127.0.0.1 only, and a client that keeps running gets a
 //! refreshed session (after `session clear`, and when the cached one falls inside the margin).
+//! On the file store it obeys `awskeep lock` and the unlock timeout at its next request, and serves
+//! again after `awskeep unlock`. It keeps serving: a client trickling its request holds neither
+//! the endpoint nor its own connection past the deadline, and a stderr whose reader is gone costs a
+//! log line, not the server.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::clients::venv_bin;
 use common::private_moto::PrivateMoto;
@@ -44,9 +48,13 @@ fn serve(env: &TestEnv) -> Served {
     let mut command = env.awskeep();
     command
         .args(["serve", "--profile", "dev"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    start(command)
+}
+
+/// Starts `command` (a serve) and reads the two variables it prints.
+fn start(mut command: std::process::Command) -> Served {
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap());
     let mut printed = String::new();
@@ -85,13 +93,33 @@ fn client(
     c
 }
 
-/// One raw HTTP GET; returns (status, body).
-fn get(served: &Served, path: &str, authorization: Option<&str>) -> (u16, String) {
-    let address = served
+fn address(served: &Served) -> &str {
+    served
         .uri
         .strip_prefix("http://")
         .and_then(|a| a.strip_suffix('/'))
-        .unwrap();
+        .unwrap()
+}
+
+/// boto3 as a container gets it: the two variables, no profile; prints the access key ID it got.
+fn boto3_key_id(env: &TestEnv, served: &Served) -> common::Run {
+    let mut boto3 = client(env, served, venv_bin("python"));
+    boto3.args([
+        "-c",
+        "import boto3; s = boto3.Session(); s.client('sts').get_caller_identity(); print(s.get_credentials().access_key)",
+    ]);
+    run_with_stdin(boto3, "")
+}
+
+/// boto3 got a key, and not the long-term one (moto's sessions all have one ID).
+fn assert_session_served(run: common::Run) {
+    let id = run.assert_ok().stdout.trim().to_string();
+    assert!(!id.is_empty() && id != "AKIAAWSKEEPTESTKEY01", "{id}");
+}
+
+/// One raw HTTP GET; returns (status, body).
+fn get(served: &Served, path: &str, authorization: Option<&str>) -> (u16, String) {
+    let address = address(served);
     let mut stream = TcpStream::connect(address).unwrap();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n");
     if let Some(token) = authorization {
@@ -299,5 +327,196 @@ fn serve_refuses_a_profile_with_sessions_off() {
     env.run(&["serve", "--profile", "plain"], "").assert_fails(
         2,
         "profile \"plain\" has sessions off, and `serve` hands out only short-lived sessions",
+    );
+}
+
+const PASSPHRASE: &str = "a long test passphrase";
+
+/// awskeep on the file store, as tests/file_store.rs runs it (no D-Bus: the file store is chosen),
+/// with a quick scrypt and a 15-minute unlock; the passphrase only where `passphrase` says.
+fn on_file_store(env: &TestEnv, args: &[&str], passphrase: bool) -> std::process::Command {
+    let mut command = env.awskeep();
+    command
+        .args(args)
+        .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12")
+        .env("AWSKEEP_UNLOCK_TIMEOUT", "15m");
+    if passphrase {
+        command.env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE);
+    }
+    command
+}
+
+/// What `items.age` is now: its bytes and its modification time.
+fn items_file(env: &TestEnv) -> (Vec<u8>, SystemTime) {
+    let path = env.path("data/awskeep/items.age");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    (std::fs::read(&path).unwrap(), modified)
+}
+
+/// A request refused because the store is locked: the container provider's error shape, naming the
+/// command that unlocks it.
+fn assert_locked_answer(served: &Served) {
+    let (status, body) = get(served, "/", Some(&served.token));
+    assert_eq!(status, 500, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["Code"], "CredentialsUnavailable", "{body}");
+    let message = body["Message"].as_str().unwrap();
+    assert!(message.contains("is locked"), "{message}");
+    assert!(message.contains("`awskeep unlock`"), "{message}");
+    assert!(body.get("SecretAccessKey").is_none(), "{body}");
+}
+
+#[test]
+fn serve_on_the_file_store_stops_at_lock_and_at_the_unlock_timeout_and_serves_again_after_unlock() {
+    let moto = PrivateMoto::start();
+    let env = TestEnv::without_keyring();
+    env.use_endpoint(&moto.url);
+    let add = on_file_store(
+        &env,
+        &["add", "dev", "--no-verify", "--session", "on"],
+        true,
+    );
+    run_with_stdin(add, KEY).assert_ok();
+    // No passphrase in serve's environment: the unlock `add` made is what opens the store.
+    let mut command = on_file_store(&env, &["serve", "--profile", "dev"], false);
+    command.stderr(Stdio::null());
+    let mut served = start(command);
+    let run = boto3_key_id(&env, &served);
+    assert_session_served(run);
+    assert_eq!(moto.session_token_calls(), 1);
+
+    // The next request needs a new session (a fetch and a write), but the store is locked first.
+    run_with_stdin(
+        on_file_store(&env, &["session", "clear", "--profile", "dev"], false),
+        "",
+    )
+    .assert_ok();
+    run_with_stdin(on_file_store(&env, &["lock"], false), "").assert_ok();
+    let before = items_file(&env);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_locked_answer(&served);
+    let run = boto3_key_id(&env, &served);
+    assert!(
+        !run.status.success(),
+        "boto3 got credentials: {}",
+        run.stdout
+    );
+    assert_eq!(items_file(&env), before, "items.age was not rewritten");
+    assert_eq!(moto.session_token_calls(), 1, "no session was fetched");
+    run_with_stdin(
+        on_file_store(&env, &["credential-process", "--profile", "dev"], false),
+        "",
+    )
+    .assert_fails(4, "awskeep unlock");
+
+    // `awskeep unlock`: the next request is served (a new session, written to the store).
+    run_with_stdin(on_file_store(&env, &["unlock"], true), "").assert_ok();
+    let (status, body) = get(&served, "/", Some(&served.token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(moto.session_token_calls(), 2);
+    assert_ne!(items_file(&env), before);
+
+    // The unlock timeout ends serving as `lock` does, the cached session included.
+    run_with_stdin(on_file_store(&env, &["lock"], false), "").assert_ok();
+    run_with_stdin(
+        on_file_store(&env, &["unlock", "--timeout", "2s"], true),
+        "",
+    )
+    .assert_ok();
+    assert_eq!(get(&served, "/", Some(&served.token)).0, 200);
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_locked_answer(&served);
+    assert_eq!(moto.session_token_calls(), 2);
+    assert!(
+        served.child.try_wait().unwrap().is_none(),
+        "serve is still running"
+    );
+}
+
+#[test]
+fn a_client_trickling_its_request_holds_neither_the_endpoint_nor_its_connection_past_the_deadline()
+{
+    let (env, moto) = setup(&[]);
+    let served = serve(&env);
+    // Three slow clients without the token, each sending one byte of a header that never ends every
+    // second (under the old per-read timeout of 5 s, each held the only worker for ever).
+    let slow: Vec<_> = (0..3)
+        .map(|_| {
+            let stream = TcpStream::connect(address(&served)).unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            std::thread::spawn(move || {
+                for byte in b"GET / HTTP/1.1\r\nX-Slow: "
+                    .iter()
+                    .chain(b"a".repeat(60).iter())
+                {
+                    if writer.write_all(&[*byte]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+            (stream, Instant::now())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // A client with the token is answered at once, while they hang on.
+    let asked = Instant::now();
+    assert_eq!(get(&served, "/", Some(&served.token)).0, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    let run = boto3_key_id(&env, &served);
+    assert_session_served(run);
+    assert_eq!(moto.session_token_calls(), 1);
+
+    // Each slow connection is answered 408 and closed once its 5 s are up, however it trickles.
+    for (mut stream, opened) in slow {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut answer = String::new();
+        let read = stream.read_to_string(&mut answer);
+        let after = opened.elapsed();
+        assert!(read.is_ok(), "not closed within 20 s: {read:?}");
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+        assert!(
+            after >= Duration::from_millis(4500) && after < Duration::from_secs(9),
+            "closed after {after:?}"
+        );
+    }
+}
+
+#[test]
+fn serve_keeps_serving_once_its_stderr_is_gone() {
+    let (env, _moto) = setup(&[]);
+    // -v: the steps of every answered request are logged as well.
+    let mut command = env.awskeep();
+    command
+        .args(["-v", "serve", "--profile", "dev"])
+        .stderr(Stdio::piped());
+    let mut served = start(command);
+    let mut log = BufReader::new(served.child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("awskeep: serving sessions of profile dev") {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "serve stopped");
+    }
+    // The log's reader goes away (EPIPE on every later write to stderr).
+    drop(log);
+    assert_eq!(
+        get(&served, "/", None).0,
+        401,
+        "a request without the token"
+    );
+    assert_eq!(get(&served, "/", Some(&served.token)).0, 200);
+    assert_eq!(get(&served, "/", None).0, 401);
+    let (status, body) = get(&served, "/", Some(&served.token));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        served.child.try_wait().unwrap().is_none(),
+        "serve is still running"
     );
 }

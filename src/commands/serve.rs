@@ -10,13 +10,31 @@
 //! the protocol is for temporary credentials (botocore requires `Token` and `Expiration`), and a
 //! long-term key handed to a container would outlive the container.
 //!
-//! It listens on loopback only (the SDKs accept plain http only from a loopback host), handles one
-//! request at a time with a 5-second read timeout, closes each connection after its answer, and
-//! keeps no secret between requests beyond the store's own cached session.
+//! It listens on loopback only (the SDKs accept plain http only from a loopback host) and closes
+//! each connection after its answer. It keeps no secret between requests: each one reads the store
+//! as `credential-process` would, and the encrypted file store's master key is taken from the
+//! kernel keyring on every request (`FileStore::hold_no_key`), so `awskeep lock` or the unlock
+//! timeout stops serve at its next request (an error naming `awskeep unlock`), and `awskeep
+//! unlock` lets it serve again.
+//!
+//! Keeping serving, whoever connects. Any local process can connect, token or not, so no
+//! connection may hold the endpoint: each gets a thread of its own that reads its request head,
+//! with one deadline for the whole head (not per read: a client trickling a byte every few seconds
+//! is cut off at `HEAD_DEADLINE` all the same), and checks the token. Only a request with the
+//! right token is handed to the one thread that owns the store (this command's own), which answers
+//! them in turn. At most `MAX_CONNECTIONS` are read at once; past that a connection is answered 503
+//! at once, so a flood costs bounded threads and memory, and each slot frees itself within the
+//! deadline. (A short deadline alone, on one thread, would still let each slow client stall every
+//! other for that long; threads alone, unbounded, would let a flood exhaust the process.) A log
+//! line that cannot be written (stderr's reader gone, a full disk) is dropped, never fatal
+//! (`output::try_say`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -36,7 +54,12 @@ use crate::store::CredentialStore;
 const PATH: &str = "/";
 /// A request's head is a few hundred bytes; anything larger is refused.
 const MAX_HEAD: usize = 16 * 1024;
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// The time a connection has to send its whole request head (an SDK sends it in one write).
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// The time an answer may take to be taken by its client.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections read at once; one more is answered 503 and closed.
+const MAX_CONNECTIONS: usize = 64;
 
 pub fn run(
     ctx: &Context,
@@ -55,6 +78,12 @@ pub fn run(
         });
     }
     drop(first);
+    if let Some(file) = store.as_file_store() {
+        // From here on the master key is the kernel keyring's alone, read at each request; a store
+        // that cannot be opened that way (no keyring, no passphrase source) fails now, not there.
+        file.hold_no_key();
+        store.get_session(&profile)?;
+    }
     let listener =
         TcpListener::bind(("127.0.0.1", args.port)).map_err(|source| Error::ServeListen {
             port: args.port,
@@ -84,7 +113,16 @@ pub fn run(
     text.push_str("# docker run --network host -e AWS_CONTAINER_CREDENTIALS_FULL_URI -e AWS_CONTAINER_AUTHORIZATION_TOKEN IMAGE\n");
     output::print_bytes(text.as_bytes())?;
     drop(text);
-    output::say(&format!(
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let token = Arc::new(token);
+    std::thread::Builder::new()
+        .name("serve-accept".into())
+        .spawn(move || accept(&listener, &token, &jobs))
+        .map_err(|source| Error::ServeListen {
+            port: args.port,
+            source,
+        })?;
+    output::try_say(&format!(
         "awskeep: serving sessions of profile {profile} at {uri} until stopped (Ctrl-C)."
     ));
     let server = Server {
@@ -93,13 +131,144 @@ pub fn run(
         aws,
         profile: &profile,
         mfa_process,
-        token: &token,
     };
+    // The store is used on this thread only, one request at a time.
+    for job in queue {
+        let _ = job.answer.send(server.answer(&job.peer));
+    }
+    Ok(())
+}
+
+/// A request that showed the token, for the thread that owns the store; the answer goes back on
+/// `answer`.
+struct Job {
+    peer: String,
+    answer: mpsc::SyncSender<Zeroizing<Vec<u8>>>,
+}
+
+/// Accepts connections for ever, each read on a thread of its own while fewer than
+/// `MAX_CONNECTIONS` are.
+fn accept(listener: &TcpListener, token: &Arc<SecretString>, jobs: &mpsc::Sender<Job>) {
+    let open = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => server.handle(stream),
-            Err(e) => output::say(&format!("awskeep: a connection failed: {e}")),
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                output::try_say(&format!("awskeep: a connection failed: {e}"));
+                // Out of file descriptors, say: a moment before the next try, not a busy loop.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let Some(slot) = Slot::take(&open) else {
+            let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+            let busy = plain(503, "Service Unavailable", "too many connections at once");
+            let _ = stream.write_all(&busy);
+            continue;
+        };
+        let token = Arc::clone(token);
+        let jobs = jobs.clone();
+        let spawned = std::thread::Builder::new()
+            .name("serve-connection".into())
+            .spawn(move || {
+                let _slot = slot;
+                connection(stream, &token, &jobs);
+            });
+        if let Err(e) = spawned {
+            output::try_say(&format!("awskeep: a connection was dropped: {e}"));
         }
+    }
+}
+
+/// One of the `MAX_CONNECTIONS` places; given back when dropped (whatever ends its thread).
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(open: &Arc<AtomicUsize>) -> Option<Slot> {
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_CONNECTIONS).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Slot(Arc::clone(open)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Reads one request within the deadline, checks it, has it answered, and closes the connection.
+fn connection(mut stream: TcpStream, token: &SecretString, jobs: &mpsc::Sender<Job>) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into());
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let response = match read_request(&mut stream, Instant::now() + HEAD_DEADLINE) {
+        Ok(request) => match check(&request, token, &peer) {
+            Err(refused) => refused,
+            Ok(()) => {
+                let (answer, answered) = mpsc::sync_channel(1);
+                let job = Job {
+                    peer: peer.clone(),
+                    answer,
+                };
+                match jobs.send(job).ok().and_then(|()| answered.recv().ok()) {
+                    Some(response) => response,
+                    None => plain(503, "Service Unavailable", "serve is stopping"),
+                }
+            }
+        },
+        Err(Unread::TimedOut) => {
+            output::try_say(&format!(
+                "awskeep: closed a connection from {peer} that sent no whole request within {} s.",
+                HEAD_DEADLINE.as_secs()
+            ));
+            plain(
+                408,
+                "Request Timeout",
+                "the request did not arrive within the deadline",
+            )
+        }
+        Err(Unread::Bad(reason)) => plain(400, "Bad Request", reason),
+    };
+    let _ = stream.write_all(&response).and_then(|()| stream.flush());
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// The token first (nothing else is looked at without it), then the method and path.
+fn check(
+    request: &Request,
+    token: &SecretString,
+    peer: &str,
+) -> std::result::Result<(), Zeroizing<Vec<u8>>> {
+    let Some(given) = &request.authorization else {
+        output::try_say(&format!(
+            "awskeep: refused a request from {peer} without the token."
+        ));
+        return Err(plain(
+            401,
+            "Unauthorized",
+            "the Authorization token is missing",
+        ));
+    };
+    let matches: bool = given
+        .as_bytes()
+        .ct_eq(token.expose_secret().as_bytes())
+        .into();
+    if !matches {
+        output::try_say(&format!(
+            "awskeep: refused a request from {peer} with a wrong token."
+        ));
+        return Err(plain(403, "Forbidden", "the Authorization token is wrong"));
+    }
+    if request.method != "GET" {
+        return Err(plain(405, "Method Not Allowed", "only GET is served"));
+    }
+    if request.path != PATH {
+        return Err(plain(404, "Not Found", "credentials are served at /"));
     }
     Ok(())
 }
@@ -123,7 +292,6 @@ struct Server<'a> {
     aws: &'a dyn crate::aws::Aws,
     profile: &'a ProfileName,
     mfa_process: Option<&'a str>,
-    token: &'a SecretString,
 }
 
 /// What a request asked, as far as the endpoint cares.
@@ -146,44 +314,9 @@ struct ContainerCredentials<'a> {
 }
 
 impl Server<'_> {
-    fn handle(&self, mut stream: TcpStream) {
-        let peer = stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?".into());
-        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-        let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-        let response = match read_request(&mut stream) {
-            Ok(request) => self.respond(&request, &peer),
-            Err(reason) => plain(400, "Bad Request", reason),
-        };
-        let _ = stream.write_all(&response).and_then(|()| stream.flush());
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-    }
-
-    fn respond(&self, request: &Request, peer: &str) -> Zeroizing<Vec<u8>> {
-        let Some(given) = &request.authorization else {
-            output::say(&format!(
-                "awskeep: refused a request from {peer} without the token."
-            ));
-            return plain(401, "Unauthorized", "the Authorization token is missing");
-        };
-        let matches: bool = given
-            .as_bytes()
-            .ct_eq(self.token.expose_secret().as_bytes())
-            .into();
-        if !matches {
-            output::say(&format!(
-                "awskeep: refused a request from {peer} with a wrong token."
-            ));
-            return plain(403, "Forbidden", "the Authorization token is wrong");
-        }
-        if request.method != "GET" {
-            return plain(405, "Method Not Allowed", "only GET is served");
-        }
-        if request.path != PATH {
-            return plain(404, "Not Found", "credentials are served at /");
-        }
+    /// The answer to a request that showed the token: the session, or the error as the container
+    /// provider protocol carries one (`Code`, `Message`), logged as a failed command's line.
+    fn answer(&self, peer: &str) -> Zeroizing<Vec<u8>> {
         match self.credentials() {
             Ok(body) => {
                 output::trace(
@@ -193,10 +326,11 @@ impl Server<'_> {
                 response(200, "OK", "application/json", &body)
             }
             Err(error) => {
-                output::error_line(&error, CommandKind::Serve);
+                let line = error.one_line(Some(CommandKind::Serve));
+                output::try_say(&line);
                 let body = serde_json::json!({
                     "Code": "CredentialsUnavailable",
-                    "Message": error.one_line(Some(CommandKind::Serve)),
+                    "Message": line,
                 });
                 response(
                     500,
@@ -235,8 +369,16 @@ impl Server<'_> {
     }
 }
 
-/// Reads the request line and headers (the body of a GET is ignored).
-fn read_request(stream: &mut TcpStream) -> std::result::Result<Request, &'static str> {
+/// Why no request was read.
+enum Unread {
+    /// The whole head did not arrive by the deadline.
+    TimedOut,
+    Bad(&'static str),
+}
+
+/// Reads the request line and headers (the body of a GET is ignored), all of them by `deadline`:
+/// each read waits only for what is left of it.
+fn read_request(stream: &mut TcpStream, deadline: Instant) -> std::result::Result<Request, Unread> {
     let mut head = Zeroizing::new(Vec::with_capacity(1024));
     let mut buffer = [0u8; 1024];
     let end = loop {
@@ -244,14 +386,27 @@ fn read_request(stream: &mut TcpStream) -> std::result::Result<Request, &'static
             break at;
         }
         if head.len() > MAX_HEAD {
-            return Err("the request head is too large");
+            return Err(Unread::Bad("the request head is too large"));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return Err(Unread::TimedOut);
         }
         match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return Err("the request ended early"),
-            Ok(n) => head.extend_from_slice(&buffer[..n]),
+            Ok(n) if n > 0 => head.extend_from_slice(&buffer[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Unread::TimedOut);
+            }
+            Ok(_) | Err(_) => return Err(Unread::Bad("the request ended early")),
         }
     };
-    let text = std::str::from_utf8(&head[..end]).map_err(|_| "the request is not text")?;
+    let text =
+        std::str::from_utf8(&head[..end]).map_err(|_| Unread::Bad("the request is not text"))?;
     let mut lines = text.split("\r\n");
     let mut request_line = lines.next().unwrap_or_default().split(' ');
     let (Some(method), Some(target), Some(version)) = (
@@ -259,10 +414,10 @@ fn read_request(stream: &mut TcpStream) -> std::result::Result<Request, &'static
         request_line.next(),
         request_line.next(),
     ) else {
-        return Err("the request line is malformed");
+        return Err(Unread::Bad("the request line is malformed"));
     };
     if !version.starts_with("HTTP/1.") {
-        return Err("only HTTP/1.x is served");
+        return Err(Unread::Bad("only HTTP/1.x is served"));
     }
     let authorization = lines
         .filter_map(|line| line.split_once(':'))

@@ -14,7 +14,7 @@
 //! The master key comes from `unlock` (kernel keyring cache, passphrase sources); this module never
 //! sees a passphrase beyond handing it to age.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,8 +47,10 @@ pub struct FileStore {
     /// How long an unlock made by a command (not `awskeep unlock`) lasts.
     timeout: UnlockTimeout,
     verbose: bool,
-    /// The master key, once this process has it.
+    /// The master key, once this process has it (never while `unattended`).
     identity: RefCell<Option<age::x25519::Identity>>,
+    /// Set by `serve` (`hold_no_key`): every use takes the key anew, and no terminal is asked.
+    unattended: Cell<bool>,
 }
 
 /// What `items.age` holds.
@@ -89,6 +91,25 @@ impl FileStore {
             timeout,
             verbose,
             identity: RefCell::new(None),
+            unattended: Cell::new(false),
+        }
+    }
+
+    /// For a long-running process (`serve`): from now on this process keeps no master key of its
+    /// own. Each use takes it where `credential-process` would, the kernel keyring (or
+    /// `AWSKEEP_FILE_PASSPHRASE` / `_COMMAND` when set), and never asks the terminal: once
+    /// `awskeep lock` or the unlock timeout has dropped the keyring's entry, every use fails as
+    /// locked, naming `awskeep unlock`, until the store is unlocked again.
+    pub fn hold_no_key(&self) {
+        self.unattended.set(true);
+        *self.identity.borrow_mut() = None;
+    }
+
+    /// The passphrase sources a use may ask now: never the terminal once `unattended`.
+    fn sources(&self) -> PassphraseSources {
+        PassphraseSources {
+            terminal: self.sources.terminal && !self.unattended.get(),
+            ..self.sources.clone()
         }
     }
 
@@ -156,7 +177,8 @@ impl FileStore {
     /// `create` makes a new store when there is none (a write); `Ok(None)` when there is none and
     /// `create` is false.
     fn identity(&self, create: bool) -> Result<Option<age::x25519::Identity>> {
-        if let Some(identity) = self.identity.borrow().as_ref() {
+        let unattended = self.unattended.get();
+        if !unattended && let Some(identity) = self.identity.borrow().as_ref() {
             return Ok(Some(identity.clone()));
         }
         let master_path = self.path(MASTER_FILE);
@@ -172,7 +194,7 @@ impl FileStore {
                         identity
                     }
                     None => {
-                        let passphrase = self.sources.existing(&self.dir)?.ok_or_else(|| {
+                        let passphrase = self.sources().existing(&self.dir)?.ok_or_else(|| {
                             Error::FileStoreLocked {
                                 dir: self.dir.clone(),
                             }
@@ -199,13 +221,15 @@ impl FileStore {
             None if create => self.create_master()?.0,
             None => return Ok(None),
         };
-        *self.identity.borrow_mut() = Some(identity.clone());
+        if !unattended {
+            *self.identity.borrow_mut() = Some(identity.clone());
+        }
         Ok(Some(identity))
     }
 
     /// Writes a new `master.age` (the caller holds the lock) and keeps its key.
     fn create_master(&self) -> Result<(age::x25519::Identity, Vec<u8>)> {
-        let passphrase = self.sources.new_one(&self.dir)?;
+        let passphrase = self.sources().new_one(&self.dir)?;
         let (identity, bytes) = unlock::create_master(&passphrase, self.sources.scrypt_log_n)?;
         write_new(&self.path(MASTER_FILE), &bytes)?;
         let name = unlock::cache_name(&bytes);
@@ -258,7 +282,12 @@ impl FileStore {
                 path: self.path(MASTER_FILE),
                 reason: "it could not be created",
             })?;
-        let mut items = self.read()?;
+        // Read with the key this write encrypts to: one look-up of the key per write.
+        let path = self.path(ITEMS_FILE);
+        let mut items = match read_private(&path)? {
+            Some(bytes) => decrypt_items(&path, &bytes, &identity)?,
+            None => Items::default(),
+        };
         items.version = 1;
         let (changed, result) = change(&mut items);
         if changed {

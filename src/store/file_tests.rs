@@ -240,3 +240,49 @@ fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
         "AKIAI44QH8DHBEXAMPLE"
     );
 }
+
+#[test]
+fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = MemoryCache::default();
+    file_store(dir.path(), Box::new(cache.clone()))
+        .set(&name("dev"), &key())
+        .unwrap();
+    // A long-running process (serve) with no passphrase source, and one that keeps its key.
+    let serving = file_store_with(dir.path(), Box::new(cache.clone()), None);
+    let keeping = file_store_with(dir.path(), Box::new(cache.clone()), None);
+    assert!(serving.get(&name("dev")).unwrap().is_some());
+    assert!(keeping.get(&name("dev")).unwrap().is_some());
+    serving.hold_no_key();
+    assert!(
+        serving.get(&name("dev")).unwrap().is_some(),
+        "still unlocked"
+    );
+
+    // `awskeep lock` in another process: the kept key outlives it, the one read each time does not.
+    assert!(
+        file_store_with(dir.path(), Box::new(cache.clone()), None)
+            .lock_now()
+            .unwrap()
+    );
+    assert!(keeping.get(&name("dev")).unwrap().is_some());
+    let before = files(dir.path());
+    let err = serving.get(&name("dev")).unwrap_err();
+    assert!(matches!(err, Error::FileStoreLocked { .. }), "{err:?}");
+    let err = serving.set(&name("other"), &key()).unwrap_err();
+    assert!(matches!(err, Error::FileStoreLocked { .. }), "{err:?}");
+    assert_eq!(files(dir.path()), before, "nothing written");
+
+    // `awskeep unlock` in another process: served again, and nothing of it is kept here.
+    file_store(dir.path(), Box::new(cache.clone()))
+        .unlock(std::time::Duration::from_secs(60))
+        .unwrap();
+    serving.set(&name("other"), &key()).unwrap();
+    assert!(serving.get(&name("other")).unwrap().is_some());
+    assert!(
+        file_store_with(dir.path(), Box::new(cache.clone()), None)
+            .lock_now()
+            .unwrap()
+    );
+    assert!(serving.get(&name("other")).is_err());
+}
