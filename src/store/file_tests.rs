@@ -275,7 +275,7 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
 
     // `awskeep unlock` in another process: served again, and nothing of it is kept here.
     file_store(dir.path(), Box::new(cache.clone()))
-        .unlock(std::time::Duration::from_secs(60))
+        .unlock(super::unlock::UnlockTimeout::parse("60s").unwrap())
         .unwrap();
     serving.set(&name("other"), &key()).unwrap();
     assert!(serving.get(&name("other")).unwrap().is_some());
