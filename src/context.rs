@@ -44,6 +44,9 @@ pub struct Context {
     pub env_names: Vec<std::ffi::OsString>,
     /// The resource limits the caller gave awskeep, before `hygiene` lowered its own.
     pub caller_limits: crate::hygiene::CallerLimits,
+    /// How long the passphrase command, the MFA process and a desktop prompt may take; in debug
+    /// builds only, `AWSKEEP_TEST_HELPER_DEADLINE` shortens them for tests.
+    pub helper_deadlines: crate::helper::Deadlines,
 }
 
 /// The variables awskeep reads that carry a secret or a way to get one: the file store's
@@ -62,6 +65,7 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_TEST_CRASH_AT",
     "AWSKEEP_TEST_FAIL_AT",
     "AWSKEEP_TEST_SCRYPT_LOG_N",
+    "AWSKEEP_TEST_HELPER_DEADLINE",
 ];
 
 #[cfg(test)]
@@ -88,6 +92,7 @@ impl Context {
             opened_store: None,
             env_names: Vec::new(),
             caller_limits: Default::default(),
+            helper_deadlines: Default::default(),
         }
     }
 }
@@ -168,6 +173,11 @@ impl Context {
             opened_store: None,
             env_names: std::env::vars_os().map(|(name, _)| name).collect(),
             caller_limits,
+            helper_deadlines: crate::helper::Deadlines::from_debug_override(
+                var("AWSKEEP_TEST_HELPER_DEADLINE")
+                    .filter(|_| cfg!(debug_assertions))
+                    .as_deref(),
+            ),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod config_file;
 pub mod context;
 pub mod credentials;
 pub mod error;
+pub mod helper;
 pub mod hygiene;
 pub mod key_age;
 pub mod key_input;

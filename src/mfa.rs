@@ -7,12 +7,14 @@
 //! macOS, a PowerShell input box on Windows. When none can be asked, one clear error says how to
 //! provide the code. Every code is checked to be 6 digits before it goes to STS.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::helper;
 use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::session::SessionSettings;
@@ -98,8 +100,11 @@ pub fn read_code(
         },
     };
     let text = format!("MFA code for {serial} (profile {profile}): ");
+    let deadlines = ctx.helper_deadlines;
     match source {
-        Source::Process(command) => run_process(command).map(|code| (code, CodeSource::Process)),
+        Source::Process(command) => {
+            run_process(command, deadlines.command).map(|code| (code, CodeSource::Process))
+        }
         Source::Prompt(MfaPrompt::Terminal) => {
             let answer = prompt::ask_line(&text).map_err(|_| Error::MfaNoInput {
                 profile: profile.to_string(),
@@ -110,9 +115,8 @@ pub fn read_code(
             })?;
             Ok((code, CodeSource::Interactive))
         }
-        Source::Prompt(desktop) => {
-            ask_desktop(desktop, text.trim_end()).map(|code| (code, CodeSource::Interactive))
-        }
+        Source::Prompt(desktop) => ask_desktop(desktop, text.trim_end(), deadlines.prompt)
+            .map(|code| (code, CodeSource::Interactive)),
     }
 }
 
@@ -138,25 +142,26 @@ fn choose(ctx: &Context) -> Option<MfaPrompt> {
 
 /// Shows the prompt program and reads the code from its stdout. The question goes in as an
 /// argument or variable: it names the profile and device, never a secret.
-fn ask_desktop(prompt: MfaPrompt, text: &str) -> Result<Zeroizing<String>> {
+/// Bounded like every helper (`crate::helper`): the first line of its stdout is the answer, and a
+/// prompt left unanswered past `deadline` is closed (killed) with a clear error.
+fn ask_desktop(prompt: MfaPrompt, text: &str, deadline: Duration) -> Result<Zeroizing<String>> {
     let failed = |reason: String| Error::MfaPrompt {
         program: prompt.program(),
         reason,
     };
-    let mut command = desktop_command(prompt, text);
-    let output = command
-        .stdin(Stdio::null())
-        // GTK and Qt chatter on stderr; the SDKs would show it as the helper's error.
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !output.status.success() {
-        return Err(failed(format!(
-            "it was cancelled or could not be shown ({})",
-            output.status
-        )));
-    }
-    let code = Zeroizing::new(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    // GTK and Qt chatter on stderr; the SDKs would show it as the helper's error: not read.
+    let output = helper::first_line(
+        desktop_command(prompt, text),
+        deadline,
+        helper::Stderr::Discard,
+    )
+    .map_err(|f| match f.failure {
+        helper::Failure::Exited(status) => {
+            failed(format!("it was cancelled or could not be shown ({status})"))
+        }
+        failure => failed(failure.to_string()),
+    })?;
+    let code = Zeroizing::new(output.line.trim().to_string());
     check(&code).map_err(|reason| failed(reason.to_string()))?;
     Ok(code)
 }
@@ -246,22 +251,22 @@ fn no_console_window(command: &mut Command) {
 #[cfg(not(windows))]
 fn no_console_window(_: &mut Command) {}
 
-fn run_process(command: &str) -> Result<Zeroizing<String>> {
+/// Runs the MFA process, bounded (`crate::helper`): its first line of stdout is the code, and it
+/// must come and the process exit within `deadline`.
+fn run_process(command: &str, deadline: Duration) -> Result<Zeroizing<String>> {
     let failed = |reason: String| Error::MfaProcess {
         command: command.to_string(),
         reason,
     };
-    // Its stdout is the code; its stderr is relayed as our messages for a person are, so under
-    // credential-process it never reaches our stderr on success (output::keep_stderr_for_failure).
-    let output = shell_command(command)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| failed(e.to_string()))?;
+    // Its stderr is relayed as our messages for a person are, so under credential-process it never
+    // reaches our stderr on success (output::keep_stderr_for_failure).
+    let output = helper::first_line(shell_command(command), deadline, helper::Stderr::Capture)
+        .map_err(|f| {
+            crate::output::relay(&f.stderr);
+            failed(f.failure.to_string())
+        })?;
     crate::output::relay(&output.stderr);
-    if !output.status.success() {
-        return Err(failed(format!("it exited with {}", output.status)));
-    }
-    let code = Zeroizing::new(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    let code = Zeroizing::new(output.line.trim().to_string());
     check(&code).map_err(|reason| failed(reason.to_string()))?;
     Ok(code)
 }

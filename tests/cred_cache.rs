@@ -264,8 +264,8 @@ fn the_entry_is_possessor_only_has_a_timeout_and_names_no_profile() {
     // /proc/keys: ID flags usage timeout perm uid gid type description
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(
-        fields[4], "3f010000",
-        "possessor all, user view only: {line}"
+        fields[4], "003f0000",
+        "all for the owner uid, nothing for a possessor of another uid: {line}"
     );
     assert_eq!(fields[7], "user", "{line}");
     assert!(
@@ -364,5 +364,64 @@ fn a_long_term_key_carries_its_lease_and_a_cache_hit_leaves_more_than_the_margin
         kept.stderr.contains(" for 40m"),
         "the entry lives 40 minutes, not the hour awskeep_cache allows: {}",
         kept.stderr
+    );
+}
+
+#[test]
+fn another_user_in_this_logins_session_keyring_cannot_read_the_entry() {
+    common::ensure_user("awskeep-other");
+    let env = with_key();
+    // This login (a session keyring with the user keyring linked in, as pam_keyinit makes it)
+    // serves `dev` and caches it; awskeep-other, entered with `su` (no -l) from this login,
+    // possesses the session keyring and tries the entry. The entry's owner is root here (the
+    // harness's Secret Service runs as root); the attacker is a uid without any privilege.
+    let script = format!(
+        r#"
+other=$1 awskeep=$2
+{tries}
+keyctl link @u @s
+"$awskeep" credential-process --profile dev >/dev/null || echo "FAILED first call"
+for id in $(keyctl rlist @s); do
+    case $(keyctl rdescribe "$id") in
+        "user;"*";awskeep:cred:"*) entry=$id; name=$(keyctl rdescribe "$id" | sed 's/.*;//') ;;
+    esac
+done
+echo "ENTRY $entry $name"
+echo "OWNER SESSION $(keyctl id @s)"
+echo "OWNER FINDS $(keyctl search @s user "$name")"
+other_tries
+echo "OWNER SERVED $("$awskeep" credential-process --profile dev)"
+"#,
+        tries = common::OTHER_USER_TRIES
+    );
+    let mut command = env.command("keyctl");
+    command
+        .args(["session", "-", "sh", "-c", &script, "sh"])
+        .args(["awskeep-other", env!("CARGO_BIN_EXE_awskeep")]);
+    let run = run_with_stdin(command, "");
+    let out = &run.stdout;
+    let line = |marker: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(marker))
+            .unwrap_or_else(|| panic!("no `{marker}` line in:\n{out}"))
+            .trim()
+            .to_string()
+    };
+    assert!(!out.contains("FAILED"), "{out}\n{}", run.stderr);
+    let entry = line("ENTRY ");
+    assert!(entry.contains(" awskeep:cred:"), "{out}");
+    assert_eq!(line("OTHER SESSION "), line("OWNER SESSION "), "{out}");
+    assert!(!out.contains("OTHER COULD"), "{out}");
+    assert!(out.contains("other refused print"), "{out}");
+    assert!(
+        out.lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("other"))
+            .all(|l| !l.contains("wJalrXUtnFEMI")),
+        "{out}"
+    );
+    assert!(entry.starts_with(&line("OWNER FINDS ")), "{out}");
+    assert!(
+        line("OWNER SERVED ").contains("AKIAIOSFODNN7EXAMPLE"),
+        "{out}"
     );
 }

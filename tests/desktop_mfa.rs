@@ -55,7 +55,19 @@ impl Desktop {
 
     /// `program ARGS` with no controlling terminal, the stand-ins first on PATH, and `display`.
     fn without_terminal(&self, display: Option<&str>, program: &str, args: &[&str]) -> Run {
+        self.without_terminal_with(display, &[], program, args)
+    }
+
+    /// As `without_terminal`, with the variables `extra` set too.
+    fn without_terminal_with(
+        &self,
+        display: Option<&str>,
+        extra: &[(&str, &str)],
+        program: &str,
+        args: &[&str],
+    ) -> Run {
         let mut command = self.env.command("setsid");
+        command.envs(extra.iter().copied());
         command.arg("-w").arg(program).args(args).env(
             "PATH",
             format!(
@@ -272,4 +284,59 @@ fn desktop_prompts_show_the_mfa_serial_as_written_not_as_markup() {
         kdialog,
         "--title\nawskeep\n--inputbox\n<qt>MFA code for arn:aws:iam::123456789012:mfa/my_key&lt;img src=&quot;x&quot;&gt;&amp;amp;\\n (profile dev):</qt>\n"
     );
+}
+
+#[test]
+fn an_mfa_process_or_prompt_that_never_answers_is_stopped_at_its_deadline() {
+    let d = setup();
+    // The deadlines (30 s for a command, 3 minutes for a prompt) are 2 s here, through the
+    // debug-only override; a hung awskeep would fail the test at 60 s.
+    let timed = |display: Option<&str>| {
+        let started = std::time::Instant::now();
+        let run = d.without_terminal_with(
+            display,
+            &[("AWSKEEP_TEST_HELPER_DEADLINE", "2s")],
+            env!("CARGO_BIN_EXE_awskeep"),
+            &["credential-process", "--profile", "dev"],
+        );
+        (run, started.elapsed())
+    };
+    let path = d.bin.join("zenity");
+    std::fs::write(&path, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (run, took) = timed(Some(":0"));
+    run.assert_fails(
+        1,
+        "the MFA prompt (zenity) gave no code: it gave no answer within 2s and was stopped",
+    );
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+
+    let with_process = |command: &str| {
+        d.env.write_config(&d.env.read_config().replace(
+            "mfa_serial",
+            &format!("awskeep_mfa_process = {command}\nmfa_serial"),
+        ));
+    };
+    with_process("sleep 60");
+    let (run, took) = timed(None);
+    run.assert_fails(
+        1,
+        "the MFA code command `sleep 60` failed: it gave no answer within 2s and was stopped",
+    );
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert_eq!(d.moto.session_token_calls(), 0);
+
+    // A process that answers but leaves a background process holding its stdout and stderr: the
+    // code is used as soon as the process itself has exited.
+    let config = d
+        .env
+        .read_config()
+        .replace("awskeep_mfa_process = sleep 60\n", "");
+    d.env.write_config(&config);
+    with_process("sleep 60 & echo 123456");
+    let (run, took) = timed(None);
+    run.assert_ok();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert_eq!(d.moto.session_token_calls(), 1);
 }

@@ -428,3 +428,155 @@ fn an_unlock_timeout_the_kernel_cannot_hold_is_refused_not_wrapped() {
         "the cached key's expiry: {after:?} (before: {before:?})"
     );
 }
+
+/// `credential-process` for `dev` on a locked store, with the passphrase from `passphrase_command`
+/// and a 1 GiB address-space limit (`ulimit -v`); `extra` sets more variables. The run and how
+/// long it took; the test fails past 20 s instead of waiting for a hung awskeep.
+fn served_by_passphrase_command(
+    env: &TestEnv,
+    passphrase_command: &str,
+    extra: &[(&str, &str)],
+) -> (Run, Duration) {
+    let mut command = env.command("sh");
+    command
+        .args(["-c", "ulimit -v 1048576 && exec \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_awskeep"))
+        .args(["credential-process", "--profile", "dev"])
+        .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12")
+        .env("AWSKEEP_FILE_PASSPHRASE_COMMAND", passphrase_command)
+        .envs(extra.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let run = wait_for(command.spawn().expect("sh"), Duration::from_secs(20));
+    (run, started.elapsed())
+}
+
+#[test]
+fn the_passphrase_command_is_read_to_its_first_line_within_a_deadline() {
+    let env = TestEnv::without_keyring();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    let served = |run: &Run| {
+        run.assert_ok();
+        assert!(
+            run.stdout.contains("AKIAIOSFODNN7EXAMPLE"),
+            "{}",
+            run.stdout
+        );
+    };
+
+    // A command that never stops printing: its first line is the passphrase and nothing past it is
+    // read (reading it to the end ran out of memory: 530 MB in 5 s, past the 1 GiB limit here).
+    run(&env, &["lock"], "").assert_ok();
+    let (done, took) = served_by_passphrase_command(&env, &format!("yes '{PASSPHRASE}'"), &[]);
+    served(&done);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+
+    // A command that leaves a background process holding its stdout and stderr, then answers: the
+    // answer is taken once the command has exited, without waiting for the holder (60 s).
+    run(&env, &["lock"], "").assert_ok();
+    let holder = format!("sleep 60 & echo chatter >&2; echo '{PASSPHRASE}'");
+    let (done, took) = served_by_passphrase_command(&env, &holder, &[]);
+    served(&done);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+
+    // A command that never answers is stopped at its deadline (30 s; 2 s here, through the
+    // debug-only override) with one line that says so.
+    run(&env, &["lock"], "").assert_ok();
+    let (done, took) =
+        served_by_passphrase_command(&env, "sleep 60", &[("AWSKEEP_TEST_HELPER_DEADLINE", "2s")]);
+    done.assert_fails(
+        1,
+        "the passphrase command `sleep 60` failed: it gave no answer within 2s and was stopped",
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // A first line longer than a passphrase can be is refused, not read on.
+    let (done, _) =
+        served_by_passphrase_command(&env, "head -c 100000 /dev/zero | tr '\\0' x", &[]);
+    done.assert_fails(1, "its first line is longer than 4096 bytes");
+}
+
+/// What the script printed after `marker ` on its line.
+fn after<'a>(stdout: &'a str, marker: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(marker))
+        .unwrap_or_else(|| panic!("no `{marker}` line in:\n{stdout}"))
+        .trim()
+}
+
+#[test]
+fn the_unlocked_master_key_is_readable_by_its_owner_only_even_from_a_shared_session_keyring() {
+    common::ensure_user("awskeep-owner");
+    common::ensure_user("awskeep-other");
+    let env = TestEnv::without_keyring();
+    let chown = Command::new("chown")
+        .args(["-R", "awskeep-owner:"])
+        .arg(env.path(""))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    // A login of awskeep-owner: a session keyring of its own with its user keyring linked in, as
+    // pam_keyinit makes it. The owner unlocks the file store; awskeep-other, entered with `su`
+    // (no -l) from that login, possesses the session keyring and through it the owner's user
+    // keyring, and tries the cached master key.
+    let script = format!(
+        r#"
+owner=$1 other=$2 awskeep=$3
+{tries}
+as_owner() {{ setpriv --reuid="$owner" --regid="$owner" --clear-groups -- "$@"; }}
+keyctl chown @s "$(id -u "$owner")"
+as_owner keyctl link @u @s
+printf 'AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' |
+    AWSKEEP_FILE_PASSPHRASE="$PW" as_owner "$awskeep" add dev --no-verify || echo "FAILED add"
+AWSKEEP_FILE_PASSPHRASE="$PW" as_owner "$awskeep" unlock || echo "FAILED unlock"
+# The entry's name: a hash of the passphrase file (the owner's user keyring may hold others').
+name="awskeep:file-store:$(sha256sum "$XDG_DATA_HOME/awskeep/master.age" | cut -c1-32)"
+entry=$(as_owner keyctl search @u user "$name")
+echo "ENTRY $entry $name"
+echo "OWNER SESSION $(keyctl id @s)"
+echo "OWNER FINDS $(as_owner keyctl search @s user "$name")"
+other_tries
+echo "OWNER SERVED $(as_owner "$awskeep" credential-process --profile dev)"
+as_owner "$awskeep" lock
+"#,
+        tries = common::OTHER_USER_TRIES
+    );
+    let mut command = env.command("keyctl");
+    command
+        .args(["session", "-", "sh", "-c", &script, "sh"])
+        .args([
+            "awskeep-owner",
+            "awskeep-other",
+            env!("CARGO_BIN_EXE_awskeep"),
+        ])
+        .env("PW", PASSPHRASE)
+        .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12");
+    let run = run_with_stdin(command, "");
+    let out = &run.stdout;
+    assert!(!out.contains("FAILED"), "{out}\n{}", run.stderr);
+    let entry = after(out, "ENTRY ");
+    assert!(entry.contains(" awskeep:file-store:"), "{out}");
+    // The precondition: awskeep-other is in the owner's session keyring (su kept it).
+    assert_eq!(
+        after(out, "OTHER SESSION "),
+        after(out, "OWNER SESSION "),
+        "{out}"
+    );
+    // The property: no right to view, find or read it, though it possesses the keyring.
+    assert!(!out.contains("OTHER COULD"), "{out}");
+    assert!(out.contains("other refused print"), "{out}");
+    assert!(!out.contains("AGE-SECRET-KEY"), "{out}");
+    // The owner still finds it from its session keyring and is served with it (no passphrase).
+    assert!(
+        entry.starts_with(after(out, "OWNER FINDS ")),
+        "the owner's search finds the entry: {out}"
+    );
+    assert!(
+        after(out, "OWNER SERVED ").contains("AKIAIOSFODNN7EXAMPLE"),
+        "{out}\n{}",
+        run.stderr
+    );
+}

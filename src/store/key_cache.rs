@@ -2,7 +2,8 @@
 //! keyring (keyctl), so `credential_process` calls after `awskeep unlock` need neither a prompt nor
 //! a second scrypt run. The key is a `user` key in the caller's user keyring (`@u`), named after the
 //! passphrase file it came from (a hash, nothing secret), with a timeout (the kernel drops it by
-//! itself) and permissions for its possessor only; `lock` invalidates it at once.
+//! itself) and permissions for this user's uid only (`owner_only`: another uid gets no right to it
+//! even when it possesses the keyring); `lock` invalidates it at once.
 //!
 //! Why the user keyring and not the session keyring: a login's session keyring is not shared with
 //! the processes that run `credential_process` for it (an IDE's server started from another SSH
@@ -78,11 +79,30 @@ impl KeyCache for NoCache {
 mod kernel {
     use std::time::Duration;
 
-    use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, LinkNode, Permission};
+    use linux_keyutils::{
+        KeyPermissions, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, LinkNode, Permission,
+    };
     use secrecy::{ExposeSecret, SecretString};
     use zeroize::Zeroizing;
 
     use super::KeyCache;
+
+    /// A key's permissions: everything for its owner (this user), nothing for anyone else, not
+    /// even a process that possesses it. The kernel gives a possessor the possessor rights on
+    /// top of its own (user, group or other), and every process that inherits the login's session
+    /// keyring possesses what it links, whatever its uid: `su other` without `-l` (Debian's
+    /// `/etc/pam.d/su` runs no pam_keyinit), `sudo -u other`. "Possessor, if it is the owner" is not
+    /// expressible, so the rights go to the owner's uid and possession adds none. Search is a
+    /// right that matters as much as read: the kernel lets a process read a key it possesses, and
+    /// finding it by search is what possessing it means.
+    fn owner_only() -> KeyPermissions {
+        KeyPermissionsBuilder::builder()
+            .posessor(Permission::empty())
+            .user(Permission::ALL)
+            .group(Permission::empty())
+            .world(Permission::empty())
+            .build()
+    }
 
     /// One of the calling process's keyrings.
     pub struct KernelKeyring {
@@ -122,6 +142,11 @@ mod kernel {
 
         fn get(&self, name: &str) -> Option<SecretString> {
             let key = self.keyring().ok()?.search(name).ok()?;
+            // Only a key this user made: another user who possesses the keyring (its processes
+            // share the login's session keyring) could link a key of the same name into it.
+            if key.metadata().ok()?.get_uid() != rustix::process::geteuid().as_raw() {
+                return None;
+            }
             let bytes = Zeroizing::new(key.read_to_vec().ok()?);
             let text = std::str::from_utf8(&bytes).ok()?;
             Some(SecretString::from(text.to_string()))
@@ -135,19 +160,26 @@ mod kernel {
                 .and_then(|s| usize::try_from(s).ok())
                 .ok_or_else(|| format!("the kernel keyring keeps a key at most {}s", u32::MAX))?;
             let ring = self.keyring()?;
-            let key = ring
+            // The key is made in this thread's own keyring (`@t`), which no other process
+            // possesses, and given its permissions and timeout there; only then is it linked
+            // into the shared keyring, replacing any older key of that name in one step. A key
+            // made in the shared keyring directly would be readable by its possessors until
+            // `set_perms` ran.
+            let staging = KeyRing::from_special_id(KeyRingIdentifier::Thread, true)
+                .map_err(|e| format!("the kernel keyring is not reachable ({e:?})"))?;
+            let key = staging
                 .add_key(name, secret.expose_secret().as_bytes())
                 .map_err(|e| format!("the kernel keyring refused the key ({e:?})"))?;
-            // The possessor (any process of this user reaching @u) may use it; others may not
-            // even see it. The timeout is set before anything else can read it.
-            let perms = KeyPermissionsBuilder::builder()
-                .posessor(Permission::ALL)
-                .user(Permission::VIEW)
-                .build();
-            let done = key.set_timeout(secs).and_then(|()| key.set_perms(perms));
+            let done = key
+                .set_perms(owner_only())
+                .and_then(|()| key.set_timeout(secs))
+                .and_then(|()| ring.link_key(key));
+            let _ = staging.unlink_key(key);
             if let Err(e) = done {
                 let _ = key.invalidate();
-                return Err(format!("the kernel keyring refused the timeout ({e:?})"));
+                return Err(format!(
+                    "the kernel keyring refused the key's permissions or timeout ({e:?})"
+                ));
             }
             Ok(())
         }

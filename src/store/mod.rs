@@ -352,6 +352,7 @@ pub fn open_file_store(
         command: env.file_passphrase_command.clone(),
         terminal: true,
         scrypt_log_n: env.test_scrypt_log_n,
+        command_deadline: ctx.helper_deadlines.command,
     };
     let timeout = match timeout {
         Some(t) => t,

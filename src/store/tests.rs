@@ -63,6 +63,7 @@ pub(super) fn file_store_with(
             command: None,
             terminal: false,
             scrypt_log_n: Some(10),
+            command_deadline: std::time::Duration::from_secs(30),
         },
         cache,
         super::unlock::UnlockTimeout::parse("1h").unwrap(),

@@ -81,6 +81,8 @@ pub struct PassphraseSources {
     /// scrypt's work factor for a new passphrase file (debug builds: tests); default: age's own
     /// calibration to about one second on this machine.
     pub scrypt_log_n: Option<u8>,
+    /// How long the passphrase command may take (`helper::Deadlines::command`).
+    pub command_deadline: Duration,
 }
 
 impl PassphraseSources {
@@ -132,36 +134,35 @@ impl PassphraseSources {
             return Ok(Some(p.clone()));
         }
         match &self.command {
-            Some(command) => run_command(command).map(Some),
+            Some(command) => run_command(command, self.command_deadline).map(Some),
             None => Ok(None),
         }
     }
 }
 
-/// Runs the passphrase command; its first line of stdout is the passphrase.
-fn run_command(command: &str) -> Result<SecretString> {
+/// Runs the passphrase command, bounded (`crate::helper`): its first line of stdout is the
+/// passphrase, read as soon as it is there; it must come and the command exit within `deadline`.
+fn run_command(command: &str, deadline: Duration) -> Result<SecretString> {
     let failed = |reason: String| Error::PassphraseCommand {
         command: command.to_string(),
         reason,
     };
     // Its stderr is relayed as our messages for a person are (never to credential-process's stderr
     // on success: output::keep_stderr_for_failure).
-    let output = crate::mfa::shell_command(command)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| failed(e.to_string()))?;
-    let out = Zeroizing::new(output.stdout);
+    let output = crate::helper::first_line(
+        crate::mfa::shell_command(command),
+        deadline,
+        crate::helper::Stderr::Capture,
+    )
+    .map_err(|f| {
+        crate::output::relay(&f.stderr);
+        failed(f.failure.to_string())
+    })?;
     crate::output::relay(&output.stderr);
-    let status = output.status;
-    if !status.success() {
-        return Err(failed(format!("it exited with {status}")));
-    }
-    let text = std::str::from_utf8(&out).map_err(|_| failed("its output is not UTF-8".into()))?;
-    let line = text.lines().next().unwrap_or("");
-    if line.is_empty() {
+    if output.line.is_empty() {
         return Err(failed("it printed nothing".into()));
     }
-    Ok(SecretString::from(line.to_string()))
+    Ok(SecretString::from(output.line.as_str().to_string()))
 }
 
 /// The name the unlocked master key is kept under: a hash of the passphrase file, so each store

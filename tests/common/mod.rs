@@ -543,3 +543,53 @@ pub fn wait_for(mut child: Child, limit: Duration) -> Run {
         stderr: err.join().unwrap_or_default(),
     }
 }
+
+/// Makes sure the system user `name` exists (useradd, no home), for tests that check what another
+/// uid can reach. It needs root: a test that calls it fails, loudly, when not run as root (CI runs
+/// the tests as root), rather than passing without checking anything.
+pub fn ensure_user(name: &str) {
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    assert!(
+        is_root,
+        "this test creates the users awskeep-owner and awskeep-other and switches to them: run it as root (CI does)"
+    );
+    // Tests run in parallel: another may be adding the same user (useradd then fails on its lock).
+    for _ in 0..50 {
+        let exists = Command::new("id")
+            .arg("-u")
+            .arg(name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("id")
+            .success();
+        if exists {
+            return;
+        }
+        let _ = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--shell", "/bin/sh", name])
+            .status();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("could not create the user {name} with useradd");
+}
+
+/// A shell script, run by root in a new session keyring as a login of its own would have one:
+/// tries, as the user `other`, entered with `su` without `-l` (Debian's and Ubuntu's su runs no
+/// pam_keyinit, so the session keyring is inherited), to view, find and read the key with the ID in
+/// `$entry` and description `$name`. Prints `OTHER SESSION <id>` (the session keyring `other` is
+/// in) and, for each attempt that succeeded, `OTHER COULD <what>`.
+pub const OTHER_USER_TRIES: &str = r#"
+other_tries() {
+    echo "OTHER SESSION $(su "$other" -s /bin/sh -c 'keyctl id @s')"
+    for try in "print $entry" "read $entry" "pipe $entry" "describe $entry" "search @s user $name"; do
+        if out=$(su "$other" -s /bin/sh -c "keyctl $try" 2>&1); then
+            echo "OTHER COULD $try: $out"
+        else
+            echo "other refused $try: $out"
+        fi
+    done
+}
+"#;
