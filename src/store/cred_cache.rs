@@ -3,9 +3,10 @@
 //! for a short while, so the next AWS CLI or SDK process is served without a D-Bus connection.
 //!
 //! What it owns and promises:
-//! - **Where.** One `user` key per profile (and store), in the session keyring, permissions for its
-//!   possessor only (`key_cache`'s), with a kernel timeout: a long-term key's entry lives
-//!   `awskeep_cache`'s bound (default 1 minute), a session's until its refresh margin begins. A
+//! - **Where.** One `user` key per profile (and store), in the session keyring, permissions for this
+//!   user's uid only, none for a possessor of another uid (`key_cache`'s), with a kernel timeout:
+//!   a long-term key's entry lives `awskeep_cache`'s bound (default 1 minute), a session's until
+//!   its refresh margin begins. A
 //!   process of another login session (another `@s`) does not find it. Unlike the file store's
 //!   master key (`@u`, where a miss means a passphrase prompt), a miss here costs one store read,
 //!   so the narrower keyring is the right one. Where a process has no login session keyring, the
