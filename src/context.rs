@@ -62,6 +62,7 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_TEST_CRASH_AT",
     "AWSKEEP_TEST_FAIL_AT",
     "AWSKEEP_TEST_SCRYPT_LOG_N",
+    "AWSKEEP_DEBUG_KEY_LEASE_SECS",
 ];
 
 #[cfg(test)]
