@@ -421,15 +421,26 @@ fn an_add_during_a_store_move_waits_for_it_and_is_not_lost() {
     moved.assert_ok();
     let added = wait_for(adder, Duration::from_secs(60));
     added.assert_ok();
+
+    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
+    assert!(env.secret_tool_lookup("dev").is_none());
+    assert_eq!(
+        served_id(&env, "dev"),
+        "AKIAI44QH8DHBEXAMPLE",
+        "the add was lost"
+    );
     assert!(
         waited,
         "the add did not wait for the move: {}",
         added.stderr
     );
-
-    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
-    assert!(env.secret_tool_lookup("dev").is_none());
-    assert_eq!(served_id(&env, "dev"), "AKIAI44QH8DHBEXAMPLE");
+    assert!(
+        added
+            .stderr
+            .contains("waiting for `awskeep store move` to finish"),
+        "{}",
+        added.stderr
+    );
 }
 
 /// A line that names the old store (`--store file`, from `add --store file`) is rewritten to name

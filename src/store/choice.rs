@@ -85,7 +85,17 @@ pub fn in_use(dir: &Path) -> Result<InUse> {
         crate::lock::LockError::TimedOut { path } => Error::StoreMoving { path },
         other => super::data_dir_error(other),
     };
-    let gate = crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, MOVE_WAIT).map_err(moving)?;
+    let gate = match crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, Duration::ZERO) {
+        Ok(gate) => gate,
+        Err(crate::lock::LockError::TimedOut { .. }) => {
+            crate::output::say(&format!(
+                "awskeep: waiting for `awskeep store move` to finish (at most {} s)...",
+                MOVE_WAIT.as_secs()
+            ));
+            crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, MOVE_WAIT).map_err(moving)?
+        }
+        Err(other) => return Err(moving(other)),
+    };
     let lock = crate::lock::FileLock::acquire_shared(dir, MOVE_LOCK, MOVE_WAIT).map_err(moving)?;
     drop(gate);
     Ok(InUse { _lock: lock })
