@@ -66,6 +66,7 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_TEST_FAIL_AT",
     "AWSKEEP_TEST_SCRYPT_LOG_N",
     "AWSKEEP_DEBUG_KEY_LEASE_SECS",
+    "AWSKEEP_TEST_PAUSE_AT",
 ];
 
 #[cfg(test)]
