@@ -157,6 +157,11 @@ pub enum StoreCommand {
     Show,
     /// Move every item into another store and use that one from now on (re-run to finish an
     /// interrupted move)
+    ///
+    /// Other awskeep commands wait for the move (at most a minute), and it waits for those already
+    /// running. credential_process lines that name the old store (`--store KIND`) are rewritten to
+    /// name the new one. Where both stores hold a different key for a profile, the one written
+    /// later is kept.
     Move {
         /// The store to move to
         #[arg(long, value_enum)]

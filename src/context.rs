@@ -31,6 +31,9 @@ pub struct Context {
     pub test_crash_at: Option<String>,
     /// `AWSKEEP_TEST_FAIL_AT`, read in debug builds only: where a test wants a step to fail.
     pub test_fail_at: Option<String>,
+    /// `AWSKEEP_TEST_PAUSE_AT=NAME=PATH`, read in debug builds only: at NAME the process creates
+    /// PATH and waits until the test deletes it (a step held open while another command runs).
+    pub test_pause_at: Option<String>,
     /// What the store choice and the encrypted file store read from the environment.
     pub store_env: StoreEnv,
     /// How long a served long-term key is leased for (`crate::lease`): `KEY_LEASE`, or in debug
@@ -66,6 +69,8 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_TEST_FAIL_AT",
     "AWSKEEP_TEST_SCRYPT_LOG_N",
     "AWSKEEP_TEST_HELPER_DEADLINE",
+    "AWSKEEP_DEBUG_KEY_LEASE_SECS",
+    "AWSKEEP_TEST_PAUSE_AT",
 ];
 
 #[cfg(test)]
@@ -87,6 +92,7 @@ impl Context {
             exec_profile: None,
             test_crash_at: None,
             test_fail_at: None,
+            test_pause_at: None,
             store_env: Default::default(),
             key_lease: crate::lease::KEY_LEASE,
             opened_store: None,
@@ -164,6 +170,7 @@ impl Context {
             exec_profile: var("AWSKEEP_EXEC"),
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
+            test_pause_at: var("AWSKEEP_TEST_PAUSE_AT").filter(|_| cfg!(debug_assertions)),
             store_env: StoreEnv::from_env(var),
             key_lease: crate::lease::from_debug_override(
                 var("AWSKEEP_DEBUG_KEY_LEASE_SECS")

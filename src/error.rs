@@ -344,6 +344,12 @@ pub enum Error {
 
     #[error("the items are already in the {store}")]
     StoreMoveSame { store: &'static str },
+    /// A command waited for a `store move` to finish for longer than `choice::MOVE_WAIT`.
+    #[error("`awskeep store move` held the store ({path}) for too long; nothing was written")]
+    StoreMoving { path: PathBuf },
+    /// `store move` waited for other awskeep commands using the store for longer than allowed.
+    #[error("other awskeep commands kept using the store ({path}); nothing was moved")]
+    StoreInUse { path: PathBuf },
     #[error("the MFA prompt ({program}) gave no code: {reason}")]
     MfaPrompt {
         program: &'static str,
@@ -603,6 +609,12 @@ impl Error {
             Error::NotFileStore { .. } => "pass --store file (or set AWSKEEP_STORE=file) to unlock the file store".into(),
             Error::UnlockNotKept { .. } => "each command will ask for the passphrase; set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for commands without a terminal".into(),
             Error::StoreMoveSame { .. } => "nothing to do".into(),
+            Error::StoreMoving { .. } => {
+                "wait for the move to finish (`awskeep store show` names the store in use) and run the command again".into()
+            }
+            Error::StoreInUse { .. } => {
+                "stop `awskeep serve` and any awskeep waiting for an MFA code or a confirmation, then run the move again".into()
+            }
             Error::NoHome => "set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at your files".into(),
         })
     }
@@ -642,6 +654,8 @@ impl Error {
             | Error::KeyShared { .. }
             | Error::UnsafeLockDir { .. }
             | Error::StoreIndexBusy { .. }
+            | Error::StoreMoving { .. }
+            | Error::StoreInUse { .. }
             | Error::StoreFailed { .. }
             | Error::ConfigMalformed { .. }
             | Error::ReadFile { .. }
@@ -943,6 +957,8 @@ mod hint_tests {
             Error::StoreMoveSame {
                 store: "file store",
             },
+            Error::StoreMoving { path: path() },
+            Error::StoreInUse { path: path() },
             Error::MfaPrompt {
                 program: "zenity",
                 reason: s("x"),

@@ -31,7 +31,13 @@ impl FileLock {
     /// Takes the exclusive lock on `dir/file_name`, creating both (0700 / 0600), waiting up to `wait`.
     pub fn acquire(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {
         private_dir(dir)?;
-        Self::open_and_lock(dir, file_name, wait)
+        Self::open_and_lock(dir, file_name, wait, false)
+    }
+
+    /// `acquire`, shared: any number of shared holders at once, none while one holds it exclusively.
+    pub fn acquire_shared(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {
+        private_dir(dir)?;
+        Self::open_and_lock(dir, file_name, wait, true)
     }
 
     /// A lock file beside `file` (in its folder, which is created 0700 when missing), for a lock
@@ -52,10 +58,15 @@ impl FileLock {
                 source,
             })?;
         }
-        Self::open_and_lock(&folder, lock_name, wait)
+        Self::open_and_lock(&folder, lock_name, wait, false)
     }
 
-    fn open_and_lock(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {
+    fn open_and_lock(
+        dir: &Path,
+        file_name: &str,
+        wait: Duration,
+        shared: bool,
+    ) -> Result<Self, LockError> {
         let path = dir.join(file_name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
@@ -73,7 +84,12 @@ impl FileLock {
         })?;
         let deadline = Instant::now() + wait;
         loop {
-            match file.try_lock() {
+            let attempt = if shared {
+                file.try_lock_shared()
+            } else {
+                file.try_lock()
+            };
+            match attempt {
                 Ok(()) => return Ok(Self { _file: file }),
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(25));
@@ -169,6 +185,24 @@ mod tests {
         ));
         drop(held);
         FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn shared_holders_coexist_and_exclude_an_exclusive_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = FileLock::acquire_shared(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        let two = FileLock::acquire_shared(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        assert!(matches!(
+            FileLock::acquire(dir.path(), "x.lock", Duration::from_millis(50)),
+            Err(LockError::TimedOut { .. })
+        ));
+        drop((one, two));
+        let held = FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        assert!(matches!(
+            FileLock::acquire_shared(dir.path(), "x.lock", Duration::from_millis(50)),
+            Err(LockError::TimedOut { .. })
+        ));
+        drop(held);
     }
 
     #[cfg(unix)]

@@ -1,7 +1,8 @@
 //! The encrypted file store through the real binary, on a machine with no D-Bus at all (no
 //! `DBUS_SESSION_BUS_ADDRESS`, no daemon): every command, one unlock serving later calls (16 at
 //! once), `lock`, a wrong passphrase, a damaged file, no secret in any file, the automatic store
-//! choice with and without a Secret Service, and `store move` interrupted and finished.
+//! choice with and without a Secret Service, and `store move` interrupted and finished, with a
+//! concurrent writer, with lines that name the old store, and with a newer item in either store.
 
 mod common;
 
@@ -360,6 +361,204 @@ fn store_move_is_crash_safe_both_ways() {
         left.stdout
     );
     run(&env, &["--store", "file", "lock"], "").assert_ok();
+}
+
+/// Starts `args` with `stdin` written and closed, its output piped, for `wait_for`.
+fn spawn_with_passphrase(
+    env: &TestEnv,
+    args: &[&str],
+    stdin: &str,
+    pause: Option<&str>,
+) -> std::process::Child {
+    use std::io::Write;
+    let mut command = awskeep(env, args);
+    command
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(pause) = pause {
+        command.env("AWSKEEP_TEST_PAUSE_AT", pause);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child
+}
+
+/// Nothing written during a move is lost: an `add --force` that starts while the move is between
+/// its copy and its delete waits for the move, then writes to the store the move chose.
+#[test]
+fn an_add_during_a_store_move_waits_for_it_and_is_not_lost() {
+    let env = TestEnv::new();
+    let old = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let new = "AKIAI44QH8DHBEXAMPLE\nje7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+    run(&env, &["add", "dev", "--no-verify"], old).assert_ok();
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+
+    let paused = env.path("move-paused");
+    let pause = format!("store-move:after-copy={}", paused.display());
+    let mover = spawn_with_passphrase(&env, &["store", "move", "--to", "file"], "", Some(&pause));
+    let started = Instant::now();
+    while !paused.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the move never reached its pause"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut adder =
+        spawn_with_passphrase(&env, &["add", "dev", "--force", "--no-verify"], new, None);
+    // The add waits while the move holds the store.
+    std::thread::sleep(Duration::from_secs(2));
+    let waited = adder.try_wait().unwrap().is_none();
+    std::fs::remove_file(&paused).unwrap();
+    let moved = wait_for(mover, Duration::from_secs(60));
+    moved.assert_ok();
+    let added = wait_for(adder, Duration::from_secs(60));
+    added.assert_ok();
+
+    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
+    assert!(env.secret_tool_lookup("dev").is_none());
+    assert_eq!(
+        served_id(&env, "dev"),
+        "AKIAI44QH8DHBEXAMPLE",
+        "the add was lost"
+    );
+    assert!(
+        waited,
+        "the add did not wait for the move: {}",
+        added.stderr
+    );
+    assert!(
+        added
+            .stderr
+            .contains("waiting for `awskeep store move` to finish"),
+        "{}",
+        added.stderr
+    );
+}
+
+/// A line that names the old store (`--store file`, from `add --store file`) is rewritten to name
+/// the new one, and an AWS client keeps working after the move.
+#[test]
+fn a_store_move_rewrites_the_lines_that_name_the_old_store_and_clients_keep_working() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let dev = moto.new_admin_with_key("mv-pinned");
+    run_with_passphrase(&env, &["--store", "file", "add", "dev"], &key_stdin(&dev)).assert_ok();
+    assert!(
+        env.read_config().contains("--store file"),
+        "{}",
+        env.read_config()
+    );
+    assert_eq!(
+        caller_arn(&env, Client::Boto3, "dev").stdout.trim(),
+        dev.arn
+    );
+
+    let moved = run_with_passphrase(
+        &env,
+        &["--store", "file", "store", "move", "--to", "secret-service"],
+        "",
+    );
+    moved.assert_ok();
+    let config = env.read_config();
+    assert!(
+        config.contains("--profile dev --store secret-service"),
+        "{config}"
+    );
+    assert!(!config.contains("--store file"), "{config}");
+    assert!(
+        moved
+            .stderr
+            .contains("Rewrote the credential_process line of dev"),
+        "{}",
+        moved.stderr
+    );
+    assert!(env.secret_tool_lookup("dev").is_some());
+    let client = caller_arn(&env, Client::Boto3, "dev");
+    assert_eq!(client.stdout.trim(), dev.arn, "{}", client.stderr);
+}
+
+/// Where both stores hold a different key for a profile, the one written later wins whichever store
+/// the recorded choice names, and the message says which was newer.
+#[test]
+fn the_newer_item_wins_a_store_move_and_the_message_says_so() {
+    let env = TestEnv::new();
+    let first = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let second = "AKIAI44QH8DHBEXAMPLE\nje7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+    let third = "AKIAJ55QH8DHBEXAMPLE\nKe7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+    run(&env, &["add", "dev", "--no-verify"], first).assert_ok();
+
+    // Killed once the choice names the file store: both stores hold the first key.
+    let mut crashed = awskeep(&env, &["store", "move", "--to", "file"]);
+    crashed
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+        .env("AWSKEEP_TEST_CRASH_AT", "store-move:after-record");
+    assert!(!run_with_stdin(crashed, "").status.success());
+    assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
+    // Then a newer key goes to the Secret Service (items record their time to the second).
+    std::thread::sleep(Duration::from_millis(1100));
+    run(
+        &env,
+        &[
+            "--store",
+            "secret-service",
+            "add",
+            "dev",
+            "--force",
+            "--no-verify",
+        ],
+        second,
+    )
+    .assert_ok();
+    let finished = run_with_passphrase(&env, &["store", "move", "--to", "file"], "");
+    finished.assert_ok();
+    assert!(
+        finished.stderr.contains(
+            "the Secret Service's key was written after the file store's; kept the Secret Service's newer key"
+        ),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(served_id(&env, "dev"), "AKIAI44QH8DHBEXAMPLE");
+    assert!(env.secret_tool_lookup("dev").is_none());
+
+    // And the other way: the store the choice names holds the newer key, which stays.
+    let mut crashed = awskeep(&env, &["store", "move", "--to", "secret-service"]);
+    crashed
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+        .env("AWSKEEP_TEST_CRASH_AT", "store-move:after-record");
+    assert!(!run_with_stdin(crashed, "").status.success());
+    std::thread::sleep(Duration::from_millis(1100));
+    run(
+        &env,
+        &[
+            "--store",
+            "secret-service",
+            "add",
+            "dev",
+            "--force",
+            "--no-verify",
+        ],
+        third,
+    )
+    .assert_ok();
+    let finished = run_with_passphrase(&env, &["store", "move", "--to", "secret-service"], "");
+    finished.assert_ok();
+    assert!(
+        finished.stderr.contains(
+            "the Secret Service's key was written after the file store's; kept the Secret Service's newer key"
+        ),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(served_id(&env, "dev"), "AKIAJ55QH8DHBEXAMPLE");
 }
 
 #[test]

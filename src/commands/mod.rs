@@ -407,6 +407,25 @@ pub(crate) fn crash_point(ctx: &Context, name: &str) {
     }
 }
 
+/// A pause point for tests: with `AWSKEEP_TEST_PAUSE_AT=NAME=PATH` (debug builds only) the process
+/// creates PATH here and waits (two minutes at most) until the test deletes it.
+pub(crate) fn pause_point(ctx: &Context, name: &str) {
+    let Some((at, path)) = ctx.test_pause_at.as_deref().and_then(|v| v.split_once('=')) else {
+        return;
+    };
+    if at != name {
+        return;
+    }
+    let path = Path::new(path);
+    if std::fs::write(path, b"").is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A failure point for tests: with `AWSKEEP_TEST_FAIL_AT=NAME` (debug builds only) the step fails
 /// here as a store that refuses a write would.
 pub(crate) fn fail_point(ctx: &Context, name: &str) -> Result<()> {

@@ -1,14 +1,23 @@
-//! `awskeep store show` and `awskeep store move --to KIND`. A move is crash-safe: every item is
-//! copied and read back from the new store first, then the choice is recorded, and only then are
-//! the items deleted from the old store. A re-run finishes an interrupted move: what the new store
-//! already holds is not copied again, and once the choice names the new store, its items win over
-//! the old store's (they may have changed since).
+//! `awskeep store show` and `awskeep store move --to KIND`. A move is a transaction: it holds the
+//! store move lock (`choice::MOVE_LOCK`) exclusively throughout, so no other awskeep command reads
+//! or writes a store meanwhile (they wait for it, and it waits for them). Every item is copied and
+//! read back from the new store first, then the choice is recorded, then the credential_process
+//! lines that name the old store (`--store FROM`) are rewritten to name the new one, and only then
+//! are the items deleted from the old store. A re-run finishes an interrupted move: what the new
+//! store already holds is not copied again, and where the two stores hold different items for a
+//! profile, the one written later wins (`written_at`).
+
+use std::time::SystemTime;
 
 use crate::cli::{StoreArgs, StoreCommand};
+use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::process_line;
+use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
+use crate::secret::StoredKey;
 use crate::store::{self, CredentialStore, StoreKind, choice};
 
 pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<()> {
@@ -32,22 +41,36 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
                 return Err(Error::StoreMoveSame { store: display(to) });
             }
             let dir = store::data_dir(ctx)?;
+            // No other awskeep uses a store until the move is done (see `choice::MOVE_LOCK`).
+            let _moving = choice::moving(&dir)?;
             let source = store::open_kind(from, ctx)?;
             let target = store::open_kind(to, ctx)?;
             let target_in_use = choice::recorded(&dir)? == Some(to);
             let report = move_items(source.as_ref(), target.as_ref(), target_in_use)?;
+            super::pause_point(ctx, "store-move:after-copy");
             super::crash_point(ctx, "store-move:after-copy");
             choice::record(&dir, to)?;
             super::crash_point(ctx, "store-move:after-record");
+            let repinned = repin_lines(ctx, from, to)?;
+            super::crash_point(ctx, "store-move:after-config");
             for profile in &report.profiles {
                 source.delete_session(profile)?;
                 source.delete(profile)?;
             }
-            for profile in &report.kept_target {
-                output::say(&format!(
-                    "Kept the {}'s key for profile {profile} (it changed after the move began); the {}'s older one was dropped.",
+            for (profile, outcome) in &report.differed {
+                output::say(&outcome.describe(
+                    profile,
+                    source.display_name(),
                     target.display_name(),
-                    source.display_name()
+                ));
+            }
+            if !repinned.is_empty() {
+                output::say(&format!(
+                    "Rewrote the credential_process line of {} in {} to name the {} (`--store {}`).",
+                    repinned.join(", "),
+                    ctx.config_file.display(),
+                    target.display_name(),
+                    to.arg_name()
                 ));
             }
             output::say(&format!(
@@ -60,6 +83,65 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
             Ok(())
         }
     }
+}
+
+/// Rewrites every awskeep credential_process line that names the old store (`--store FROM`, written
+/// by `add --store` or under `AWSKEEP_STORE`) to name the new one, under the config transaction, so
+/// clients of those profiles keep working. Returns the profiles rewritten.
+fn repin_lines(ctx: &Context, from: StoreKind, to: StoreKind) -> Result<Vec<String>> {
+    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let mut changed: Vec<(ProfileName, String)> = Vec::new();
+    let sections: Vec<String> = config
+        .document()
+        .sections()
+        .iter()
+        .filter_map(|s| s.profile.clone())
+        .collect();
+    for section in sections {
+        let Some(line) = config.document().get(&section, "credential_process") else {
+            continue;
+        };
+        if changed.iter().any(|(p, _)| p.as_str() == section) {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let pinned = matches!(words.as_slice(), [.., "--store", kind] if *kind == from.arg_name());
+        let (Some(served), Some(program)) = (
+            process_line::awskeep_profile(line),
+            process_line::program(line),
+        ) else {
+            continue;
+        };
+        if !pinned {
+            continue;
+        }
+        let (Ok(section_name), Ok(served)) =
+            (ProfileName::parse(&section), ProfileName::parse(&served))
+        else {
+            continue;
+        };
+        let new_line = process_line::build(std::path::Path::new(&program), &served, Some(to))?;
+        config.set(&section_name, "credential_process", &new_line);
+        changed.push((section_name, new_line.as_str().to_string()));
+    }
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let path = config.path.clone();
+    config.save(|text| {
+        for (profile, line) in &changed {
+            super::confirm_edit(
+                &path,
+                FileKind::Config,
+                text,
+                profile,
+                "credential_process",
+                Some(line),
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(changed.into_iter().map(|(p, _)| p.to_string()).collect())
 }
 
 fn display(kind: StoreKind) -> &'static str {
@@ -75,13 +157,56 @@ fn display(kind: StoreKind) -> &'static str {
 pub struct MoveReport {
     /// Every profile of the old store (to delete there once the choice is recorded).
     pub profiles: Vec<ProfileName>,
-    /// Profiles whose new-store item differed and was kept.
-    pub kept_target: Vec<ProfileName>,
+    /// Profiles whose two stores held different items, and which one was kept.
+    pub differed: Vec<(ProfileName, Kept)>,
+}
+
+/// Which of two different items for a profile a move kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// The old store's, written later than the new store's.
+    SourceNewer,
+    /// The new store's, written later than the old store's.
+    TargetNewer,
+    /// Both written in the same second: the one in the store in use (the new store's once the
+    /// choice names it, else the old store's).
+    SameSecond { target: bool },
+}
+
+impl Kept {
+    fn describe(self, profile: &ProfileName, source: &str, target: &str) -> String {
+        match self {
+            Kept::SourceNewer => format!(
+                "Profile {profile}: the {source}'s key was written after the {target}'s; kept the {source}'s newer key, dropped the {target}'s older one."
+            ),
+            Kept::TargetNewer => format!(
+                "Profile {profile}: the {target}'s key was written after the {source}'s; kept the {target}'s newer key, dropped the {source}'s older one."
+            ),
+            Kept::SameSecond { target: true } => format!(
+                "Profile {profile}: both stores held a key written in the same second; kept the {target}'s (the store in use), dropped the {source}'s."
+            ),
+            Kept::SameSecond { target: false } => format!(
+                "Profile {profile}: both stores held a key written in the same second; kept the {source}'s (the store in use), dropped the {target}'s."
+            ),
+        }
+    }
+
+    fn target_wins(self) -> bool {
+        matches!(self, Kept::TargetNewer | Kept::SameSecond { target: true })
+    }
+}
+
+/// When an item was last written, as far as it records: the later of when its key became the
+/// profile's key (`add`, a rotation's switch) and when a rotation of it began.
+pub fn written_at(item: &StoredKey) -> SystemTime {
+    item.rotation
+        .started_at
+        .map_or(item.added_at, |started| started.max(item.added_at))
 }
 
 /// Copies every key (and cached session) from `source` to `target` and reads each back. Where the
-/// target holds a different key: the source's replaces it, unless `target_in_use` (the choice
-/// already names the target, so its item is the newer one).
+/// target holds a different key, the one written later wins; in the same second, the one in the
+/// store in use (the target's when `target_in_use`: the choice already names it).
 pub fn move_items(
     source: &dyn CredentialStore,
     target: &dyn CredentialStore,
@@ -96,11 +221,23 @@ pub fn move_items(
         let wanted = key.to_item_bytes();
         match target.get(&profile)? {
             Some(held) if held.to_item_bytes() == wanted => {}
-            Some(_) if target_in_use => {
-                report.kept_target.push(profile);
-                continue;
+            Some(held) => {
+                let kept = match written_at(&key).cmp(&written_at(&held)) {
+                    std::cmp::Ordering::Greater => Kept::SourceNewer,
+                    std::cmp::Ordering::Less => Kept::TargetNewer,
+                    std::cmp::Ordering::Equal => Kept::SameSecond {
+                        target: target_in_use,
+                    },
+                };
+                report.differed.push((profile.clone(), kept));
+                if kept.target_wins() {
+                    continue;
+                }
+                target.set(&profile, &key)?;
+                // The target's session was fetched with its own key.
+                target.delete_session(&profile)?;
             }
-            _ => target.set(&profile, &key)?,
+            None => target.set(&profile, &key)?,
         }
         let back = target.get(&profile)?;
         if back.map(|k| k.to_item_bytes()) != Some(wanted) {

@@ -61,6 +61,67 @@ pub fn recorded(dir: &Path) -> Result<Option<StoreKind>> {
     }
 }
 
+/// The lock every command that opens a store holds (shared) while it runs, and `store move` holds
+/// (exclusively) across its copy, read-back, choice record, config rewrite and delete: no command
+/// reads or writes a store while its items change stores, so nothing written during a move is lost
+/// and nothing reads a store the move is emptying. A command resolves the choice only once it holds
+/// the lock, so one that waited for a move uses the store the move chose.
+pub const MOVE_LOCK: &str = "store-move.lock";
+/// Taken by a move before it waits for `MOVE_LOCK`, and briefly by every command before it takes
+/// `MOVE_LOCK`: a move waiting for the commands already running is not starved by new ones.
+const MOVE_GATE: &str = "store-move-gate.lock";
+/// How long a command waits for a move to finish, and a move for running commands to finish.
+pub const MOVE_WAIT: Duration = Duration::from_secs(60);
+
+/// Held by a command while it uses a store (see `MOVE_LOCK`).
+#[derive(Debug)]
+pub struct InUse {
+    _lock: crate::lock::FileLock,
+}
+
+/// Takes `MOVE_LOCK` shared, waiting for a move in progress.
+pub fn in_use(dir: &Path) -> Result<InUse> {
+    let moving = |e| match e {
+        crate::lock::LockError::TimedOut { path } => Error::StoreMoving { path },
+        other => super::data_dir_error(other),
+    };
+    let gate = match crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, Duration::ZERO) {
+        Ok(gate) => gate,
+        Err(crate::lock::LockError::TimedOut { .. }) => {
+            crate::output::say(&format!(
+                "awskeep: waiting for `awskeep store move` to finish (at most {} s)...",
+                MOVE_WAIT.as_secs()
+            ));
+            crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, MOVE_WAIT).map_err(moving)?
+        }
+        Err(other) => return Err(moving(other)),
+    };
+    let lock = crate::lock::FileLock::acquire_shared(dir, MOVE_LOCK, MOVE_WAIT).map_err(moving)?;
+    drop(gate);
+    Ok(InUse { _lock: lock })
+}
+
+/// Held by `store move` from before it opens the stores until it is done.
+#[derive(Debug)]
+pub struct Moving {
+    _gate: crate::lock::FileLock,
+    _lock: crate::lock::FileLock,
+}
+
+/// Takes `MOVE_LOCK` exclusively, waiting for the commands that use a store to finish.
+pub fn moving(dir: &Path) -> Result<Moving> {
+    let busy = |e| match e {
+        crate::lock::LockError::TimedOut { path } => Error::StoreInUse { path },
+        other => super::data_dir_error(other),
+    };
+    let gate = crate::lock::FileLock::acquire(dir, MOVE_GATE, MOVE_WAIT).map_err(busy)?;
+    let lock = crate::lock::FileLock::acquire(dir, MOVE_LOCK, MOVE_WAIT).map_err(busy)?;
+    Ok(Moving {
+        _gate: gate,
+        _lock: lock,
+    })
+}
+
 /// Records `kind` as this machine's store (atomic; the folder is made private).
 pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
     // The lock's folder check makes the folder 0700 and refuses a foreign or linked one.

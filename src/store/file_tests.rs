@@ -5,7 +5,7 @@
 #![cfg(test)]
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::CredentialStore;
 use super::file::{ITEMS_FILE, MASTER_FILE};
@@ -207,7 +207,7 @@ fn concurrent_writers_lose_nothing() {
 
 #[test]
 fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
-    use crate::commands::store::move_items;
+    use crate::commands::store::{Kept, move_items};
     use crate::store::memory::MemoryStore;
     let dir = tempfile::tempdir().unwrap();
     let source = MemoryStore::default();
@@ -217,28 +217,39 @@ fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
     let report = move_items(&source, &target, false).unwrap();
     assert_eq!(report.profiles, [name("dev"), name("prod")]);
     assert_eq!(target.list().unwrap(), [name("dev"), name("prod")]);
-    // Re-run after the choice was recorded: the target's changed item wins.
-    let newer = StoredKey::new(
-        KeyPair {
-            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
-            secret_access_key: SecretAccessKey::parse("other/secret").unwrap(),
-        },
-        None,
-        SystemTime::now(),
-    );
-    target.set(&name("dev"), &newer).unwrap();
+    // Re-run after the choice was recorded: the target's item, written later, wins.
+    let other = KeyPair {
+        access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
+        secret_access_key: SecretAccessKey::parse("other/secret").unwrap(),
+    };
+    let later = StoredKey::new(other, None, SystemTime::now() + Duration::from_secs(60));
+    target.set(&name("dev"), &later).unwrap();
     let report = move_items(&source, &target, true).unwrap();
-    assert_eq!(report.kept_target, [name("dev")]);
-    assert_eq!(
-        target
+    assert_eq!(report.differed, [(name("dev"), Kept::TargetNewer)]);
+    let held = |store: &dyn CredentialStore| {
+        store
             .get(&name("dev"))
             .unwrap()
             .unwrap()
             .key
             .access_key_id
-            .as_str(),
-        "AKIAI44QH8DHBEXAMPLE"
+            .as_str()
+            .to_string()
+    };
+    assert_eq!(held(&target), "AKIAI44QH8DHBEXAMPLE");
+    // The source's item written later still wins, even once the choice names the target.
+    let latest = StoredKey::new(
+        KeyPair {
+            access_key_id: AccessKeyId::parse("AKIAJ55QH8DHBEXAMPLE").unwrap(),
+            secret_access_key: SecretAccessKey::parse("third/secret").unwrap(),
+        },
+        None,
+        SystemTime::now() + Duration::from_secs(120),
     );
+    source.set(&name("dev"), &latest).unwrap();
+    let report = move_items(&source, &target, true).unwrap();
+    assert_eq!(report.differed, [(name("dev"), Kept::SourceNewer)]);
+    assert_eq!(held(&target), "AKIAJ55QH8DHBEXAMPLE");
 }
 
 #[test]

@@ -124,6 +124,9 @@ pub struct Opened {
     pub store: Box<dyn CredentialStore>,
     pub kind: StoreKind,
     pub reason: choice::Reason,
+    /// Keeps `store move` out while this command runs (`choice::MOVE_LOCK`); `None` without a data
+    /// folder, where no move can run either.
+    pub in_use: Option<choice::InUse>,
 }
 
 /// The folder of the file store and the recorded choice: `$XDG_DATA_HOME/awskeep`.
@@ -143,7 +146,12 @@ pub(crate) fn data_dir_error(error: crate::lock::LockError) -> Error {
 
 /// Opens the store `--store` names, else the recorded one, else the one the probe picks (recorded
 /// by its first write).
+/// Waits first for a `store move` in progress, and keeps the next one out while the result lives.
 pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result<Opened> {
+    let in_use = match &ctx.store_env.data_dir {
+        Some(dir) => Some(choice::in_use(dir)?),
+        None => None,
+    };
     let (kind, reason) = match asked {
         Some(kind) => (kind, choice::Reason::Asked),
         None => {
@@ -176,6 +184,7 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result
         store,
         kind,
         reason,
+        in_use,
     })
 }
 
