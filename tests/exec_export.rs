@@ -342,10 +342,25 @@ fn export_formats_are_exact() {
             "Remove-Item Env:AWS_CREDENTIAL_EXPIRATION -ErrorAction SilentlyContinue\n",
         ))
         .run();
+    // The credential_process JSON, lease included; the two leases were drawn a moment apart.
     let process = env.run(&["credential-process", "--profile", "dev"], "");
-    env.expect(["export", "dev", "--format", "json"])
-        .stdout(&process.assert_ok().stdout)
-        .run();
+    let exported = env.run(&["export", "dev", "--format", "json"], "");
+    let parse = |run: &common::Run| -> serde_json::Value {
+        serde_json::from_str(&run.assert_ok().stdout).unwrap()
+    };
+    let (mut process, mut exported) = (parse(&process), parse(&exported));
+    let lease = |json: &mut serde_json::Value| {
+        let text = json
+            .as_object_mut()
+            .and_then(|o| o.remove("Expiration"))
+            .and_then(|e| e.as_str().map(str::to_string))
+            .expect("Expiration");
+        humantime::parse_rfc3339(&text).unwrap()
+    };
+    let (a, b) = (lease(&mut process), lease(&mut exported));
+    let apart = b.duration_since(a).unwrap_or_else(|e| e.duration());
+    assert!(apart <= std::time::Duration::from_secs(5), "{apart:?}");
+    assert_eq!(exported, process);
     env.expect(["export", "nosuch"])
         .status(3)
         .stdout("")
