@@ -321,3 +321,36 @@ fn remove_leaves_a_credential_process_that_is_not_awskeeps() {
         .assert_fails(3, "no awskeep profile");
     assert_eq!(env.read_config(), config);
 }
+
+/// The store suite's `other_programs_items_are_never_listed` (src/store/tests.rs) runs over the
+/// contract doubles only; this is the same property on a real Secret Service (gnome-keyring):
+/// items other programs keep, under other services or a service that merely starts with
+/// awskeep, are never listed, whatever the real store's search returns.
+#[test]
+fn other_programs_items_in_the_real_secret_service_are_never_listed() {
+    let env = TestEnv::new();
+    for (service, user) in [
+        ("git:https://example.com", "me"),
+        ("other-app", "dev"),
+        ("awskeep-backup", "prod"),
+    ] {
+        let mut store = env.command("secret-tool");
+        store.args([
+            "store",
+            "--label=foreign",
+            "service",
+            service,
+            "username",
+            user,
+        ]);
+        common::run_with_stdin(store, "not awskeep's").assert_ok();
+    }
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
+    )
+    .assert_ok();
+    let rows = listed(&env);
+    let profiles: Vec<&str> = rows.iter().filter_map(|r| r["profile"].as_str()).collect();
+    assert_eq!(profiles, ["dev"]);
+}

@@ -549,7 +549,10 @@ pub fn wait_for(mut child: Child, limit: Duration) -> Run {
 /// it prints the skip on stderr and returns `false`. CI runs as root: nothing is skipped there.
 #[cfg(unix)]
 #[track_caller]
-#[allow(clippy::print_stderr, reason = "the skip must be seen in the test's output")]
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip must be seen in the test's output"
+)]
 pub fn root_or_skip(what: &str) -> bool {
     let root = std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
