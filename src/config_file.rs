@@ -523,6 +523,37 @@ mod tests {
         );
     }
 
+    /// Protects the last compare before the rename: a write another program makes after the
+    /// edit was read (here while the edit is being confirmed, just before the rename) is kept,
+    /// and the edit is made again on top of it.
+    #[test]
+    fn a_write_between_the_read_and_the_rename_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        fs::write(&path, "# mine\n").unwrap();
+        let mut loaded = load(&path, FileKind::Config).unwrap();
+        loaded.set(&ProfileName::parse("dev").unwrap(), "region", &value("x"));
+        let confirmed = std::cell::Cell::new(0);
+        loaded
+            .save(|_| {
+                confirmed.set(confirmed.get() + 1);
+                if confirmed.get() == 1 {
+                    fs::write(&path, "# mine\n[profile other]\nregion = y\n").unwrap();
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            confirmed.get(),
+            2,
+            "the edit was made again on the new text"
+        );
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "# mine\n[profile other]\nregion = y\n\n[profile dev]\nregion = x\n"
+        );
+    }
+
     #[test]
     fn a_rejected_edit_leaves_the_file_untouched() {
         let dir = tempfile::tempdir().unwrap();

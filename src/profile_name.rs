@@ -88,6 +88,14 @@ mod tests {
         }
     }
 
+    /// Protects the 128-character limit, at both sides of it.
+    #[test]
+    fn a_name_of_128_characters_is_accepted_and_of_129_refused() {
+        assert!(ProfileName::parse(&"a".repeat(128)).is_ok());
+        let err = ProfileName::parse(&"a".repeat(129)).unwrap_err();
+        assert!(err.to_string().contains("longer than 128"), "{err}");
+    }
+
     #[test]
     fn rejects_names_that_break_ini_or_argv() {
         for name in [

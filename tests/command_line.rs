@@ -121,7 +121,11 @@ fn every_profile_command_takes_the_profile_either_way() {
     env.expect(["remove", "--profile", "ops", "--yes"])
         .stdout("")
         .run();
-    env.expect(["list"]).stdout_contains("").run();
+    // Both gone: no row on stdout, and list says so.
+    env.expect(["list"])
+        .stdout("")
+        .stderr("No profiles in the Secret Service. Add one with `awskeep add PROFILE`.\n")
+        .run();
     assert!(!env.read_config().contains("credential-process"));
 }
 
@@ -251,4 +255,34 @@ fn store_is_a_global_option_apart_from_each_command_own_options() {
         .expect("a Global options heading");
     assert!(!own.contains("--store"), "{help}");
     assert!(global.contains("--store"), "{help}");
+}
+
+/// Protects the 128-character limit on a profile name, through the real binary: 128 is added
+/// and served, 129 is refused before anything is read or written.
+#[test]
+fn a_profile_name_of_128_characters_is_served_and_of_129_refused() {
+    let env = TestEnv::new();
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let longest = "p".repeat(128);
+    env.expect(["add", &longest, "--no-verify", "--session", "off"])
+        .stdin(key)
+        .stdout("")
+        .run();
+    env.expect(["credential-process", "--profile", &longest])
+        .stdout_contains("\"AccessKeyId\":\"AKIAIOSFODNN7EXAMPLE\"")
+        .stderr("")
+        .run();
+    let too_long = "p".repeat(129);
+    for args in [
+        vec!["add", too_long.as_str(), "--no-verify"],
+        vec!["credential-process", "--profile", too_long.as_str()],
+    ] {
+        env.expect(args)
+            .stdin(key)
+            .stdout("")
+            .stderr_contains("it is longer than 128 characters")
+            .status(2)
+            .run();
+    }
+    assert!(!env.read_config().contains(&too_long));
 }

@@ -252,19 +252,76 @@ fn a_damaged_or_foreign_store_file_is_one_line_and_left_alone() {
         .assert_fails(4, "items.age cannot be used");
     assert_eq!(std::fs::read(&items).unwrap(), bytes, "left as it was");
     run(&env, &["lock"], "").assert_ok();
+    // A file of another user can only be made by root: this part needs root, and says so.
     #[cfg(unix)]
-    if rustix_is_root() {
+    if common::root_or_skip("a store file of another user is refused") {
         std::os::unix::fs::chown(&items, Some(65534), None).unwrap();
         run_with_passphrase(&env, &["credential-process", "--profile", "dev"], "")
             .assert_fails(4, "belongs to another user (uid 65534)");
     }
 }
 
-#[cfg(unix)]
-fn rustix_is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
+/// Protects the confirmation of a new passphrase: two different answers create nothing, and the
+/// next start asks for a new passphrase again.
+#[test]
+fn a_new_passphrase_whose_confirmation_differs_creates_nothing() {
+    let env = TestEnv::without_keyring();
+    let differ = at_terminal(
+        &env,
+        &[
+            "!New passphrase",
+            PASSPHRASE,
+            "!The same passphrase again",
+            "another passphrase",
+        ],
+        &["unlock"],
+    );
+    assert_eq!(differ.code(), 1, "{}", differ.stdout);
+    assert!(
+        differ.stdout.contains("the two passphrases differ"),
+        "{}",
+        differ.stdout
+    );
+    assert!(
+        !env.path("data/awskeep/master.age").exists(),
+        "a store was created"
+    );
+    let again = at_terminal(
+        &env,
+        &[
+            "!New passphrase",
+            PASSPHRASE,
+            "!The same passphrase again",
+            PASSPHRASE,
+        ],
+        &["unlock"],
+    );
+    assert!(again.status.success(), "{}", again.stdout);
+    run(&env, &["lock"], "").assert_ok();
+}
+
+/// Protects `unlock`'s check that the items file opens with the master key: a folder holding
+/// another store's items.age (same passphrase, another master key) is refused, and nothing is
+/// kept unlocked.
+#[test]
+fn unlock_refuses_an_items_file_of_another_store() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let (env, other) = (TestEnv::without_keyring(), TestEnv::without_keyring());
+    for e in [&env, &other] {
+        run_with_passphrase(e, &["add", "dev", "--no-verify"], key).assert_ok();
+        run(e, &["lock"], "").assert_ok();
+    }
+    std::fs::copy(
+        other.path("data/awskeep/items.age"),
+        env.path("data/awskeep/items.age"),
+    )
+    .unwrap();
+    run_with_passphrase(&env, &["unlock"], "").assert_fails(
+        4,
+        "was not encrypted to the master key in master.age beside it",
+    );
+    run(&env, &["credential-process", "--profile", "dev"], "")
+        .assert_fails(4, "is locked and there is no terminal");
 }
 
 #[test]

@@ -217,19 +217,50 @@ fn remove_delete_key_refused_by_iam_says_the_key_still_works() {
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
 
+/// Protects `list --json`'s `in_store` and `in_config`: a profile in both, one whose item is gone
+/// (configured only), and one whose config line is gone (stored only) each say where they are.
 #[test]
-fn list_shows_a_configured_profile_whose_item_is_gone() {
+fn list_json_says_whether_each_profile_is_in_the_store_and_in_the_config() {
     let env = TestEnv::new();
-    env.run(
-        &["add", "dev", "--no-verify"],
-        "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
-    )
-    .assert_ok();
-    env.secret_tool_clear("dev");
-    let run = env.run(&["list", "--json"], "");
-    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(rows[0]["profile"], "dev");
-    assert_eq!(rows[0]["status"], "no key in store");
+    for profile in ["both", "config-only", "store-only"] {
+        env.run(
+            &["add", profile, "--no-verify"],
+            "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
+        )
+        .assert_ok();
+    }
+    env.secret_tool_clear("config-only");
+    let config = env.read_config();
+    let without: String = config
+        .split_inclusive('\n')
+        .filter(|line| !line.contains("--profile store-only"))
+        .collect();
+    assert_ne!(
+        without, config,
+        "store-only's credential_process line was there"
+    );
+    env.write_config(&without);
+
+    let rows = listed(&env);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let where_ = |profile: &str| {
+        let r = row(&rows, profile);
+        (
+            r["in_store"].clone(),
+            r["in_config"].clone(),
+            r["status"].clone(),
+        )
+    };
+    use serde_json::json;
+    assert_eq!(where_("both"), (json!(true), json!(true), json!("ok")));
+    assert_eq!(
+        where_("config-only"),
+        (json!(false), json!(true), json!("no key in store"))
+    );
+    assert_eq!(
+        where_("store-only"),
+        (json!(true), json!(false), json!("not in config"))
+    );
 }
 
 #[test]
@@ -289,4 +320,37 @@ fn remove_leaves_a_credential_process_that_is_not_awskeeps() {
     env.run(&["remove", "dev", "--yes"], "")
         .assert_fails(3, "no awskeep profile");
     assert_eq!(env.read_config(), config);
+}
+
+/// The store suite's `other_programs_items_are_never_listed` (src/store/tests.rs) runs over the
+/// contract doubles only; this is the same property on a real Secret Service (gnome-keyring):
+/// items other programs keep, under other services or a service that merely starts with
+/// awskeep, are never listed, whatever the real store's search returns.
+#[test]
+fn other_programs_items_in_the_real_secret_service_are_never_listed() {
+    let env = TestEnv::new();
+    for (service, user) in [
+        ("git:https://example.com", "me"),
+        ("other-app", "dev"),
+        ("awskeep-backup", "prod"),
+    ] {
+        let mut store = env.command("secret-tool");
+        store.args([
+            "store",
+            "--label=foreign",
+            "service",
+            service,
+            "username",
+            user,
+        ]);
+        common::run_with_stdin(store, "not awskeep's").assert_ok();
+    }
+    env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n",
+    )
+    .assert_ok();
+    let rows = listed(&env);
+    let profiles: Vec<&str> = rows.iter().filter_map(|r| r["profile"].as_str()).collect();
+    assert_eq!(profiles, ["dev"]);
 }

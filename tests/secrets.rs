@@ -3,7 +3,21 @@
 
 mod common;
 
-use common::{Moto, TestEnv};
+use common::{Moto, Run, TestEnv};
+
+/// `run` ended with `code`: a leak check over a command that failed early (or succeeded where it
+/// should have been refused) would check nothing of the path it means to.
+#[track_caller]
+fn ended(run: Run, code: i32, what: &str) -> Run {
+    assert_eq!(
+        run.code(),
+        code,
+        "{what}\nstdout: {}\nstderr: {}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
 
 #[test]
 fn no_secret_in_any_output_or_file_even_verbose() {
@@ -20,8 +34,16 @@ fn no_secret_in_any_output_or_file_even_verbose() {
         run.stderr
     );
     outputs.push(run);
-    outputs.push(env.add("dev", &key, &["--verbose"])); // refused: exists
-    outputs.push(env.add("dev", &key, &["--verbose", "--force"]));
+    outputs.push(ended(
+        env.add("dev", &key, &["--verbose"]),
+        2,
+        "refused: dev exists",
+    ));
+    outputs.push(ended(
+        env.add("dev", &key, &["--verbose", "--force"]),
+        0,
+        "add --force",
+    ));
     let cp = env.run(&["--verbose", "credential-process", "--profile", "dev"], "");
     cp.assert_ok();
     assert!(
@@ -29,11 +51,19 @@ fn no_secret_in_any_output_or_file_even_verbose() {
         "the JSON is the one place it goes"
     );
     assert!(!cp.stderr.contains(&key.secret));
-    outputs.push(env.run(&["--verbose", "list"], ""));
-    outputs.push(env.run(&["--verbose", "list", "--json"], ""));
+    outputs.push(ended(env.run(&["--verbose", "list"], ""), 0, "list"));
+    outputs.push(ended(
+        env.run(&["--verbose", "list", "--json"], ""),
+        0,
+        "list --json",
+    ));
     let mut wrong = key.clone();
     wrong.secret = format!("{}Z", &key.secret[..key.secret.len() - 1]);
-    outputs.push(env.add("bad", &wrong, &["--verbose"]));
+    outputs.push(ended(
+        env.add("bad", &wrong, &["--verbose"]),
+        5,
+        "a wrong secret is rejected by AWS",
+    ));
     let csv = env.path("accessKeys.csv");
     std::fs::write(
         &csv,
@@ -43,18 +73,26 @@ fn no_secret_in_any_output_or_file_even_verbose() {
         ),
     )
     .unwrap();
-    outputs.push(env.run(
-        &[
-            "--verbose",
-            "add",
-            "fromcsv",
-            "--csv",
-            csv.to_str().unwrap(),
-        ],
-        "",
+    outputs.push(ended(
+        env.run(
+            &[
+                "--verbose",
+                "add",
+                "fromcsv",
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+            "",
+        ),
+        0,
+        "add --csv",
     ));
     std::fs::remove_file(&csv).unwrap();
-    outputs.push(env.run(&["--verbose", "remove", "dev", "--yes"], ""));
+    outputs.push(ended(
+        env.run(&["--verbose", "remove", "dev", "--yes"], ""),
+        0,
+        "remove",
+    ));
 
     for run in &outputs {
         assert!(

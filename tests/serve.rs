@@ -204,8 +204,12 @@ fn the_aws_cli_and_boto3_get_the_session_with_the_two_variables_and_nobody_else_
     let (status, body) = get(&served, "/other", None);
     assert_eq!((status, body.contains("Secret")), (401, false));
 
-    // Loopback only: the port is not open on the machine's other addresses.
+    // Loopback only: the port is not open on the machine's other addresses. Its listening socket
+    // is bound to 127.0.0.1 (checked on every machine, with or without a route out)...
     let port = served.uri.rsplit(':').next().unwrap().trim_end_matches('/');
+    let bound = listening_addresses(port.parse().unwrap());
+    assert_eq!(bound, ["0100007F"], "serve listens on {bound:?}");
+    // ...and, where the machine has an address besides loopback, a connection to it is refused.
     let outside = std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
         .and_then(|s| s.local_addr());
@@ -519,4 +523,27 @@ fn serve_keeps_serving_once_its_stderr_is_gone() {
         served.child.try_wait().unwrap().is_none(),
         "serve is still running"
     );
+}
+
+/// The local addresses (hex, as /proc/net/tcp and tcp6 write them) of the sockets listening on
+/// `port`.
+fn listening_addresses(port: u16) -> Vec<String> {
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            let Some((address, hex_port)) = local.rsplit_once(':') else {
+                continue;
+            };
+            // 0A: LISTEN.
+            if *state == "0A" && u16::from_str_radix(hex_port, 16) == Ok(port) {
+                found.push(address.to_string());
+            }
+        }
+    }
+    found
 }

@@ -485,3 +485,111 @@ fn summarize(ctx: &Context, migrated: &[String], skipped: &[Skipped], failed: &[
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The two checks between the store write and the plaintext removal, against a store that
+    //! does something behind migrate's back at the moment of the write.
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::secret::{AccessKeyId, SecretAccessKey};
+    use crate::session::Session;
+    use crate::store::memory::MemoryStore;
+
+    const ID: &str = "AKIAJ7EXAMPLEKEY1234";
+    const PLAINTEXT: &str = "[legacy]\naws_access_key_id = AKIAJ7EXAMPLEKEY1234\naws_secret_access_key = legacy/secret\n";
+
+    /// A memory store that runs `after_set` once each write has been stored.
+    struct Meddling<F: Fn(&MemoryStore, &ProfileName)> {
+        inner: MemoryStore,
+        after_set: F,
+    }
+
+    impl<F: Fn(&MemoryStore, &ProfileName)> CredentialStore for Meddling<F> {
+        fn display_name(&self) -> &'static str {
+            "meddling store"
+        }
+        fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
+            self.inner.get(profile)
+        }
+        fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
+            self.inner.set(profile, key)?;
+            (self.after_set)(&self.inner, profile);
+            Ok(())
+        }
+        fn delete(&self, profile: &ProfileName) -> Result<bool> {
+            self.inner.delete(profile)
+        }
+        fn list(&self) -> Result<Vec<ProfileName>> {
+            self.inner.list()
+        }
+        fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+            self.inner.get_session(profile)
+        }
+        fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+            self.inner.set_session(profile, session)
+        }
+        fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
+            self.inner.delete_session(profile)
+        }
+    }
+
+    fn migrate(dir: &Path, store: &dyn CredentialStore) -> Result<()> {
+        let ctx = Context {
+            lock_dir: Some(dir.join("locks")),
+            ..Context::for_test(dir)
+        };
+        let cli = crate::cli::Cli::try_parse_from(["awskeep", "migrate", "--no-verify", "--yes"])
+            .unwrap();
+        crate::run_with(&ctx, store, &crate::aws::fake::FakeAws::default(), cli)
+    }
+
+    /// Protects: plaintext goes only when the store gives back exactly the secret written. A
+    /// store that keeps a different secret (a lossy backend) leaves the plaintext where it was.
+    #[test]
+    fn a_store_that_gives_back_another_secret_keeps_the_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = dir.path().join("credentials");
+        std::fs::write(&credentials, PLAINTEXT).unwrap();
+        let store = Meddling {
+            inner: MemoryStore::default(),
+            after_set: |inner: &MemoryStore, profile: &ProfileName| {
+                let mangled = StoredKey::new(
+                    KeyPair {
+                        access_key_id: AccessKeyId::parse(ID).unwrap(),
+                        secret_access_key: SecretAccessKey::parse("legacy/secreT").unwrap(),
+                    },
+                    None,
+                    SystemTime::now(),
+                );
+                inner.set(profile, &mangled).unwrap();
+            },
+        };
+        let err = migrate(dir.path(), &store).unwrap_err();
+        assert!(matches!(err, Error::MigrationIncomplete { .. }), "{err:?}");
+        assert_eq!(std::fs::read_to_string(&credentials).unwrap(), PLAINTEXT);
+    }
+
+    /// Protects: plaintext goes only when the credentials file still holds the key that was
+    /// stored. Another program that puts a new key there while the store is written keeps it.
+    #[test]
+    fn a_key_written_to_the_credentials_file_during_the_store_write_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = dir.path().join("credentials");
+        std::fs::write(&credentials, PLAINTEXT).unwrap();
+        let replaced = "[legacy]\naws_access_key_id = AKIANEWPLAINTEXT0001\naws_secret_access_key = new/secret\n";
+        let path = credentials.clone();
+        let store = Meddling {
+            inner: MemoryStore::default(),
+            after_set: move |_: &MemoryStore, _: &ProfileName| {
+                std::fs::write(&path, replaced).unwrap();
+            },
+        };
+        let err = migrate(dir.path(), &store).unwrap_err();
+        assert!(matches!(err, Error::MigrationIncomplete { .. }), "{err:?}");
+        assert_eq!(std::fs::read_to_string(&credentials).unwrap(), replaced);
+    }
+}

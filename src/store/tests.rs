@@ -501,3 +501,58 @@ fn every_command(dir: &Path, store: &dyn CredentialStore, platform: &str) {
         );
     }
 }
+
+// --- The credential cache in front of a store -------------------------------------------------
+
+struct Readable;
+
+impl super::cred_cache::StoreCheck for Readable {
+    fn items_readable(
+        &self,
+        _profile: &ProfileName,
+        _source: super::cred_cache::Source,
+    ) -> std::result::Result<bool, String> {
+        Ok(true)
+    }
+}
+
+/// Protects: a store delete through the cached store drops the credential cache, this login's
+/// entry and another login's (`remove` also drops the session, which invalidates on its own;
+/// this test does not lean on that).
+#[test]
+fn a_delete_through_the_cached_store_leaves_no_entry_served_in_any_login() {
+    use super::cred_cache::{CredCache, CredentialJson, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let login = |ring: &MemoryCache| {
+        CredCache::new(
+            Box::new(ring.clone()),
+            Box::new(Readable),
+            dir.path().join("awskeep"),
+            "bus-a".into(),
+        )
+    };
+    let (ring, other_ring) = (MemoryCache::default(), MemoryCache::default());
+    let cached = super::Cached {
+        name: "cached memory store",
+        open: Box::new(|| Ok(Box::new(MemoryStore::default()) as Box<dyn CredentialStore>)),
+        inner: std::cell::OnceCell::new(),
+        cache: login(&ring),
+    };
+    let other = login(&other_ring);
+    let dev = name("dev");
+    cached.set(&dev, &key(ID)).unwrap();
+    let json = CredentialJson::new(zeroize::Zeroizing::new(b"{}".to_vec()));
+    for cache in [&cached.cache, &other] {
+        assert!(cache.lookup(&dev, "fp").is_err(), "nothing kept yet");
+        cache
+            .keep(&dev, "fp", Source::Key, &json, Duration::from_secs(60))
+            .unwrap();
+        assert!(cache.lookup(&dev, "fp").is_ok(), "kept");
+    }
+    assert!(cached.delete(&dev).unwrap());
+    assert!(
+        cached.cache.lookup(&dev, "fp").is_err(),
+        "this login's entry"
+    );
+    assert!(other.lookup(&dev, "fp").is_err(), "another login's entry");
+}

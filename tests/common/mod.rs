@@ -593,3 +593,27 @@ other_tries() {
     done
 }
 "#;
+
+/// For a test (or the part of one) that only root can run: `true` as root. Otherwise it fails,
+/// naming what it could not check, unless `AWSKEEP_TEST_SKIP_ROOT=1` says the skip is meant; then
+/// it prints the skip on stderr and returns `false`. CI runs as root: nothing is skipped there.
+#[cfg(unix)]
+#[track_caller]
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip must be seen in the test's output"
+)]
+pub fn root_or_skip(what: &str) -> bool {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        return true;
+    }
+    assert!(
+        std::env::var_os("AWSKEEP_TEST_SKIP_ROOT").is_some_and(|v| v == "1"),
+        "not root: cannot check that {what}; run the tests as root, or set AWSKEEP_TEST_SKIP_ROOT=1 to skip this knowingly"
+    );
+    eprintln!("SKIPPED (not root, AWSKEEP_TEST_SKIP_ROOT=1): {what}");
+    false
+}
