@@ -15,6 +15,8 @@ struct FakeIam {
     used: RefCell<Vec<AccessKeyId>>,
     next: Cell<u32>,
     refuse_create: Cell<bool>,
+    /// How many more DeleteAccessKey calls IAM refuses (a new key still propagating).
+    deny_deletes: Cell<u32>,
 }
 
 impl FakeIam {
@@ -96,6 +98,13 @@ impl KeyAuthority for FakeIam {
     }
     fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
         self.holds(acting)?;
+        if self.deny_deletes.get() > 0 {
+            self.deny_deletes.set(self.deny_deletes.get() - 1);
+            return Err(Error::AccessDenied {
+                permission: "iam:DeleteAccessKey",
+                caller: USER.into(),
+            });
+        }
         let before = self.keys.borrow().len();
         self.keys.borrow_mut().retain(|(_, k)| k.id != *id);
         if self.keys.borrow().len() == before {
@@ -720,4 +729,67 @@ fn a_retirement_without_a_recorded_time_is_due_at_once() {
     let now = SystemTime::now();
     assert!(!is_due(Some(now + Duration::from_secs(1)), now));
     assert!(is_due(Some(now), now));
+}
+
+/// IAM refuses the new key for a while after it is made: the retirement retries within its
+/// patience and then deletes the old key.
+#[test]
+fn a_retirement_retries_while_iam_propagates_the_new_key() {
+    let (store, iam, old) = setup();
+    let a = profile("a");
+    let mut s = step(&store, &iam, &a, &ok);
+    s.patience = Duration::from_secs(10);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    iam.deny_deletes.set(2);
+    due(pending.switch(&s).unwrap()).retire(&s).unwrap();
+    assert_eq!(iam.deny_deletes.get(), 0);
+    assert!(
+        !iam.ids(USER)
+            .contains(&old.access_key_id.as_str().to_string())
+    );
+}
+
+/// Past its patience the retirement gives up with IAM's refusal (the next run finishes it) rather
+/// than retrying for ever.
+#[test]
+fn a_retirement_gives_up_once_its_patience_is_spent() {
+    let (store, iam, old) = setup();
+    let a = profile("a");
+    let mut s = step(&store, &iam, &a, &ok);
+    s.patience = Duration::from_secs(1);
+    let pending = idle(&store)
+        .record_intent(&s)
+        .unwrap()
+        .create_key(&s, USER)
+        .unwrap();
+    // Four refusals take 7.5 s of back-off to outlast; a patience of 1 s allows two attempts.
+    iam.deny_deletes.set(4);
+    let err = due(pending.switch(&s).unwrap()).retire(&s).err().unwrap();
+    assert!(matches!(err, Error::AccessDenied { .. }), "{err:?}");
+    assert!(
+        iam.deny_deletes.get() >= 2,
+        "gave up after {} refusals",
+        4 - iam.deny_deletes.get()
+    );
+    assert!(
+        iam.ids(USER)
+            .contains(&old.access_key_id.as_str().to_string())
+    );
+}
+
+#[test]
+fn delete_after_is_rounded_up_to_a_whole_second_and_never_down() {
+    let epoch = SystemTime::UNIX_EPOCH;
+    assert_eq!(
+        super::whole_second_up(epoch + Duration::from_secs(5)),
+        epoch + Duration::from_secs(5)
+    );
+    assert_eq!(
+        super::whole_second_up(epoch + Duration::from_millis(5_001)),
+        epoch + Duration::from_secs(6)
+    );
 }
