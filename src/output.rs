@@ -1,7 +1,7 @@
 //! The only code that writes to stdout and stderr. stdout carries a command's product alone: the
-//! credential_process JSON, `--json` listings, `list`'s table and `doctor`'s report. Messages,
-//! questions' context, warnings and progress for a person go to stderr (for credential-process: to the
-//! terminal, or to stderr only on failure).
+//! credential_process JSON, `--json` listings, `list`'s table, `store show`'s answer and `doctor`'s
+//! report. Messages, questions' context, warnings and progress for a person go to stderr (for
+//! credential-process: to the terminal, or to stderr only on failure).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;

@@ -324,6 +324,24 @@ fn unlock_refuses_an_items_file_of_another_store() {
         .assert_fails(4, "is locked and there is no terminal");
 }
 
+/// Protects `store show`'s answer going to stdout, the command's product, with nothing on stderr
+/// (`awskeep store show | grep -q file`).
+#[test]
+fn store_show_prints_its_answer_on_stdout() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    let shown = run_with_passphrase(&env, &["store", "show"], "");
+    shown.assert_ok();
+    assert!(
+        shown.stdout.starts_with("file store ("),
+        "stdout: {:?}, stderr: {:?}",
+        shown.stdout,
+        shown.stderr
+    );
+    assert_eq!(shown.stderr, "", "store show's answer is not a message");
+}
+
 #[test]
 fn the_automatic_choice_follows_the_bus_and_then_the_record() {
     let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
@@ -344,9 +362,9 @@ fn the_automatic_choice_follows_the_bus_and_then_the_record() {
     let shown = run(&env, &["store", "show"], "");
     shown.assert_ok();
     assert!(
-        shown.stderr.starts_with("Secret Service (as recorded in "),
+        shown.stdout.starts_with("Secret Service (as recorded in "),
         "{}",
-        shown.stderr
+        shown.stdout
     );
 
     // A recorded file store is used even with a Secret Service on the bus.

@@ -24,12 +24,12 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
     match args.command {
         StoreCommand::Show => {
             let opened = store::open(asked, ctx, store::Opening::Now)?;
-            output::say(&format!(
-                "{} ({})",
+            // The answer is the command's product: stdout (`awskeep store show | grep file`).
+            output::print_text(&format!(
+                "{} ({})\n",
                 opened.store.display_name(),
                 opened.reason.describe()
-            ));
-            Ok(())
+            ))
         }
         StoreCommand::Move { to } => {
             let from = match asked {
