@@ -643,6 +643,7 @@ impl Error {
             | Error::UnknownCommand { .. }
             | Error::NeedsAnswer { .. }
             | Error::BadKeyInput { .. }
+            | Error::TemporaryKey
             | Error::ImportProfileCount { .. }
             | Error::ImportProfileTwice { .. }
             | Error::BadCsv { .. }
@@ -668,7 +669,6 @@ impl Error {
             | Error::ConfigKeepsChanging { .. }
             | Error::EditLockBusy { .. }
             | Error::Cancelled
-            | Error::TemporaryKey
             | Error::UserExists { .. }
             | Error::KeyQuotaFull { .. }
             | Error::NewKeyRolledBack { .. }

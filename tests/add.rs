@@ -281,9 +281,20 @@ fn bad_stdin_is_refused_without_echoing_it() {
         assert_eq!(run.code(), 2, "{input:?}: {}", run.stderr);
         assert!(!run.stderr.contains("secret with spaces"));
     }
-    let temp = "{\"Version\":1,\"AccessKeyId\":\"ASIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\"}";
-    env.run(&["add", "dev", "--no-verify"], temp)
-        .assert_fails(1, "temporary credentials");
+    assert!(!env.config_path().exists());
+}
+
+/// Protects the README's exit-code table: a temporary key (ASIA..., or JSON with a SessionToken) on
+/// stdin is bad input on stdin, exit 2, and nothing is written.
+#[test]
+fn a_temporary_key_on_stdin_is_bad_input_exit_2() {
+    let env = TestEnv::new();
+    let json = "{\"Version\":1,\"AccessKeyId\":\"ASIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\"}";
+    let lines = "ASIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    for input in [json, lines] {
+        env.run(&["add", "dev", "--no-verify"], input)
+            .assert_fails(2, "temporary credentials");
+    }
     assert!(!env.config_path().exists());
 }
 
