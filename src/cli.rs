@@ -445,6 +445,35 @@ impl CommandKind {
     }
 }
 
+/// The command a command line names (`awskeep session clear` for `awskeep -v session clear dev`),
+/// by clap's own definition: each word that names a subcommand of the one so far, up to the first
+/// that does not. For a usage error clap renders without a `Usage:` line (one raised while the
+/// parsed arguments are read), so its hint still names the command's own `--help`.
+pub fn command_path(args: impl IntoIterator<Item = std::ffi::OsString>) -> String {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut cmd = &root;
+    let mut path = vec!["awskeep".to_string()];
+    for arg in args.into_iter().skip(1) {
+        let Some(word) = arg.to_str() else { break };
+        if word == "--" {
+            break;
+        }
+        if word.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(word) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                cmd = sub;
+            }
+            None if cmd.has_subcommands() => continue,
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
 /// Whether `command` (not its subcommands) defines `--NAME`; `flag` is given with its dashes.
 pub fn has_long(command: &clap::Command, flag: &str) -> bool {
     let Some(name) = flag.strip_prefix("--") else {

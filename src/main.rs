@@ -17,7 +17,8 @@ fn main() {
             e.exit()
         }
         Err(e) => {
-            awskeep::output::usage_error_line(&e.render().to_string());
+            let command = awskeep::cli::command_path(std::env::args_os());
+            awskeep::output::usage_error_line(&e.render().to_string(), &command);
             std::process::exit(awskeep::error::exit::USAGE);
         }
     };

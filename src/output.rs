@@ -164,14 +164,15 @@ pub fn trace(verbose: bool, message: &str) {
 }
 
 /// A command-line mistake, as one line on stderr.
-pub fn usage_error_line(rendered: &str) {
-    eprintln!("{}", usage_line(rendered));
+pub fn usage_error_line(rendered: &str, command: &str) {
+    eprintln!("{}", usage_line(rendered, command));
 }
 
 /// clap's rendered usage error as one line: its first paragraph without the `error: ` prefix, then
 /// as the hint its tips ("a similar subcommand exists: 'list'") and the help of the command that
-/// was being parsed (from its `Usage:` line).
-pub fn usage_line(rendered: &str) -> String {
+/// was being parsed (from its `Usage:` line, or `command`, as `cli::command_path` reads it from the
+/// command line, when that names a deeper command).
+pub fn usage_line(rendered: &str, command: &str) -> String {
     let first_paragraph: Vec<&str> = rendered
         .lines()
         .take_while(|l| !l.trim().is_empty())
@@ -187,7 +188,7 @@ pub fn usage_line(rendered: &str) -> String {
         .filter_map(|l| l.trim().strip_prefix("tip: "))
         .map(str::to_string)
         .collect();
-    let command: Vec<&str> = rendered
+    let command_in_usage: Vec<&str> = rendered
         .lines()
         .find_map(|l| l.trim().strip_prefix("Usage: "))
         .map(|usage| {
@@ -197,10 +198,12 @@ pub fn usage_line(rendered: &str) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let command = if command.is_empty() {
-        "awskeep".to_string()
+    // An error raised while the parsed arguments are read (two different profiles) carries the
+    // root's usage: the deeper of the two names the command being run.
+    let command = if command_in_usage.len() >= command.split_whitespace().count() {
+        command_in_usage.join(" ")
     } else {
-        command.join(" ")
+        command.to_string()
     };
     hints.push(format!("see `{command} --help`"));
     format!("awskeep: {cause}. Hint: {}.", hints.join("; "))
@@ -227,13 +230,18 @@ mod tests {
     fn a_usage_error_keeps_clap_tips_and_names_the_command_help() {
         let rendered = "error: unrecognized subcommand 'lsit'\n\n  tip: a similar subcommand exists: 'list'\n\nUsage: awskeep [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "awskeep"),
             "awskeep: unrecognized subcommand 'lsit'. Hint: a similar subcommand exists: 'list'; see `awskeep --help`."
         );
         let rendered = "error: unexpected argument '--al' found\n\nUsage: awskeep session clear [OPTIONS] [PROFILE]\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "awskeep"),
             "awskeep: unexpected argument '--al' found. Hint: see `awskeep session clear --help`."
+        );
+        let rendered = "error: two different profiles given, 'dev' and '--profile prod'; give one (either form)\n\nUsage: awskeep [OPTIONS] <COMMAND>\n";
+        assert_eq!(
+            usage_line(rendered, "awskeep add"),
+            "awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep add --help`."
         );
     }
 

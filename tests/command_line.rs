@@ -46,7 +46,8 @@ fn rotate_without_a_profile_names_all_as_the_other_choice() {
 }
 
 #[test]
-fn two_different_profiles_are_a_usage_error_and_the_same_one_twice_is_not() {
+fn two_different_profiles_are_a_usage_error_naming_the_command_help_and_the_same_one_twice_is_not()
+{
     let env = TestEnv::without_keyring();
     for args in [
         ["add", "dev", "--profile", "prod"],
@@ -55,14 +56,15 @@ fn two_different_profiles_are_a_usage_error_and_the_same_one_twice_is_not() {
         ["bootstrap", "dev", "--profile", "prod"],
         ["credential-process", "dev", "--profile", "prod"],
     ] {
+        // The hint names the command's own help, as every other usage error's does.
         env.expect(args)
             .stdout("")
-            .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep --help`.\n")
+            .stderr(&format!("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep {} --help`.\n", args[0]))
             .status(2)
             .run();
     }
-    env.expect(["session", "clear", "dev", "--profile", "prod"])
-        .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep --help`.\n")
+    env.expect(["-v", "session", "clear", "dev", "--profile", "prod"])
+        .stderr("awskeep: two different profiles given, 'dev' and '--profile prod'; give one (either form). Hint: see `awskeep session clear --help`.\n")
         .status(2)
         .run();
     // The same name both ways is one profile: parsing passes and the command runs (with no bus
