@@ -324,6 +324,27 @@ fn unlock_refuses_an_items_file_of_another_store() {
         .assert_fails(4, "is locked and there is no terminal");
 }
 
+/// Protects `unlock` on an unlocked file store: it says so and for how long (the kernel key's time
+/// left), exit 0, with neither a passphrase nor a terminal (login scripts run `unlock || exit`).
+#[test]
+fn unlock_on_an_unlocked_store_says_for_how_long_and_succeeds() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    run(&env, &["lock"], "").assert_ok();
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
+    let again = run(&env, &["unlock"], "");
+    again.assert_ok();
+    assert!(
+        again.stderr.contains("is already unlocked for about 1")
+            && again.stderr.contains(" more minutes"),
+        "{}",
+        again.stderr
+    );
+    run(&env, &["lock"], "").assert_ok();
+    run(&env, &["unlock"], "").assert_fails(4, "is locked and there is no terminal");
+}
+
 /// Protects `store show`'s answer going to stdout, the command's product, with nothing on stderr
 /// (`awskeep store show | grep -q file`).
 #[test]

@@ -14,6 +14,18 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
     let file = store.as_file_store().ok_or(Error::NotFileStore {
         store: store.display_name(),
     })?;
+    // Already unlocked: say so, and for how long, rather than ask again (login scripts run
+    // `awskeep unlock || exit`). `--timeout` unlocks again for that long.
+    if args.timeout.is_none()
+        && let Some(left) = file.unlocked_for()?
+    {
+        let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
+        output::say(&format!(
+            "The file store ({}) is already unlocked{left}; `awskeep lock` locks it now, `awskeep unlock --timeout DURATION` unlocks it again for that long.",
+            file.dir().display()
+        ));
+        return Ok(());
+    }
     let timeout = match args.timeout {
         Some(t) => t,
         None => crate::store::unlock_timeout(ctx)?,

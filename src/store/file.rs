@@ -164,6 +164,16 @@ impl FileStore {
         })
     }
 
+    /// Whether the kernel keyring holds this store's master key (a later process needs no
+    /// passphrase): `Some` with the time left when the cache can say it, `None` when locked.
+    pub fn unlocked_for(&self) -> Result<Option<Option<String>>> {
+        let Some(bytes) = read_private(&self.path(MASTER_FILE))? else {
+            return Ok(None);
+        };
+        let name = unlock::cache_name(&bytes);
+        Ok(unlock::cached(self.cache.as_ref(), &name).map(|_| self.cache.remaining(&name)))
+    }
+
     /// Forgets the kept master key; `false` when it was not kept.
     pub fn lock_now(&self) -> Result<bool> {
         *self.identity.borrow_mut() = None;

@@ -31,6 +31,10 @@ pub trait KeyCache {
     fn put(&self, name: &str, secret: &SecretString, timeout: Duration) -> Result<(), String>;
     /// Forgets the key; `true` when there was one.
     fn forget(&self, name: &str) -> bool;
+    /// How much longer the key under `name` is kept ("59 minutes"), when the cache can say.
+    fn remaining(&self, _name: &str) -> Option<String> {
+        None
+    }
     /// Forgets every key this cache's own keyring links whose name starts with `prefix`; how many.
     fn forget_prefixed(&self, prefix: &str) -> usize;
 }
@@ -48,6 +52,27 @@ pub fn platform() -> Box<dyn KeyCache> {
 #[cfg(target_os = "linux")]
 pub fn login_session() -> Option<Box<dyn KeyCache>> {
     kernel::KernelKeyring::session().map(|k| Box::new(k) as Box<dyn KeyCache>)
+}
+
+/// The time left /proc/keys shows ("59m", "10h", "perm") in words; `None` for what it is not.
+#[cfg(any(target_os = "linux", test))]
+fn describe_expiry(left: &str) -> Option<String> {
+    if left == "perm" {
+        return Some("no time limit".into());
+    }
+    let split = left.find(|c: char| !c.is_ascii_digit())?;
+    let (count, unit) = left.split_at(split);
+    let count: u64 = count.parse().ok()?;
+    let unit = match unit {
+        "s" => "second",
+        "m" => "minute",
+        "h" => "hour",
+        "d" => "day",
+        "w" => "week",
+        _ => return None,
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    Some(format!("about {count} more {unit}{plural}"))
 }
 
 /// No cache: every process asks for the passphrase (or reads it from the environment).
@@ -184,6 +209,21 @@ mod kernel {
             Ok(())
         }
 
+        fn remaining(&self, name: &str) -> Option<String> {
+            let key = self.keyring().ok()?.search(name).ok()?;
+            // /proc/keys lists the keys this process may view, by serial in hex, with the time
+            // left in the fourth column ("59m", "10h", "3d", "perm").
+            let serial = format!("{:08x}", i32::from(key.get_id()));
+            let keys = std::fs::read_to_string("/proc/keys").ok()?;
+            let left = keys
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(serial.as_str()))?
+                .split_whitespace()
+                .nth(3)?
+                .to_string();
+            super::describe_expiry(&left)
+        }
+
         fn forget(&self, name: &str) -> bool {
             let Ok(ring) = self.keyring() else {
                 return false;
@@ -221,6 +261,18 @@ mod kernel {
                 .filter(|key| key.invalidate().is_ok())
                 .count()
         }
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    #[test]
+    fn the_time_proc_keys_shows_is_put_in_words() {
+        let says = super::describe_expiry;
+        assert_eq!(says("59m").as_deref(), Some("about 59 more minutes"));
+        assert_eq!(says("1h").as_deref(), Some("about 1 more hour"));
+        assert_eq!(says("perm").as_deref(), Some("no time limit"));
+        assert_eq!(says("expd"), None);
     }
 }
 
