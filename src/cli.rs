@@ -77,13 +77,25 @@ pub enum Command {
     )]
     Import(ImportArgs),
     /// Manage cached STS sessions
+    #[command(
+        after_help = "Examples:\n  awskeep session clear dev      the next call of profile dev asks STS (and the MFA device) again\n  awskeep session refresh dev    a new session now, the MFA code asked on this terminal"
+    )]
     Session(SessionArgs),
     /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
+    #[command(
+        after_help = "Examples:\n  awskeep unlock                 asks the passphrase once (the first time: choose one); 8 hours\n  awskeep unlock --timeout 2h    for two hours\n  awskeep unlock || exit         in a login script: succeeds at once when already unlocked"
+    )]
     Unlock(UnlockArgs),
     /// Close the encrypted file store now (forget its kept key) and drop the Secret Service's
     /// credential cache
+    #[command(
+        after_help = "Examples:\n  awskeep lock                   the next call asks for the passphrase (or fails without a terminal)\n  awskeep lock && awskeep unlock --timeout 1h"
+    )]
     Lock,
     /// Show or change the credential store this machine uses
+    #[command(
+        after_help = "Examples:\n  awskeep store show             which store awskeep uses here, and why\n  awskeep store move --to file   move every item into the encrypted file store"
+    )]
     Store(StoreArgs),
     /// Run a command with the profile's credentials in its environment (AWS_ACCESS_KEY_ID, ...)
     #[command(
@@ -154,6 +166,9 @@ pub struct StoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Say which store awskeep uses here and why
+    #[command(
+        after_help = "Examples:\n  awskeep store show                  on stdout: `file store (as recorded in ...)`\n  awskeep store show | grep -q '^file' && awskeep unlock"
+    )]
     Show,
     /// Move every item into another store and use that one from now on (re-run to finish an
     /// interrupted move)
@@ -162,6 +177,9 @@ pub enum StoreCommand {
     /// running. credential_process lines that name the old store (`--store KIND`) are rewritten to
     /// name the new one. Where both stores hold a different key for a profile, the one written
     /// later is kept.
+    #[command(
+        after_help = "Examples:\n  awskeep store move --to file              from the Secret Service to the file store\n  awskeep store move --to secret-service    back (re-run it to finish an interrupted move)"
+    )]
     Move {
         /// The store to move to
         #[arg(long, value_enum)]
@@ -569,7 +587,7 @@ pub struct BootstrapArgs {
     pub replace_inactive: bool,
 
     /// The region for the STS and IAM calls, written into the new profile (default: the source
-    /// profile's, AWS_REGION, [default]'s)
+    /// profile's, AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
     #[arg(long, value_parser = crate::commands::region::parse_region)]
     pub region: Option<String>,
 
@@ -663,7 +681,7 @@ pub struct MigrateArgs {
     pub keep_plaintext: bool,
 
     /// The region written into each migrated profile that has none, and used for the STS check
-    /// (default: AWS_REGION, [default]'s)
+    /// (default: AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
     #[arg(long, value_parser = crate::commands::region::parse_region)]
     pub region: Option<String>,
 
@@ -714,7 +732,7 @@ pub struct AddArgs {
     pub force: bool,
 
     /// The profile's region, written when it has none, and used for the STS check (default:
-    /// AWS_REGION, [default]'s)
+    /// AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
     #[arg(long, value_parser = crate::commands::region::parse_region)]
     pub region: Option<String>,
 

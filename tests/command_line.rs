@@ -216,7 +216,7 @@ fn man_prints_roff_that_man_renders() {
 }
 
 #[test]
-fn every_command_help_has_an_example_and_add_says_what_stdin_takes() {
+fn every_command_help_has_an_example_and_add_says_what_stdin_takes_and_its_region_default() {
     let env = TestEnv::without_keyring();
     for command in [
         vec!["add"],
@@ -227,7 +227,14 @@ fn every_command_help_has_an_example_and_add_says_what_stdin_takes() {
         vec!["rotate"],
         vec!["migrate"],
         vec!["import"],
+        vec!["session"],
         vec!["session", "clear"],
+        vec!["session", "refresh"],
+        vec!["unlock"],
+        vec!["lock"],
+        vec!["store"],
+        vec!["store", "show"],
+        vec!["store", "move"],
         vec!["completions"],
         vec!["man"],
         vec![],
@@ -245,6 +252,8 @@ fn every_command_help_has_an_example_and_add_says_what_stdin_takes() {
         .stdout_contains("the access key ID and the secret access key on two lines")
         .stdout_contains("a credential_process JSON object")
         .stdout_contains("--csv")
+        // The region's default names both variables, as the README lists them.
+        .stdout_contains("AWS_REGION / AWS_DEFAULT_REGION")
         .run();
 }
 
