@@ -175,29 +175,34 @@ pub fn usable_base(dir: &Path) -> bool {
 mod tests {
     use super::*;
 
+    /// What an acquisition that must succeed may wait: another test thread's spawned child holds a
+    /// copy of every open descriptor between its fork and its exec (O_CLOEXEC closes it only then),
+    /// so a lock just released can look held for that instant.
+    const SURE: Duration = Duration::from_secs(2);
+
     #[test]
     fn the_lock_is_exclusive_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let held = FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        let held = FileLock::acquire(dir.path(), "x.lock", SURE).unwrap();
         assert!(matches!(
             FileLock::acquire(dir.path(), "x.lock", Duration::from_millis(50)),
             Err(LockError::TimedOut { .. })
         ));
         drop(held);
-        FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        FileLock::acquire(dir.path(), "x.lock", SURE).unwrap();
     }
 
     #[test]
     fn shared_holders_coexist_and_exclude_an_exclusive_one() {
         let dir = tempfile::tempdir().unwrap();
-        let one = FileLock::acquire_shared(dir.path(), "x.lock", Duration::ZERO).unwrap();
-        let two = FileLock::acquire_shared(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        let one = FileLock::acquire_shared(dir.path(), "x.lock", SURE).unwrap();
+        let two = FileLock::acquire_shared(dir.path(), "x.lock", SURE).unwrap();
         assert!(matches!(
             FileLock::acquire(dir.path(), "x.lock", Duration::from_millis(50)),
             Err(LockError::TimedOut { .. })
         ));
         drop((one, two));
-        let held = FileLock::acquire(dir.path(), "x.lock", Duration::ZERO).unwrap();
+        let held = FileLock::acquire(dir.path(), "x.lock", SURE).unwrap();
         assert!(matches!(
             FileLock::acquire_shared(dir.path(), "x.lock", Duration::from_millis(50)),
             Err(LockError::TimedOut { .. })
@@ -220,7 +225,7 @@ mod tests {
             Err(LockError::Unsafe { .. })
         ));
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
-        FileLock::acquire(&real, "x.lock", Duration::ZERO).unwrap();
+        FileLock::acquire(&real, "x.lock", SURE).unwrap();
         let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "the folder was not closed to others");
         std::os::unix::fs::symlink("/tmp/elsewhere", real.join("y.lock")).unwrap();
