@@ -588,7 +588,7 @@ pub struct BootstrapArgs {
 
     /// The region for the STS and IAM calls, written into the new profile (default: the source
     /// profile's, AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
-    #[arg(long, value_parser = crate::commands::region::parse_region)]
+    #[arg(long, value_parser = crate::region_name::parse_region)]
     pub region: Option<String>,
 
     /// How long to wait for IAM to accept the new key
@@ -682,7 +682,7 @@ pub struct MigrateArgs {
 
     /// The region written into each migrated profile that has none, and used for the STS check
     /// (default: AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
-    #[arg(long, value_parser = crate::commands::region::parse_region)]
+    #[arg(long, value_parser = crate::region_name::parse_region)]
     pub region: Option<String>,
 
     /// Go ahead without asking
@@ -733,7 +733,7 @@ pub struct AddArgs {
 
     /// The profile's region, written when it has none, and used for the STS check (default:
     /// AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
-    #[arg(long, value_parser = crate::commands::region::parse_region)]
+    #[arg(long, value_parser = crate::region_name::parse_region)]
     pub region: Option<String>,
 
     #[command(flatten)]

@@ -253,7 +253,7 @@ fn resolve_from(
     }
     let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
     let _lock = RefreshLock::acquire(lock_dir, profile)?;
-    crate::commands::crash_point(ctx, "session:holding-lock");
+    crate::test_points::crash_point(ctx, "session:holding-lock");
     // Another process may have refreshed while this one waited.
     if refresh == Refresh::IfNeeded
         && let Some(cached) = cached(store, profile, &key, settings)?

@@ -24,11 +24,13 @@ pub mod process_line;
 pub mod profile;
 pub mod profile_name;
 pub mod prompt;
+pub mod region_name;
 pub mod rotation;
 pub mod secret;
 pub mod section_header;
 pub mod session;
 pub mod store;
+pub mod test_points;
 
 use cli::{Cli, Command};
 use context::Context;

@@ -21,6 +21,7 @@ pub mod session;
 pub mod store;
 pub mod unlock;
 
+pub(crate) use crate::test_points::{crash_point, fail_point, pause_point};
 use std::path::{Path, PathBuf};
 
 use crate::config_file::LoadedFile;
@@ -397,45 +398,6 @@ fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<
             e.one_line(None)
         ));
     }
-}
-
-/// A crash point for tests: with `AWSKEEP_TEST_CRASH_AT=NAME` (honoured by debug builds only, see
-/// `Context`) the process aborts here, as a kill -9 or a power cut would.
-pub(crate) fn crash_point(ctx: &Context, name: &str) {
-    if ctx.test_crash_at.as_deref() == Some(name) {
-        std::process::abort();
-    }
-}
-
-/// A pause point for tests: with `AWSKEEP_TEST_PAUSE_AT=NAME=PATH` (debug builds only) the process
-/// creates PATH here and waits (two minutes at most) until the test deletes it.
-pub(crate) fn pause_point(ctx: &Context, name: &str) {
-    let Some((at, path)) = ctx.test_pause_at.as_deref().and_then(|v| v.split_once('=')) else {
-        return;
-    };
-    if at != name {
-        return;
-    }
-    let path = Path::new(path);
-    if std::fs::write(path, b"").is_err() {
-        return;
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while path.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// A failure point for tests: with `AWSKEEP_TEST_FAIL_AT=NAME` (debug builds only) the step fails
-/// here as a store that refuses a write would.
-pub(crate) fn fail_point(ctx: &Context, name: &str) -> Result<()> {
-    if ctx.test_fail_at.as_deref() == Some(name) {
-        return Err(Error::StoreFailed {
-            store: "store",
-            reason: format!("test fault injected at {name}"),
-        });
-    }
-    Ok(())
 }
 
 /// Checks an edited config or credentials text with the SDKs' own parser before it is written.

@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::output;
 use crate::profile::{Document, SettingValue};
 use crate::profile_name::ProfileName;
+use crate::region_name::is_region_name;
 
 /// The region a suggested `aws` command names when the profile has none: STS answers
 /// GetCallerIdentity there for every account, and it is the region awskeep's own calls then use.
@@ -26,23 +27,6 @@ pub(crate) enum RegionPlan {
     Write { region: SettingValue, from: String },
     /// No region is known anywhere.
     Unknown,
-}
-
-/// Checks a `--region` value: a region name is lowercase letters, digits and dashes.
-pub fn parse_region(text: &str) -> Result<String, String> {
-    if is_region_name(text) {
-        Ok(text.to_string())
-    } else {
-        Err("a region is lowercase letters, digits and dashes, e.g. eu-west-1".into())
-    }
-}
-
-fn is_region_name(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The region `name` has in either file (the SDKs merge the two; the credentials file's is read too).
@@ -173,6 +157,7 @@ pub(crate) fn profile_flag(profile: &ProfileName) -> String {
 mod tests {
     use super::*;
     use crate::profile::FileKind;
+    use crate::region_name::parse_region;
 
     fn ctx(env_region: Option<&str>) -> Context {
         Context {
