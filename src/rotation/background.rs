@@ -88,6 +88,12 @@ pub fn spawn(ctx: &Context, profile: &ProfileName, after: SystemTime) -> std::io
     if let Some(kind) = ctx.opened_store {
         command.arg("--store").arg(kind.arg_name());
     }
+    // The file store's passphrase (or its command) was given to this command, not to a process
+    // that waits an hour: the finisher opens the store only as unlocked (the kernel keyring), and
+    // otherwise the next awskeep command of the profile finishes the retirement.
+    for name in crate::context::SECRET_BEARING {
+        command.env_remove(name);
+    }
     command
         // A test's fault injection is for the process it was given to.
         .env_remove("AWSKEEP_TEST_CRASH_AT")
