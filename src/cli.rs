@@ -73,7 +73,7 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
     #[command(
-        after_help = "Examples:\n  awskeep import --csv dev_accessKeys.csv --csv prod_accessKeys.csv    asks each file's profile\n  awskeep import --csv a.csv --profile dev --csv b.csv --profile prod --delete-csv"
+        after_help = "Examples:\n  awskeep import --csv dev_accessKeys.csv --csv prod_accessKeys.csv    asks each file's profile\n  awskeep import --csv a.csv --profile dev --csv b.csv --profile prod --delete-csv\n  awskeep import --csv dev_accessKeys.csv --profile dev --region eu-west-1"
     )]
     Import(ImportArgs),
     /// Manage cached STS sessions
@@ -104,7 +104,7 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the profile's credentials as shell variables or credential_process JSON
     #[command(
-        after_help = "Examples:\n  eval \"$(awskeep export dev)\"\n  awskeep export dev --format fish | source\n  awskeep export dev --format json"
+        after_help = "Examples:\n  eval \"$(awskeep export dev)\"\n  awskeep export dev --format fish | source\n  awskeep export dev --format json\n  AWS_PROFILE=dev awskeep export     the profile from AWS_PROFILE"
     )]
     Export(ExportArgs),
     /// Serve the profile's sessions on 127.0.0.1 to containers and long-running programs (the
@@ -125,7 +125,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list lock migrate remove rotate serve session store unlock; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list lock migrate remove rotate serve session session-clear session-refresh store store-show store-move unlock completions man; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
 }
@@ -189,9 +189,9 @@ pub enum StoreCommand {
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
-    /// A command whose own page to print (default: awskeep's page)
+    /// A command whose own page to print, e.g. `add` or `session clear` (default: awskeep's page)
     #[arg(value_name = "COMMAND")]
-    pub command: Option<String>,
+    pub command: Vec<String>,
 }
 
 const ADD_HELP: &str = "\
@@ -285,10 +285,10 @@ pub enum ExportFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile (default: AWS_PROFILE, else `default`)")))]
 pub struct ExportArgs {
     #[command(flatten)]
-    pub profile: ProfileName,
+    pub profile: Option<ProfileName>,
 
     /// The output format
     #[arg(long, value_enum, default_value = "env")]
@@ -711,6 +711,11 @@ pub struct ImportArgs {
     /// Delete the CSV files once their keys are stored, without asking
     #[arg(long)]
     pub delete_csv: bool,
+
+    /// The region written into each imported profile that has none, and used for the STS check
+    /// (default: AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
+    #[arg(long, value_parser = crate::region_name::parse_region)]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Args)]

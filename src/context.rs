@@ -71,6 +71,7 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_TEST_HELPER_DEADLINE",
     "AWSKEEP_DEBUG_KEY_LEASE_SECS",
     "AWSKEEP_TEST_PAUSE_AT",
+    "AWSKEEP_COMPLETE",
 ];
 
 #[cfg(test)]

@@ -301,6 +301,11 @@ pub enum Error {
     MfaRejected { message: String },
 
     #[error(
+        "no MFA code of the right shape was typed ({attempts} tries; a code is 6 digits), so none was sent to AWS"
+    )]
+    MfaMalformed { attempts: u32 },
+
+    #[error(
         "the awskeep file store ({dir}) is locked and there is no terminal to ask for its passphrase"
     )]
     FileStoreLocked { dir: PathBuf },
@@ -593,6 +598,7 @@ impl Error {
             Error::ServeListen { .. } => "pick another port".into(),
             Error::MfaProcess { .. } if matches!(cmd, Some(C::CredentialProcess | C::Exec | C::Export | C::Serve | C::SessionRefresh)) => "check awskeep_mfa_process / --mfa-process: it must print the 6-digit code on stdout".into(),
             Error::MfaProcess { .. } => "check awskeep_mfa_process in the profile: it must print the 6-digit code on stdout".into(),
+            Error::MfaMalformed { .. } => "run the command again and type the 6 digits the device named by mfa_serial shows now".into(),
             Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
             Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
             Error::FileStoreLocked { .. } if this(C::Serve) => "run `awskeep unlock` in a terminal: serve reads the store's key from the kernel keyring at each request and serves again at the next one (where there is no kernel keyring, start serve with AWSKEEP_FILE_PASSPHRASE_COMMAND set)".into(),
@@ -687,6 +693,7 @@ impl Error {
             | Error::MfaNoInput { .. }
             | Error::MfaProcess { .. }
             | Error::MfaRejected { .. }
+            | Error::MfaMalformed { .. }
             | Error::UnsafeStoreDir { .. }
             | Error::PassphraseEmpty
             | Error::PassphraseMismatch
@@ -928,6 +935,7 @@ mod hint_tests {
                 reason: s("x"),
             },
             Error::MfaRejected { message: s("") },
+            Error::MfaMalformed { attempts: 3 },
             Error::FileStoreLocked { dir: path() },
             Error::FileStoreNeedsPassphrase { dir: path() },
             Error::WrongPassphrase { path: path() },

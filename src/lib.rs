@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config_file;
 pub mod context;
 pub mod credentials;

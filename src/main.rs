@@ -3,6 +3,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() {
+    // At each TAB the shell runs awskeep to complete; one variable read otherwise.
+    awskeep::completion::answer_if_asked();
     let caller_limits = awskeep::hygiene::harden_process();
     let cli = match awskeep::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::helper;
+use crate::output;
 use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::session::SessionSettings;
@@ -101,24 +102,46 @@ pub fn read_code(
     };
     let text = format!("MFA code for {serial} (profile {profile}): ");
     let deadlines = ctx.helper_deadlines;
-    match source {
+    let prompt = match source {
         Source::Process(command) => {
-            run_process(command, deadlines.command).map(|code| (code, CodeSource::Process))
+            return run_process(command, deadlines.command).map(|code| (code, CodeSource::Process));
         }
-        Source::Prompt(MfaPrompt::Terminal) => {
-            let answer = prompt::ask_line(&text).map_err(|_| Error::MfaNoInput {
-                profile: profile.to_string(),
-            })?;
-            let code = Zeroizing::new(answer.trim().to_string());
-            check(&code).map_err(|reason| Error::MfaRejected {
-                message: format!(" ({reason})"),
-            })?;
-            Ok((code, CodeSource::Interactive))
+        Source::Prompt(prompt) => prompt,
+    };
+    // A code of the wrong shape is caught here, before STS sees it: the person is told so (it was
+    // not AWS that refused it) and asked again, as often as for a code AWS refuses.
+    // A desktop prompt says it in its next question (stderr is not where its user looks).
+    let mut question = text.clone();
+    for attempt in 1..=MALFORMED_ATTEMPTS {
+        let code = match prompt {
+            MfaPrompt::Terminal => {
+                let answer = prompt::ask_line(&question).map_err(|_| Error::MfaNoInput {
+                    profile: profile.to_string(),
+                })?;
+                Zeroizing::new(answer.trim().to_string())
+            }
+            desktop => ask_desktop(desktop, question.trim_end(), deadlines.prompt)?,
+        };
+        match check(&code) {
+            Ok(()) => return Ok((code, CodeSource::Interactive)),
+            Err(reason) if attempt < MALFORMED_ATTEMPTS => {
+                let not_sent = format!("That is not an MFA code ({reason}); it was not sent to AWS.");
+                if prompt == MfaPrompt::Terminal {
+                    output::say(&format!("awskeep: {not_sent} Try again."));
+                } else {
+                    question = format!("{not_sent} {text}");
+                }
+            }
+            Err(_) => break,
         }
-        Source::Prompt(desktop) => ask_desktop(desktop, text.trim_end(), deadlines.prompt)
-            .map(|code| (code, CodeSource::Interactive)),
     }
+    Err(Error::MfaMalformed {
+        attempts: MALFORMED_ATTEMPTS,
+    })
 }
+
+/// How often a person is asked for a code before a wrong shape ends the command.
+const MALFORMED_ATTEMPTS: u32 = 3;
 
 /// The automatic choice: the terminal when there is one, else the platform's desktop prompt when
 /// one can be shown.
@@ -161,9 +184,7 @@ fn ask_desktop(prompt: MfaPrompt, text: &str, deadline: Duration) -> Result<Zero
         }
         failure => failed(failure.to_string()),
     })?;
-    let code = Zeroizing::new(output.line.trim().to_string());
-    check(&code).map_err(|reason| failed(reason.to_string()))?;
-    Ok(code)
+    Ok(Zeroizing::new(output.line.trim().to_string()))
 }
 
 fn desktop_command(prompt: MfaPrompt, text: &str) -> Command {

@@ -78,34 +78,33 @@ pub fn session_json(session: &Session, owner: Option<&KeyOwner>) -> Zeroizing<Ve
     out
 }
 
-/// Writes a `--json` listing to stdout.
+/// Writes a `--json` listing to stdout, in one write, as `print_text`.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, value).map_err(|e| Error::Output(e.into()))?;
-    writeln!(stdout).map_err(Error::Output)
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| Error::Output(e.into()))?;
+    text.push(b'\n');
+    write_stdout(&text)
 }
 
-/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write. A reader
-/// that has gone (`awskeep list | head -1`) is not an error.
+/// Writes a listing (a command's product, for a person or `grep`) to stdout in one write.
 pub fn print_text(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+    write_stdout(text.as_bytes())
 }
 
 /// Writes bytes to stdout as they are, in one write: generated text (a completion script, the man
 /// page) or a product that may hold a secret (credential JSON, an export).
 pub fn print_bytes(bytes: &[u8]) -> Result<()> {
+    write_stdout(bytes)
+}
+
+/// One write to stdout. A reader that has gone (`awskeep doctor --json | head -1`: EPIPE) is not an
+/// error: the command ends quietly with its usual status, as `cat` and `ls` do. (A closed stdout,
+/// `>&-`, is a sink in Rust's std.) Any other failure, a full disk say, is.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Messages for a person that a machine-read command holds back from stderr (see
@@ -165,7 +164,7 @@ pub fn trace(verbose: bool, message: &str) {
 
 /// A command-line mistake, as one line on stderr.
 pub fn usage_error_line(rendered: &str, command: &str) {
-    eprintln!("{}", usage_line(rendered, command));
+    try_say(&usage_line(rendered, command));
 }
 
 /// clap's rendered usage error as one line: its first paragraph without the `error: ` prefix, then
@@ -205,6 +204,14 @@ pub fn usage_line(rendered: &str, command: &str) -> String {
     } else {
         command.to_string()
     };
+    // `awskeep exec dev aws sts get-caller-identity`: the command's words reached clap as
+    // awskeep's own arguments. What helps is the `--` that hands them to the command.
+    if command == "awskeep exec" && cause.starts_with("unexpected argument '") {
+        hints.push(
+            "put `--` before the command to run: `awskeep exec PROFILE -- COMMAND [ARGS...]`"
+                .into(),
+        );
+    }
     hints.push(format!("see `{command} --help`"));
     format!("awskeep: {cause}. Hint: {}.", hints.join("; "))
 }
@@ -216,15 +223,24 @@ pub fn error_line(error: &Error, command: CommandKind) {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
     for message in kept.unwrap_or_default() {
-        eprintln!("{message}");
+        try_say(&message);
     }
-    eprintln!("{}", error.one_line(Some(command)));
+    try_say(&error.one_line(Some(command)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::{AccessKeyId, KeyOwner, KeyPair, SecretAccessKey};
+
+    #[test]
+    fn exec_without_the_double_dash_is_told_to_add_it() {
+        let rendered = "error: unexpected argument 'sts' found\n\nUsage: awskeep exec [OPTIONS] [PROFILE] -- <COMMAND>...\n";
+        assert_eq!(
+            usage_line(rendered, "awskeep exec"),
+            "awskeep: unexpected argument 'sts' found. Hint: put `--` before the command to run: `awskeep exec PROFILE -- COMMAND [ARGS...]`; see `awskeep exec --help`."
+        );
+    }
 
     #[test]
     fn a_usage_error_keeps_clap_tips_and_names_the_command_help() {

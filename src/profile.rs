@@ -468,30 +468,42 @@ impl Document {
         removed
     }
 
-    /// The lines to delete for an emptied section whose header is `start` and which ends before `end`.
+    /// The lines to delete for an emptied section whose header is `start` and which ends before `end`:
+    /// the header, the comment lines right above it (no blank line between: they describe the
+    /// section, and would otherwise be left describing nothing), and the blank lines that would
+    /// otherwise double up or trail the file.
     fn emptied_section_lines(&self, start: usize, end: usize) -> std::ops::Range<usize> {
         let blank = |i: usize| self.lines[i].trim().is_empty();
-        let separated_before = start == 0 || blank(start - 1);
+        let comment = |i: usize| {
+            let trimmed = self.lines[i].trim_start();
+            trimmed.starts_with('#') || trimmed.starts_with(';')
+        };
+        let mut first = start;
+        while first > 0 && comment(first - 1) {
+            first -= 1;
+        }
+        let separated_before = first == 0 || blank(first - 1);
         if self.only_blank(start + 1, end) {
             if end < self.lines.len() {
                 // Its trailing blank lines go and the ones before it stay: they now separate the
                 // section before from the next one.
-                return start..end;
+                return first..end;
             }
             // The file's last section: the blank lines before it would trail the file.
-            let mut from = start;
+            let mut from = first;
             while from > 0 && blank(from - 1) {
                 from -= 1;
             }
             return from..end;
         }
-        // Comments remain: they usually introduce the next section, so only the header goes, with the
-        // blank lines after it when blank lines before it already separate the comments from above.
+        // Comments remain inside it: they usually introduce the next section, so only the header
+        // (and what describes it) goes, with the blank lines after it when blank lines before it
+        // already separate the comments from above.
         let mut to = start + 1;
         while separated_before && to < end && blank(to) {
             to += 1;
         }
-        start..to
+        first..to
     }
 
     fn only_blank(&self, from: usize, to: usize) -> bool {
@@ -726,12 +738,13 @@ mod tests {
 
     #[test]
     fn an_emptied_section_keeps_the_comment_that_introduces_the_next() {
-        let text = "# top\n[a]\nk = 1\n\n# about b\n[b]\nk = 2\n";
+        let text = "# top\n\n[a]\nk = 1\n\n# about b\n[b]\nk = 2\n";
         let mut doc = Document::parse(text, FileKind::Credentials).unwrap();
         assert!(doc.remove("a", "k"));
         assert_eq!(doc.text().as_str(), "# top\n\n# about b\n[b]\nk = 2\n");
+        // The comment right above a removed section described it: it goes with it.
         assert!(doc.remove("b", "k"));
-        assert_eq!(doc.text().as_str(), "# top\n\n# about b\n");
+        assert_eq!(doc.text().as_str(), "# top\n");
     }
 
     #[test]
@@ -765,6 +778,23 @@ mod tests {
             // A comment introducing the next section stays, once separated from the section above.
             (
                 "[profile a]\nx = 1\n\n[profile dev]\nk = v\n\n# about b\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n\n# about b\n[profile b]\ny = 2\n",
+            ),
+            // The comment right above the removed section's header goes with it, at any place.
+            (
+                "[profile a]\nx = 1\n\n# dev account\n; keys\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
+                "[profile a]\nx = 1\n\n[profile b]\ny = 2\n",
+            ),
+            (
+                "# dev account\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
+                "[profile b]\ny = 2\n",
+            ),
+            (
+                "[profile a]\nx = 1\n\n# dev account\n[profile dev]\nk = v\n",
+                "[profile a]\nx = 1\n",
+            ),
+            (
+                "[profile a]\nx = 1\n\n# dev account\n[profile dev]\nk = v\n\n# about b\n[profile b]\ny = 2\n",
                 "[profile a]\nx = 1\n\n# about b\n[profile b]\ny = 2\n",
             ),
             // CRLF files the same.

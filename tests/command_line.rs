@@ -154,32 +154,56 @@ fn migrate_takes_profiles_as_arguments_or_flags() {
 }
 
 #[test]
-fn completions_for_bash_can_be_sourced_and_the_others_are_generated() {
+fn completions_for_bash_complete_commands_flags_and_the_configs_profile_names() {
     let env = TestEnv::without_keyring();
+    env.write_config("[profile dev]\nregion = eu-west-1\n\n[default]\nregion = us-east-1\n\n[profile \"odd name\"]\nregion = x\n");
+    env.write_credentials("[prod]\naws_access_key_id = AKIAEXAMPLE\n");
     let bin = env!("CARGO_BIN_EXE_awskeep");
-    let run = env
-        .command("bash")
-        .arg("-c")
-        .arg(format!(
-            "source <('{bin}' completions bash) && complete -p awskeep"
-        ))
-        .output()
-        .expect("bash runs");
-    assert!(run.status.success(), "{run:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
-        "complete -o bashdefault -o default -o nosort -F _awskeep awskeep\n"
-    );
+    // What bash does at a TAB: the registered function, with the words typed so far.
+    let tab = |words: &[&str]| {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let script = format!(
+            "source <('{bin}' completions bash) || exit 9; complete -p awskeep >&2; \
+             COMP_WORDS=({words}); COMP_CWORD={cword}; \
+             _clap_complete_awskeep awskeep {current} {previous}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            words = quoted.join(" "),
+            cword = words.len() - 1,
+            current = quoted[words.len() - 1],
+            previous = quoted[words.len() - 2],
+        );
+        let run = env.command("bash").arg("-c").arg(script).output().expect("bash runs");
+        assert!(run.status.success(), "{run:?}");
+        assert!(String::from_utf8_lossy(&run.stderr).contains("-F _clap_complete_awskeep awskeep"), "{run:?}");
+        String::from_utf8_lossy(&run.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let offered = tab(&["awskeep", "remove", ""]);
+    for profile in ["dev", "default", "prod"] {
+        assert!(offered.iter().any(|o| o == profile), "{profile} not in {offered:?}");
+    }
+    assert!(!offered.iter().any(|o| o.contains("odd")), "a name awskeep refuses: {offered:?}");
+    assert_eq!(tab(&["awskeep", "exec", "--profile", "d"]), ["dev", "default"]);
+    assert_eq!(tab(&["awskeep", "rot"]), ["rotate"]);
+    assert!(tab(&["awskeep", "rotate", "--al"]).contains(&"--all".to_string()));
+    // The profile list follows the config as it is now: no script to regenerate.
+    env.append_config("\n[profile staging]\nregion = eu-west-1\n");
+    assert!(tab(&["awskeep", "doctor", "st"]).contains(&"staging".to_string()));
+
+    // The other shells' scripts register awskeep the same way, and its answers for them hold the
+    // profile names (zsh, fish and PowerShell are not installed here to run their scripts).
     for (shell, needle) in [
         ("zsh", "#compdef awskeep"),
-        ("fish", "complete -c awskeep"),
+        ("fish", "complete --keep-order --exclusive --command awskeep"),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
-        env.expect(["completions", shell])
-            .stdout_contains(needle)
-            .stdout_contains("credential-process")
-            .stderr("")
-            .run();
+        let script = env.expect(["completions", shell]).stderr("").run().stdout;
+        assert!(script.contains(needle) && script.contains("AWSKEEP_COMPLETE"), "{shell}: {script}");
+    }
+    for shell in ["fish", "powershell"] {
+        let mut command = env.awskeep();
+        command.env("AWSKEEP_COMPLETE", shell).args(["--", "awskeep", "remove", ""]);
+        let output = command.output().unwrap();
+        let answer = String::from_utf8_lossy(&output.stdout);
+        assert!(answer.lines().any(|l| l == "dev") && answer.lines().any(|l| l == "prod"), "{shell}: {answer}");
     }
 }
 
@@ -296,4 +320,135 @@ fn a_profile_name_of_128_characters_is_served_and_of_129_refused() {
             .run();
     }
     assert!(!env.read_config().contains(&too_long));
+}
+
+/// Runs `args` with stdout and/or stderr a pipe whose reader has already gone (what `| head -0`
+/// becomes once head has exited): every write there fails with EPIPE. Returns the exit code and
+/// what reached the other stream.
+fn with_reader_gone(env: &TestEnv, args: &[&str], stdout_gone: bool, stderr_gone: bool) -> (i32, String) {
+    use std::process::Stdio;
+    let gone = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Stdio::from(writer)
+    };
+    let mut command = env.awskeep();
+    command.args(args).stdin(Stdio::null());
+    let capture_stderr = !stderr_gone;
+    command.stdout(if stdout_gone { gone() } else { Stdio::null() });
+    command.stderr(if stderr_gone { gone() } else { Stdio::piped() });
+    let output = command.output().unwrap();
+    let other = if capture_stderr {
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    } else {
+        String::new()
+    };
+    (output.status.code().unwrap_or(-1), other)
+}
+
+#[test]
+fn a_reader_that_has_gone_ends_the_command_quietly_with_its_usual_status() {
+    let env = TestEnv::without_keyring();
+    env.write_config("[profile dev]\nregion = eu-west-1\n");
+    for args in [
+        &["doctor", "--json", "--offline"][..],
+        &["doctor", "--offline"],
+        &["list", "--json"],
+        &["completions", "bash"],
+        &["man"],
+        &["man", "add"],
+        &["--help"],
+        &["store", "show"],
+    ] {
+        let usual = env.awskeep().args(args).stdin(std::process::Stdio::null()).output().unwrap();
+        let usual_code = usual.status.code().unwrap();
+        assert_ne!(usual_code, 101, "{args:?}");
+        // stdout gone: no error line about it, the same status.
+        let (code, stderr) = with_reader_gone(&env, args, true, false);
+        assert_eq!(code, usual_code, "{args:?} with stdout's reader gone: {stderr}");
+        assert_eq!(stderr, String::from_utf8_lossy(&usual.stderr), "{args:?}");
+        // stderr gone too, with --verbose writing steps there: never a panic (101).
+        let mut verbose = vec!["-v"];
+        verbose.extend_from_slice(args);
+        let (code, _) = with_reader_gone(&env, &verbose, true, true);
+        assert_eq!(code, usual_code, "{verbose:?} with both readers gone");
+    }
+    // A failing command whose error line cannot be shown still exits with its status.
+    let (code, _) = with_reader_gone(&env, &["credential-process", "--profile", "nosuch"], false, true);
+    let usual = env.run(&["credential-process", "--profile", "nosuch"], "");
+    assert_ne!(usual.code(), 0);
+    assert_eq!(code, usual.code());
+    // And a usage error.
+    let (code, _) = with_reader_gone(&env, &["lsit"], true, true);
+    assert_eq!(code, 2);
+}
+
+/// Every page `awskeep man` can make, from its own error that lists them.
+fn man_pages(env: &TestEnv) -> Vec<String> {
+    let run = env.run(&["man", "no-such-page"], "");
+    let listed = run
+        .stderr
+        .split("(it has ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("{}", run.stderr))
+        .to_string();
+    listed.split(", ").map(str::to_string).collect()
+}
+
+#[test]
+fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_all() {
+    let env = TestEnv::without_keyring();
+    let pages = man_pages(&env);
+    for nested in ["session-clear", "session-refresh", "store-show", "store-move", "add"] {
+        assert!(pages.iter().any(|p| p == nested), "{pages:?}");
+    }
+    assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
+    let mut all = vec![String::new()];
+    all.extend(pages.iter().cloned());
+    for page in &all {
+        let args: Vec<&str> = std::iter::once("man")
+            .chain(Some(page.as_str()).filter(|p| !p.is_empty()))
+            .collect();
+        let run = env.run(&args, "");
+        run.assert_ok();
+        let title = if page.is_empty() { "awskeep".to_string() } else { format!("awskeep-{page}") };
+        assert!(
+            run.stdout.contains(&format!(".TH {title} 1  \"awskeep {}\"", env!("CARGO_PKG_VERSION"))),
+            "{page}: {}",
+            run.stdout.lines().take(4).collect::<Vec<_>>().join("\n")
+        );
+        // Each page it names (`awskeep\-session\-clear(1)`) is one awskeep man makes.
+        for named in run.stdout.split("awskeep\\-").skip(1) {
+            let length = named
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '\\' || c == '-'))
+                .unwrap_or(named.len());
+            if !named[length..].starts_with("(1)") {
+                continue;
+            }
+            let name = named[..length].replace("\\-", "-");
+            assert!(pages.contains(&name), "{page} names awskeep-{name}(1), which cannot be generated");
+        }
+    }
+    // The nested form works as well as the joined one.
+    assert_eq!(
+        env.run(&["man", "session", "clear"], "").stdout,
+        env.run(&["man", "session-clear"], "").stdout
+    );
+    // The README's loop installs every page.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let loop_line = readme
+        .lines()
+        .find(|l| l.starts_with("for c in ") && l.contains("awskeep man") || l.starts_with("for c in add"))
+        .expect("the README's man page loop");
+    let looped: Vec<&str> = loop_line
+        .trim_start_matches("for c in ")
+        .split(';')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    for page in &pages {
+        assert!(looped.contains(&page.as_str()), "the README's loop misses {page}");
+    }
 }

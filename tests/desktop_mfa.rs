@@ -190,11 +190,21 @@ fn no_display_or_a_cancelled_prompt_fails_at_once_with_one_line() {
     d.credential_process(Some(":0"))
         .assert_fails(1, "the MFA prompt (zenity) gave no code: it was cancelled");
     d.prompt_program("zenity", "12345x", 0);
+    std::fs::remove_file(d.env.path("zenity.log")).unwrap();
     d.credential_process(Some(":0")).assert_fails(
         1,
-        "the MFA prompt (zenity) gave no code: an MFA code is 6 digits",
+        "no MFA code of the right shape was typed (3 tries; a code is 6 digits), so none was sent to AWS",
     );
     assert_eq!(d.moto.session_token_calls(), 0, "no bad code reached STS");
+    // Asked three times; the second and third questions say why, and that AWS never saw it.
+    let log = d.log("zenity").unwrap();
+    assert_eq!(log.matches("--entry").count(), 3, "{log}");
+    assert_eq!(
+        log.matches("That is not an MFA code (an MFA code is 6 digits); it was not sent to AWS.")
+            .count(),
+        2,
+        "{log}"
+    );
 
     // awskeep_mfa_prompt = terminal: no desktop prompt even with one available.
     d.prompt_program("zenity", "123456", 0);

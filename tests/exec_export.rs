@@ -407,6 +407,27 @@ fn export_env_evaluated_in_bash_lets_the_aws_cli_act_as_the_key() {
     assert_eq!(run.stdout.trim(), key.arn);
 }
 
+/// Without a profile named, export takes AWS_PROFILE, as credential-process, serve and session
+/// refresh do; exec without `--` is told to add it.
+#[test]
+fn export_falls_back_to_aws_profile_and_exec_without_double_dash_says_where_it_goes() {
+    let (env, key) = user_profile("envprof");
+    let mut c = env.awskeep();
+    c.args(["export", "--format", "json"]).env("AWS_PROFILE", "dev");
+    let run = run_with_stdin(c, "");
+    run.assert_ok();
+    assert!(run.stdout.contains(&key.id), "{}", run.stdout);
+    // AWS_PROFILE naming a profile awskeep does not hold fails naming it.
+    let mut c = env.awskeep();
+    c.args(["export"]).env("AWS_PROFILE", "nosuch");
+    run_with_stdin(c, "").assert_fails(3, "nosuch");
+
+    env.run(&["exec", "dev", "aws", "sts", "get-caller-identity"], "").assert_fails(
+        2,
+        "Hint: put `--` before the command to run: `awskeep exec PROFILE -- COMMAND [ARGS...]`; see `awskeep exec --help`.",
+    );
+}
+
 /// Sessions on, against a private moto: exec and export hand out the cached session, the very one
 /// credential-process serves, and the clients sign with it.
 #[test]

@@ -305,6 +305,8 @@ fn import_adds_several_console_csvs_and_deletes_them_when_told() {
             "a",
             "--profile",
             "b",
+            "--region",
+            "eu-west-2",
         ],
         "",
     );
@@ -314,6 +316,27 @@ fn import_adds_several_console_csvs_and_deletes_them_when_told() {
         "default is to keep: {}",
         run.stderr
     );
+    // One message about the kept files, not one per add and another at the end.
+    assert_eq!(
+        run.stderr.matches("in plain text").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("they still hold the secrets in plain text; delete them once the profiles work."),
+        "{}",
+        run.stderr
+    );
+    // --region reaches each imported profile, as add's and migrate's do.
+    let config = env.read_config();
+    for profile in ["a", "b"] {
+        let section = config
+            .split("[profile ")
+            .find(|s| s.starts_with(&format!("{profile}]")))
+            .unwrap_or_else(|| panic!("{config}"));
+        assert!(section.contains("region = eu-west-2"), "{config}");
+    }
     assert_eq!(caller_arn(&env, Client::AwsCli, "a").stdout.trim(), a.arn);
     assert_eq!(caller_arn(&env, Client::Boto3, "b").stdout.trim(), b.arn);
 

@@ -247,6 +247,48 @@ fn mfa_code_typed_at_the_terminal() {
 }
 
 #[test]
+fn a_code_of_the_wrong_shape_is_caught_before_aws_and_asked_again() {
+    let (env, moto) = setup(&["--mfa-serial", "arn:aws:iam::123456789012:mfa/dev"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    // Each pair: what the terminal shows, then what is typed. "Try again." stays in what the
+    // terminal showed, so a later answer after it is typed ahead; the terminal keeps it for the next
+    // question, as a fast typist's line would be.
+    let at_terminal = |pairs: &[&str]| {
+        let mut command = env.command("python3");
+        command
+            .arg(script)
+            .args(pairs)
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_awskeep"))
+            .args(["credential-process", "--profile", "dev"]);
+        run_with_stdin(command, "")
+    };
+    let run = at_terminal(&["MFA code for", "12345", "Try again.", "123456"]);
+    assert!(run.status.success(), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "awskeep: That is not an MFA code (an MFA code is 6 digits); it was not sent to AWS. Try again."
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("AWS refused"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"SessionToken\""), "{}", run.stdout);
+    assert_eq!(moto.session_token_calls(), 1, "only the good code reached STS");
+
+    // Three wrong shapes: one line saying none was sent, and still no further STS call.
+    env.run(&["session", "clear", "--all"], "").assert_ok();
+    let run = at_terminal(&["MFA code for", "abc", "Try again.", "1234567", "Try again.", "12 456"]);
+    assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no MFA code of the right shape was typed (3 tries; a code is 6 digits), so none was sent to AWS"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(moto.session_token_calls(), 1, "no malformed code reached STS");
+}
+
+#[test]
 fn a_role_profile_sourced_from_an_awskeep_profile_works_in_the_cli_and_boto3() {
     let (env, moto) = setup(&[]);
     env.write_config(&format!(

@@ -23,6 +23,25 @@ pub fn run(
     store_choice: Option<StoreKind>,
     args: AddArgs,
 ) -> Result<()> {
+    add_profile(ctx, store, aws, store_choice, args, CsvAdvice::Give)
+}
+
+/// Whether add ends by saying the CSV still holds the secret: `import` says it once for all its
+/// files, with its offer to delete them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvAdvice {
+    Give,
+    LeaveToCaller,
+}
+
+pub fn add_profile(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    store_choice: Option<StoreKind>,
+    args: AddArgs,
+    csv_advice: CsvAdvice,
+) -> Result<()> {
     let profile = &args.profile;
     let super::NewProfile {
         mut config,
@@ -86,7 +105,7 @@ pub fn run(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
     );
-    report(&args, &stored, store.display_name(), &config, &region);
+    report(&args, &stored, store.display_name(), &config, &region, csv_advice);
     Ok(())
 }
 
@@ -121,6 +140,7 @@ fn report(
     store: &str,
     config: &LoadedFile,
     region: &RegionPlan,
+    csv_advice: CsvAdvice,
 ) {
     let profile = &args.profile;
     let whose = match &stored.owner {
@@ -134,7 +154,7 @@ fn report(
     ));
     region.report(profile, args.region.as_deref());
     output::say(&format!("Try: {}", region.suggestion(profile)));
-    if let Some(csv) = &args.csv {
+    if let Some(csv) = args.csv.as_ref().filter(|_| csv_advice == CsvAdvice::Give) {
         output::say(&format!(
             "The CSV file {} still holds the secret in plain text; delete it once the profile works.",
             csv.display()

@@ -87,11 +87,13 @@ pub fn run(
             profile: profile.clone(),
         });
     }
+    // Named, never from AWS_PROFILE: `exec -- COMMAND` would otherwise read COMMAND as the profile.
+    let profile = args.profile;
     let resolved = credentials::resolve(
         ctx,
         store,
         aws,
-        &args.profile,
+        &profile,
         args.mfa_process.as_deref(),
         Refresh::IfNeeded,
     )?;
@@ -116,13 +118,13 @@ pub fn run(
         .for_each_var(resolved.region.as_deref(), |name, value| {
             command.env(name, value);
         });
-    command.env("AWSKEEP_EXEC", args.profile.as_str());
+    command.env("AWSKEEP_EXEC", profile.as_str());
     output::trace(
         ctx.verbose,
         &format!(
             "running {} with the credentials of profile {}",
             program.to_string_lossy(),
-            args.profile
+            profile
         ),
     );
     drop(resolved);

@@ -23,11 +23,12 @@ pub fn run(
     aws: &dyn crate::aws::Aws,
     args: ExportArgs,
 ) -> Result<()> {
+    let profile = credentials::profile_or_default(ctx, args.profile)?;
     let resolved = credentials::resolve(
         ctx,
         store,
         aws,
-        &args.profile,
+        &profile,
         args.mfa_process.as_deref(),
         Refresh::IfNeeded,
     )?;

@@ -39,7 +39,7 @@ pub fn run(
         profiles.push(profile);
     }
     for (file, profile) in args.csv.iter().zip(profiles.iter().cloned()) {
-        super::add::run(
+        super::add::add_profile(
             ctx,
             store,
             aws,
@@ -49,9 +49,10 @@ pub fn run(
                 csv: Some(file.clone()),
                 no_verify: args.no_verify,
                 force: args.force,
-                region: None,
+                region: args.region.clone(),
                 session: Default::default(),
             },
+            super::add::CsvAdvice::LeaveToCaller,
         )?;
     }
     let names: Vec<String> = args.csv.iter().map(|p| p.display().to_string()).collect();
@@ -79,10 +80,12 @@ pub fn run(
             }
         }
     } else {
-        output::say(&format!(
-            "Kept {}: they still hold the secrets in plain text.",
-            names.join(", ")
-        ));
+        let kept = if names.len() == 1 {
+            "it still holds the secret in plain text; delete it once the profile works"
+        } else {
+            "they still hold the secrets in plain text; delete them once the profiles work"
+        };
+        output::say(&format!("Kept {}: {kept}.", names.join(", ")));
     }
     Ok(())
 }
