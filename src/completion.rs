@@ -34,7 +34,11 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
         let Ok((document, _)) = crate::config_file::read_leniently(path, kind) else {
             continue;
         };
-        for name in document.sections().iter().filter_map(|s| s.profile.as_deref()) {
+        for name in document
+            .sections()
+            .iter()
+            .filter_map(|s| s.profile.as_deref())
+        {
             // Only names awskeep takes: one it would refuse is no help at a TAB.
             if ProfileName::parse(name).is_ok() && !names.iter().any(|n| n == name) {
                 names.push(name.to_string());

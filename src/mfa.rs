@@ -125,7 +125,8 @@ pub fn read_code(
         match check(&code) {
             Ok(()) => return Ok((code, CodeSource::Interactive)),
             Err(reason) if attempt < MALFORMED_ATTEMPTS => {
-                let not_sent = format!("That is not an MFA code ({reason}); it was not sent to AWS.");
+                let not_sent =
+                    format!("That is not an MFA code ({reason}); it was not sent to AWS.");
                 if prompt == MfaPrompt::Terminal {
                     output::say(&format!("awskeep: {not_sent} Try again."));
                 } else {

@@ -171,17 +171,37 @@ fn completions_for_bash_complete_commands_flags_and_the_configs_profile_names() 
             current = quoted[words.len() - 1],
             previous = quoted[words.len() - 2],
         );
-        let run = env.command("bash").arg("-c").arg(script).output().expect("bash runs");
+        let run = env
+            .command("bash")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("bash runs");
         assert!(run.status.success(), "{run:?}");
-        assert!(String::from_utf8_lossy(&run.stderr).contains("-F _clap_complete_awskeep awskeep"), "{run:?}");
-        String::from_utf8_lossy(&run.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("-F _clap_complete_awskeep awskeep"),
+            "{run:?}"
+        );
+        String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
     };
     let offered = tab(&["awskeep", "remove", ""]);
     for profile in ["dev", "default", "prod"] {
-        assert!(offered.iter().any(|o| o == profile), "{profile} not in {offered:?}");
+        assert!(
+            offered.iter().any(|o| o == profile),
+            "{profile} not in {offered:?}"
+        );
     }
-    assert!(!offered.iter().any(|o| o.contains("odd")), "a name awskeep refuses: {offered:?}");
-    assert_eq!(tab(&["awskeep", "exec", "--profile", "d"]), ["dev", "default"]);
+    assert!(
+        !offered.iter().any(|o| o.contains("odd")),
+        "a name awskeep refuses: {offered:?}"
+    );
+    assert_eq!(
+        tab(&["awskeep", "exec", "--profile", "d"]),
+        ["dev", "default"]
+    );
     assert_eq!(tab(&["awskeep", "rot"]), ["rotate"]);
     assert!(tab(&["awskeep", "rotate", "--al"]).contains(&"--all".to_string()));
     // The profile list follows the config as it is now: no script to regenerate.
@@ -192,18 +212,29 @@ fn completions_for_bash_complete_commands_flags_and_the_configs_profile_names() 
     // profile names (zsh, fish and PowerShell are not installed here to run their scripts).
     for (shell, needle) in [
         ("zsh", "#compdef awskeep"),
-        ("fish", "complete --keep-order --exclusive --command awskeep"),
+        (
+            "fish",
+            "complete --keep-order --exclusive --command awskeep",
+        ),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
         let script = env.expect(["completions", shell]).stderr("").run().stdout;
-        assert!(script.contains(needle) && script.contains("AWSKEEP_COMPLETE"), "{shell}: {script}");
+        assert!(
+            script.contains(needle) && script.contains("AWSKEEP_COMPLETE"),
+            "{shell}: {script}"
+        );
     }
     for shell in ["fish", "powershell"] {
         let mut command = env.awskeep();
-        command.env("AWSKEEP_COMPLETE", shell).args(["--", "awskeep", "remove", ""]);
+        command
+            .env("AWSKEEP_COMPLETE", shell)
+            .args(["--", "awskeep", "remove", ""]);
         let output = command.output().unwrap();
         let answer = String::from_utf8_lossy(&output.stdout);
-        assert!(answer.lines().any(|l| l == "dev") && answer.lines().any(|l| l == "prod"), "{shell}: {answer}");
+        assert!(
+            answer.lines().any(|l| l == "dev") && answer.lines().any(|l| l == "prod"),
+            "{shell}: {answer}"
+        );
     }
 }
 
@@ -325,7 +356,12 @@ fn a_profile_name_of_128_characters_is_served_and_of_129_refused() {
 /// Runs `args` with stdout and/or stderr a pipe whose reader has already gone (what `| head -0`
 /// becomes once head has exited): every write there fails with EPIPE. Returns the exit code and
 /// what reached the other stream.
-fn with_reader_gone(env: &TestEnv, args: &[&str], stdout_gone: bool, stderr_gone: bool) -> (i32, String) {
+fn with_reader_gone(
+    env: &TestEnv,
+    args: &[&str],
+    stdout_gone: bool,
+    stderr_gone: bool,
+) -> (i32, String) {
     use std::process::Stdio;
     let gone = || {
         let (reader, writer) = std::io::pipe().unwrap();
@@ -360,12 +396,20 @@ fn a_reader_that_has_gone_ends_the_command_quietly_with_its_usual_status() {
         &["--help"],
         &["store", "show"],
     ] {
-        let usual = env.awskeep().args(args).stdin(std::process::Stdio::null()).output().unwrap();
+        let usual = env
+            .awskeep()
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
         let usual_code = usual.status.code().unwrap();
         assert_ne!(usual_code, 101, "{args:?}");
         // stdout gone: no error line about it, the same status.
         let (code, stderr) = with_reader_gone(&env, args, true, false);
-        assert_eq!(code, usual_code, "{args:?} with stdout's reader gone: {stderr}");
+        assert_eq!(
+            code, usual_code,
+            "{args:?} with stdout's reader gone: {stderr}"
+        );
         assert_eq!(stderr, String::from_utf8_lossy(&usual.stderr), "{args:?}");
         // stderr gone too, with --verbose writing steps there: never a panic (101).
         let mut verbose = vec!["-v"];
@@ -374,7 +418,12 @@ fn a_reader_that_has_gone_ends_the_command_quietly_with_its_usual_status() {
         assert_eq!(code, usual_code, "{verbose:?} with both readers gone");
     }
     // A failing command whose error line cannot be shown still exits with its status.
-    let (code, _) = with_reader_gone(&env, &["credential-process", "--profile", "nosuch"], false, true);
+    let (code, _) = with_reader_gone(
+        &env,
+        &["credential-process", "--profile", "nosuch"],
+        false,
+        true,
+    );
     let usual = env.run(&["credential-process", "--profile", "nosuch"], "");
     assert_ne!(usual.code(), 0);
     assert_eq!(code, usual.code());
@@ -400,7 +449,13 @@ fn man_pages(env: &TestEnv) -> Vec<String> {
 fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_all() {
     let env = TestEnv::without_keyring();
     let pages = man_pages(&env);
-    for nested in ["session-clear", "session-refresh", "store-show", "store-move", "add"] {
+    for nested in [
+        "session-clear",
+        "session-refresh",
+        "store-show",
+        "store-move",
+        "add",
+    ] {
         assert!(pages.iter().any(|p| p == nested), "{pages:?}");
     }
     assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
@@ -412,9 +467,16 @@ fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_a
             .collect();
         let run = env.run(&args, "");
         run.assert_ok();
-        let title = if page.is_empty() { "awskeep".to_string() } else { format!("awskeep-{page}") };
+        let title = if page.is_empty() {
+            "awskeep".to_string()
+        } else {
+            format!("awskeep-{page}")
+        };
         assert!(
-            run.stdout.contains(&format!(".TH {title} 1  \"awskeep {}\"", env!("CARGO_PKG_VERSION"))),
+            run.stdout.contains(&format!(
+                ".TH {title} 1  \"awskeep {}\"",
+                env!("CARGO_PKG_VERSION")
+            )),
             "{page}: {}",
             run.stdout.lines().take(4).collect::<Vec<_>>().join("\n")
         );
@@ -427,7 +489,10 @@ fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_a
                 continue;
             }
             let name = named[..length].replace("\\-", "-");
-            assert!(pages.contains(&name), "{page} names awskeep-{name}(1), which cannot be generated");
+            assert!(
+                pages.contains(&name),
+                "{page} names awskeep-{name}(1), which cannot be generated"
+            );
         }
     }
     // The nested form works as well as the joined one.
@@ -436,10 +501,13 @@ fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_a
         env.run(&["man", "session-clear"], "").stdout
     );
     // The README's loop installs every page.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let loop_line = readme
         .lines()
-        .find(|l| l.starts_with("for c in ") && l.contains("awskeep man") || l.starts_with("for c in add"))
+        .find(|l| {
+            l.starts_with("for c in ") && l.contains("awskeep man") || l.starts_with("for c in add")
+        })
         .expect("the README's man page loop");
     let looped: Vec<&str> = loop_line
         .trim_start_matches("for c in ")
@@ -449,6 +517,9 @@ fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_a
         .split_whitespace()
         .collect();
     for page in &pages {
-        assert!(looped.contains(&page.as_str()), "the README's loop misses {page}");
+        assert!(
+            looped.contains(&page.as_str()),
+            "the README's loop misses {page}"
+        );
     }
 }

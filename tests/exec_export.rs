@@ -413,7 +413,8 @@ fn export_env_evaluated_in_bash_lets_the_aws_cli_act_as_the_key() {
 fn export_falls_back_to_aws_profile_and_exec_without_double_dash_says_where_it_goes() {
     let (env, key) = user_profile("envprof");
     let mut c = env.awskeep();
-    c.args(["export", "--format", "json"]).env("AWS_PROFILE", "dev");
+    c.args(["export", "--format", "json"])
+        .env("AWS_PROFILE", "dev");
     let run = run_with_stdin(c, "");
     run.assert_ok();
     assert!(run.stdout.contains(&key.id), "{}", run.stdout);

@@ -324,7 +324,9 @@ fn import_adds_several_console_csvs_and_deletes_them_when_told() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("they still hold the secrets in plain text; delete them once the profiles work."),
+        run.stderr.contains(
+            "they still hold the secrets in plain text; delete them once the profiles work."
+        ),
         "{}",
         run.stderr
     );
@@ -410,6 +412,21 @@ fn a_temp_file_an_interrupted_write_left_is_removed_by_the_next_edit() {
     assert_eq!(
         env.files_containing("leftover/secret"),
         Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// A section migrate empties goes with the comment right above it (it described the section); the
+/// comment of the next section, and one set apart by a blank line, stay.
+#[test]
+fn an_emptied_section_takes_the_comment_above_it() {
+    let env = TestEnv::new();
+    env.write_credentials(
+        "# keys of this laptop\n\n[keep]\nregion = eu-west-1\n\n# the legacy account, from 2019\n[legacy]\naws_access_key_id = AKIAOLDPLAINTEXT0001\naws_secret_access_key = old/secret\n\n# the other one\n[other]\nregion = us-east-1\n",
+    );
+    migrate(&env, &["--no-verify", "legacy"]).assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        "# keys of this laptop\n\n[keep]\nregion = eu-west-1\n\n# the other one\n[other]\nregion = us-east-1\n"
     );
 }
 

@@ -274,18 +274,33 @@ fn a_code_of_the_wrong_shape_is_caught_before_aws_and_asked_again() {
     );
     assert!(!run.stdout.contains("AWS refused"), "{}", run.stdout);
     assert!(run.stdout.contains("\"SessionToken\""), "{}", run.stdout);
-    assert_eq!(moto.session_token_calls(), 1, "only the good code reached STS");
+    assert_eq!(
+        moto.session_token_calls(),
+        1,
+        "only the good code reached STS"
+    );
 
     // Three wrong shapes: one line saying none was sent, and still no further STS call.
     env.run(&["session", "clear", "--all"], "").assert_ok();
-    let run = at_terminal(&["MFA code for", "abc", "Try again.", "1234567", "Try again.", "12 456"]);
+    let run = at_terminal(&[
+        "MFA code for",
+        "abc",
+        "Try again.",
+        "1234567",
+        "Try again.",
+        "12 456",
+    ]);
     assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
     assert!(
         run.stdout.contains("no MFA code of the right shape was typed (3 tries; a code is 6 digits), so none was sent to AWS"),
         "{}",
         run.stdout
     );
-    assert_eq!(moto.session_token_calls(), 1, "no malformed code reached STS");
+    assert_eq!(
+        moto.session_token_calls(),
+        1,
+        "no malformed code reached STS"
+    );
 }
 
 #[test]

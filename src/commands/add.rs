@@ -105,7 +105,14 @@ pub fn add_profile(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
     );
-    report(&args, &stored, store.display_name(), &config, &region, csv_advice);
+    report(
+        &args,
+        &stored,
+        store.display_name(),
+        &config,
+        &region,
+        csv_advice,
+    );
     Ok(())
 }
 
