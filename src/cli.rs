@@ -68,7 +68,7 @@ pub enum Command {
     Rotate(RotateArgs),
     /// Move every plaintext key from ~/.aws/credentials (and ~/.aws/config) into the keychain
     #[command(
-        after_help = "Examples:\n  awskeep migrate --dry-run    show what would move\n  awskeep migrate              every profile with plaintext keys (asks first)\n  awskeep migrate dev prod     only these profiles"
+        after_help = "Examples:\n  awskeep migrate --dry-run    show what would move\n  awskeep migrate              every profile with plaintext keys (asks first)\n  awskeep migrate dev prod     only these profiles\n  awskeep migrate dev --discard-plaintext   the keychain holds dev's current key: delete the stale plaintext one"
     )]
     Migrate(MigrateArgs),
     /// Add the keys of several AWS console CSV downloads
@@ -684,6 +684,16 @@ pub struct MigrateArgs {
     /// (default: AWS_REGION / AWS_DEFAULT_REGION, [default]'s)
     #[arg(long, value_parser = crate::region_name::parse_region)]
     pub region: Option<String>,
+
+    /// Where the store already holds another key for a profile: keep the stored key (once STS
+    /// accepts it) and delete the plaintext key lines
+    #[arg(long, conflicts_with = "replace_stored")]
+    pub discard_plaintext: bool,
+
+    /// Where the store already holds another key for a profile: store the plaintext key in its
+    /// place (then delete the plaintext lines, as for any profile)
+    #[arg(long)]
+    pub replace_stored: bool,
 
     /// Go ahead without asking
     #[arg(short, long)]

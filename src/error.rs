@@ -270,10 +270,23 @@ pub enum Error {
     Output(std::io::Error),
 
     #[error(
-        "the {store_name} already holds a different key ({stored}) for profile \"{profile}\"",
+        "the {store_name} holds key {stored} for profile \"{profile}\", the plaintext lines another, {plaintext} (the one the AWS CLI and SDKs use while those lines exist): run `awskeep migrate {profile} --discard-plaintext` to keep {stored} and delete the plaintext lines, or `--replace-stored` to keep {plaintext}",
         store_name = "keychain"
     )]
-    StoreHoldsOtherKey { profile: String, stored: String },
+    StoreHoldsOtherKey {
+        profile: String,
+        stored: String,
+        plaintext: String,
+    },
+
+    #[error(
+        "the stored key {stored} of profile \"{profile}\" was not accepted ({cause}), so its plaintext lines were kept"
+    )]
+    StoredKeyRefused {
+        profile: String,
+        stored: String,
+        cause: String,
+    },
 
     #[error("some profiles were not migrated: {failed}")]
     MigrationIncomplete {
@@ -528,9 +541,12 @@ impl Error {
                 "install awskeep under a path without quotes, $, backquotes, backslashes, # or ; or control characters (e.g. `cargo install --path .` into ~/.cargo/bin)".into()
             }
             Error::NoSelfPath(_) | Error::Terminal(_) | Error::Output(_) => return None,
-            Error::StoreHoldsOtherKey { profile, .. } => format!(
-                "check which key is current; `awskeep remove {profile}` first to migrate the plaintext one"
+            Error::StoredKeyRefused { profile, .. } => format!(
+                "if the plaintext key is the current one, keep it instead: `awskeep migrate {profile} --replace-stored`"
             ),
+            Error::StoreHoldsOtherKey { .. } => {
+                "`awskeep list` shows the stored key's age and owner; the key IAM no longer lists is the stale one".into()
+            }
             Error::MigrationIncomplete { credentials, .. } => format!(
                 "their keys are still in {} as they were; fix the cause above and run `awskeep migrate` again",
                 credentials.display()
@@ -687,6 +703,7 @@ impl Error {
             | Error::Terminal(_)
             | Error::Output(_)
             | Error::StoreHoldsOtherKey { .. }
+            | Error::StoredKeyRefused { .. }
             | Error::MigrationIncomplete { .. }
             | Error::BadSetting { .. }
             | Error::LockTimeout { .. }
@@ -915,6 +932,12 @@ mod hint_tests {
             Error::StoreHoldsOtherKey {
                 profile: s("dev"),
                 stored: s("AKIA..."),
+                plaintext: s("AKIA..."),
+            },
+            Error::StoredKeyRefused {
+                profile: s("dev"),
+                stored: s("AKIA..."),
+                cause: s("x"),
             },
             Error::MigrationIncomplete {
                 failed: s("dev"),

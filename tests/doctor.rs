@@ -76,10 +76,11 @@ fn each_broken_part_is_named_with_its_fix_and_exit_is_1() {
         .stdout_contains(&format!(
             "      fix: set `credential_process = {PROGRAM} credential-process --profile dev` in [profile dev] of $HOME/.aws/config\n"
         ))
+        // The plaintext key is another than the stored one: which is which, and both ways out.
         .stdout_contains(
-            "FAIL  [dev] shadowing: profile \"dev\" has plaintext keys in $HOME/.aws/credentials, which would win over awskeep in botocore, the JS and the Go SDKs\n",
+            "FAIL  [dev] shadowing: [dev] in $HOME/.aws/credentials holds key AKIA…MPLE in plain text, which the AWS CLI and SDKs use instead of the stored key AKIA…",
         )
-        .stdout_contains("      fix: `awskeep migrate dev` moves them into the keychain in one step; or delete them from [dev] in $HOME/.aws/credentials\n")
+        .stdout_contains("`awskeep migrate dev --discard-plaintext` (deletes the plaintext lines); to keep AKIA…MPLE: `awskeep migrate dev --replace-stored`\n")
         .stdout_contains(
             "warn  [dev] region: no region in [profile dev] (only AWS_REGION=us-east-1 in this shell sets one); AWS clients without one refuse to call regional services\n",
         )

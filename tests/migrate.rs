@@ -430,6 +430,123 @@ fn an_emptied_section_takes_the_comment_above_it() {
     );
 }
 
+/// `AKIA…WXYZ`, as awskeep shows a key ID.
+fn masked(id: &str) -> String {
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+/// The stored key of `profile`, as credential-process serves it.
+fn served_key_id(env: &TestEnv, profile: &str) -> String {
+    let run = env.run(&["credential-process", "--profile", profile], "");
+    run.assert_ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    json["AccessKeyId"].as_str().unwrap().to_string()
+}
+
+/// Plaintext lines holding another key than the stored one shadow it (the SDKs read them first).
+/// doctor and migrate say which key is which and lead to either way out; nothing is deleted
+/// without the user saying so, and the stored key must work before the plaintext one is dropped.
+#[test]
+fn plaintext_lines_with_another_key_than_the_stored_one_are_resolved_either_way() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let stored = moto.new_user_with_key("shadow");
+    let plain = moto.new_key(&stored.user, &stored.arn);
+    env.add("dev", &stored, &[]).assert_ok();
+    let plaintext = format!(
+        "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        plain.id, plain.secret
+    );
+    env.write_credentials(&plaintext);
+
+    let doctor = env.run(&["doctor", "dev", "--offline"], "");
+    assert_eq!(doctor.code(), 1, "{}", doctor.stdout);
+    for needle in [
+        format!("holds key {} in plain text", masked(&plain.id)),
+        format!("instead of the stored key {}", masked(&stored.id)),
+        "awskeep migrate dev --discard-plaintext".to_string(),
+        "awskeep migrate dev --replace-stored".to_string(),
+    ] {
+        assert!(
+            doctor.stdout.contains(&needle),
+            "{needle}: {}",
+            doctor.stdout
+        );
+    }
+
+    // The dry run tells the truth: not "finishing".
+    let dry = migrate(&env, &["--dry-run", "dev"]);
+    dry.assert_ok();
+    assert!(!dry.stderr.contains("finishing"), "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains(&format!("holds another key, {}", masked(&stored.id))),
+        "{}",
+        dry.stderr
+    );
+    // Without a terminal and without a choice: both keys and both flags named, nothing changed.
+    let undecided = migrate(&env, &["dev"]);
+    assert_ne!(undecided.code(), 0);
+    assert!(
+        undecided.stderr.contains("--discard-plaintext")
+            && undecided.stderr.contains("--replace-stored"),
+        "{}",
+        undecided.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        plaintext
+    );
+
+    // Keep the stored key: the plaintext lines go, the stored key still serves.
+    let discard = migrate(&env, &["dev", "--discard-plaintext"]);
+    discard.assert_ok();
+    assert!(
+        discard.stderr.contains(&format!(
+            "kept the stored key {}, deleted the plaintext lines of key {}",
+            masked(&stored.id),
+            masked(&plain.id)
+        )),
+        "{}",
+        discard.stderr
+    );
+    assert_eq!(
+        env.files_containing(&plain.secret),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(served_key_id(&env, "dev"), stored.id);
+    env.run(&["doctor", "dev", "--offline"], "").assert_ok();
+
+    // Keep the plaintext key: it replaces the stored one.
+    env.write_credentials(&plaintext);
+    migrate(&env, &["dev", "--replace-stored"]).assert_ok();
+    assert_eq!(served_key_id(&env, "dev"), plain.id);
+    assert_eq!(
+        env.files_containing(&plain.secret),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // A stored key AWS refuses is not kept at the plaintext one's expense.
+    moto.delete_key(&plain);
+    let newest = moto.new_key(&stored.user, &stored.arn);
+    env.write_credentials(&format!(
+        "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        newest.id, newest.secret
+    ));
+    let refused = migrate(&env, &["dev", "--discard-plaintext"]);
+    assert_ne!(refused.code(), 0);
+    assert!(
+        refused.stderr.contains("was not accepted") && !refused.stderr.contains(&newest.secret),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        std::fs::read_to_string(env.credentials_path())
+            .unwrap()
+            .contains(&newest.secret)
+    );
+}
+
 /// --keep-plaintext keeps keys in ~/.aws/config too.
 #[test]
 fn keep_plaintext_keeps_keys_in_the_config_file_too() {

@@ -30,6 +30,37 @@ struct Candidate {
     in_credentials: bool,
     in_config: bool,
     already_configured: bool,
+    /// Another key the store holds for the profile (the plaintext one then shadows it: the SDKs
+    /// read plaintext first). Which to keep is the user's call: `Resolution`.
+    stored_other: Option<AccessKeyId>,
+}
+
+/// What becomes of a profile whose store already holds another key than its plaintext lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    /// No other key stored: the plaintext key moves in.
+    Move,
+    /// `--replace-stored`: the plaintext key moves in, replacing the stored one.
+    ReplaceStored,
+    /// `--discard-plaintext` (or yes at the terminal): the stored key stays, the plaintext lines go.
+    DiscardPlaintext,
+    /// Neither: asked at the terminal, else left as it is with the choice named.
+    Undecided,
+}
+
+impl Resolution {
+    fn of(candidate: &Candidate, args: &MigrateArgs) -> Self {
+        match (
+            &candidate.stored_other,
+            args.replace_stored,
+            args.discard_plaintext,
+        ) {
+            (None, _, _) => Self::Move,
+            (Some(_), true, _) => Self::ReplaceStored,
+            (Some(_), _, true) => Self::DiscardPlaintext,
+            (Some(_), false, false) => Self::Undecided,
+        }
+    }
 }
 
 /// A profile migrate leaves alone, and why.
@@ -49,7 +80,16 @@ pub fn run(
     let wanted: Vec<ProfileName> = args.names.iter().chain(&args.profiles).cloned().collect();
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    let (candidates, skipped) = find(config.document(), credentials.document(), &wanted);
+    let (mut candidates, skipped) = find(config.document(), credentials.document(), &wanted);
+    for candidate in &mut candidates {
+        candidate.stored_other = match store.get(&candidate.profile) {
+            Ok(Some(stored)) if stored.key.access_key_id != candidate.key.access_key_id => {
+                Some(stored.key.access_key_id)
+            }
+            // Unreadable: reported when the profile is migrated.
+            _ => None,
+        };
+    }
     let program = super::own_program()?;
 
     show_plan(ctx, store, &candidates, &skipped, &args);
@@ -87,7 +127,19 @@ pub fn run(
         if let Some(caveat) = process_line::caveat(&line) {
             crate::output::say(&format!("awskeep: warning: {caveat}"));
         }
-        match migrate_one(ctx, store, aws, candidate, &line, &args) {
+        let outcome = match Resolution::of(&candidate, &args) {
+            Resolution::Move | Resolution::ReplaceStored => {
+                migrate_one(ctx, store, aws, candidate, &line, &args)
+            }
+            Resolution::DiscardPlaintext => {
+                discard_plaintext(ctx, store, aws, candidate, &line, &args)
+            }
+            Resolution::Undecided => match ask_discard(ctx, store, &candidate) {
+                Ok(()) => discard_plaintext(ctx, store, aws, candidate, &line, &args),
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
             Ok(Migrated {
                 whose,
                 undated: why,
@@ -242,6 +294,7 @@ fn candidate(
         in_credentials,
         in_config,
         already_configured,
+        stored_other: None,
     })
 }
 
@@ -268,10 +321,28 @@ fn show_plan(
                 (true, false) => "credentials",
                 _ => "config",
             };
-            let note = if c.already_configured {
-                " (already points at awskeep: finishing)"
-            } else {
-                ""
+            let note = match (&c.stored_other, Resolution::of(c, args)) {
+                (Some(stored), Resolution::ReplaceStored) => format!(
+                    " (replacing key {stored}, which the {} holds)",
+                    store.display_name()
+                ),
+                (Some(stored), Resolution::DiscardPlaintext) => format!(
+                    " (not moved: the {} keeps key {stored}; these plaintext lines are deleted)",
+                    store.display_name()
+                ),
+                (Some(stored), _) => format!(
+                    " (the {} holds another key, {stored}: {})",
+                    store.display_name(),
+                    if ctx.stdin_is_terminal && !args.dry_run {
+                        "asked below which to keep"
+                    } else {
+                        "--discard-plaintext keeps it, --replace-stored keeps this one"
+                    }
+                ),
+                (None, _) if c.already_configured => {
+                    " (already points at awskeep: finishing)".to_string()
+                }
+                (None, _) => String::new(),
             };
             output::say(&format!(
                 "  {:<20} {}  from {from}{note}",
@@ -340,14 +411,20 @@ fn migrate_one(
         )?)
     };
     let previous = store.get(profile)?;
-    if let Some(old) = &previous
-        && old.key.access_key_id != candidate.key.access_key_id
-    {
-        return Err(Error::StoreHoldsOtherKey {
-            profile: profile.to_string(),
-            stored: old.key.access_key_id.masked(),
-        });
+    let replacing = previous
+        .as_ref()
+        .is_some_and(|old| old.key.access_key_id != candidate.key.access_key_id);
+    if replacing && !args.replace_stored {
+        // Stored since the plan was shown: the same choice as there.
+        return Err(other_key_error(
+            profile,
+            previous.as_ref().map(|p| &p.key.access_key_id),
+            &candidate.key.access_key_id,
+        ));
     }
+    // What is known of the stored key (when it was added, created in IAM, whose) is carried over
+    // only for that same key, never to the key replacing it.
+    let previous_same = previous.as_ref().filter(|_| !replacing);
     let whose = owner
         .as_ref()
         .map(|o| format!(" ({})", o.arn))
@@ -367,14 +444,12 @@ fn migrate_one(
         },
         None => (None, None),
     };
-    let created = created.or_else(|| previous.as_ref().and_then(|p| p.iam_created_at));
+    let created = created.or_else(|| previous_same.and_then(|p| p.iam_created_at));
     let undated = undated.filter(|_| created.is_none());
     let stored = StoredKey::new(
         candidate.key,
-        owner.or_else(|| previous.as_ref().and_then(|p| p.owner.clone())),
-        previous
-            .as_ref()
-            .map_or_else(SystemTime::now, |p| p.added_at),
+        owner.or_else(|| previous_same.and_then(|p| p.owner.clone())),
+        previous_same.map_or_else(SystemTime::now, |p| p.added_at),
     )
     .created_in_iam(created);
 
@@ -414,6 +489,147 @@ fn migrate_one(
     Ok(Migrated {
         whose,
         undated,
+        region,
+    })
+}
+
+fn other_key_error(
+    profile: &ProfileName,
+    stored: Option<&AccessKeyId>,
+    plaintext: &AccessKeyId,
+) -> Error {
+    Error::StoreHoldsOtherKey {
+        profile: profile.to_string(),
+        stored: stored.map(ToString::to_string).unwrap_or_default(),
+        plaintext: plaintext.to_string(),
+    }
+}
+
+/// For a profile whose store holds another key than its plaintext lines: asks at the terminal
+/// whether to keep the stored key and delete the plaintext lines. `--yes` does not answer it: the
+/// plaintext key may be the current one. Without a terminal, or on no, the profile stays as it is
+/// and the error names both keys and both flags.
+fn ask_discard(ctx: &Context, store: &dyn CredentialStore, candidate: &Candidate) -> Result<()> {
+    let refused = || {
+        other_key_error(
+            &candidate.profile,
+            candidate.stored_other.as_ref(),
+            &candidate.key.access_key_id,
+        )
+    };
+    if !ctx.stdin_is_terminal {
+        return Err(refused());
+    }
+    let question = format!(
+        "Profile {}: the {} holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines?",
+        candidate.profile,
+        store.display_name(),
+        candidate
+            .stored_other
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        candidate.key.access_key_id,
+        candidate
+            .stored_other
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
+    prompt::confirm(&question, false, "--discard-plaintext", true).map_err(|_| refused())
+}
+
+/// Keeps the stored key and deletes the profile's plaintext key lines (the stale copy that shadows
+/// it), pointing the profile at awskeep if it is not yet. The stored key is checked with STS first
+/// (unless `--no-verify`): a stored key AWS refuses is not the one to keep.
+fn discard_plaintext(
+    ctx: &Context,
+    store: &dyn CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    candidate: Candidate,
+    line: &SettingValue,
+    args: &MigrateArgs,
+) -> Result<Migrated> {
+    let profile = &candidate.profile;
+    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    if candidate.in_config {
+        still_holds(&config, profile, &candidate.key)?;
+    }
+    if candidate.in_credentials {
+        still_holds(&credentials, profile, &candidate.key)?;
+    }
+    let region = super::region::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        None,
+    );
+    drop(credentials);
+    let Some(stored) = store.get(profile)? else {
+        return Err(Error::NoStoredKey {
+            profile: profile.to_string(),
+            store: store.display_name(),
+        });
+    };
+    if candidate.stored_other.as_ref() != Some(&stored.key.access_key_id) {
+        // The store changed since the plan: nothing is deleted on the strength of an old answer.
+        return Err(other_key_error(
+            profile,
+            Some(&stored.key.access_key_id),
+            &candidate.key.access_key_id,
+        ));
+    }
+    let whose = if args.no_verify {
+        String::new()
+    } else {
+        let owner = super::verify_key(
+            ctx,
+            aws,
+            args.region.as_deref(),
+            region.region(),
+            &stored.key,
+        )
+        .map_err(|e| Error::StoredKeyRefused {
+            profile: profile.to_string(),
+            stored: stored.key.access_key_id.to_string(),
+            cause: e.cause_line(),
+        })?;
+        format!(" ({})", owner.arn)
+    };
+    config.set(profile, "credential_process", line);
+    region.apply(&mut config, profile);
+    if candidate.in_config {
+        for key in KEY_LINES {
+            config.remove(profile.as_str(), key);
+        }
+    }
+    super::save_profile(&config, profile, Some(line.as_str()), region.written())?;
+    if candidate.in_credentials {
+        let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+        still_holds(&credentials, profile, &candidate.key)?;
+        for key in KEY_LINES {
+            credentials.remove(profile.as_str(), key);
+        }
+        credentials.save(|text| {
+            super::confirm_edit(
+                &credentials.path,
+                FileKind::Credentials,
+                text,
+                profile,
+                "aws_secret_access_key",
+                None,
+            )
+        })?;
+    }
+    Ok(Migrated {
+        whose: format!(
+            "{whose}: kept the stored key {}, deleted the plaintext lines of key {}",
+            stored.key.access_key_id, candidate.key.access_key_id
+        ),
+        undated: None,
         region,
     })
 }

@@ -61,7 +61,11 @@ pub fn check(
     }
 
     findings.push(process_line_finding(files, profile, line));
-    findings.push(shadowing_finding(files, profile));
+    let stored_id = match &item {
+        Some(Ok(Some(key))) => Some(&key.key.access_key_id),
+        _ => None,
+    };
+    findings.push(shadowing_finding(files, profile, stored_id));
     let region = files.config.get(profile.as_str(), "region");
     facts.region = region.map(str::to_string);
     findings.push(region_finding(ctx, files, profile, region));
@@ -256,8 +260,43 @@ fn is_executable(_: &std::fs::Metadata) -> bool {
     true
 }
 
-fn shadowing_finding(files: &Files, profile: &ProfileName) -> Finding {
+fn shadowing_finding(
+    files: &Files,
+    profile: &ProfileName,
+    stored: Option<&crate::secret::AccessKeyId>,
+) -> Finding {
     let check = "shadowing";
+    // Plaintext lines holding another key than the stored one: the SDKs use that one, and which
+    // of the two is current is for the user to say; each way out is named.
+    let plaintext = [
+        (
+            &files.credentials_path,
+            &files.credentials,
+            profile.to_string(),
+        ),
+        (&files.config_path, &files.config, section(profile)),
+    ]
+    .into_iter()
+    .find_map(|(path, document, where_)| {
+        let id = document.get(profile.as_str(), "aws_access_key_id")?;
+        Some((path, where_, crate::secret::AccessKeyId::parse(id).ok()))
+    });
+    if let (Some(stored), Some((path, where_, Some(plaintext)))) = (stored, &plaintext)
+        && *stored != *plaintext
+    {
+        return Finding::new(
+            Severity::Fail,
+            check,
+            format!(
+                "[{}] in {} holds key {plaintext} in plain text, which the AWS CLI and SDKs use instead of the stored key {stored}",
+                where_.trim_start_matches('[').trim_end_matches(']'),
+                path.display()
+            ),
+        )
+        .fix(format!(
+            "to keep the stored key {stored}: `awskeep migrate {profile} --discard-plaintext` (deletes the plaintext lines); to keep {plaintext}: `awskeep migrate {profile} --replace-stored`"
+        ));
+    }
     if let Err(error) = crate::commands::plaintext_keys(
         (&files.config_path, &files.config),
         (&files.credentials_path, &files.credentials),
