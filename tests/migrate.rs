@@ -547,6 +547,60 @@ fn plaintext_lines_with_another_key_than_the_stored_one_are_resolved_either_way(
     );
 }
 
+/// At a terminal, migrate asks which key to keep; `n` keeps both where they are.
+#[test]
+fn at_a_terminal_migrate_offers_to_delete_the_stale_plaintext_lines() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let stored = moto.new_user_with_key("shadow-tty");
+    let plain = moto.new_key(&stored.user, &stored.arn);
+    env.add("dev", &stored, &[]).assert_ok();
+    let plaintext = format!(
+        "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        plain.id, plain.secret
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    let at_terminal = |answer: &str| {
+        let mut command = env.command("python3");
+        command
+            .arg(script)
+            .args([
+                "Move 1 key(s)",
+                "y",
+                "and delete the plaintext lines?",
+                answer,
+                "--",
+            ])
+            .arg(env!("CARGO_BIN_EXE_awskeep"))
+            .args(["migrate", "dev"]);
+        common::run_with_stdin(command, "")
+    };
+    env.write_credentials(&plaintext);
+    let no = at_terminal("n");
+    assert_ne!(no.code(), 0, "{}", no.stdout);
+    assert!(
+        no.stdout.contains(&format!(
+            "holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines? [y/N]",
+            masked(&stored.id),
+            masked(&plain.id),
+            masked(&stored.id)
+        )),
+        "{}",
+        no.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).unwrap(),
+        plaintext
+    );
+    let yes = at_terminal("y");
+    assert_eq!(yes.code(), 0, "{}", yes.stdout);
+    assert_eq!(
+        env.files_containing(&plain.secret),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(served_key_id(&env, "dev"), stored.id);
+}
+
 /// --keep-plaintext keeps keys in ~/.aws/config too.
 #[test]
 fn keep_plaintext_keeps_keys_in_the_config_file_too() {
