@@ -1,7 +1,7 @@
 //! `awskeep add`: every way a key comes in, every refusal, and that a refusal leaves the config
 //! file, the credentials file and the store exactly as they were.
 
-mod common;
+use crate::common;
 
 use common::{Moto, TestEnv, run_with_stdin};
 

@@ -1,7 +1,7 @@
 //! `awskeep bootstrap` against moto with auth enforcement: the key is created in IAM and lands in the
 //! keychain without ever being shown; quota, failures and refusals create nothing and orphan nothing.
 
-mod common;
+use crate::common;
 
 use common::clients::{Client, caller_arn};
 use common::{Moto, Run, TestEnv, TestKey, run_with_stdin};

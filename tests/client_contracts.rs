@@ -4,7 +4,7 @@
 //! long-term key and for a session. Windows: `process_line::windows_clients` (unit tests) and
 //! tests/windows.rs (Wine). docs/CLIENTS.md names each source.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::{Command, Stdio};

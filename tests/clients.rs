@@ -4,7 +4,7 @@
 //! SDK v1 and v2, Ruby, the CRT, PHP's provider) with awskeep installed at a plain path and at paths
 //! that need quoting, for a long-term key and for a session.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

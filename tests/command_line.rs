@@ -1,7 +1,7 @@
 //! The command line itself: usage errors, help and version, through the real binary, and the
 //! command-test builder (`common::expect`) checked against known output.
 
-mod common;
+use crate::common;
 
 use common::TestEnv;
 use common::expect::diff;

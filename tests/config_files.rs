@@ -3,7 +3,7 @@
 //! through, not a versioned target; inputs are bounded; removing a section keeps its neighbours
 //! apart by the blank lines that separated them.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::MetadataExt;
 

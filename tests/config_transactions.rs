@@ -2,7 +2,7 @@
 //! while awskeep waits is kept (or, when it touched the same setting, the edit is refused and the
 //! store put back), and no value can smuggle a line into the file.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! cache"): a second `credential-process` makes no D-Bus call, every change through awskeep drops
 //! the cache first, an entry expires at its bound, a locked keyring or a deleted item stops it at
 //! the next recheck, and another login session's keyring does not see it. D-Bus calls are counted with dbus-monitor on the test's own bus, as scripts/bench does.
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

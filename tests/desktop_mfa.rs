@@ -4,7 +4,7 @@
 //! AWS CLI and boto3 get a session that way. Without DISPLAY, or with the prompt cancelled, one line
 //! says how to give the code; `awskeep session refresh` in a terminal fills the cache first.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

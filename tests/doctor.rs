@@ -1,7 +1,7 @@
 //! `awskeep doctor` through the real binary, gnome-keyring and moto: all well exits 0; each broken
 //! part of a profile is named with its fix and exits 1; `--json` carries the same findings.
 
-mod common;
+use crate::common;
 
 use common::{Moto, TestEnv, run_with_stdin};
 

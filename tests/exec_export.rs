@@ -6,7 +6,7 @@
 //! caller's limits; nesting is refused, and each export format is exact (and the env form works
 //! under `eval` in bash).
 
-mod common;
+use crate::common;
 
 use common::clients::venv_bin;
 use common::private_moto::PrivateMoto;

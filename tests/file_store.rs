@@ -4,7 +4,7 @@
 //! choice with and without a Secret Service, and `store move` interrupted and finished, with a
 //! concurrent writer, with lines that name the old store, and with a newer item in either store.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

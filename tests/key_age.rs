@@ -3,7 +3,7 @@
 //! Runs against a private moto whose first key of an `aged-*` user was made three years ago
 //! (tests/support/moto_aged.py); its auth is off.
 
-mod common;
+use crate::common;
 
 use common::private_moto::PrivateMoto;
 use common::{Moto, TestEnv};

@@ -3,7 +3,7 @@
 //! other delimiter) does not fail it; an editing command still refuses the file, with a hint that
 //! does not claim the AWS CLI cannot read it.
 
-mod common;
+use crate::common;
 
 use common::clients::venv_bin;
 use common::{TestEnv, run_with_stdin};

@@ -2,7 +2,7 @@
 //! IDs in `--json`, key ages from IAM (marked when IAM's date is unknown), one key under several
 //! profiles; what `remove` says about the key in IAM, or does with it.
 
-mod common;
+use crate::common;
 
 use common::{Moto, TestEnv};
 

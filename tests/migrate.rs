@@ -2,7 +2,7 @@
 //! every profile to the same identity, no secret is left in any file, comments and other settings stay,
 //! and an interruption at any point loses nothing.
 
-mod common;
+use crate::common;
 
 use common::clients::{Client, caller_arn};
 use common::{Moto, TestEnv, TestKey, run_with_stdin};

@@ -1,6 +1,6 @@
 //! Process hygiene: no core dump can hold a secret, and awskeep's lock folder is the user's own.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Stdio;

@@ -3,7 +3,7 @@
 //! the profile has, and the `aws ...` command they suggest works exactly as printed with the real AWS
 //! CLI v1 (which reads AWS_DEFAULT_REGION, never AWS_REGION) and boto3.
 
-mod common;
+use crate::common;
 
 use common::clients::{Client, caller_arn, venv_bin};
 use common::{Moto, Run, TestEnv, TestKey, run_with_stdin};

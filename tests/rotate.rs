@@ -6,7 +6,7 @@
 //! `--now` deletes at once. Tests that check what happens in IAM right after a rotation pass
 //! `--now`; the deferral has its own tests, with the debug-build lease override set short.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

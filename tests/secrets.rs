@@ -1,7 +1,7 @@
 //! The secret never reaches stderr, a non-credential stdout, argv or any file outside the store,
 //! even with --verbose and even on failures.
 
-mod common;
+use crate::common;
 
 use common::{Moto, Run, TestEnv};
 

@@ -7,7 +7,7 @@
 //! the endpoint nor its own connection past the deadline, and a stderr whose reader is gone costs a
 //! log line, not the server.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! gone, refresh near expiry, single flight across 32 processes, a SIGKILLed lock holder, MFA codes
 //! from a command and from a terminal, and a role profile on top of an awskeep profile.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};

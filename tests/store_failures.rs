@@ -1,7 +1,7 @@
 //! The keychain not being there, being locked, or holding an item awskeep did not write: one clear
 //! line, the right exit code, and nothing half-written.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

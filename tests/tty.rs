@@ -1,7 +1,7 @@
 //! `awskeep add` at a terminal: the key ID and the secret are asked on the tty, the secret without
 //! echo, and questions are answered there.
 
-mod common;
+use crate::common;
 
 use common::{Moto, TestEnv, run_with_stdin};
 

@@ -3,7 +3,7 @@
 //! list, session cache, bootstrap, rotate, migrate, remove; the Windows Rust SDK (which runs the line
 //! with `cmd.exe /C`) and boto3 (botocore's Windows split) consume the JSON.
 
-mod common;
+use crate::common;
 
 use awskeep::process_line::windows_clients::{WindowsClient, runs};
 use common::private_moto::PrivateMoto;

@@ -3,7 +3,6 @@
 //! every other `AWS_*` variable cleared. IAM and STS are the moto server `scripts/test` started on
 //! 127.0.0.1 (auth enforced); the clients are the real AWS CLI, boto3, JS SDK v3 and Rust SDK, and
 //! for the client matrix the Go SDK v1 and v2, Ruby, the CRT and PHP's provider (clients.rs).
-#![allow(dead_code)]
 
 pub mod clients;
 pub mod expect;
