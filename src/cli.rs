@@ -245,9 +245,8 @@ pub enum SessionCommand {
     Refresh {
         #[command(flatten)]
         profile: Option<ProfileName>,
-        /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
-        #[arg(long, value_name = "COMMAND")]
-        mfa_process: Option<String>,
+        #[command(flatten)]
+        mfa: MfaProcessFlag,
     },
 }
 
@@ -257,9 +256,8 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub profile: ProfileName,
 
-    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
-    #[arg(long, value_name = "COMMAND")]
-    pub mfa_process: Option<String>,
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
 
     /// The command and its arguments, after `--`
     #[arg(
@@ -294,9 +292,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "env")]
     pub format: ExportFormat,
 
-    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
-    #[arg(long, value_name = "COMMAND")]
-    pub mfa_process: Option<String>,
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
 }
 
 #[derive(Debug, Args)]
@@ -313,9 +310,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value = "env")]
     pub format: ServeFormat,
 
-    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
-    #[arg(long, value_name = "COMMAND")]
-    pub mfa_process: Option<String>,
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
 }
 
 /// The shells `serve` can print its variables for.
@@ -538,13 +534,28 @@ impl Command {
     }
 }
 
+/// `--mfa-process`, for every command that may need an MFA code (declared once).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MfaProcessFlag {
+    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_process: Option<String>,
+}
+
+/// `--session on|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionMode {
+    On,
+    Off,
+}
+
 /// Session settings `add` and `bootstrap` write into the profile.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SessionFlags {
     /// Serve short-lived STS sessions (on) or the key itself (off); default: on when the profile has
     /// mfa_serial
-    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
-    pub session: Option<String>,
+    #[arg(long, value_name = "on|off", value_enum)]
+    pub session: Option<SessionMode>,
 
     /// How long each session lasts (1h to 36h; default 12h)
     #[arg(long, value_name = "DURATION", value_parser = crate::session::parse_duration)]
@@ -646,7 +657,7 @@ pub struct RotateArgs {
     pub finish_retirement_after: Option<u64>,
 
     /// The region for the STS and IAM calls (default: AWS_REGION, the profile's, us-east-1)
-    #[arg(long)]
+    #[arg(long, value_parser = crate::region_name::parse_region)]
     pub region: Option<String>,
 
     /// How long to wait for IAM to accept the new key
@@ -761,9 +772,8 @@ pub struct CredentialProcessArgs {
     #[command(flatten)]
     pub profile: Option<ProfileName>,
 
-    /// A command that prints the MFA code (overrides the profile's awskeep_mfa_process)
-    #[arg(long, value_name = "COMMAND")]
-    pub mfa_process: Option<String>,
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
 }
 
 #[derive(Debug, Args)]

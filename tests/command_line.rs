@@ -523,3 +523,29 @@ fn every_page_a_man_page_names_can_be_generated_and_the_readme_loop_makes_them_a
         );
     }
 }
+
+#[test]
+fn every_region_flag_checks_its_value_and_session_takes_on_or_off() {
+    let env = TestEnv::without_keyring();
+    for args in [
+        &["rotate", "dev", "--region", "eu west"][..],
+        &["add", "dev", "--region", "eu west"],
+        &["migrate", "--region", "eu west"],
+        &["import", "--csv", "x.csv", "--region", "eu west"],
+    ] {
+        let run = env.run(args, "");
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("invalid value 'eu west' for '--region"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = env.run(&["add", "dev", "--session", "maybe"], "");
+    assert_eq!(run.code(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[possible values: on, off]"),
+        "{}",
+        run.stderr
+    );
+}

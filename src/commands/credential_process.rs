@@ -19,6 +19,7 @@ pub fn run(
     args: CredentialProcessArgs,
 ) -> Result<()> {
     let profile = credentials::profile_or_default(ctx, args.profile)?;
-    let json = credentials::process_json(ctx, store, aws, &profile, args.mfa_process.as_deref())?;
+    let json =
+        credentials::process_json(ctx, store, aws, &profile, args.mfa.mfa_process.as_deref())?;
     output::print_bytes(json.expose_bytes())
 }

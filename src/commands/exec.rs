@@ -94,7 +94,7 @@ pub fn run(
         store,
         aws,
         &profile,
-        args.mfa_process.as_deref(),
+        args.mfa.mfa_process.as_deref(),
         Refresh::IfNeeded,
     )?;
     // clap requires a COMMAND; an empty one is refused as env(1) refuses a missing program.

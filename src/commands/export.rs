@@ -29,7 +29,7 @@ pub fn run(
         store,
         aws,
         &profile,
-        args.mfa_process.as_deref(),
+        args.mfa.mfa_process.as_deref(),
         Refresh::IfNeeded,
     )?;
     let shell = match args.format {

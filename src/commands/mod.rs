@@ -181,11 +181,11 @@ pub(crate) fn apply_session_flags(
     profile: &ProfileName,
     flags: &crate::cli::SessionFlags,
 ) {
-    if let Some(mode) = &flags.session {
+    if let Some(mode) = flags.session {
         config.set(
             profile,
             "awskeep_session",
-            &SettingValue::flag(mode == "on"),
+            &SettingValue::flag(mode == crate::cli::SessionMode::On),
         );
     }
     if let Some(duration) = flags.session_duration {

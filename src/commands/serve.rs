@@ -68,7 +68,7 @@ pub fn run(
     args: ServeArgs,
 ) -> Result<()> {
     let profile = credentials::profile_or_default(ctx, args.profile)?;
-    let mfa_process = args.mfa_process.as_deref();
+    let mfa_process = args.mfa.mfa_process.as_deref();
     // Resolve once before listening: a profile that cannot be served fails here, and an MFA code
     // is asked now, while the person who started serve is at its terminal.
     let first = credentials::resolve(ctx, store, aws, &profile, mfa_process, Refresh::IfNeeded)?;

@@ -39,17 +39,14 @@ pub fn run(
             }
             Ok(())
         }
-        SessionCommand::Refresh {
-            profile,
-            mfa_process,
-        } => {
+        SessionCommand::Refresh { profile, mfa } => {
             let profile = credentials::profile_or_default(ctx, profile)?;
             let resolved = credentials::resolve(
                 ctx,
                 store,
                 aws,
                 &profile,
-                mfa_process.as_deref(),
+                mfa.mfa_process.as_deref(),
                 Refresh::Force,
             )?;
             let until = resolved
