@@ -393,6 +393,19 @@ pub enum Error {
         command: String,
     },
 
+    /// A standard role profile (`role_arn` + `source_profile` / `credential_source`) named where
+    /// awskeep serves credentials: it holds no key for it and does not assume roles itself.
+    #[error(
+        "profile \"{profile}\" is a role profile (role_arn, {via}): awskeep holds no key for it and does not assume roles"
+    )]
+    RoleProfile {
+        profile: String,
+        /// How it gets its source credentials: `source_profile = dev`, `credential_source = ...`.
+        via: String,
+        /// The source profile, when it is one awskeep holds a key for.
+        awskeep_source: Option<String>,
+    },
+
     #[error("doctor found {failed} problem(s)")]
     DoctorFound { failed: usize },
 }
@@ -440,6 +453,28 @@ impl Error {
             Error::KeyShared { others, .. } => format!(
                 "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
             ),
+            Error::RoleProfile { profile, awskeep_source, .. } => {
+                let from = awskeep_source
+                    .as_ref()
+                    .map_or(String::new(), |source| format!(" from {source}'s awskeep key"));
+                match (cmd, awskeep_source) {
+                    (Some(C::Exec), source) => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: run the command with AWS_PROFILE={profile} set (`aws ... --profile {profile}` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2) prints the role's credentials{}",
+                        source.as_ref().map_or(String::new(), |source| format!(
+                            "; `awskeep exec {source} -- COMMAND` runs it as {source} itself"
+                        ))
+                    ),
+                    (Some(C::Export), source) => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: set AWS_PROFILE={profile}, or print the role's credentials with `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2){}",
+                        source.as_ref().map_or(String::new(), |source| format!(
+                            "; `awskeep export {source}` prints {source}'s own"
+                        ))
+                    ),
+                    _ => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: use the profile directly (`aws ... --profile {profile}`, AWS_PROFILE={profile})"
+                    ),
+                }
+            }
             Error::UnsafeLockDir { path, .. } => format!(
                 "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
                 path.display()
@@ -621,9 +656,10 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } | Error::NoSuchUser { .. } => {
-                exit::NOT_FOUND
-            }
+            Error::NoStoredKey { .. }
+            | Error::NoSuchProfile { .. }
+            | Error::NoSuchUser { .. }
+            | Error::RoleProfile { .. } => exit::NOT_FOUND,
             Error::StoreUnavailable { .. }
             | Error::StoreLocked { .. }
             | Error::FileStoreLocked { .. }
@@ -978,6 +1014,13 @@ mod hint_tests {
             },
             Error::DoctorFound { failed: 2 },
         ];
+        for awskeep_source in [None, Some(s("dev"))] {
+            all.push(Error::RoleProfile {
+                profile: s("deploy"),
+                via: s("source_profile = dev"),
+                awskeep_source,
+            });
+        }
         for store in [
             "macOS Keychain",
             "Windows Credential Manager",
@@ -1070,6 +1113,10 @@ mod hint_tests {
         }
         let mut words = rest.iter();
         while let Some(word) = words.next() {
+            // What follows `--` is the command `exec` runs, not awskeep's.
+            if *word == "--" {
+                break;
+            }
             if let Some(name) = word.strip_prefix("--") {
                 let arg = cmd
                     .get_arguments()
@@ -1113,6 +1160,8 @@ mod hint_tests {
         assert!(!lies("x. Hint: run `awskeep add --no-verfy`.", rotate).is_empty());
         assert!(!lies("x. Hint: run `awskeep list dev`.", rotate).is_empty());
         assert!(!lies("x. Hint: run `awskeep session`.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep exec dev --nope -- aws`.", rotate).is_empty());
+        assert!(lies("x. Hint: run `awskeep exec dev -- aws --nope`.", rotate).is_empty());
         assert!(
             lies(
                 "x. Hint: run `awskeep session clear dev`, or pass --yes.",
