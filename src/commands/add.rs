@@ -82,6 +82,7 @@ pub fn run(
         super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
+    super::warn_shared_key(store, profile, &stored.key.access_key_id);
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
