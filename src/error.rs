@@ -393,6 +393,30 @@ pub enum Error {
         command: String,
     },
 
+    /// A rotation finds the IAM user at two keys, and the other one is not free to delete.
+    #[error(
+        "IAM user {user} already has two access keys, the most AWS allows: {profile}'s and {other}; a rotation needs room for a new one, so nothing was changed"
+    )]
+    NoRoomToRotate {
+        profile: String,
+        user: String,
+        /// The other key, masked, and whose it is: `AKIA…WXYZ, active, which no awskeep profile
+        /// holds`.
+        other: String,
+        /// The awskeep profiles that hold the other key.
+        held_by: Vec<String>,
+        /// The AWS CLI line that deletes the other key.
+        delete_command: String,
+    },
+
+    /// `rotate --all`: some profiles were not rotated (each said why on its own line).
+    #[error("{count} of {total} profiles were not rotated: {failed}")]
+    RotationsFailed {
+        count: usize,
+        total: usize,
+        failed: String,
+    },
+
     /// A standard role profile (`role_arn` + `source_profile` / `credential_source`) named where
     /// awskeep serves credentials: it holds no key for it and does not assume roles itself.
     #[error(
@@ -450,9 +474,29 @@ impl Error {
             Error::KeyLeftInIam { command, .. } => {
                 format!("the key still works; delete it as a user allowed to: `{command}`")
             }
-            Error::KeyShared { others, .. } => format!(
-                "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
+            Error::KeyShared { profile, others } => match others.split(", ").collect::<Vec<_>>().as_slice() {
+                [other] => format!(
+                    "a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove {other}` (the key stays in IAM for {profile}; use {profile} where you used {other}), then `awskeep rotate {profile}`"
+                ),
+                _ => format!(
+                    "a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove NAME` for each of {others} (the key stays in IAM for {profile}; use {profile} in their place), then `awskeep rotate {profile}`"
+                ),
+            },
+            Error::NoRoomToRotate { profile, held_by, .. } if !held_by.is_empty() => match held_by.as_slice() {
+                [other] => format!(
+                    "{profile} and {other} hold keys of the same IAM user, so neither can rotate; keep one profile for the user: `awskeep remove {other} --delete-key` frees the room (use {profile} where you used {other}), then `awskeep rotate {profile}`"
+                ),
+                _ => format!(
+                    "{profile} and {} hold keys of the same IAM user, so no rotation has room; keep one profile for the user: `awskeep remove NAME` for each of them, the last with `awskeep remove NAME --delete-key`, then `awskeep rotate {profile}`",
+                    held_by.join(", ")
+                ),
+            },
+            Error::NoRoomToRotate { delete_command, .. } => format!(
+                "if nothing uses that key any more, delete it (`{delete_command}`), then run the command again; a program that still needs it is better given its own IAM user"
             ),
+            Error::RotationsFailed { .. } => {
+                "each still has the key it had; do what the line for it above says, then run the command again".into()
+            }
             Error::RoleProfile { profile, awskeep_source, .. } => {
                 let from = awskeep_source
                     .as_ref()
@@ -689,6 +733,8 @@ impl Error {
             | Error::StoreItemTooLarge { .. }
             | Error::UnprovenKey { .. }
             | Error::KeyShared { .. }
+            | Error::NoRoomToRotate { .. }
+            | Error::RotationsFailed { .. }
             | Error::UnsafeLockDir { .. }
             | Error::StoreIndexBusy { .. }
             | Error::StoreMoving { .. }
@@ -747,10 +793,15 @@ impl Error {
 
     /// The single line printed on stderr: cause, then the hint for `command` (None: not known).
     pub fn one_line(&self, command: Option<CommandKind>) -> String {
-        let cause = self.to_string().replace(['\n', '\r'], " ");
+        format!("awskeep: {}", self.cause_and_hint(command))
+    }
+
+    /// `one_line` without its `awskeep: ` prefix, for a line about one of several profiles.
+    pub fn cause_and_hint(&self, command: Option<CommandKind>) -> String {
+        let cause = self.cause_line();
         match self.hint(command) {
-            Some(hint) => format!("awskeep: {cause}. Hint: {hint}."),
-            None => format!("awskeep: {cause}."),
+            Some(hint) => format!("{cause}. Hint: {hint}."),
+            None => format!("{cause}."),
         }
     }
 }
@@ -1012,8 +1063,28 @@ mod hint_tests {
                 port: 1,
                 source: io(),
             },
+            Error::KeyShared {
+                profile: s("a"),
+                others: s("b, c"),
+            },
+            Error::RotationsFailed {
+                count: 2,
+                total: 3,
+                failed: s("a, b"),
+            },
             Error::DoctorFound { failed: 2 },
         ];
+        for held_by in [vec![], vec![s("b")], vec![s("b"), s("c")]] {
+            all.push(Error::NoRoomToRotate {
+                profile: s("a"),
+                user: s("alice"),
+                other: s("AKIA…WXYZ, active, which no awskeep profile holds"),
+                held_by,
+                delete_command: s(
+                    "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name alice",
+                ),
+            });
+        }
         for awskeep_source in [None, Some(s("dev"))] {
             all.push(Error::RoleProfile {
                 profile: s("deploy"),
