@@ -393,6 +393,20 @@ pub enum Error {
         command: String,
     },
 
+    /// `remove --delete-key` (or `--deactivate-key`) of a key another profile holds too.
+    #[error(
+        "key {key} of profile {profile} is also held by {others}: it would stop working for them if {done} in IAM, so nothing was changed"
+    )]
+    KeyHeldElsewhere {
+        profile: String,
+        key: String,
+        others: String,
+        /// "deleted" or "deactivated".
+        done: &'static str,
+        /// The flag that asked for it: `--delete-key` or `--deactivate-key`.
+        flag: &'static str,
+    },
+
     /// A rotation finds the IAM user at two keys, and the other one is not free to delete.
     #[error(
         "IAM user {user} already has two access keys, the most AWS allows: {profile}'s and {other}; a rotation needs room for a new one, so nothing was changed"
@@ -482,6 +496,12 @@ impl Error {
                     "a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove NAME` for each of {others} (the key stays in IAM for {profile}; use {profile} in their place), then `awskeep rotate {profile}`"
                 ),
             },
+            Error::KeyHeldElsewhere { profile, others, flag, .. } if this(C::Remove) => format!(
+                "pass --keep-key to remove {profile} alone (the key keeps working for {others}); to end the key, remove {others} first, then `awskeep remove {profile} {flag}`"
+            ),
+            Error::KeyHeldElsewhere { profile, others, .. } => format!(
+                "remove {profile} alone and keep the key for {others}, or remove {others} first"
+            ),
             Error::NoRoomToRotate { profile, held_by, .. } if !held_by.is_empty() => match held_by.as_slice() {
                 [other] => format!(
                     "{profile} and {other} hold keys of the same IAM user, so neither can rotate; keep one profile for the user: `awskeep remove {other} --delete-key` frees the room (use {profile} where you used {other}), then `awskeep rotate {profile}`"
@@ -733,6 +753,7 @@ impl Error {
             | Error::StoreItemTooLarge { .. }
             | Error::UnprovenKey { .. }
             | Error::KeyShared { .. }
+            | Error::KeyHeldElsewhere { .. }
             | Error::NoRoomToRotate { .. }
             | Error::RotationsFailed { .. }
             | Error::UnsafeLockDir { .. }
@@ -1062,6 +1083,20 @@ mod hint_tests {
             Error::ServeListen {
                 port: 1,
                 source: io(),
+            },
+            Error::KeyHeldElsewhere {
+                profile: s("a"),
+                key: s("AKIA…MPLE"),
+                others: s("b"),
+                done: "deleted",
+                flag: "--delete-key",
+            },
+            Error::KeyHeldElsewhere {
+                profile: s("a"),
+                key: s("AKIA…MPLE"),
+                others: s("b, c"),
+                done: "deactivated",
+                flag: "--deactivate-key",
             },
             Error::KeyShared {
                 profile: s("a"),
