@@ -282,6 +282,95 @@ fn remove_on_a_terminal_asks_about_the_key_only_when_no_other_profile_holds_it()
     assert_eq!(moto.key_ids(&own.user), Vec::<String>::new());
 }
 
+/// remove takes out what awskeep wrote into the section (the credential_process line and every
+/// `awskeep_*` setting) and keeps what other tools read (region, output, mfa_serial), comments and
+/// the other sections; a section left with nothing else goes.
+#[test]
+fn remove_takes_out_awskeeps_settings_and_keeps_the_users() {
+    let env = TestEnv::new();
+    env.without_region();
+    let before = "# mine\n\
+        [profile dev]\n\
+        region = eu-west-1\n\
+        output = json\n\
+        awskeep_cache = 5m\n\
+        awskeep_mfa_prompt = terminal\n\
+        awskeep_mfa_process = echo 123456\n\
+        \n\
+        [profile other]\n\
+        region = us-east-1\n";
+    env.write_config(before);
+    let serial = "arn:aws:iam::123456789012:mfa/me";
+    for (profile, extra) in [
+        (
+            "dev",
+            &[
+                "--session",
+                "on",
+                "--session-duration",
+                "8h",
+                "--mfa-serial",
+                serial,
+            ][..],
+        ),
+        ("solo", &["--session", "on"][..]),
+    ] {
+        let mut args = vec!["add", profile, "--no-verify"];
+        args.extend_from_slice(extra);
+        env.expect(args)
+            .stdin("AKIAIOSFODNN7EXAMPLE\nsecretsecret\n")
+            .run();
+    }
+    let added = env.read_config();
+    for setting in [
+        "awskeep_session = true",
+        "awskeep_session_duration = 8h",
+        "[profile solo]",
+    ] {
+        assert!(added.contains(setting), "{added}");
+    }
+
+    env.expect(["remove", "dev", "--yes"]).run();
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "# mine\n\
+             [profile dev]\n\
+             region = eu-west-1\n\
+             output = json\n\
+             mfa_serial = {serial}\n\
+             \n\
+             [profile other]\n\
+             region = us-east-1\n\
+             \n\
+             [profile solo]\n\
+             credential_process = {}\n\
+             awskeep_session = true\n",
+            added
+                .lines()
+                .find_map(|l| l
+                    .strip_prefix("credential_process = ")
+                    .filter(|v| v.ends_with("--profile solo")))
+                .unwrap()
+        )
+    );
+    // The issue's case: awskeep_session = true was left with no credential source.
+    env.expect(["remove", "solo", "--yes"]).run();
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "# mine\n\
+             [profile dev]\n\
+             region = eu-west-1\n\
+             output = json\n\
+             mfa_serial = {serial}\n\
+             \n\
+             [profile other]\n\
+             region = us-east-1\n"
+        )
+    );
+}
+
 /// IAM refuses the deletion: the profile is gone from awskeep, and the one error line says the key
 /// still works and gives the command to delete it.
 #[test]

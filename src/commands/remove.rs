@@ -1,7 +1,9 @@
-//! `awskeep remove PROFILE`: deletes the profile's store item and its awskeep `credential_process`
-//! line (the section goes too when nothing else is in it). The config is edited first, so no client
-//! is left pointing at a missing item if the store delete fails. A credential_process that is not
-//! awskeep's is left alone.
+//! `awskeep remove PROFILE`: deletes the profile's store item and what awskeep wrote into its
+//! section: the awskeep `credential_process` line and the `awskeep_*` settings (`SETTINGS`); the
+//! section goes too when nothing else is in it. The AWS settings (`region`, `mfa_serial`, ...) stay:
+//! other tools read them, and the user may have written them. The config is edited first, so no
+//! client is left pointing at a missing item if the store delete fails. A credential_process that
+//! is not awskeep's is left alone.
 //!
 //! Removing a profile does not touch IAM by itself: the key still works. Then awskeep says so and
 //! prints the `aws iam delete-access-key` line; `--delete-key` (or `--deactivate-key`, or yes to the
@@ -23,6 +25,16 @@ use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyOwner, StoredKey};
 use crate::store::CredentialStore;
+
+/// The per-profile settings awskeep reads, all of them `awskeep_*`: `remove` takes them out with the
+/// profile. (`awskeep_unlock_timeout` in `[default]` is the file store's, not a profile's: it stays.)
+pub const SETTINGS: &[&str] = &[
+    "awskeep_session",
+    "awskeep_session_duration",
+    "awskeep_mfa_prompt",
+    "awskeep_mfa_process",
+    "awskeep_cache",
+];
 
 /// What to do with the profile's keys in IAM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +114,7 @@ pub fn run(
     };
     prompt::confirm(
         &format!(
-            "Remove profile {profile}: its key from the {} and its awskeep line from {}{also}?",
+            "Remove profile {profile}: its key from the {} and its awskeep settings from {}{also}?",
             store.display_name(),
             config.path.display()
         ),
@@ -132,12 +144,22 @@ pub fn run(
         _ => in_iam,
     };
 
+    // What awskeep wrote into the section goes; a credential_process that is not awskeep's stays.
     if in_config {
         config.remove(profile.as_str(), "credential_process");
-        super::save_process_line(&config, profile, None)?;
+    }
+    for key in SETTINGS {
+        config.remove(profile.as_str(), key);
+    }
+    if config.is_changed() {
+        let kept = config
+            .document()
+            .get(profile.as_str(), "credential_process")
+            .map(str::to_string);
+        super::save_process_line(&config, profile, kept.as_deref())?;
         output::trace(
             ctx.verbose,
-            &format!("removed credential_process from {}", config.path.display()),
+            &format!("removed awskeep's settings from {}", config.path.display()),
         );
     }
     if in_store {
@@ -304,4 +326,47 @@ fn say_still_works(id: &AccessKeyId, owner: Option<&KeyOwner>) {
         "Key {id} is still active in IAM: awskeep only forgot it. To delete it: {}",
         super::delete_key_command(id, owner)
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `awskeep_*` setting the source reads is one `remove` takes out with the profile, but
+    /// the file store's `awskeep_unlock_timeout` (read from `[default]`, not a profile's).
+    #[test]
+    fn remove_knows_every_awskeep_setting() {
+        fn walk(dir: &std::path::Path, found: &mut std::collections::BTreeSet<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (at, _) in text.match_indices("\"awskeep_") {
+                        let name: String = text[at + 1..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        if name.len() > "awskeep_".len()
+                            && text[at + 1 + name.len()..].starts_with('"')
+                        {
+                            found.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        found.remove("awskeep_unlock_timeout");
+        assert!(found.len() >= 5, "{found:?}");
+        for name in &found {
+            assert!(
+                super::SETTINGS.contains(&name.as_str()),
+                "{name} is missing from remove::SETTINGS"
+            );
+        }
+    }
 }
