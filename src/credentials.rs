@@ -219,10 +219,14 @@ fn resolve_from(
             store.display_name()
         ),
     );
-    let key = store.get(profile)?.ok_or_else(|| Error::NoStoredKey {
-        profile: profile.to_string(),
-        store: store.display_name(),
-    })?;
+    let Some(key) = store.get(profile)? else {
+        return Err(
+            role_profile(store, profile, config).unwrap_or_else(|| Error::NoStoredKey {
+                profile: profile.to_string(),
+                store: store.display_name(),
+            }),
+        );
+    };
     crate::rotation::background::nudge(ctx, profile, &key);
     if !settings.enabled {
         if refresh == Refresh::Force {
@@ -267,6 +271,35 @@ fn resolve_from(
     let fresh = fetch(ctx, aws, profile, &key, settings, mfa_process, config)?;
     store.set_session(profile, &fresh)?;
     Ok(session(fresh))
+}
+
+/// A profile awskeep holds no key for that is a standard role profile (`role_arn` with
+/// `source_profile`, `credential_source` or `web_identity_token_file`): the AWS CLI and SDKs assume the role themselves, so
+/// the error says that instead of offering to store a long-term key for it.
+fn role_profile(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    config: &Document,
+) -> Option<Error> {
+    config.get(profile.as_str(), "role_arn")?;
+    let setting = |key: &str| {
+        config
+            .get(profile.as_str(), key)
+            .map(|value| (key.to_string(), value.to_string()))
+    };
+    let (key, value) = setting("source_profile")
+        .or_else(|| setting("credential_source"))
+        .or_else(|| setting("web_identity_token_file"))?;
+    let awskeep_source = (key == "source_profile")
+        .then(|| ProfileName::parse(&value).ok())
+        .flatten()
+        .filter(|source| source != profile && matches!(store.get(source), Ok(Some(_))))
+        .map(|source| source.to_string());
+    Some(Error::RoleProfile {
+        profile: profile.to_string(),
+        via: format!("{key} = {value}"),
+        awskeep_source,
+    })
 }
 
 fn cached(

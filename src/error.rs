@@ -411,6 +411,57 @@ pub enum Error {
         command: String,
     },
 
+    /// `remove --delete-key` (or `--deactivate-key`) of a key another profile holds too.
+    #[error(
+        "key {key} of profile {profile} is also held by {others}: it would stop working for them if {done} in IAM, so nothing was changed"
+    )]
+    KeyHeldElsewhere {
+        profile: String,
+        key: String,
+        others: String,
+        /// "deleted" or "deactivated".
+        done: &'static str,
+        /// The flag that asked for it: `--delete-key` or `--deactivate-key`.
+        flag: &'static str,
+    },
+
+    /// A rotation finds the IAM user at two keys, and the other one is not free to delete.
+    #[error(
+        "IAM user {user} already has two access keys, the most AWS allows: {profile}'s and {other}; a rotation needs room for a new one, so nothing was changed"
+    )]
+    NoRoomToRotate {
+        profile: String,
+        user: String,
+        /// The other key, masked, and whose it is: `AKIA…WXYZ, active, which no awskeep profile
+        /// holds`.
+        other: String,
+        /// The awskeep profiles that hold the other key.
+        held_by: Vec<String>,
+        /// The AWS CLI line that deletes the other key.
+        delete_command: String,
+    },
+
+    /// `rotate --all`: some profiles were not rotated (each said why on its own line).
+    #[error("{count} of {total} profiles were not rotated: {failed}")]
+    RotationsFailed {
+        count: usize,
+        total: usize,
+        failed: String,
+    },
+
+    /// A standard role profile (`role_arn` + `source_profile` / `credential_source`) named where
+    /// awskeep serves credentials: it holds no key for it and does not assume roles itself.
+    #[error(
+        "profile \"{profile}\" is a role profile (role_arn, {via}): awskeep holds no key for it and does not assume roles"
+    )]
+    RoleProfile {
+        profile: String,
+        /// How it gets its source credentials: `source_profile = dev`, `credential_source = ...`.
+        via: String,
+        /// The source profile, when it is one awskeep holds a key for.
+        awskeep_source: Option<String>,
+    },
+
     #[error("doctor found {failed} problem(s)")]
     DoctorFound { failed: usize },
 }
@@ -455,9 +506,57 @@ impl Error {
             Error::KeyLeftInIam { command, .. } => {
                 format!("the key still works; delete it as a user allowed to: `{command}`")
             }
-            Error::KeyShared { others, .. } => format!(
-                "give each profile its own key (`awskeep bootstrap NAME --yes`), or `awskeep remove` the duplicates ({others}), then rotate"
+            Error::KeyShared { profile, others } => match others.split(", ").collect::<Vec<_>>().as_slice() {
+                [other] => format!(
+                    "a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove {other}` (the key stays in IAM for {profile}; use {profile} where you used {other}), then `awskeep rotate {profile}`"
+                ),
+                _ => format!(
+                    "a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove NAME` for each of {others} (the key stays in IAM for {profile}; use {profile} in their place), then `awskeep rotate {profile}`"
+                ),
+            },
+            Error::KeyHeldElsewhere { profile, others, flag, .. } if this(C::Remove) => format!(
+                "pass --keep-key to remove {profile} alone (the key keeps working for {others}); to end the key, remove {others} first, then `awskeep remove {profile} {flag}`"
             ),
+            Error::KeyHeldElsewhere { profile, others, .. } => format!(
+                "remove {profile} alone and keep the key for {others}, or remove {others} first"
+            ),
+            Error::NoRoomToRotate { profile, held_by, .. } if !held_by.is_empty() => match held_by.as_slice() {
+                [other] => format!(
+                    "{profile} and {other} hold keys of the same IAM user, so neither can rotate; keep one profile for the user: `awskeep remove {other} --delete-key` frees the room (use {profile} where you used {other}), then `awskeep rotate {profile}`"
+                ),
+                _ => format!(
+                    "{profile} and {} hold keys of the same IAM user, so no rotation has room; keep one profile for the user: `awskeep remove NAME` for each of them, the last with `awskeep remove NAME --delete-key`, then `awskeep rotate {profile}`",
+                    held_by.join(", ")
+                ),
+            },
+            Error::NoRoomToRotate { delete_command, .. } => format!(
+                "if nothing uses that key any more, delete it (`{delete_command}`), then run the command again; a program that still needs it is better given its own IAM user"
+            ),
+            Error::RotationsFailed { .. } => {
+                "each still has the key it had; do what the line for it above says, then run the command again".into()
+            }
+            Error::RoleProfile { profile, awskeep_source, .. } => {
+                let from = awskeep_source
+                    .as_ref()
+                    .map_or(String::new(), |source| format!(" from {source}'s awskeep key"));
+                match (cmd, awskeep_source) {
+                    (Some(C::Exec), source) => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: run the command with AWS_PROFILE={profile} set (`aws ... --profile {profile}` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2) prints the role's credentials{}",
+                        source.as_ref().map_or(String::new(), |source| format!(
+                            "; `awskeep exec {source} -- COMMAND` runs it as {source} itself"
+                        ))
+                    ),
+                    (Some(C::Export), source) => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: set AWS_PROFILE={profile}, or print the role's credentials with `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2){}",
+                        source.as_ref().map_or(String::new(), |source| format!(
+                            "; `awskeep export {source}` prints {source}'s own"
+                        ))
+                    ),
+                    _ => format!(
+                        "the AWS CLI and SDKs assume the role themselves{from}: use the profile directly (`aws ... --profile {profile}`, AWS_PROFILE={profile})"
+                    ),
+                }
+            }
             Error::UnsafeLockDir { path, .. } => format!(
                 "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
                 path.display()
@@ -643,9 +742,10 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NoStoredKey { .. } | Error::NoSuchProfile { .. } | Error::NoSuchUser { .. } => {
-                exit::NOT_FOUND
-            }
+            Error::NoStoredKey { .. }
+            | Error::NoSuchProfile { .. }
+            | Error::NoSuchUser { .. }
+            | Error::RoleProfile { .. } => exit::NOT_FOUND,
             Error::StoreUnavailable { .. }
             | Error::StoreLocked { .. }
             | Error::FileStoreLocked { .. }
@@ -675,6 +775,9 @@ impl Error {
             | Error::StoreItemTooLarge { .. }
             | Error::UnprovenKey { .. }
             | Error::KeyShared { .. }
+            | Error::KeyHeldElsewhere { .. }
+            | Error::NoRoomToRotate { .. }
+            | Error::RotationsFailed { .. }
             | Error::UnsafeLockDir { .. }
             | Error::StoreIndexBusy { .. }
             | Error::StoreMoving { .. }
@@ -735,10 +838,15 @@ impl Error {
 
     /// The single line printed on stderr: cause, then the hint for `command` (None: not known).
     pub fn one_line(&self, command: Option<CommandKind>) -> String {
-        let cause = self.to_string().replace(['\n', '\r'], " ");
+        format!("awskeep: {}", self.cause_and_hint(command))
+    }
+
+    /// `one_line` without its `awskeep: ` prefix, for a line about one of several profiles.
+    pub fn cause_and_hint(&self, command: Option<CommandKind>) -> String {
+        let cause = self.cause_line();
         match self.hint(command) {
-            Some(hint) => format!("awskeep: {cause}. Hint: {hint}."),
-            None => format!("awskeep: {cause}."),
+            Some(hint) => format!("{cause}. Hint: {hint}."),
+            None => format!("{cause}."),
         }
     }
 }
@@ -1007,8 +1115,49 @@ mod hint_tests {
                 port: 1,
                 source: io(),
             },
+            Error::KeyHeldElsewhere {
+                profile: s("a"),
+                key: s("AKIA…MPLE"),
+                others: s("b"),
+                done: "deleted",
+                flag: "--delete-key",
+            },
+            Error::KeyHeldElsewhere {
+                profile: s("a"),
+                key: s("AKIA…MPLE"),
+                others: s("b, c"),
+                done: "deactivated",
+                flag: "--deactivate-key",
+            },
+            Error::KeyShared {
+                profile: s("a"),
+                others: s("b, c"),
+            },
+            Error::RotationsFailed {
+                count: 2,
+                total: 3,
+                failed: s("a, b"),
+            },
             Error::DoctorFound { failed: 2 },
         ];
+        for held_by in [vec![], vec![s("b")], vec![s("b"), s("c")]] {
+            all.push(Error::NoRoomToRotate {
+                profile: s("a"),
+                user: s("alice"),
+                other: s("AKIA…WXYZ, active, which no awskeep profile holds"),
+                held_by,
+                delete_command: s(
+                    "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name alice",
+                ),
+            });
+        }
+        for awskeep_source in [None, Some(s("dev"))] {
+            all.push(Error::RoleProfile {
+                profile: s("deploy"),
+                via: s("source_profile = dev"),
+                awskeep_source,
+            });
+        }
         for store in [
             "macOS Keychain",
             "Windows Credential Manager",
@@ -1101,6 +1250,10 @@ mod hint_tests {
         }
         let mut words = rest.iter();
         while let Some(word) = words.next() {
+            // What follows `--` is the command `exec` runs, not awskeep's.
+            if *word == "--" {
+                break;
+            }
             if let Some(name) = word.strip_prefix("--") {
                 let arg = cmd
                     .get_arguments()
@@ -1144,6 +1297,8 @@ mod hint_tests {
         assert!(!lies("x. Hint: run `awskeep add --no-verfy`.", rotate).is_empty());
         assert!(!lies("x. Hint: run `awskeep list dev`.", rotate).is_empty());
         assert!(!lies("x. Hint: run `awskeep session`.", rotate).is_empty());
+        assert!(!lies("x. Hint: run `awskeep exec dev --nope -- aws`.", rotate).is_empty());
+        assert!(lies("x. Hint: run `awskeep exec dev -- aws --nope`.", rotate).is_empty());
         assert!(
             lies(
                 "x. Hint: run `awskeep session clear dev`, or pass --yes.",

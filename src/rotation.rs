@@ -477,7 +477,7 @@ pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
 }
 
 /// The other profiles whose items hold `id` (as their key, pending or previous).
-fn profiles_holding(
+pub fn profiles_holding(
     store: &dyn CredentialStore,
     id: &AccessKeyId,
     except: &ProfileName,

@@ -144,6 +144,74 @@ fn re_adding_asks_and_force_replaces() {
     assert_eq!(env.read_config(), config, "the same line, not a second one");
 }
 
+fn shared_warning(profile: &str, holders: &str, them: &str) -> String {
+    format!(
+        "awskeep: warning: key AKIA…MPLE of profile {profile} is also stored as {holders}. A key two profiles hold cannot be rotated (rotating it for one would break {them}: `awskeep rotate` refuses it), and `awskeep remove` leaves it in IAM while another profile holds it. Keep one profile per key (`awskeep remove NAME`), or give each its own key.\n"
+    )
+}
+
+/// A key another profile already holds is stored (two names for one key may be meant), with a
+/// warning at once naming that profile and what sharing means, not only at a later `list`; import
+/// (which adds through add) warns too. A key no other profile holds, or the profile's own key
+/// added again, gets none.
+#[test]
+fn adding_a_key_another_profile_holds_warns_naming_it() {
+    let env = TestEnv::new();
+    let key = "AKIAIOSFODNN7EXAMPLE\nsecretsecret\n";
+    let run = env.run(&["add", "a", "--no-verify"], key);
+    run.assert_ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let run = env.run(&["add", "a", "--no-verify", "--force"], key);
+    run.assert_ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+
+    let run = env.run(&["add", "b", "--no-verify"], key);
+    run.assert_ok();
+    let warning = shared_warning("b", "profile a", "the other");
+    assert!(
+        run.stderr.contains(&warning),
+        "{warning}in:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        served_key_id(&env, "b"),
+        "AKIAIOSFODNN7EXAMPLE",
+        "stored anyway"
+    );
+
+    let run = env.run(
+        &["add", "c", "--no-verify"],
+        "AKIAI44QH8DHBEXAMPLE\nsecretsecret\n",
+    );
+    run.assert_ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+
+    let csv = env.path("d.csv");
+    std::fs::write(
+        &csv,
+        "Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPLE,secretsecret\n",
+    )
+    .unwrap();
+    let run = env.run(
+        &[
+            "import",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--profile",
+            "d",
+            "--no-verify",
+        ],
+        "",
+    );
+    run.assert_ok();
+    let warning = shared_warning("d", "profiles a, b", "the others");
+    assert!(
+        run.stderr.contains(&warning),
+        "{warning}in:\n{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn keys_in_the_credentials_file_are_refused_with_the_fix() {
     let moto = Moto::connect();

@@ -485,3 +485,65 @@ fn exec_and_export_serve_the_session_credential_process_serves() {
         "boto3 and the CLI signed with the session: {signers:?}"
     );
 }
+
+/// A standard role profile (`role_arn` + `source_profile`) holds no awskeep key: exec, export and
+/// credential-process say so and what works today (the AWS CLI and SDKs assume the role from the
+/// source profile's awskeep credentials), never "run `awskeep add deploy`", which would store a
+/// long-term key for a role profile. The suggestion works: the AWS CLI acts as the role.
+#[test]
+fn exec_and_export_of_a_role_profile_say_what_works_instead() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let key = moto.new_admin_with_key("role-source");
+    env.add("dev", &key, &[]).assert_ok();
+    env.append_config(
+        "\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = dev\n\n[profile sso-deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = corp\n",
+    );
+    let cause = "awskeep: profile \"deploy\" is a role profile (role_arn, source_profile = dev): awskeep holds no key for it and does not assume roles. Hint: the AWS CLI and SDKs assume the role themselves from dev's awskeep key: ";
+    env.expect(["exec", "deploy", "--", "true"])
+        .status(3)
+        .stderr(&format!(
+            "{cause}run the command with AWS_PROFILE=deploy set (`aws ... --profile deploy` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile deploy --format env` (AWS CLI v2) prints the role's credentials; `awskeep exec dev -- COMMAND` runs it as dev itself.\n"
+        ))
+        .run();
+    env.expect(["export", "deploy"])
+        .status(3)
+        .stdout("")
+        .stderr(&format!(
+            "{cause}set AWS_PROFILE=deploy, or print the role's credentials with `aws configure export-credentials --profile deploy --format env` (AWS CLI v2); `awskeep export dev` prints dev's own.\n"
+        ))
+        .run();
+    env.expect(["credential-process", "--profile", "deploy"])
+        .status(3)
+        .stdout("")
+        .stderr(&format!(
+            "{cause}use the profile directly (`aws ... --profile deploy`, AWS_PROFILE=deploy).\n"
+        ))
+        .run();
+    // A source awskeep does not hold: no awskeep command is offered for it.
+    env.expect(["exec", "sso-deploy", "--", "true"])
+        .status(3)
+        .stderr(
+            "awskeep: profile \"sso-deploy\" is a role profile (role_arn, source_profile = corp): awskeep holds no key for it and does not assume roles. Hint: the AWS CLI and SDKs assume the role themselves: run the command with AWS_PROFILE=sso-deploy set (`aws ... --profile sso-deploy` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile sso-deploy --format env` (AWS CLI v2) prints the role's credentials.\n",
+        )
+        .run();
+
+    // What the hint says works: the AWS CLI assumes the role from dev's awskeep key.
+    let mut cli = env.command(aws());
+    cli.args([
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        "deploy",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    let run = run_with_stdin(cli, "");
+    assert!(
+        run.stdout
+            .starts_with("arn:aws:sts::123456789012:assumed-role/deploy/"),
+        "{run:?}"
+    );
+}

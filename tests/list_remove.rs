@@ -178,21 +178,197 @@ fn remove_delete_key_deletes_it_in_iam_and_deactivate_key_deactivates_it() {
     );
 }
 
-/// A key another profile holds is never deleted in IAM with the profile removed.
+/// A key another profile holds is never deleted in IAM with the profile removed: `--delete-key`
+/// asking for it is refused before anything changes (not silently ignored), and says what works;
+/// without the flag the profile goes and the key stays, naming the profile that holds it. Once
+/// that profile is the last holder, `--delete-key` deletes it.
 #[test]
-fn remove_delete_key_leaves_a_key_another_profile_holds() {
+fn remove_delete_key_refuses_a_key_another_profile_holds() {
     let moto = Moto::connect();
     let env = TestEnv::new();
     let key = moto.new_admin_with_key("rm-shared");
     env.add("a", &key, &[]).assert_ok();
     env.add("b", &key, &[]).assert_ok();
+    let config = env.read_config();
     env.expect(["remove", "a", "--yes", "--delete-key"])
+        .status(1)
         .stderr(&format!(
-            "Removed profile a.\nKey {} stays in IAM: another awskeep profile still holds it.\n",
+            "awskeep: key {} of profile a is also held by b: it would stop working for them if deleted in IAM, so nothing was changed. Hint: pass --keep-key to remove a alone (the key keeps working for b); to end the key, remove b first, then `awskeep remove a --delete-key`.\n",
             masked(&key.id)
         ))
         .run();
-    assert_eq!(moto.key_ids(&key.user), vec![key.id.clone()]);
+    env.expect(["remove", "a", "--yes", "--deactivate-key"])
+        .status(1)
+        .stderr_contains("if deactivated in IAM, so nothing was changed")
+        .stderr_contains("then `awskeep remove a --deactivate-key`.")
+        .run();
+    assert_eq!(env.read_config(), config, "nothing was changed");
+    assert!(env.secret_tool_lookup("a").is_some());
+    assert_eq!(
+        moto.key_statuses(&key.user),
+        vec![(key.id.clone(), "Active".to_string())]
+    );
+
+    env.expect(["remove", "a", "--yes"])
+        .stderr(&format!(
+            "Removed profile a.\nKey {} stays in IAM: profile b still holds it.\n",
+            masked(&key.id)
+        ))
+        .run();
+    env.expect(["remove", "b", "--yes", "--delete-key"])
+        .stderr(&format!(
+            "Removed profile b.\nDeleted key {} of IAM user {}.\n",
+            masked(&key.id),
+            key.user
+        ))
+        .run();
+    assert_eq!(moto.key_ids(&key.user), Vec::<String>::new());
+}
+
+/// Runs awskeep on a terminal (tests/support/pty_run.py), answering each prompt as it appears.
+fn at_terminal(env: &TestEnv, dialogue: &[&str], args: &[&str]) -> common::Run {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    let mut command = env.command("python3");
+    command
+        .arg(script)
+        .args(dialogue)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_awskeep"))
+        .args(args);
+    common::run_with_stdin(command, "")
+}
+
+/// On a terminal, remove asks whether to delete the key in IAM only when the answer can matter: a
+/// key another profile holds stays whatever is answered, so it is not asked about (the `y` typed
+/// ahead would answer it, and the key would still be there). A key no one else holds is asked about.
+#[test]
+fn remove_on_a_terminal_asks_about_the_key_only_when_no_other_profile_holds_it() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let shared = moto.new_admin_with_key("rm-tty-shared");
+    env.add("a", &shared, &[]).assert_ok();
+    env.add("b", &shared, &[]).assert_ok();
+    // "y", then one more "y" typed ahead for a second question, were there one.
+    let run = at_terminal(&env, &["Remove profile a", "y\ry"], &["remove", "a"]);
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("Delete key"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "Key {} stays in IAM: profile b still holds it.",
+            masked(&shared.id)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(moto.key_ids(&shared.user), vec![shared.id.clone()]);
+    assert!(env.secret_tool_lookup("a").is_none());
+
+    let own = moto.new_admin_with_key("rm-tty-own");
+    env.add("c", &own, &[]).assert_ok();
+    let run = at_terminal(
+        &env,
+        &["Remove profile c", "y", "Delete key", "y"],
+        &["remove", "c"],
+    );
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            "Delete key {} in IAM too? It then stops working everywhere.",
+            masked(&own.id)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(moto.key_ids(&own.user), Vec::<String>::new());
+}
+
+/// remove takes out what awskeep wrote into the section (the credential_process line and every
+/// `awskeep_*` setting) and keeps what other tools read (region, output, mfa_serial), comments and
+/// the other sections; a section left with nothing else goes.
+#[test]
+fn remove_takes_out_awskeeps_settings_and_keeps_the_users() {
+    let env = TestEnv::new();
+    env.without_region();
+    let before = "# mine\n\
+        [profile dev]\n\
+        region = eu-west-1\n\
+        output = json\n\
+        awskeep_cache = 5m\n\
+        awskeep_mfa_prompt = terminal\n\
+        awskeep_mfa_process = echo 123456\n\
+        \n\
+        [profile other]\n\
+        region = us-east-1\n";
+    env.write_config(before);
+    let serial = "arn:aws:iam::123456789012:mfa/me";
+    for (profile, extra) in [
+        (
+            "dev",
+            &[
+                "--session",
+                "on",
+                "--session-duration",
+                "8h",
+                "--mfa-serial",
+                serial,
+            ][..],
+        ),
+        ("solo", &["--session", "on"][..]),
+    ] {
+        let mut args = vec!["add", profile, "--no-verify"];
+        args.extend_from_slice(extra);
+        env.expect(args)
+            .stdin("AKIAIOSFODNN7EXAMPLE\nsecretsecret\n")
+            .run();
+    }
+    let added = env.read_config();
+    for setting in [
+        "awskeep_session = true",
+        "awskeep_session_duration = 8h",
+        "[profile solo]",
+    ] {
+        assert!(added.contains(setting), "{added}");
+    }
+
+    env.expect(["remove", "dev", "--yes"]).run();
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "# mine\n\
+             [profile dev]\n\
+             region = eu-west-1\n\
+             output = json\n\
+             mfa_serial = {serial}\n\
+             \n\
+             [profile other]\n\
+             region = us-east-1\n\
+             \n\
+             [profile solo]\n\
+             credential_process = {}\n\
+             awskeep_session = true\n",
+            added
+                .lines()
+                .find_map(|l| l
+                    .strip_prefix("credential_process = ")
+                    .filter(|v| v.ends_with("--profile solo")))
+                .unwrap()
+        )
+    );
+    // The issue's case: awskeep_session = true was left with no credential source.
+    env.expect(["remove", "solo", "--yes"]).run();
+    assert_eq!(
+        env.read_config(),
+        format!(
+            "# mine\n\
+             [profile dev]\n\
+             region = eu-west-1\n\
+             output = json\n\
+             mfa_serial = {serial}\n\
+             \n\
+             [profile other]\n\
+             region = us-east-1\n"
+        )
+    );
 }
 
 /// IAM refuses the deletion: the profile is gone from awskeep, and the one error line says the key

@@ -712,3 +712,28 @@ fn keys_in_two_sections_of_one_name_are_left_alone() {
     );
     assert_eq!(env.secret_tool_lookup("dev"), None);
 }
+
+/// Two plaintext profiles with one key: both move (nothing is lost), and migrate warns at the
+/// second that the key is now stored under both, as `add` does.
+#[test]
+fn migrating_one_key_under_two_profiles_warns_that_they_share_it() {
+    let env = TestEnv::new();
+    env.write_credentials(
+        "[x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = secretsecret\n\n[y]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = secretsecret\n",
+    );
+    let run = env.run(&["migrate", "--yes", "--no-verify"], "");
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "awskeep: warning: key AKIA…MPLE of profile y is also stored as profile x. A key two profiles hold cannot be rotated"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("warning: key").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

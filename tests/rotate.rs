@@ -373,6 +373,86 @@ fn all_rotates_every_profile_old_enough() {
     }
 }
 
+/// `rotate --all` that cannot rotate some profiles says, per profile, why and what helps (a shared
+/// key, a user at two keys whose other key a profile holds, a user at two keys whose other key
+/// nobody holds), rotates the rest, and ends with one error line whose hint is true for them. The
+/// per-profile help then works: deleting the unused key lets that profile rotate.
+#[test]
+fn rotate_all_says_per_profile_why_nothing_rotated_and_what_helps() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let shared = moto.new_admin_with_key("rot-all-shared");
+    env.add("a", &shared, &[]).assert_ok();
+    env.add("b", &shared, &[]).assert_ok();
+    let c = moto.new_admin_with_key("rot-all-two");
+    let d = moto.new_key(&c.user, &c.arn);
+    env.add("c", &c, &[]).assert_ok();
+    env.add("d", &d, &[]).assert_ok();
+    let e = moto.new_admin_with_key("rot-all-spare");
+    let spare = moto.new_key(&e.user, &e.arn);
+    env.add("e", &e, &[]).assert_ok();
+    let f = moto.new_admin_with_key("rot-all-fine");
+    env.add("f", &f, &[]).assert_ok();
+
+    let run = rotate(
+        &env,
+        &["--all", "--older-than", "0s", "--yes", "--now"],
+        None,
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let lines = [
+        "  FAILED a: profile \"a\" shares its key with b; rotating it would delete the key they use, so nothing was changed. Hint: a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove b` (the key stays in IAM for a; use a where you used b), then `awskeep rotate a`.\n".to_string(),
+        "  FAILED b: profile \"b\" shares its key with a; rotating it would delete the key they use, so nothing was changed. Hint: a rotation replaces the key of one profile only; keep one profile for this key: `awskeep remove a` (the key stays in IAM for b; use b where you used a), then `awskeep rotate b`.\n".to_string(),
+        format!(
+            "  FAILED c: IAM user {} already has two access keys, the most AWS allows: c's and {}, active, which awskeep profile d holds; a rotation needs room for a new one, so nothing was changed. Hint: c and d hold keys of the same IAM user, so neither can rotate; keep one profile for the user: `awskeep remove d --delete-key` frees the room (use c where you used d), then `awskeep rotate c`.\n",
+            c.user,
+            masked(&d.id)
+        ),
+        format!(
+            "  FAILED e: IAM user {} already has two access keys, the most AWS allows: e's and {}, active, which no awskeep profile holds; a rotation needs room for a new one, so nothing was changed. Hint: if nothing uses that key any more, delete it (`aws iam delete-access-key --access-key-id {} --user-name {}`), then run the command again; a program that still needs it is better given its own IAM user.\n",
+            e.user,
+            masked(&spare.id),
+            spare.id,
+            e.user
+        ),
+    ];
+    for line in &lines {
+        assert!(
+            run.stderr.contains(line.as_str()),
+            "{line}\nin:\n{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("Rotated f: key "), "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("awskeep: 5 of 6 profiles were not rotated: ")
+            && last.ends_with(
+                ". Hint: each still has the key it had; do what the line for it above says, then run the command again."
+            ),
+        "{last}"
+    );
+    assert!(!run.stderr.contains("--profile NAME"), "{}", run.stderr);
+    for (profile, key) in [
+        ("a", &shared),
+        ("b", &shared),
+        ("c", &c),
+        ("d", &d),
+        ("e", &e),
+    ] {
+        assert_eq!(current(&env, profile).0, key.id, "{profile} kept its key");
+    }
+
+    // What e's line says helps: delete the key nothing uses; then e rotates.
+    moto.delete_key(&spare);
+    rotate(&env, &["e", "--yes", "--now"], None).assert_ok();
+    assert_one_working_key_of(&env, &moto, &e, "e");
+    // What a's line says: keep one profile for the key.
+    env.run(&["remove", "b", "--yes"], "").assert_ok();
+    rotate(&env, &["a", "--yes", "--now"], None).assert_ok();
+    assert_one_working_key_of(&env, &moto, &shared, "a");
+}
+
 #[test]
 fn a_failing_pending_write_deletes_the_new_key_again() {
     let moto = Moto::connect();
@@ -512,7 +592,14 @@ fn an_inactive_key_another_profile_holds_is_never_deleted_for_room() {
     moto.deactivate(&b);
     let run = rotate(&env, &["--profile", "a", "--yes"], None);
     assert!(!run.status.success(), "{run:?}");
-    assert!(run.stderr.contains("held by an awskeep profile"), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "IAM user {} already has two access keys, the most AWS allows: a's and {}, inactive, which awskeep profile b holds;",
+            a.user,
+            masked(&b.id)
+        )),
+        "{run:?}"
+    );
     assert!(moto.key_ids(&a.user).contains(&b.id), "b's key was deleted");
 }
 

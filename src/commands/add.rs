@@ -101,6 +101,7 @@ pub fn add_profile(
         super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
+    super::warn_shared_key(store, profile, &stored.key.access_key_id);
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),

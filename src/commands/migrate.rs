@@ -466,6 +466,7 @@ fn migrate_one(
         super::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
     super::drop_session(store, profile);
+    super::warn_shared_key(store, profile, &stored.key.access_key_id);
     super::crash_point(ctx, "migrate:after-config-write");
 
     if candidate.in_credentials && !keep_plaintext {

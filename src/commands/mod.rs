@@ -200,6 +200,29 @@ pub(crate) fn apply_session_flags(
     }
 }
 
+/// Warns when other profiles already hold key `id`, just stored as `profile` (add, import,
+/// migrate): a shared key cannot be rotated, nor deleted with one of its profiles. Best effort: a
+/// store that cannot list its profiles says nothing here.
+pub(crate) fn warn_shared_key(
+    store: &dyn CredentialStore,
+    profile: &ProfileName,
+    id: &crate::secret::AccessKeyId,
+) {
+    let Ok(others) = crate::rotation::profiles_holding(store, id, profile) else {
+        return;
+    };
+    if others.is_empty() {
+        return;
+    }
+    let (profiles, them) = match others.as_slice() {
+        [one] => (format!("profile {one}"), "the other"),
+        _ => (format!("profiles {}", others.join(", ")), "the others"),
+    };
+    output::say(&format!(
+        "awskeep: warning: key {id} of profile {profile} is also stored as {profiles}. A key two profiles hold cannot be rotated (rotating it for one would break {them}: `awskeep rotate` refuses it), and `awskeep remove` leaves it in IAM while another profile holds it. Keep one profile per key (`awskeep remove NAME`), or give each its own key."
+    ));
+}
+
 /// Drops the profile's cached session after its key changed; a failure only warns.
 pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
     if let Err(e) = store.delete_session(profile) {

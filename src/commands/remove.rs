@@ -1,12 +1,15 @@
-//! `awskeep remove PROFILE`: deletes the profile's store item and its awskeep `credential_process`
-//! line (the section goes too when nothing else is in it). The config is edited first, so no client
-//! is left pointing at a missing item if the store delete fails. A credential_process that is not
-//! awskeep's is left alone.
+//! `awskeep remove PROFILE`: deletes the profile's store item and what awskeep wrote into its
+//! section: the awskeep `credential_process` line and the `awskeep_*` settings (`SETTINGS`); the
+//! section goes too when nothing else is in it. The AWS settings (`region`, `mfa_serial`, ...) stay:
+//! other tools read them, and the user may have written them. The config is edited first, so no
+//! client is left pointing at a missing item if the store delete fails. A credential_process that
+//! is not awskeep's is left alone.
 //!
 //! Removing a profile does not touch IAM by itself: the key still works. Then awskeep says so and
 //! prints the `aws iam delete-access-key` line; `--delete-key` (or `--deactivate-key`, or yes to the
 //! question on a terminal) has awskeep do it, acting as the key itself, after the local removal. A
-//! key another profile still holds is never deleted or deactivated.
+//! key another profile still holds is never deleted or deactivated: no question is asked about it,
+//! and a flag asking for it is refused before anything changes.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -22,6 +25,16 @@ use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyOwner, StoredKey};
 use crate::store::CredentialStore;
+
+/// The per-profile settings awskeep reads, all of them `awskeep_*`: `remove` takes them out with the
+/// profile. (`awskeep_unlock_timeout` in `[default]` is the file store's, not a profile's: it stays.)
+pub const SETTINGS: &[&str] = &[
+    "awskeep_session",
+    "awskeep_session_duration",
+    "awskeep_mfa_prompt",
+    "awskeep_mfa_process",
+    "awskeep_cache",
+];
 
 /// What to do with the profile's keys in IAM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,18 +77,44 @@ pub fn run(
     } else {
         InIam::Keep
     };
-    let also = match (in_iam, &item) {
-        (InIam::Delete, Some(item)) => {
-            format!(", and delete key {} in IAM", item.key.access_key_id)
-        }
-        (InIam::Deactivate, Some(item)) => {
-            format!(", and deactivate key {} in IAM", item.key.access_key_id)
-        }
+    // Every key the item holds, with the other profiles that hold it too (those keys stay in IAM).
+    let keys = match &item {
+        Some(item) => holders(store, profile, item)?,
+        None => Vec::new(),
+    };
+    let shared: Vec<&(AccessKeyId, Vec<String>)> = keys
+        .iter()
+        .filter(|(_, others)| !others.is_empty())
+        .collect();
+    if in_iam != InIam::Keep
+        && let Some((id, others)) = shared.first()
+    {
+        let (done, flag) = if in_iam == InIam::Delete {
+            ("deleted", "--delete-key")
+        } else {
+            ("deactivated", "--deactivate-key")
+        };
+        return Err(Error::KeyHeldElsewhere {
+            profile: profile.to_string(),
+            key: id.to_string(),
+            others: others.join(", "),
+            done,
+            flag,
+        });
+    }
+    let loose: Vec<&AccessKeyId> = keys
+        .iter()
+        .filter(|(_, others)| others.is_empty())
+        .map(|(id, _)| id)
+        .collect();
+    let also = match (in_iam, loose.as_slice()) {
+        (InIam::Delete, [.., current]) => format!(", and delete key {current} in IAM"),
+        (InIam::Deactivate, [.., current]) => format!(", and deactivate key {current} in IAM"),
         _ => String::new(),
     };
     prompt::confirm(
         &format!(
-            "Remove profile {profile}: its key from the {} and its awskeep line from {}{also}?",
+            "Remove profile {profile}: its key from the {} and its awskeep settings from {}{also}?",
             store.display_name(),
             config.path.display()
         ),
@@ -83,19 +122,17 @@ pub fn run(
         "--yes",
         ctx.stdin_is_terminal,
     )?;
-    // Asked only of a person at a terminal who gave neither --yes nor a key flag; the safe answer
-    // (and the answer without a terminal) is to keep the key and say how to delete it.
-    let in_iam = match &item {
-        Some(item)
+    // Asked only of a person at a terminal who gave neither --yes nor a key flag, and only about
+    // keys no other profile holds (those stay whatever the answer); the safe answer (and the
+    // answer without a terminal) is to keep the key and say how to delete it.
+    let in_iam = match loose.as_slice() {
+        [.., current]
             if in_iam == InIam::Keep
                 && !args.keep_key
                 && !args.yes
                 && ctx.stdin_is_terminal
                 && prompt::confirm(
-                    &format!(
-                        "Delete key {} in IAM too? It then stops working everywhere.",
-                        item.key.access_key_id
-                    ),
+                    &format!("Delete key {current} in IAM too? It then stops working everywhere."),
                     false,
                     "--delete-key",
                     true,
@@ -107,12 +144,22 @@ pub fn run(
         _ => in_iam,
     };
 
+    // What awskeep wrote into the section goes; a credential_process that is not awskeep's stays.
     if in_config {
         config.remove(profile.as_str(), "credential_process");
-        super::save_process_line(&config, profile, None)?;
+    }
+    for key in SETTINGS {
+        config.remove(profile.as_str(), key);
+    }
+    if config.is_changed() {
+        let kept = config
+            .document()
+            .get(profile.as_str(), "credential_process")
+            .map(str::to_string);
+        super::save_process_line(&config, profile, kept.as_deref())?;
         output::trace(
             ctx.verbose,
-            &format!("removed credential_process from {}", config.path.display()),
+            &format!("removed awskeep's settings from {}", config.path.display()),
         );
     }
     if in_store {
@@ -130,39 +177,79 @@ pub fn run(
         );
     }
     match item {
-        Some(item) => settle_in_iam(ctx, store, aws, &args, &item, in_iam, config.document()),
+        Some(item) => settle_in_iam(ctx, aws, &args, &item, &keys, in_iam, config.document()),
         None => Ok(()),
     }
 }
 
+/// Each key `item` holds (a pending or previous key of an unfinished rotation first, the current
+/// key last), with the other profiles whose items hold it too. An item that cannot be read serves
+/// nothing, so it holds nothing here.
+fn holders(
+    store: &dyn CredentialStore,
+    profile: &crate::profile_name::ProfileName,
+    item: &StoredKey,
+) -> Result<Vec<(AccessKeyId, Vec<String>)>> {
+    let mut others = Vec::new();
+    for other in store.list()? {
+        if &other == profile {
+            continue;
+        }
+        match store.get(&other) {
+            Ok(Some(held)) => others.push((other, held)),
+            Ok(None) | Err(Error::StoreItemCorrupt { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let ids = |k: &StoredKey| -> Vec<AccessKeyId> {
+        k.rotation
+            .pending
+            .iter()
+            .chain(k.rotation.previous.iter())
+            .chain(std::iter::once(&k.key))
+            .map(|k| k.access_key_id.clone())
+            .collect()
+    };
+    Ok(ids(item)
+        .into_iter()
+        .map(|id| {
+            let holding = others
+                .iter()
+                .filter(|(_, held)| ids(held).contains(&id))
+                .map(|(name, _)| name.to_string())
+                .collect();
+            (id, holding)
+        })
+        .collect())
+}
+
 /// After the local removal: deletes or deactivates the item's keys in IAM, or says they still work
-/// and how to delete them. Keys another profile holds are left alone, and named.
+/// and how to delete them. Keys another profile holds are left alone, and their holders named.
 fn settle_in_iam(
     ctx: &Context,
-    store: &dyn CredentialStore,
     aws: &dyn Aws,
     args: &RemoveArgs,
     item: &StoredKey,
+    keys: &[(AccessKeyId, Vec<String>)],
     in_iam: InIam,
     config: &crate::profile::Document,
 ) -> Result<()> {
     let profile = &args.profile;
-    let held = crate::rotation::held_key_ids(store)?;
-    // The current key last: it is the one awskeep acts as.
-    let keys: Vec<&AccessKeyId> = item
-        .rotation
-        .pending
-        .iter()
-        .chain(item.rotation.previous.iter())
-        .chain(std::iter::once(&item.key))
-        .map(|k| &k.access_key_id)
-        .collect();
-    let (shared, loose): (Vec<&AccessKeyId>, Vec<&AccessKeyId>) =
-        keys.into_iter().partition(|id| held.contains(id.as_str()));
-    for id in &shared {
-        output::say(&format!(
-            "Key {id} stays in IAM: another awskeep profile still holds it."
-        ));
+    let mut loose = Vec::new();
+    for (id, others) in keys {
+        if others.is_empty() {
+            loose.push(id);
+        } else {
+            output::say(&format!(
+                "Key {id} stays in IAM: {} still {}.",
+                held_by(others),
+                if others.len() == 1 {
+                    "holds it"
+                } else {
+                    "hold it"
+                }
+            ));
+        }
     }
     let owner = item.owner.as_ref();
     if in_iam == InIam::Keep {
@@ -218,6 +305,14 @@ fn settle_in_iam(
     Ok(())
 }
 
+/// "profile b" or "profiles b, c".
+fn held_by(others: &[String]) -> String {
+    match others {
+        [one] => format!("profile {one}"),
+        _ => format!("profiles {}", others.join(", ")),
+    }
+}
+
 fn capital(word: &str) -> String {
     let mut chars = word.chars();
     chars
@@ -231,4 +326,47 @@ fn say_still_works(id: &AccessKeyId, owner: Option<&KeyOwner>) {
         "Key {id} is still active in IAM: awskeep only forgot it. To delete it: {}",
         super::delete_key_command(id, owner)
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `awskeep_*` setting the source reads is one `remove` takes out with the profile, but
+    /// the file store's `awskeep_unlock_timeout` (read from `[default]`, not a profile's).
+    #[test]
+    fn remove_knows_every_awskeep_setting() {
+        fn walk(dir: &std::path::Path, found: &mut std::collections::BTreeSet<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (at, _) in text.match_indices("\"awskeep_") {
+                        let name: String = text[at + 1..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        if name.len() > "awskeep_".len()
+                            && text[at + 1 + name.len()..].starts_with('"')
+                        {
+                            found.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        found.remove("awskeep_unlock_timeout");
+        assert!(found.len() >= 5, "{found:?}");
+        for name in &found {
+            assert!(
+                super::SETTINGS.contains(&name.as_str()),
+                "{name} is missing from remove::SETTINGS"
+            );
+        }
+    }
 }

@@ -25,9 +25,7 @@ use crate::output;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::rotation::{
-    Due, Idle, KeyAuthority, Retired, Retirement, Retiring, State, Step, late_orphans,
-};
+use crate::rotation::{Due, Idle, Retired, Retirement, Retiring, State, Step, late_orphans};
 use crate::secret::{AccessKeyId, StoredKey};
 use crate::store::CredentialStore;
 
@@ -96,8 +94,13 @@ fn rotate_all(
     for profile in &due {
         match rotate_profile(ctx, store, aws, profile, args, interrupted, false) {
             Ok(summary) => output::say(&summary),
+            // Why this profile was not rotated, and what helps it: its own hint, since what
+            // helps a shared key, a user at two keys or a missing permission differs.
             Err(e) => {
-                output::say(&format!("  FAILED {profile}: {}", e.cause_line()));
+                output::say(&format!(
+                    "  FAILED {profile}: {}",
+                    e.cause_and_hint(Some(crate::cli::CommandKind::Rotate))
+                ));
                 failed.push(profile.to_string());
             }
         }
@@ -105,12 +108,10 @@ fn rotate_all(
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Aws {
-            operation: "rotate",
-            reason: format!(
-                "not rotated: {}; each still has a working key, run `awskeep rotate --profile NAME` again",
-                failed.join(", ")
-            ),
+        Err(Error::RotationsFailed {
+            count: failed.len(),
+            total: due.len(),
+            failed: failed.join(", "),
         })
     }
 }
@@ -414,7 +415,7 @@ fn rotate_idle(
             retire_verb(args)
         ))?;
     }
-    make_room(ctx, step.store, step.aws, &user, &idle.item, &keys, args)?;
+    make_room(ctx, step, &user, &idle.item, &keys, args)?;
     let intent = idle.record_intent(step)?;
     if interrupted.load(Ordering::SeqCst) {
         intent.cancel(step)?;
@@ -458,12 +459,12 @@ fn retired_line(
     }
 }
 
-/// Two keys is AWS's limit: an inactive other key may be deleted on confirmation; an active one stops
-/// the rotation before anything is created.
+/// Two keys is AWS's limit: an inactive other key may be deleted on confirmation; an active one, or
+/// one another awskeep profile holds, stops the rotation before anything is created, with what
+/// helps: deleting a key nothing uses, or keeping one profile for the user.
 fn make_room(
     ctx: &Context,
-    store: &dyn CredentialStore,
-    aws: &dyn KeyAuthority,
+    step: &Step<'_>,
     user: &str,
     state: &StoredKey,
     keys: &[KeyInfo],
@@ -472,6 +473,7 @@ fn make_room(
     if keys.len() < 2 {
         return Ok(());
     }
+    let (store, aws) = (step.store, step.aws);
     let others: Vec<&KeyInfo> = keys
         .iter()
         .filter(|k| k.id != state.key.access_key_id)
@@ -492,6 +494,22 @@ fn make_room(
             aws.delete_key(&state.key, user, &other.id)?;
             output::say(&format!("Deleted inactive key {}.", other.id));
             Ok(())
+        }
+        [other] => {
+            let held_by = crate::rotation::profiles_holding(store, &other.id, step.profile)?;
+            let status = if other.active { "active" } else { "inactive" };
+            let whose = match held_by.as_slice() {
+                [] => "which no awskeep profile holds".to_string(),
+                [one] => format!("which awskeep profile {one} holds"),
+                _ => format!("which awskeep profiles {} hold", held_by.join(", ")),
+            };
+            Err(Error::NoRoomToRotate {
+                profile: step.profile.to_string(),
+                user: user.to_string(),
+                other: format!("{}, {status}, {whose}", other.id),
+                held_by,
+                delete_command: super::delete_key_command(&other.id, state.owner.as_ref()),
+            })
         }
         _ => {
             let listing: Vec<String> = others
