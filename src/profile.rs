@@ -470,8 +470,8 @@ impl Document {
 
     /// The lines to delete for an emptied section whose header is `start` and which ends before `end`:
     /// the header, the comment lines right above it (no blank line between: they describe the
-    /// section, and would otherwise be left describing nothing), and the blank lines that would
-    /// otherwise double up or trail the file.
+    /// section, and would otherwise be left describing nothing; unless they open the file, where
+    /// they may describe the file), and the blank lines that would otherwise double up or trail it.
     fn emptied_section_lines(&self, start: usize, end: usize) -> std::ops::Range<usize> {
         let blank = |i: usize| self.lines[i].trim().is_empty();
         let comment = |i: usize| {
@@ -481,6 +481,10 @@ impl Document {
         let mut first = start;
         while first > 0 && comment(first - 1) {
             first -= 1;
+        }
+        if first == 0 {
+            // Comments opening the file may describe the whole file: they stay.
+            first = start;
         }
         let separated_before = first == 0 || blank(first - 1);
         if self.only_blank(start + 1, end) {
@@ -785,9 +789,10 @@ mod tests {
                 "[profile a]\nx = 1\n\n# dev account\n; keys\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
                 "[profile a]\nx = 1\n\n[profile b]\ny = 2\n",
             ),
+            // Comments that open the file may be about the file: they stay.
             (
-                "# dev account\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
-                "[profile b]\ny = 2\n",
+                "# my laptop's profiles\n[profile dev]\nk = v\n\n[profile b]\ny = 2\n",
+                "# my laptop's profiles\n[profile b]\ny = 2\n",
             ),
             (
                 "[profile a]\nx = 1\n\n# dev account\n[profile dev]\nk = v\n",
