@@ -558,11 +558,11 @@ pub struct SessionFlags {
     pub session: Option<SessionMode>,
 
     /// How long each session lasts (1h to 36h; default 12h)
-    #[arg(long, value_name = "DURATION", value_parser = crate::session::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::parse_duration)]
     pub session_duration: Option<std::time::Duration>,
 
     /// The MFA device's ARN (mfa_serial): sessions then carry an MFA code
-    #[arg(long, value_name = "ARN", value_parser = crate::session::parse_mfa_serial)]
+    #[arg(long, value_name = "ARN", value_parser = crate::settings::parse_mfa_serial)]
     pub mfa_serial: Option<crate::profile::SettingValue>,
 }
 

@@ -28,7 +28,8 @@ use crate::output;
 use crate::profile::{Document, FileKind};
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, StoredKey};
-use crate::session::{RefreshLock, Session, SessionSettings};
+use crate::session::{RefreshLock, Session};
+use crate::settings::SessionSettings;
 use crate::store::CredentialStore;
 use crate::store::cred_cache::{self, CacheSetting, CredentialJson, Miss, Source};
 

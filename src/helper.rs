@@ -351,7 +351,7 @@ mod tests {
     use super::*;
 
     fn sh(script: &str) -> Command {
-        crate::mfa::shell_command(script)
+        shell_command(script)
     }
 
     fn line(script: &str, limit: Duration) -> std::result::Result<String, String> {
@@ -413,4 +413,23 @@ mod tests {
         let err = line("echo pw; sleep 30", Duration::from_millis(300)).unwrap_err();
         assert!(err.contains("did not exit"), "{err}");
     }
+}
+
+/// `sh -c COMMAND` on Unix. On Windows `cmd.exe /C "COMMAND"` with the command line passed verbatim
+/// (as the Rust SDK runs credential_process): the C-runtime escaping a normal argument gets turns
+/// quotes into `\"`, which cmd does not understand, so a quoted `C:\Program Files\...` path would
+/// break. No `/bin/sh` is needed on Windows.
+#[cfg(not(windows))]
+pub fn shell_command(command: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell.args(["-c", command]);
+    shell
+}
+
+#[cfg(windows)]
+pub fn shell_command(command: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    let mut shell = Command::new("cmd.exe");
+    shell.arg("/C").raw_arg(format!("\"{command}\""));
+    shell
 }

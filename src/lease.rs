@@ -9,13 +9,13 @@
 //! key in IAM until `retire_grace` after its switch: every `Expiration` handed out with the old key
 //! has passed by then, so every client has picked up the new one.
 //!
-//! Invariant: nothing is served with less than `session::REFRESH_MARGIN` left (inside botocore's
+//! Invariant: nothing is served with less than `settings::REFRESH_MARGIN` left (inside botocore's
 //! window it would run awskeep on every call). A fresh answer has the whole lease left; an answer
 //! from the credential cache is kept at most `cache_cap` (lease less the margin).
 
 use std::time::{Duration, SystemTime};
 
-use crate::session::REFRESH_MARGIN;
+use crate::settings::REFRESH_MARGIN;
 
 /// How long a client may use the long-term key it was served.
 pub const KEY_LEASE: Duration = Duration::from_secs(3600);

@@ -30,6 +30,7 @@ pub mod rotation;
 pub mod secret;
 pub mod section_header;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod test_points;
 

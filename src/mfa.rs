@@ -18,7 +18,7 @@ use crate::helper;
 use crate::output;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::session::SessionSettings;
+use crate::settings::{MfaPrompt, SessionSettings};
 
 /// Where the code came from: a person (terminal, desktop prompt) may be asked again after a wrong
 /// code; a command may not.
@@ -26,47 +26,6 @@ use crate::session::SessionSettings;
 pub enum CodeSource {
     Process,
     Interactive,
-}
-
-/// `awskeep_mfa_prompt`: how to ask for the code, instead of choosing automatically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MfaPrompt {
-    Terminal,
-    Zenity,
-    Kdialog,
-    Osascript,
-    Powershell,
-    /// Only `awskeep_mfa_process`.
-    Process,
-}
-
-impl MfaPrompt {
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        Ok(match text.trim().to_ascii_lowercase().as_str() {
-            "terminal" => Self::Terminal,
-            "zenity" => Self::Zenity,
-            "kdialog" => Self::Kdialog,
-            "osascript" => Self::Osascript,
-            "powershell" => Self::Powershell,
-            "process" => Self::Process,
-            _ => {
-                return Err(
-                    "use terminal, zenity, kdialog, osascript, powershell or process".into(),
-                );
-            }
-        })
-    }
-
-    fn program(self) -> &'static str {
-        match self {
-            Self::Terminal => "the terminal",
-            Self::Zenity => "zenity",
-            Self::Kdialog => "kdialog",
-            Self::Osascript => "osascript",
-            Self::Powershell => "powershell.exe",
-            Self::Process => "awskeep_mfa_process",
-        }
-    }
 }
 
 enum Source<'a> {
@@ -282,34 +241,19 @@ fn run_process(command: &str, deadline: Duration) -> Result<Zeroizing<String>> {
     };
     // Its stderr is relayed as our messages for a person are, so under credential-process it never
     // reaches our stderr on success (output::keep_stderr_for_failure).
-    let output = helper::first_line(shell_command(command), deadline, helper::Stderr::Capture)
-        .map_err(|f| {
-            crate::output::relay(&f.stderr);
-            failed(f.failure.to_string())
-        })?;
+    let output = helper::first_line(
+        helper::shell_command(command),
+        deadline,
+        helper::Stderr::Capture,
+    )
+    .map_err(|f| {
+        crate::output::relay(&f.stderr);
+        failed(f.failure.to_string())
+    })?;
     crate::output::relay(&output.stderr);
     let code = Zeroizing::new(output.line.trim().to_string());
     check(&code).map_err(|reason| failed(reason.to_string()))?;
     Ok(code)
-}
-
-/// `sh -c COMMAND` on Unix. On Windows `cmd.exe /C "COMMAND"` with the command line passed verbatim
-/// (as the Rust SDK runs credential_process): the C-runtime escaping a normal argument gets turns
-/// quotes into `\"`, which cmd does not understand, so a quoted `C:\Program Files\...` path would
-/// break. No `/bin/sh` is needed on Windows.
-#[cfg(not(windows))]
-pub(crate) fn shell_command(command: &str) -> Command {
-    let mut shell = Command::new("sh");
-    shell.args(["-c", command]);
-    shell
-}
-
-#[cfg(windows)]
-pub(crate) fn shell_command(command: &str) -> Command {
-    use std::os::windows::process::CommandExt;
-    let mut shell = Command::new("cmd.exe");
-    shell.arg("/C").raw_arg(format!("\"{command}\""));
-    shell
 }
 
 fn check(code: &str) -> std::result::Result<(), &'static str> {
@@ -327,7 +271,7 @@ mod tests {
     fn settings(process: Option<&str>, prompt: Option<MfaPrompt>) -> SessionSettings {
         SessionSettings {
             enabled: true,
-            duration: crate::session::DEFAULT_DURATION,
+            duration: crate::settings::DEFAULT_DURATION,
             mfa_serial: Some("arn".into()),
             mfa_process: process.map(str::to_string),
             mfa_prompt: prompt,

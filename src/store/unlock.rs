@@ -150,7 +150,7 @@ fn run_command(command: &str, deadline: Duration) -> Result<SecretString> {
     // Its stderr is relayed as our messages for a person are (never to credential-process's stderr
     // on success: output::keep_stderr_for_failure).
     let output = crate::helper::first_line(
-        crate::mfa::shell_command(command),
+        crate::helper::shell_command(command),
         deadline,
         crate::helper::Stderr::Capture,
     )

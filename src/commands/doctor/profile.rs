@@ -14,7 +14,7 @@ use crate::process_line;
 use crate::profile::Document;
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
-use crate::session::SessionSettings;
+use crate::settings::SessionSettings;
 use crate::store::CredentialStore;
 
 /// The AWS files as doctor read them (leniently: a line the AWS CLI would skip is reported, not

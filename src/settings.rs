@@ -1,0 +1,194 @@
+//! A profile's awskeep settings, read once from `~/.aws/config` into typed values, and the parsers
+//! of every duration and name a setting or a flag takes. Nothing else reads an `awskeep_*` line:
+//! commands, the credential path and the caches take these values. Below everything but the INI
+//! model and the errors: it imports nothing else of awskeep.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::profile::Document;
+use crate::profile_name::ProfileName;
+
+/// Serve nothing with less than this left: the widest client refresh window is 15 minutes
+/// (botocore / the AWS CLI and .NET start refreshing 15 minutes before `Expiration`, and botocore
+/// runs the helper on every API call inside that window; docs/CLIENTS.md has every client's), so a
+/// session handed out with less would make clients re-run awskeep call after call.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(20 * 60);
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// The shortest session worth having: served until `REFRESH_MARGIN` before its end, a shorter one
+/// would be fetched again (an STS call, perhaps an MFA code) every few minutes. STS itself allows 15m.
+const MIN_DURATION: Duration = Duration::from_secs(3600);
+/// What STS allows for GetSessionToken.
+const MAX_DURATION: Duration = Duration::from_secs(36 * 3600);
+
+/// A profile's session settings, from `~/.aws/config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    pub enabled: bool,
+    pub duration: Duration,
+    pub mfa_serial: Option<String>,
+    pub mfa_process: Option<String>,
+    /// `awskeep_mfa_prompt`: how to ask for a code (else chosen automatically).
+    pub mfa_prompt: Option<MfaPrompt>,
+}
+
+impl SessionSettings {
+    /// `awskeep_session` on or off; when absent, on exactly when the profile has `mfa_serial`
+    /// (an MFA session can do everything the key can, IAM included; a session without MFA cannot
+    /// call IAM, so it is opt-in).
+    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
+        let get = |key: &str| config.get(profile.as_str(), key).map(str::to_string);
+        let mfa_serial = get("mfa_serial").filter(|s| !s.is_empty());
+        let enabled = match get("awskeep_session")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => mfa_serial.is_some(),
+            Some("true" | "on" | "yes" | "1") => true,
+            Some("false" | "off" | "no" | "0") => false,
+            Some(_) => {
+                return Err(Error::BadSetting {
+                    profile: profile.to_string(),
+                    key: "awskeep_session",
+                    reason: "use true or false".into(),
+                });
+            }
+        };
+        let duration = match get("awskeep_session_duration") {
+            None => DEFAULT_DURATION,
+            Some(text) => parse_duration(&text).map_err(|reason| Error::BadSetting {
+                profile: profile.to_string(),
+                key: "awskeep_session_duration",
+                reason,
+            })?,
+        };
+        let mfa_prompt = match get("awskeep_mfa_prompt").filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => Some(MfaPrompt::parse(&text).map_err(|reason| Error::BadSetting {
+                profile: profile.to_string(),
+                key: "awskeep_mfa_prompt",
+                reason,
+            })?),
+        };
+        Ok(Self {
+            enabled,
+            duration,
+            mfa_serial,
+            mfa_process: get("awskeep_mfa_process").filter(|s| !s.is_empty()),
+            mfa_prompt,
+        })
+    }
+
+    /// How much a served session must have left: the same for every duration (durations shorter
+    /// than `MIN_DURATION` are refused), so no client ever receives one inside its refresh window.
+    pub fn margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+}
+
+/// For clap: an MFA device as STS's SerialNumber takes it, an ARN (`arn:aws:iam::123456789012:mfa/me`)
+/// or a hardware serial number (`GAHT12345678`): 9 to 256 of `[A-Za-z0-9_+=/:,.@-]`. Anything else
+/// (a line break above all) never reaches the config file.
+pub fn parse_mfa_serial(text: &str) -> std::result::Result<crate::profile::SettingValue, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c);
+    if !(9..=256).contains(&text.len()) || !text.chars().all(allowed) {
+        return Err("an MFA device is its ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or a hardware serial number (9 to 256 letters, digits and _+=/:,.@-)".into());
+    }
+    crate::profile::SettingValue::new(text).map_err(str::to_string)
+}
+
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 12h)"))?;
+    if duration < MIN_DURATION {
+        return Err("use 1h or more: AWS clients start refreshing up to 15 minutes before a session ends and awskeep serves one only while it has more than 20 minutes left, so a shorter session would be fetched again every few minutes".into());
+    }
+    if duration > MAX_DURATION {
+        return Err("STS allows sessions of at most 36h".into());
+    }
+    Ok(duration)
+}
+
+/// `awskeep_mfa_prompt`: how to ask for the code, instead of choosing automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaPrompt {
+    Terminal,
+    Zenity,
+    Kdialog,
+    Osascript,
+    Powershell,
+    /// Only `awskeep_mfa_process`.
+    Process,
+}
+
+impl MfaPrompt {
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        Ok(match text.trim().to_ascii_lowercase().as_str() {
+            "terminal" => Self::Terminal,
+            "zenity" => Self::Zenity,
+            "kdialog" => Self::Kdialog,
+            "osascript" => Self::Osascript,
+            "powershell" => Self::Powershell,
+            "process" => Self::Process,
+            _ => {
+                return Err(
+                    "use terminal, zenity, kdialog, osascript, powershell or process".into(),
+                );
+            }
+        })
+    }
+
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::Terminal => "the terminal",
+            Self::Zenity => "zenity",
+            Self::Kdialog => "kdialog",
+            Self::Osascript => "osascript",
+            Self::Powershell => "powershell.exe",
+            Self::Process => "awskeep_mfa_process",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::FileKind;
+
+    fn settings(text: &str) -> Result<SessionSettings> {
+        let doc = Document::parse(text, FileKind::Config).unwrap();
+        SessionSettings::from_config(&doc, &ProfileName::parse("dev").unwrap())
+    }
+
+    #[test]
+    fn sessions_default_on_only_with_mfa() {
+        assert!(!settings("[profile dev]\n").unwrap().enabled);
+        let mfa = settings("[profile dev]\nmfa_serial = arn:aws:iam::1:mfa/me\n").unwrap();
+        assert!(mfa.enabled);
+        assert_eq!(mfa.duration, DEFAULT_DURATION);
+        assert!(
+            !settings("[profile dev]\nmfa_serial = x\nawskeep_session = false\n")
+                .unwrap()
+                .enabled
+        );
+        let on = settings("[profile dev]\nawskeep_session = true\nawskeep_session_duration = 1h\n")
+            .unwrap();
+        assert!(on.enabled);
+        assert_eq!(on.duration, Duration::from_secs(3600));
+        assert!(settings("[profile dev]\nawskeep_session = maybe\n").is_err());
+        assert!(settings("[profile dev]\nawskeep_session_duration = 5m\n").is_err());
+        // Shorter than an hour: inside the widest client window too soon (refresh storms).
+        for short in ["15m", "30m", "59m"] {
+            let reason = parse_duration(short).unwrap_err();
+            assert!(reason.contains("15 minutes"), "{short}: {reason}");
+        }
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(
+            settings("[profile dev]\nawskeep_mfa_prompt = kdialog\n")
+                .unwrap()
+                .mfa_prompt,
+            Some(MfaPrompt::Kdialog)
+        );
+        assert!(settings("[profile dev]\nawskeep_mfa_prompt = popup\n").is_err());
+    }
+}
