@@ -334,6 +334,11 @@ pub enum Error {
     #[error("{path} does not name a store awskeep knows")]
     StoreChoiceUnreadable { path: PathBuf },
 
+    /// No store was recorded or asked for, and the session bus did not say whether a Secret
+    /// Service is there: awskeep does not guess (`store::choice`).
+    #[error("awskeep cannot tell which store to use here: {reason}")]
+    StoreChoiceUnknown { reason: String },
+
     #[error("the {store} is not opened by awskeep; `unlock` and `lock` are for the file store")]
     NotFileStore { store: &'static str },
 
@@ -607,6 +612,7 @@ impl Error {
             Error::PassphraseCommand { .. } => "check AWSKEEP_FILE_PASSPHRASE_COMMAND: it must print the passphrase on stdout and exit 0".into(),
             Error::StoreChoiceUnreadable { .. } => "delete that file (awskeep chooses again), or run `awskeep store move --to file|secret-service`".into(),
             Error::NotFileStore { .. } => "pass --store file (or set AWSKEEP_STORE=file) to unlock the file store".into(),
+            Error::StoreChoiceUnknown { .. } => "run the command again; if the session bus keeps failing, name the store: --store secret-service or --store file (AWSKEEP_STORE=file for every command)".into(),
             Error::UnlockNotKept { .. } => "each command will ask for the passphrase; set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for commands without a terminal".into(),
             Error::StoreMoveSame { .. } => "nothing to do".into(),
             Error::StoreMoving { .. } => {
@@ -625,6 +631,7 @@ impl Error {
                 exit::NOT_FOUND
             }
             Error::StoreUnavailable { .. }
+            | Error::StoreChoiceUnknown { .. }
             | Error::StoreLocked { .. }
             | Error::FileStoreLocked { .. }
             | Error::FileStoreNeedsPassphrase { .. }
@@ -950,6 +957,7 @@ mod hint_tests {
                 reason: s("x"),
             },
             Error::StoreChoiceUnreadable { path: path() },
+            Error::StoreChoiceUnknown { reason: s("x") },
             Error::NotFileStore {
                 store: "Secret Service",
             },
