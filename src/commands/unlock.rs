@@ -1,6 +1,6 @@
-//! `awskeep unlock` and `awskeep lock`: open the encrypted file store for this login (its
-//! passphrase asked once, the master key kept in the kernel keyring for a bounded time) and close
-//! it again at once. Other stores are opened by the system and have nothing to unlock here; `lock`
+//! `awskeep unlock` and `awskeep lock`: open the encrypted file store for every login of the user
+//! (its passphrase asked once, the master key kept in the user's kernel keyring for a bounded time)
+//! and close it again at once, for all of them. Other stores are opened by the system and have nothing to unlock here; `lock`
 //! also drops the credential cache in front of the Secret Service (every login's entries at once),
 //! whichever store it locks.
 
@@ -15,13 +15,15 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
         store: store.display_name(),
     })?;
     // Already unlocked: say so, and for how long, rather than ask again (login scripts run
-    // `awskeep unlock || exit`). `--timeout` unlocks again for that long.
+    // `awskeep unlock || exit`). `--timeout` unlocks again for that long; so does a passphrase
+    // given in the environment, which is checked rather than taken on trust.
     if args.timeout.is_none()
+        && file.passphrase_from_environment().is_none()
         && let Some(left) = file.unlocked_for()?
     {
         let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
         output::say(&format!(
-            "The file store ({}) is already unlocked{left}; `awskeep lock` locks it now, `awskeep unlock --timeout DURATION` unlocks it again for that long.",
+            "The file store ({}) is already unlocked{left}, for every login of yours; `awskeep lock` locks it now, `awskeep unlock --timeout DURATION` unlocks it again for that long.",
             file.dir().display()
         ));
         return Ok(());
@@ -35,7 +37,7 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
         return Err(Error::UnlockNotKept { reason });
     }
     output::say(&format!(
-        "The file store ({}) is unlocked for {} ({}); `awskeep lock` locks it now.",
+        "The file store ({}) is unlocked for {} ({}), for every login of yours; `awskeep lock` locks it now.",
         file.dir().display(),
         timeout,
         unlocked.cache
