@@ -82,6 +82,9 @@ pub enum Command {
     )]
     Session(SessionArgs),
     /// Open the encrypted file store for all your logins: ask its passphrase once, keep the key a while
+    ///
+    /// Where awskeep uses the Secret Service, its own keyring unlocks it: `unlock` creates no file
+    /// store, and succeeds once the Secret Service is open.
     #[command(
         after_help = "Examples:\n  awskeep unlock                 asks the passphrase once (the first time: choose one); 8 hours, every login of yours\n  awskeep unlock --timeout 2h    for two hours\n  awskeep unlock || exit         in a login script: succeeds at once when already unlocked"
     )]

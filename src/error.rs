@@ -339,9 +339,6 @@ pub enum Error {
     #[error("awskeep cannot tell which store to use here: {reason}")]
     StoreChoiceUnknown { reason: String },
 
-    #[error("the {store} is not opened by awskeep; `unlock` and `lock` are for the file store")]
-    NotFileStore { store: &'static str },
-
     #[error(
         "the passphrase is right, but the unlocked key cannot be kept for later commands: {reason}"
     )]
@@ -611,7 +608,6 @@ impl Error {
             Error::PassphraseMismatch => "run the command again and type the same passphrase twice".into(),
             Error::PassphraseCommand { .. } => "check AWSKEEP_FILE_PASSPHRASE_COMMAND: it must print the passphrase on stdout and exit 0".into(),
             Error::StoreChoiceUnreadable { .. } => "delete that file (awskeep chooses again), or run `awskeep store move --to file|secret-service`".into(),
-            Error::NotFileStore { .. } => "pass --store file (or set AWSKEEP_STORE=file) to unlock the file store".into(),
             Error::StoreChoiceUnknown { .. } => "run the command again; if the session bus keeps failing, name the store: --store secret-service or --store file (AWSKEEP_STORE=file for every command)".into(),
             Error::UnlockNotKept { .. } => "each command will ask for the passphrase; set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for commands without a terminal".into(),
             Error::StoreMoveSame { .. } => "nothing to do".into(),
@@ -699,7 +695,6 @@ impl Error {
             | Error::PassphraseMismatch
             | Error::PassphraseCommand { .. }
             | Error::StoreChoiceUnreadable { .. }
-            | Error::NotFileStore { .. }
             | Error::StoreMoveSame { .. }
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
@@ -958,9 +953,6 @@ mod hint_tests {
             },
             Error::StoreChoiceUnreadable { path: path() },
             Error::StoreChoiceUnknown { reason: s("x") },
-            Error::NotFileStore {
-                store: "Secret Service",
-            },
             Error::UnlockNotKept { reason: s("x") },
             Error::StoreMoveSame {
                 store: "file store",

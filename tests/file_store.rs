@@ -771,29 +771,109 @@ fn the_newer_item_wins_a_store_move_and_the_message_says_so() {
 }
 
 #[test]
-fn a_failed_first_write_records_no_choice_and_unlock_always_means_the_file_store() {
+fn a_failed_first_write_records_no_choice() {
     let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     // No bus, no passphrase, no terminal: the file store cannot be created, and nothing is recorded.
     let headless = TestEnv::without_keyring();
     let failed = run(&headless, &["add", "dev", "--no-verify"], key);
     failed.assert_fails(4, "awskeep unlock");
     assert_eq!(recorded_choice(&headless), None, "{}", failed.stderr);
+}
 
-    // The machine uses the Secret Service; `awskeep unlock` and `lock` still act on the file store,
-    // so the hint that names them is true here too.
+/// Protects `unlock` and `lock` on a machine whose store is the Secret Service (issue 21 item 8):
+/// `unlock` creates no file store and succeeds, naming the Secret Service (a login script's
+/// `awskeep unlock || exit` passes); `lock` says what it did there (awskeep's credential cache),
+/// not what it did not do to a file store; `--store file` still reaches the file store.
+#[test]
+fn unlock_and_lock_on_a_secret_service_machine_name_the_secret_service_and_create_nothing() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     let env = TestEnv::new();
     run(&env, &["add", "dev", "--no-verify"], key).assert_ok();
     assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
-    let unlocked = run_with_passphrase(&env, &["unlock"], "");
+    let master = env.path("data/awskeep/master.age");
+    // With the passphrase variable exported too, as a login script might have it.
+    for unlock in [
+        run(&env, &["unlock"], ""),
+        run_with_passphrase(&env, &["unlock"], ""),
+    ] {
+        unlock.assert_ok();
+        assert!(
+            unlock.stderr.contains(
+                "awskeep keeps its keys in the Secret Service here, which its own keyring unlocks"
+            ) && unlock.stderr.contains("it is unlocked"),
+            "{}",
+            unlock.stderr
+        );
+        assert!(
+            !master.exists(),
+            "unlock created a file store: {}",
+            unlock.stderr
+        );
+    }
+    let locked = run(&env, &["lock"], "");
+    locked.assert_ok();
+    assert!(
+        locked
+            .stderr
+            .contains("awskeep keeps its keys in the Secret Service here")
+            && locked.stderr.contains("dropped awskeep's credential cache")
+            && !locked.stderr.contains("file store"),
+        "{}",
+        locked.stderr
+    );
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+
+    // Named, the file store is unlocked (created here) and locked; the machine's choice stays.
+    let unlocked = run_with_passphrase(&env, &["--store", "file", "unlock"], "");
     unlocked.assert_ok();
     assert!(
         unlocked.stderr.contains("The file store ("),
         "{}",
         unlocked.stderr
     );
-    run(&env, &["lock"], "").assert_ok();
+    // A plain lock locks it too, and says so after what it did for the store in use.
+    let locked = run(&env, &["lock"], "");
+    locked.assert_ok();
+    assert!(
+        locked
+            .stderr
+            .starts_with("awskeep keeps its keys in the Secret Service here")
+            && locked
+                .stderr
+                .contains("which awskeep does not use here, is locked too"),
+        "{}",
+        locked.stderr
+    );
     assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
     assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+}
+
+/// Protects `lock`'s message without a Secret Service (issue 21 item 8): it names the file store
+/// and what happened to it (none yet, locked now, was not unlocked), never the Secret Service.
+#[test]
+fn lock_on_a_headless_machine_names_the_file_store_and_what_it_did() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    let says = |expected: &str| {
+        let locked = run(&env, &["lock"], "");
+        locked.assert_ok();
+        assert!(
+            locked.stderr.contains(expected) && !locked.stderr.contains("Secret Service"),
+            "expected {expected:?}: {}",
+            locked.stderr
+        );
+    };
+    says("There is no file store in ");
+    assert!(
+        !env.path("data/awskeep/master.age").exists(),
+        "lock created a store"
+    );
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    says("was not unlocked; it stays locked");
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
+    says("is locked, for every login of yours");
+    says("was not unlocked; it stays locked");
 }
 
 /// Protects the scope of `AWSKEEP_FILE_PASSPHRASE` and `_COMMAND` (issue 21 item 6): given to one

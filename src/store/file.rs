@@ -117,6 +117,11 @@ impl FileStore {
         &self.dir
     }
 
+    /// Whether a store exists here (its passphrase file does), without opening it.
+    pub fn exists(&self) -> bool {
+        std::fs::symlink_metadata(self.path(MASTER_FILE)).is_ok()
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }

@@ -111,6 +111,21 @@ impl StoreKind {
             .find(|k| k.arg_name() == name)
     }
 
+    /// The store's name in messages, as its `display_name` says it once open.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            StoreKind::File => file::NAME,
+            #[cfg(target_os = "linux")]
+            StoreKind::SecretService => keyring::Flavor::SecretService.display_name(),
+            #[cfg(target_os = "macos")]
+            StoreKind::Keychain => keyring::Flavor::Keychain.display_name(),
+            #[cfg(target_os = "windows")]
+            StoreKind::WindowsCredentialManager => {
+                keyring::Flavor::CredentialManager.display_name()
+            }
+        }
+    }
+
     /// The name as `--store` spells it.
     pub fn arg_name(self) -> String {
         self.to_possible_value()
