@@ -81,13 +81,16 @@ pub enum Command {
         after_help = "Examples:\n  awskeep session clear dev      the next call of profile dev asks STS (and the MFA device) again\n  awskeep session refresh dev    a new session now, the MFA code asked on this terminal"
     )]
     Session(SessionArgs),
-    /// Open the encrypted file store for this login: ask its passphrase once, keep the key a while
+    /// Open the encrypted file store for all your logins: ask its passphrase once, keep the key a while
+    ///
+    /// Where awskeep uses the Secret Service, its own keyring unlocks it: `unlock` creates no file
+    /// store, and succeeds once the Secret Service is open.
     #[command(
-        after_help = "Examples:\n  awskeep unlock                 asks the passphrase once (the first time: choose one); 8 hours\n  awskeep unlock --timeout 2h    for two hours\n  awskeep unlock || exit         in a login script: succeeds at once when already unlocked"
+        after_help = "Examples:\n  awskeep unlock                 asks the passphrase once (the first time: choose one); 8 hours, every login of yours\n  awskeep unlock --timeout 2h    for two hours\n  awskeep unlock || exit         in a login script: succeeds at once when already unlocked"
     )]
     Unlock(UnlockArgs),
-    /// Close the encrypted file store now (forget its kept key) and drop the Secret Service's
-    /// credential cache
+    /// Close the encrypted file store now, for all your logins (forget its kept key), and drop the
+    /// Secret Service's credential cache
     #[command(
         after_help = "Examples:\n  awskeep lock                   the next call asks for the passphrase (or fails without a terminal)\n  awskeep lock && awskeep unlock --timeout 1h"
     )]

@@ -352,8 +352,10 @@ pub enum Error {
     #[error("{path} does not name a store awskeep knows")]
     StoreChoiceUnreadable { path: PathBuf },
 
-    #[error("the {store} is not opened by awskeep; `unlock` and `lock` are for the file store")]
-    NotFileStore { store: &'static str },
+    /// No store was recorded or asked for, and the session bus did not say whether a Secret
+    /// Service is there: awskeep does not guess (`store::choice`).
+    #[error("awskeep cannot tell which store to use here: {reason}")]
+    StoreChoiceUnknown { reason: String },
 
     #[error(
         "the passphrase is right, but the unlocked key cannot be kept for later commands: {reason}"
@@ -727,7 +729,7 @@ impl Error {
             Error::PassphraseMismatch => "run the command again and type the same passphrase twice".into(),
             Error::PassphraseCommand { .. } => "check AWSKEEP_FILE_PASSPHRASE_COMMAND: it must print the passphrase on stdout and exit 0".into(),
             Error::StoreChoiceUnreadable { .. } => "delete that file (awskeep chooses again), or run `awskeep store move --to file|secret-service`".into(),
-            Error::NotFileStore { .. } => "pass --store file (or set AWSKEEP_STORE=file) to unlock the file store".into(),
+            Error::StoreChoiceUnknown { .. } => "run the command again; if the session bus keeps failing, name the store: --store secret-service or --store file (AWSKEEP_STORE=file for every command)".into(),
             Error::UnlockNotKept { .. } => "each command will ask for the passphrase; set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for commands without a terminal".into(),
             Error::StoreMoveSame { .. } => "nothing to do".into(),
             Error::StoreMoving { .. } => {
@@ -747,6 +749,7 @@ impl Error {
             | Error::NoSuchUser { .. }
             | Error::RoleProfile { .. } => exit::NOT_FOUND,
             Error::StoreUnavailable { .. }
+            | Error::StoreChoiceUnknown { .. }
             | Error::StoreLocked { .. }
             | Error::FileStoreLocked { .. }
             | Error::FileStoreNeedsPassphrase { .. }
@@ -819,7 +822,6 @@ impl Error {
             | Error::PassphraseMismatch
             | Error::PassphraseCommand { .. }
             | Error::StoreChoiceUnreadable { .. }
-            | Error::NotFileStore { .. }
             | Error::StoreMoveSame { .. }
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
@@ -1089,9 +1091,7 @@ mod hint_tests {
                 reason: s("x"),
             },
             Error::StoreChoiceUnreadable { path: path() },
-            Error::NotFileStore {
-                store: "Secret Service",
-            },
+            Error::StoreChoiceUnknown { reason: s("x") },
             Error::UnlockNotKept { reason: s("x") },
             Error::StoreMoveSame {
                 store: "file store",

@@ -62,12 +62,11 @@ pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
         // Opens the stores it moves between itself.
         return commands::store::run(&ctx, cli.store, args);
     }
-    // unlock and lock act on the file store (the only store awskeep unlocks) unless --store says
-    // otherwise, whatever store this machine uses for its keys.
-    let asked = match cli.command {
-        Command::Unlock(_) | Command::Lock if cli.store.is_none() => Some(store::StoreKind::File),
-        _ => cli.store,
-    };
+    // lock opens no store: it forgets what awskeep keeps open, whichever store is in use.
+    if let Command::Lock = cli.command {
+        return commands::unlock::lock(&ctx, cli.store);
+    }
+    let asked = cli.store;
     // credential-process may be answered by the credential cache: its store opens when used.
     let opening = match cli.command {
         Command::CredentialProcess(_) => store::Opening::WhenUsed,
@@ -111,7 +110,7 @@ pub fn run_with(
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
         Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
-        Command::Lock => commands::unlock::lock(ctx, store),
+        Command::Lock => commands::unlock::lock(ctx, cli.store),
         Command::Store(args) => commands::store::run(ctx, cli.store, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),

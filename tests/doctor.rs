@@ -166,6 +166,57 @@ fn no_keyring_and_no_sts_are_findings_not_a_crash() {
         .run();
 }
 
+/// Protects doctor's store finding on the file store (issue 21 item 8): on a fresh headless machine
+/// it says there is no file store yet and what makes one, never "reachable and unlocked"; then
+/// what later commands find (opened by the passphrase variable for doctor alone, or unlocked).
+#[test]
+fn doctor_says_whether_there_is_a_file_store_and_whether_it_is_unlocked() {
+    const PASSPHRASE: &str = "a long test passphrase";
+    let env = TestEnv::without_keyring();
+    let fresh = env
+        .expect(["doctor", "--offline"])
+        .stdout_contains("info  store: there is no file store in $ROOT/data/awskeep yet\n")
+        .stdout_contains(
+            "      fix: `awskeep unlock` creates it (it asks for a new passphrase), and so does the first `awskeep add`\n",
+        )
+        .status(0)
+        .run();
+    assert!(!fresh.stdout.contains("reachable"), "{}", fresh.stdout);
+    assert!(
+        !env.path("data/awskeep/master.age").exists(),
+        "doctor created a store"
+    );
+
+    let with_passphrase = |args: &[&str], stdin: &str| {
+        let mut command = env.awskeep();
+        command
+            .args(args)
+            .env("AWSKEEP_TEST_SCRYPT_LOG_N", "12")
+            .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE);
+        run_with_stdin(command, stdin)
+    };
+    with_passphrase(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .assert_ok();
+    env.expect(["doctor", "--offline"])
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE)
+        .stdout_contains(
+            "ok    store: the file store ($ROOT/data/awskeep) opens with AWSKEEP_FILE_PASSPHRASE, for the command it is given to only\n",
+        )
+        .status(0)
+        .run();
+    with_passphrase(&["unlock"], "").assert_ok();
+    env.expect(["doctor", "--offline"])
+        .stdout_contains(
+            "ok    store: the file store ($ROOT/data/awskeep) is reachable and unlocked for about ",
+        )
+        .status(0)
+        .run();
+    env.run(&["lock"], "").assert_ok();
+}
+
 /// A line an earlier awskeep wrote (`"PATH" credential-process ...`) is still recognised; doctor
 /// names the clients it breaks (the Go SDKs keep only the quoted part) and gives the line to write,
 /// and the next `add --force` writes the form every client runs.

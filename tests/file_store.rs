@@ -87,7 +87,9 @@ fn the_whole_command_set_runs_on_the_file_store_without_dbus() {
     assert!(add.stderr.contains("Created the awskeep file store"));
     assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
 
-    // Unlocked by that command: later calls need no passphrase and no terminal.
+    // Unlocked once (the variable opened the store for `add` alone): later calls need no
+    // passphrase and no terminal.
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
     assert_eq!(served_id(&env, "dev"), dev.id);
     assert_eq!(
         caller_arn(&env, Client::AwsCli, "dev").stdout.trim(),
@@ -189,6 +191,44 @@ fn the_whole_command_set_runs_on_the_file_store_without_dbus() {
     assert!(started.elapsed() < Duration::from_secs(5), "it waited");
 }
 
+/// Protects the rotation's detached finisher on the file store now that a passphrase variable
+/// unlocks only its own command (issue 21 item 6): the finisher gets no passphrase, so a rotation
+/// given only the variable says the finisher needs the store unlocked, and an `awskeep unlock`
+/// before the old key's time lets it delete the key.
+#[test]
+fn a_rotation_by_passphrase_variable_says_its_finisher_needs_an_unlock_and_one_suffices() {
+    let moto = Moto::connect();
+    let env = TestEnv::without_keyring();
+    let dev = moto.new_admin_with_key("fs-rotate-var");
+    run_with_passphrase(&env, &["add", "dev"], &key_stdin(&dev)).assert_ok();
+    let mut rotate = awskeep(&env, &["rotate", "--profile", "dev", "--yes"]);
+    rotate
+        .env("AWSKEEP_DEBUG_KEY_LEASE_SECS", "4")
+        .env("AWSKEEP_FILE_PASSPHRASE", PASSPHRASE);
+    let rotation = run_with_stdin(rotate, "");
+    rotation.assert_ok();
+    assert!(
+        rotation.stderr.contains(
+            "a background awskeep deletes it then if the file store is unlocked at that time (`awskeep unlock`), otherwise `awskeep rotate --profile dev` after that time does"
+        ),
+        "{}",
+        rotation.stderr
+    );
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
+    let rotated = served_id(&env, "dev");
+    assert_ne!(rotated, dev.id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while moto.key_ids(&dev.user) != vec![rotated.clone()] {
+        assert!(
+            Instant::now() < deadline,
+            "the finisher did not delete the old key: {:?}",
+            moto.key_ids(&dev.user)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    run(&env, &["lock"], "").assert_ok();
+}
+
 #[test]
 fn one_unlock_at_the_terminal_serves_later_calls_and_a_wrong_passphrase_is_refused() {
     let env = TestEnv::without_keyring();
@@ -248,7 +288,7 @@ fn a_damaged_or_foreign_store_file_is_one_line_and_left_alone() {
     let at = bytes.len() - 3;
     bytes[at] ^= 0xff;
     std::fs::write(&items, &bytes).unwrap();
-    run(&env, &["credential-process", "--profile", "dev"], "")
+    run_with_passphrase(&env, &["credential-process", "--profile", "dev"], "")
         .assert_fails(4, "items.age cannot be used");
     assert_eq!(std::fs::read(&items).unwrap(), bytes, "left as it was");
     run(&env, &["lock"], "").assert_ok();
@@ -415,6 +455,75 @@ fn the_automatic_choice_follows_the_bus_and_then_the_record() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Protects the store choice from the keyring's start (issue 21 item 4): right after
+/// `gnome-keyring-daemon --unlock` returns, the daemon takes its bus name a few milliseconds later,
+/// and awskeep run at once then chose the file store about one time in three. Same machine, same
+/// choice: every one of 20 fresh starts is the Secret Service.
+#[test]
+fn right_after_the_keyring_starts_the_choice_is_the_secret_service_every_time() {
+    for start in 0..20 {
+        let env = TestEnv::keyring_just_started();
+        let listed = run(&env, &["-v", "list"], "");
+        listed.assert_ok();
+        assert!(
+            listed.stderr.contains("using the Secret Service ("),
+            "start {start}: {}",
+            listed.stderr
+        );
+    }
+}
+
+/// Protects the machine's recorded store from that race (issue 21 item 4): with the file store's
+/// passphrase exported, as a CI script has it, a first write right after the keyring starts
+/// creates no file store and records none.
+#[test]
+fn a_passphrase_exported_while_the_keyring_starts_records_no_file_store() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    for start in 0..8 {
+        let env = TestEnv::keyring_just_started();
+        let added = run_with_passphrase(&env, &["-v", "add", "dev", "--no-verify"], key);
+        assert!(
+            added.stderr.contains("using the Secret Service ("),
+            "start {start}: {}",
+            added.stderr
+        );
+        assert!(
+            !env.path("data/awskeep/master.age").exists(),
+            "start {start}: a file store was created: {}",
+            added.stderr
+        );
+        assert_ne!(
+            recorded_choice(&env).as_deref(),
+            Some("file"),
+            "start {start}: {}",
+            added.stderr
+        );
+    }
+}
+
+/// Protects the store choice from a session bus that does not answer (issue 21 item 4): nothing
+/// can be concluded, so the command fails within seconds saying how to choose, and a passphrase in
+/// the environment creates no file store and records none; named, the store works at once.
+#[test]
+fn a_bus_that_does_not_answer_chooses_no_store_and_creates_none() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    // Where a login's bus listens ($XDG_RUNTIME_DIR/bus): this one takes connections and never
+    // says a word.
+    let _silent_bus = std::os::unix::net::UnixListener::bind(env.path("run/bus")).unwrap();
+    let started = Instant::now();
+    let added = run_with_passphrase(&env, &["add", "dev", "--no-verify"], key);
+    added.assert_fails(
+        4,
+        "awskeep cannot tell which store to use here: the session bus did not answer within 2 s",
+    );
+    assert!(added.stderr.contains("--store file"), "{}", added.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "it waited");
+    assert!(!env.path("data/awskeep/master.age").exists());
+    assert_eq!(recorded_choice(&env), None);
+    run_with_passphrase(&env, &["--store", "file", "add", "dev", "--no-verify"], key).assert_ok();
+}
+
 #[test]
 fn store_move_is_crash_safe_both_ways() {
     let env = TestEnv::new();
@@ -433,8 +542,9 @@ fn store_move_is_crash_safe_both_ways() {
     assert!(env.secret_tool_lookup("dev").is_some());
     assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
 
-    // A plain re-run finishes it.
+    // A plain re-run finishes it (and, unlocked once, the file store serves plain calls).
     run_with_passphrase(&env, &["store", "move", "--to", "file"], "").assert_ok();
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
     assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
     assert!(env.secret_tool_lookup("dev").is_none());
     assert!(env.secret_tool_lookup("prod").is_none());
@@ -517,6 +627,7 @@ fn an_add_during_a_store_move_waits_for_it_and_is_not_lost() {
     moved.assert_ok();
     let added = wait_for(adder, Duration::from_secs(60));
     added.assert_ok();
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
 
     assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
     assert!(env.secret_tool_lookup("dev").is_none());
@@ -547,6 +658,7 @@ fn a_store_move_rewrites_the_lines_that_name_the_old_store_and_clients_keep_work
     let env = TestEnv::new();
     let dev = moto.new_admin_with_key("mv-pinned");
     run_with_passphrase(&env, &["--store", "file", "add", "dev"], &key_stdin(&dev)).assert_ok();
+    run_with_passphrase(&env, &["--store", "file", "unlock"], "").assert_ok();
     assert!(
         env.read_config().contains("--store file"),
         "{}",
@@ -615,6 +727,7 @@ fn the_newer_item_wins_a_store_move_and_the_message_says_so() {
     .assert_ok();
     let finished = run_with_passphrase(&env, &["store", "move", "--to", "file"], "");
     finished.assert_ok();
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
     assert!(
         finished.stderr.contains(
             "the Secret Service's key was written after the file store's; kept the Secret Service's newer key"
@@ -658,29 +771,163 @@ fn the_newer_item_wins_a_store_move_and_the_message_says_so() {
 }
 
 #[test]
-fn a_failed_first_write_records_no_choice_and_unlock_always_means_the_file_store() {
+fn a_failed_first_write_records_no_choice() {
     let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     // No bus, no passphrase, no terminal: the file store cannot be created, and nothing is recorded.
     let headless = TestEnv::without_keyring();
     let failed = run(&headless, &["add", "dev", "--no-verify"], key);
     failed.assert_fails(4, "awskeep unlock");
     assert_eq!(recorded_choice(&headless), None, "{}", failed.stderr);
+}
 
-    // The machine uses the Secret Service; `awskeep unlock` and `lock` still act on the file store,
-    // so the hint that names them is true here too.
+/// Protects `unlock` and `lock` on a machine whose store is the Secret Service (issue 21 item 8):
+/// `unlock` creates no file store and succeeds, naming the Secret Service (a login script's
+/// `awskeep unlock || exit` passes); `lock` says what it did there (awskeep's credential cache),
+/// not what it did not do to a file store; `--store file` still reaches the file store.
+#[test]
+fn unlock_and_lock_on_a_secret_service_machine_name_the_secret_service_and_create_nothing() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     let env = TestEnv::new();
     run(&env, &["add", "dev", "--no-verify"], key).assert_ok();
     assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
-    let unlocked = run_with_passphrase(&env, &["unlock"], "");
+    let master = env.path("data/awskeep/master.age");
+    // With the passphrase variable exported too, as a login script might have it.
+    for unlock in [
+        run(&env, &["unlock"], ""),
+        run_with_passphrase(&env, &["unlock"], ""),
+    ] {
+        unlock.assert_ok();
+        assert!(
+            unlock.stderr.contains(
+                "awskeep keeps its keys in the Secret Service here, which its own keyring unlocks"
+            ) && unlock.stderr.contains("it is unlocked"),
+            "{}",
+            unlock.stderr
+        );
+        assert!(
+            !master.exists(),
+            "unlock created a file store: {}",
+            unlock.stderr
+        );
+    }
+    let locked = run(&env, &["lock"], "");
+    locked.assert_ok();
+    assert!(
+        locked
+            .stderr
+            .contains("awskeep keeps its keys in the Secret Service here")
+            && locked.stderr.contains("dropped awskeep's credential cache")
+            && !locked.stderr.contains("file store"),
+        "{}",
+        locked.stderr
+    );
+    assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+
+    // Named, the file store is unlocked (created here) and locked; the machine's choice stays.
+    let unlocked = run_with_passphrase(&env, &["--store", "file", "unlock"], "");
     unlocked.assert_ok();
     assert!(
         unlocked.stderr.contains("The file store ("),
         "{}",
         unlocked.stderr
     );
-    run(&env, &["lock"], "").assert_ok();
+    // A plain lock locks it too, and says so after what it did for the store in use.
+    let locked = run(&env, &["lock"], "");
+    locked.assert_ok();
+    assert!(
+        locked
+            .stderr
+            .starts_with("awskeep keeps its keys in the Secret Service here")
+            && locked
+                .stderr
+                .contains("which awskeep does not use here, is locked too"),
+        "{}",
+        locked.stderr
+    );
     assert_eq!(recorded_choice(&env).as_deref(), Some("secret-service"));
     assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+}
+
+/// Protects `lock`'s message without a Secret Service (issue 21 item 8): it names the file store
+/// and what happened to it (none yet, locked now, was not unlocked), never the Secret Service.
+#[test]
+fn lock_on_a_headless_machine_names_the_file_store_and_what_it_did() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    let says = |expected: &str| {
+        let locked = run(&env, &["lock"], "");
+        locked.assert_ok();
+        assert!(
+            locked.stderr.contains(expected) && !locked.stderr.contains("Secret Service"),
+            "expected {expected:?}: {}",
+            locked.stderr
+        );
+    };
+    says("There is no file store in ");
+    assert!(
+        !env.path("data/awskeep/master.age").exists(),
+        "lock created a store"
+    );
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    says("was not unlocked; it stays locked");
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
+    says("is locked, for every login of yours");
+    says("was not unlocked; it stays locked");
+}
+
+/// Protects the scope of `AWSKEEP_FILE_PASSPHRASE` and `_COMMAND` (issue 21 item 6): given to one
+/// command, they open the store for that command only (the next plain call is locked), and a
+/// wrong value is refused even while `awskeep unlock` keeps the store open for everyone else.
+#[test]
+fn the_passphrase_variables_open_the_store_for_their_own_command_only() {
+    let key = "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let env = TestEnv::without_keyring();
+    let plain_call_is_locked = || {
+        run(&env, &["credential-process", "--profile", "dev"], "")
+            .assert_fails(4, "is locked and there is no terminal");
+    };
+    // The command that creates the store with the variable keeps nothing either.
+    run_with_passphrase(&env, &["add", "dev", "--no-verify"], key).assert_ok();
+    plain_call_is_locked();
+    run(&env, &["lock"], "").assert_ok();
+    let listed = run_with_passphrase(&env, &["list"], "");
+    listed.assert_ok();
+    assert!(listed.stdout.contains("dev"), "{}", listed.stdout);
+    plain_call_is_locked();
+    let mut by_command = awskeep(&env, &["credential-process", "--profile", "dev"]);
+    by_command.env(
+        "AWSKEEP_FILE_PASSPHRASE_COMMAND",
+        format!("echo '{PASSPHRASE}'"),
+    );
+    let served = run_with_stdin(by_command, "");
+    served.assert_ok();
+    assert!(served.stdout.contains("AKIAIOSFODNN7EXAMPLE"));
+    plain_call_is_locked();
+
+    // Unlocked for every command: a wrong value in either variable is still refused.
+    run_with_passphrase(&env, &["unlock"], "").assert_ok();
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+    for (variable, value) in [
+        ("AWSKEEP_FILE_PASSPHRASE", "not the passphrase"),
+        (
+            "AWSKEEP_FILE_PASSPHRASE_COMMAND",
+            "echo 'not the passphrase'",
+        ),
+    ] {
+        let mut wrong = awskeep(&env, &["credential-process", "--profile", "dev"]);
+        wrong.env(variable, value);
+        run_with_stdin(wrong, "").assert_fails(4, "the passphrase does not open");
+        let mut wrong = awskeep(&env, &["unlock"]);
+        wrong.env(variable, value);
+        run_with_stdin(wrong, "").assert_fails(4, "the passphrase does not open");
+    }
+    // The right value still opens it, and the unlock still serves plain calls.
+    let served = run_with_passphrase(&env, &["credential-process", "--profile", "dev"], "");
+    served.assert_ok();
+    assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
+    run(&env, &["lock"], "").assert_ok();
+    plain_call_is_locked();
 }
 
 /// The expiry /proc/keys shows for the file store's cached master key (`7101w`, `15m`).

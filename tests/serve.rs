@@ -381,7 +381,9 @@ fn serve_on_the_file_store_stops_at_lock_and_at_the_unlock_timeout_and_serves_ag
         true,
     );
     run_with_stdin(add, KEY).assert_ok();
-    // No passphrase in serve's environment: the unlock `add` made is what opens the store.
+    // No passphrase in serve's environment: `awskeep unlock` is what opens the store for it (the
+    // variable opened it for `add` alone).
+    run_with_stdin(on_file_store(&env, &["unlock"], true), "").assert_ok();
     let mut command = on_file_store(&env, &["serve", "--profile", "dev"], false);
     command.stderr(Stdio::null());
     let mut served = start(command);

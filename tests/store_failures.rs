@@ -68,6 +68,20 @@ fn a_locked_keyring_is_reported_as_locked_and_writes_nothing() {
     env.run(&["remove", "dev", "--yes"], "")
         .assert_fails(4, "locked");
     assert_eq!(env.read_config(), config, "nothing changed while locked");
+    // `unlock` names the keyring that unlocks it, and creates no file store; `lock` needs no
+    // store open and says what it did for the one in use (issue 21 item 8).
+    env.run(&["unlock"], "")
+        .assert_fails(4, "the Secret Service is locked");
+    assert!(!env.path("data/awskeep/master.age").exists());
+    let locked = env.run(&["lock"], "");
+    locked.assert_ok();
+    assert!(
+        locked
+            .stderr
+            .contains("awskeep keeps its keys in the Secret Service here"),
+        "{}",
+        locked.stderr
+    );
 }
 
 /// `dev` stored, with `awskeep_cache = off`: every call goes to the Secret Service.

@@ -383,7 +383,16 @@ fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) -> String {
     } else {
         ("deletes", "delete")
     };
+    // The finisher has no passphrase and no terminal (`background::spawn`): on the file store it
+    // can only use a key `awskeep unlock` keeps, and a passphrase variable keeps none.
+    let store_locked = step
+        .store
+        .as_file_store()
+        .is_some_and(|file| !matches!(file.unlocked_for(), Ok(Some(_))));
     let who = match crate::rotation::background::spawn(ctx, profile, at) {
+        Ok(()) if store_locked => format!(
+            "a background awskeep {verb} it then if the file store is unlocked at that time (`awskeep unlock`), otherwise `awskeep rotate --profile {profile}` after that time does"
+        ),
         Ok(()) => format!("a background awskeep {verb} it then"),
         Err(e) => format!(
             "awskeep could not start the background process that {verb} it then ({e}); the next awskeep command for {profile} after that time does it"

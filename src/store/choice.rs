@@ -1,11 +1,18 @@
 //! Which store a command uses when `--store` / `AWSKEEP_STORE` says nothing. On Linux: the store
-//! recorded in `$XDG_DATA_HOME/awskeep/store` if there is one; else the Secret Service when the
-//! session bus answers within `PROBE_LIMIT` and a Secret Service is running there (or can be
-//! started there in a graphical session), else the file store. The choice is recorded by the first
-//! write to the chosen store, so a machine's items never end up split across two stores because one
-//! login had a desktop and another did not; `awskeep store move` is the way to change it.
+//! recorded in `$XDG_DATA_HOME/awskeep/store` if there is one; else the file store if one exists
+//! there; else the Secret Service when one runs on the session bus (or the bus starts one on demand
+//! in a graphical session), else the file store. The choice is recorded by the first write to the
+//! chosen store, so a machine's items never end up split across two stores because one login had a
+//! desktop and another did not; `awskeep store move` is the way to change it.
 //!
-//! The probe never starts a service and never waits past its limit: it asks the bus only
+//! The choice depends on what the bus says, never on how fast a Secret Service starts: right after
+//! `gnome-keyring-daemon --unlock` returns, the daemon takes its bus name some milliseconds later,
+//! so a bus that could start one (but nothing runs yet, and no desktop could unlock a daemon the bus
+//! started) is given `OWNER_WAIT` for a starting daemon to take the name. A bus that does not answer
+//! (within `PROBE_LIMIT`, or with an error) decides nothing: the command fails and says how to
+//! choose, so no write records the file store, or creates one, on the strength of a slow moment.
+//!
+//! The probe never starts a service and never waits past its limits: it asks the bus only
 //! `NameHasOwner` / `ListActivatableNames`, on a thread that is abandoned when it is late (the peers'
 //! hangs on `dbus-launch` and on WSL are what this avoids).
 
@@ -15,11 +22,18 @@ use std::time::Duration;
 use super::StoreKind;
 use crate::error::{Error, Result};
 
-/// How long the session bus may take to answer before the file store is chosen. Generous: a bus
-/// that is only slow (a loaded machine; CI caught 200 ms being too short for 8 parallel first
-/// writes) must not send a desktop user's first key to a new file store. A bus that hangs costs
-/// this once per machine at most: the first write records the choice.
+/// How long the session bus may take to answer. Generous: a bus that is only slow (a loaded
+/// machine; CI caught 200 ms being too short for 8 parallel first writes) must not fail a command.
+/// A bus that does not answer in time fails the command (`Error::StoreChoiceUnknown`), which says
+/// how to choose a store; it never picks one.
 pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
+
+/// How long a bus that could start a Secret Service, where none runs and no desktop session could
+/// unlock one it started, is watched for a starting one to take the name (gnome-keyring takes it a
+/// few milliseconds after `gnome-keyring-daemon --unlock` returns; this allows for a loaded machine).
+/// Only machines with no recorded choice and no file store pay it, once per command until the first
+/// write records the choice.
+pub const OWNER_WAIT: Duration = Duration::from_secs(2);
 
 /// The file, in the store folder, that records the choice.
 pub const RECORD_FILE: &str = "store";
@@ -134,80 +148,134 @@ pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
 }
 
 /// What the probe found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
     /// A Secret Service owns its name on the session bus.
     Running,
     /// None runs, but the bus would start one.
     Activatable,
-    /// No bus, no Secret Service, or no answer in time.
+    /// No bus, or no Secret Service on it: a fact that holds until the user changes something.
     Absent(&'static str),
+    /// The bus did not answer in time, or answered with an error: nothing can be concluded.
+    Unknown(String),
 }
 
-/// Asks the session bus, within `limit`, whether a Secret Service is there.
+/// Asks the session bus, within `limit`, whether a Secret Service is there. With `owner_wait`, a
+/// Secret Service the bus could start but that does not run yet is given that long to take its
+/// name (one that is starting right now), polled on the same thread.
 #[cfg(target_os = "linux")]
-pub fn probe_secret_service(limit: Duration) -> Probe {
+pub fn probe_secret_service(limit: Duration, owner_wait: Option<Duration>) -> Probe {
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("secret-service-probe".into())
-        .spawn(move || {
-            let _ = tx.send(ask_bus());
-        });
+        .spawn(move || ask_bus(owner_wait, &tx));
     if spawned.is_err() {
-        return Probe::Absent("the probe could not start");
+        return Probe::Unknown("the probe of the session bus could not start".into());
     }
-    rx.recv_timeout(limit)
-        .unwrap_or(Probe::Absent("the session bus did not answer in time"))
+    let first = rx.recv_timeout(limit).unwrap_or_else(|_| {
+        Probe::Unknown(format!(
+            "the session bus did not answer within {} s",
+            limit.as_secs()
+        ))
+    });
+    match (first, owner_wait) {
+        // The thread sends `Running` once the name has an owner, and nothing otherwise.
+        (Probe::Activatable, Some(wait)) => match rx.recv_timeout(wait) {
+            Ok(Probe::Running) => Probe::Running,
+            _ => Probe::Activatable,
+        },
+        (first, _) => first,
+    }
 }
 
 #[cfg(target_os = "linux")]
-fn ask_bus() -> Probe {
+fn ask_bus(owner_wait: Option<Duration>, tx: &std::sync::mpsc::Sender<Probe>) {
     const NAME: &str = "org.freedesktop.secrets";
-    let Ok(connection) = zbus::blocking::Connection::session() else {
-        return Probe::Absent("there is no session bus");
+    let send = |probe| {
+        let _ = tx.send(probe);
     };
-    let Ok(dbus) = zbus::blocking::fdo::DBusProxy::new(&connection) else {
-        return Probe::Absent("the session bus did not answer");
+    let connection = match zbus::blocking::Connection::session() {
+        Ok(connection) => connection,
+        Err(e) if no_bus(&e) => return send(Probe::Absent("there is no session bus")),
+        Err(e) => {
+            return send(Probe::Unknown(format!(
+                "the session bus did not answer ({e})"
+            )));
+        }
     };
-    let Ok(name) = zbus::names::BusName::try_from(NAME) else {
-        return Probe::Absent("the Secret Service name is invalid");
-    };
-    if dbus.name_has_owner(name).unwrap_or(false) {
-        return Probe::Running;
+    fn unknown(e: impl std::fmt::Display) -> Probe {
+        Probe::Unknown(format!("the session bus did not answer ({e})"))
     }
-    let activatable = dbus
-        .list_activatable_names()
-        .map(|names| names.iter().any(|n| n.as_str() == NAME))
-        .unwrap_or(false);
-    if activatable {
-        Probe::Activatable
-    } else {
-        Probe::Absent("no Secret Service runs on the session bus")
+    let dbus = match zbus::blocking::fdo::DBusProxy::new(&connection) {
+        Ok(dbus) => dbus,
+        Err(e) => return send(unknown(e)),
+    };
+    let name =
+        || zbus::names::BusName::from(zbus::names::WellKnownName::from_static_str_unchecked(NAME));
+    match dbus.name_has_owner(name()) {
+        Ok(true) => return send(Probe::Running),
+        Ok(false) => {}
+        Err(e) => return send(unknown(e)),
+    }
+    match dbus.list_activatable_names() {
+        Ok(names) if names.iter().any(|n| n.as_str() == NAME) => {}
+        Ok(_) => return send(Probe::Absent("no Secret Service runs on the session bus")),
+        Err(e) => return send(unknown(e)),
+    }
+    send(Probe::Activatable);
+    let Some(wait) = owner_wait else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        if dbus.name_has_owner(name()).unwrap_or(false) {
+            return send(Probe::Running);
+        }
+    }
+}
+
+/// Whether connecting failed because there is no session bus at all (no address, no socket, or
+/// nobody listening on it), as opposed to a bus that is there but did not answer.
+#[cfg(target_os = "linux")]
+fn no_bus(error: &zbus::Error) -> bool {
+    use std::io::ErrorKind as K;
+    let gone = |io: &std::io::Error| {
+        matches!(
+            io.kind(),
+            K::NotFound | K::ConnectionRefused | K::PermissionDenied | K::AddrNotAvailable
+        )
+    };
+    match error {
+        zbus::Error::Address(_) => true,
+        zbus::Error::InputOutput(io) | zbus::Error::Connection(io, _) => gone(io),
+        _ => false,
     }
 }
 
 /// The store to use without `--store`, given the recorded choice and a probe to run if needed.
 /// A file store that exists (made by `awskeep unlock` before any write recorded it) is used
-/// without probing.
+/// without probing. A probe that learnt nothing (`Probe::Unknown`) is an error: guessing the file
+/// store there would let this command's first write create it, and tie the machine to it.
 pub fn decide(
     recorded: Option<StoreKind>,
     record_path: &Path,
     file_store_exists: bool,
     graphical: bool,
     probe: impl FnOnce() -> Probe,
-) -> (StoreKind, Reason) {
+) -> Result<(StoreKind, Reason)> {
     if let Some(kind) = recorded {
-        return (kind, Reason::Recorded(record_path.to_path_buf()));
+        return Ok((kind, Reason::Recorded(record_path.to_path_buf())));
     }
     if file_store_exists {
-        return (
+        return Ok((
             StoreKind::File,
             Reason::Probed("a file store exists here".into()),
-        );
+        ));
     }
     #[cfg(target_os = "linux")]
     {
-        match probe() {
+        Ok(match probe() {
             Probe::Running => (
                 StoreKind::SecretService,
                 Reason::Probed("a Secret Service answered on the session bus".into()),
@@ -225,15 +293,16 @@ pub fn decide(
                 ),
             ),
             Probe::Absent(why) => (StoreKind::File, Reason::Probed(why.into())),
-        }
+            Probe::Unknown(reason) => return Err(Error::StoreChoiceUnknown { reason }),
+        })
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (probe, graphical);
-        match StoreKind::platform_default() {
+        Ok(match StoreKind::platform_default() {
             Some(kind) => (kind, Reason::PlatformDefault),
             None => (StoreKind::File, Reason::PlatformDefault),
-        }
+        })
     }
 }
 
@@ -244,34 +313,58 @@ mod tests {
     #[test]
     fn a_record_wins_and_the_probe_decides_otherwise() {
         let path = Path::new("/x/store");
+        let kind = |recorded, exists, graphical, probe: Probe| {
+            decide(recorded, path, exists, graphical, || probe)
+                .unwrap()
+                .0
+        };
         let never = || panic!("probed despite a record");
         assert_eq!(
-            decide(Some(StoreKind::File), path, false, true, never).0,
+            decide(Some(StoreKind::File), path, false, true, never)
+                .unwrap()
+                .0,
             StoreKind::File
         );
         assert_eq!(
-            decide(None, path, false, false, || Probe::Running).0,
+            kind(None, false, false, Probe::Running),
             StoreKind::SecretService
         );
         assert_eq!(
-            decide(None, path, false, true, || Probe::Activatable).0,
+            kind(None, false, true, Probe::Activatable),
             StoreKind::SecretService
         );
         assert_eq!(
-            decide(None, path, false, false, || Probe::Activatable).0,
+            kind(None, false, false, Probe::Activatable),
             StoreKind::File
         );
         assert_eq!(
-            decide(None, path, false, true, || Probe::Absent("none")).0,
+            kind(None, false, true, Probe::Absent("none")),
             StoreKind::File
         );
         assert_eq!(
             decide(None, path, true, true, || panic!(
                 "probed despite a file store"
             ))
+            .unwrap()
             .0,
             StoreKind::File
         );
+    }
+
+    /// Protects the store choice from a bus that did not answer: no store is guessed (a guessed
+    /// file store would be created and recorded by the first write).
+    #[test]
+    fn a_probe_that_learnt_nothing_chooses_no_store() {
+        let path = Path::new("/x/store");
+        for graphical in [false, true] {
+            let decided = decide(None, path, false, graphical, || {
+                Probe::Unknown("the session bus did not answer within 2 s".into())
+            });
+            assert!(
+                matches!(&decided, Err(Error::StoreChoiceUnknown { reason }) if reason.contains("within 2 s")),
+                "{decided:?}"
+            );
+        }
     }
 
     #[test]

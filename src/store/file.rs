@@ -117,6 +117,11 @@ impl FileStore {
         &self.dir
     }
 
+    /// Whether a store exists here (its passphrase file does), without opening it.
+    pub fn exists(&self) -> bool {
+        std::fs::symlink_metadata(self.path(MASTER_FILE)).is_ok()
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -183,9 +188,20 @@ impl FileStore {
         }
     }
 
-    /// The master key: this process's, the kernel keyring's, or opened with a passphrase now.
-    /// `create` makes a new store when there is none (a write); `Ok(None)` when there is none and
-    /// `create` is false.
+    /// Whether the passphrase comes from the environment (`AWSKEEP_FILE_PASSPHRASE` or `_COMMAND`),
+    /// and which variable: it then opens the store for this process only (`identity`).
+    pub fn passphrase_from_environment(&self) -> Option<&'static str> {
+        self.sources.from_environment()
+    }
+
+    /// The master key: this process's, or opened with a passphrase from the environment (checked
+    /// every time, kept by nobody), or the kernel keyring's, or opened with a passphrase asked on
+    /// the terminal now (and kept, as `awskeep unlock` keeps it). `create` makes a new store when
+    /// there is none (a write); `Ok(None)` when there is none and `create` is false.
+    ///
+    /// A variable given to one command must not open the store for the user's later commands, nor
+    /// be ignored in favour of a key kept by an earlier `unlock`: a wrong value fails here, and a
+    /// right one leaves nothing in the kernel keyring.
     fn identity(&self, create: bool) -> Result<Option<age::x25519::Identity>> {
         let unattended = self.unattended.get();
         if !unattended && let Some(identity) = self.identity.borrow().as_ref() {
@@ -195,37 +211,46 @@ impl FileStore {
         let identity = match read_private(&master_path)? {
             Some(bytes) => {
                 let name = unlock::cache_name(&bytes);
-                match unlock::cached(self.cache.as_ref(), &name) {
-                    Some(identity) => {
-                        self.trace(&format!(
-                            "the file store is unlocked ({})",
-                            self.cache.describe()
-                        ));
-                        identity
-                    }
-                    None => {
-                        let passphrase = self.sources().existing(&self.dir)?.ok_or_else(|| {
-                            Error::FileStoreLocked {
-                                dir: self.dir.clone(),
-                            }
-                        })?;
-                        let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
-                        match self.cache.put(
-                            &name,
-                            &unlock::identity_secret(&identity),
-                            self.timeout.duration(),
-                        ) {
-                            Ok(()) => self.trace(&format!(
-                                "unlocked the file store for {} ({})",
-                                self.timeout,
-                                self.cache.describe()
-                            )),
-                            Err(why) => self.trace(&format!(
-                                "unlocked the file store for this process only: {why}"
-                            )),
+                if let Some(variable) = self.sources.from_environment() {
+                    let passphrase = self.sources().existing(&self.dir)?.ok_or_else(|| {
+                        Error::FileStoreLocked {
+                            dir: self.dir.clone(),
                         }
-                        identity
+                    })?;
+                    let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
+                    self.trace(&format!(
+                        "opened the file store with {variable}, for this command only"
+                    ));
+                    identity
+                } else if let Some(identity) = unlock::cached(self.cache.as_ref(), &name) {
+                    self.trace(&format!(
+                        "the file store is unlocked ({})",
+                        self.cache.describe()
+                    ));
+                    identity
+                } else {
+                    let passphrase = self.sources().existing(&self.dir)?.ok_or_else(|| {
+                        Error::FileStoreLocked {
+                            dir: self.dir.clone(),
+                        }
+                    })?;
+                    let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
+                    // Typed at the terminal: kept, as `awskeep unlock` would keep it.
+                    match self.cache.put(
+                        &name,
+                        &unlock::identity_secret(&identity),
+                        self.timeout.duration(),
+                    ) {
+                        Ok(()) => self.trace(&format!(
+                            "unlocked the file store for {} ({})",
+                            self.timeout,
+                            self.cache.describe()
+                        )),
+                        Err(why) => self.trace(&format!(
+                            "unlocked the file store for this process only: {why}"
+                        )),
                     }
+                    identity
                 }
             }
             None if create => self.create_master()?.0,
@@ -237,14 +262,18 @@ impl FileStore {
         Ok(Some(identity))
     }
 
-    /// Writes a new `master.age` (the caller holds the lock) and keeps its key.
+    /// Writes a new `master.age` (the caller holds the lock); keeps its key when its passphrase
+    /// was typed at the terminal (not when it came from the environment: see `identity`).
     fn create_master(&self) -> Result<(age::x25519::Identity, Vec<u8>)> {
         let passphrase = self.sources().new_one(&self.dir)?;
         let (identity, bytes) = unlock::create_master(&passphrase, self.sources.scrypt_log_n)?;
         write_new(&self.path(MASTER_FILE), &bytes)?;
-        let name = unlock::cache_name(&bytes);
-        if let Err(why) = self.cache.put(
-            &name,
+        if let Some(variable) = self.sources.from_environment() {
+            self.trace(&format!(
+                "the new store is open with {variable}, for this command only"
+            ));
+        } else if let Err(why) = self.cache.put(
+            &unlock::cache_name(&bytes),
             &unlock::identity_secret(&identity),
             self.timeout.duration(),
         ) {

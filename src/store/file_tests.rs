@@ -1,5 +1,6 @@
 //! What the encrypted file store promises beyond the shared suite: one unlock serves later
-//! processes until `lock`; a wrong passphrase, a damaged file and another user's file are each
+//! processes until `lock`; a passphrase from the environment opens it for its own process only,
+//! and is checked even where a kept key exists; a wrong passphrase, a damaged file and another user's file are each
 //! refused with their own error and change nothing; no file holds a secret or a profile name in
 //! plain text; concurrent writers lose nothing.
 #![cfg(test)]
@@ -48,13 +49,17 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+fn sixty_seconds() -> super::unlock::UnlockTimeout {
+    super::unlock::UnlockTimeout::parse("60s").unwrap()
+}
+
 #[test]
 fn one_unlock_serves_later_processes_until_lock() {
     let dir = tempfile::tempdir().unwrap();
     let cache = MemoryCache::default();
-    file_store(dir.path(), Box::new(cache.clone()))
-        .set(&name("dev"), &key())
-        .unwrap();
+    let first = file_store(dir.path(), Box::new(cache.clone()));
+    first.set(&name("dev"), &key()).unwrap();
+    first.unlock(sixty_seconds()).unwrap();
     // A later process with no passphrase source reads through the kept key.
     let later = file_store_with(dir.path(), Box::new(cache.clone()), None);
     assert!(later.get(&name("dev")).unwrap().is_some());
@@ -76,6 +81,44 @@ fn one_unlock_serves_later_processes_until_lock() {
     assert!(fresh.get(&name("dev")).unwrap().is_none());
 }
 
+/// Protects the passphrase variables' scope: given to one process they open the store for it
+/// alone, and a wrong one is refused even while an `unlock` keeps the key for everyone else.
+#[test]
+fn a_passphrase_from_the_environment_opens_the_store_for_its_process_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = MemoryCache::default();
+    // Created, written and read with the variable: nothing is kept for a later process.
+    let with_variable = file_store(dir.path(), Box::new(cache.clone()));
+    with_variable.set(&name("dev"), &key()).unwrap();
+    assert!(with_variable.get(&name("dev")).unwrap().is_some());
+    assert_eq!(
+        with_variable.passphrase_from_environment(),
+        Some("AWSKEEP_FILE_PASSPHRASE")
+    );
+    let later = file_store_with(dir.path(), Box::new(cache.clone()), None);
+    assert!(
+        matches!(later.get(&name("dev")), Err(Error::FileStoreLocked { .. })),
+        "the variable unlocked the store for later processes"
+    );
+    assert_eq!(later.unlocked_for().unwrap(), None);
+    // After an explicit unlock, a wrong value is still refused, and a right one still opens it.
+    file_store(dir.path(), Box::new(cache.clone()))
+        .unlock(sixty_seconds())
+        .unwrap();
+    let wrong = file_store_with(dir.path(), Box::new(cache.clone()), Some("not it"));
+    let err = wrong.get(&name("dev")).map(|_| ()).unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase { .. }), "{err:?}");
+    let err = wrong.set(&name("prod"), &key()).unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase { .. }), "{err:?}");
+    assert!(
+        file_store(dir.path(), Box::new(cache.clone()))
+            .get(&name("dev"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(later.get(&name("dev")).unwrap().is_some(), "still unlocked");
+}
+
 #[test]
 fn a_wrong_passphrase_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,10 +131,7 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
     for err in [
         wrong.get(&name("dev")).map(|_| ()).unwrap_err(),
         wrong.set(&name("prod"), &key()).unwrap_err(),
-        wrong
-            .unlock(super::unlock::UnlockTimeout::parse("60s").unwrap())
-            .map(|_| ())
-            .unwrap_err(),
+        wrong.unlock(sixty_seconds()).map(|_| ()).unwrap_err(),
     ] {
         assert!(matches!(err, Error::WrongPassphrase { .. }), "{err:?}");
     }
@@ -256,9 +296,9 @@ fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
 fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its_unlock() {
     let dir = tempfile::tempdir().unwrap();
     let cache = MemoryCache::default();
-    file_store(dir.path(), Box::new(cache.clone()))
-        .set(&name("dev"), &key())
-        .unwrap();
+    let first = file_store(dir.path(), Box::new(cache.clone()));
+    first.set(&name("dev"), &key()).unwrap();
+    first.unlock(sixty_seconds()).unwrap();
     // A long-running process (serve) with no passphrase source, and one that keeps its key.
     let serving = file_store_with(dir.path(), Box::new(cache.clone()), None);
     let keeping = file_store_with(dir.path(), Box::new(cache.clone()), None);
@@ -286,7 +326,7 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
 
     // `awskeep unlock` in another process: served again, and nothing of it is kept here.
     file_store(dir.path(), Box::new(cache.clone()))
-        .unlock(super::unlock::UnlockTimeout::parse("60s").unwrap())
+        .unlock(sixty_seconds())
         .unwrap();
     serving.set(&name("other"), &key()).unwrap();
     assert!(serving.get(&name("other")).unwrap().is_some());
@@ -296,4 +336,35 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
             .unwrap()
     );
     assert!(serving.get(&name("other")).is_err());
+}
+
+/// Protects `unlock`'s honesty where the kernel keyring refuses the key (keyctl refused by a
+/// container's seccomp filter, a keyring the process may not write): the passphrase is checked and
+/// opens the store for this process, and `awskeep unlock` fails saying the key cannot be kept,
+/// rather than claim an unlock later commands will not find.
+#[test]
+fn an_unlock_the_kernel_keyring_refuses_says_the_key_cannot_be_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    file_store(dir.path(), Box::new(MemoryCache::default()))
+        .set(&name("dev"), &key())
+        .unwrap();
+    let refusing = file_store(dir.path(), Box::new(super::key_cache::NoCache));
+    let unlocked = refusing.unlock(sixty_seconds()).unwrap();
+    assert!(unlocked.kept.is_err());
+    assert!(refusing.get(&name("dev")).unwrap().is_some());
+    let ctx = crate::context::Context::for_test(dir.path());
+    let err = crate::commands::unlock::unlock(
+        &ctx,
+        &file_store(dir.path(), Box::new(super::key_cache::NoCache)),
+        crate::cli::UnlockArgs {
+            timeout: Some(sixty_seconds()),
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::UnlockNotKept { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the unlocked key cannot be kept for later commands"),
+        "{err}"
+    );
 }

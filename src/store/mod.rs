@@ -111,6 +111,21 @@ impl StoreKind {
             .find(|k| k.arg_name() == name)
     }
 
+    /// The store's name in messages, as its `display_name` says it once open.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            StoreKind::File => file::NAME,
+            #[cfg(target_os = "linux")]
+            StoreKind::SecretService => keyring::Flavor::SecretService.display_name(),
+            #[cfg(target_os = "macos")]
+            StoreKind::Keychain => keyring::Flavor::Keychain.display_name(),
+            #[cfg(target_os = "windows")]
+            StoreKind::WindowsCredentialManager => {
+                keyring::Flavor::CredentialManager.display_name()
+            }
+        }
+    }
+
     /// The name as `--store` spells it.
     pub fn arg_name(self) -> String {
         self.to_possible_value()
@@ -152,24 +167,7 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result
         Some(dir) => Some(choice::in_use(dir)?),
         None => None,
     };
-    let (kind, reason) = match asked {
-        Some(kind) => (kind, choice::Reason::Asked),
-        None => {
-            let dir = data_dir(ctx)?;
-            let recorded = choice::recorded(&dir)?;
-            #[cfg(target_os = "linux")]
-            let probe = || choice::probe_secret_service(choice::PROBE_LIMIT);
-            #[cfg(not(target_os = "linux"))]
-            let probe = || choice::Probe::Absent("not probed");
-            choice::decide(
-                recorded,
-                &dir.join(choice::RECORD_FILE),
-                dir.join(file::MASTER_FILE).exists(),
-                ctx.store_env.graphical_session,
-                probe,
-            )
-        }
-    };
+    let (kind, reason) = choose(asked, ctx)?;
     let store = open_kind_when(kind, ctx, opening)?;
     let store = match &reason {
         choice::Reason::Probed(_) => Box::new(RecordOnWrite {
@@ -186,6 +184,35 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result
         reason,
         in_use,
     })
+}
+
+/// The store `--store` names, else the recorded one, else the one the probe picks, and why; opens
+/// nothing (`lock` needs no store open to forget what awskeep keeps).
+pub fn choose(asked: Option<StoreKind>, ctx: &Context) -> Result<(StoreKind, choice::Reason)> {
+    if let Some(kind) = asked {
+        return Ok((kind, choice::Reason::Asked));
+    }
+    let dir = data_dir(ctx)?;
+    let recorded = choice::recorded(&dir)?;
+    let graphical = ctx.store_env.graphical_session;
+    // Without a desktop, a Secret Service the bus could start is worth using only if one is
+    // starting right now: it gets `OWNER_WAIT` to take its name.
+    #[cfg(target_os = "linux")]
+    let probe = || {
+        choice::probe_secret_service(
+            choice::PROBE_LIMIT,
+            (!graphical).then_some(choice::OWNER_WAIT),
+        )
+    };
+    #[cfg(not(target_os = "linux"))]
+    let probe = || choice::Probe::Absent("not probed");
+    choice::decide(
+        recorded,
+        &dir.join(choice::RECORD_FILE),
+        dir.join(file::MASTER_FILE).exists(),
+        graphical,
+        probe,
+    )
 }
 
 /// Opens one store.

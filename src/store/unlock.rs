@@ -6,6 +6,9 @@
 //! Where the passphrase comes from, in order: `AWSKEEP_FILE_PASSPHRASE` (set by the user for
 //! automation), `AWSKEEP_FILE_PASSPHRASE_COMMAND` (its stdout), the terminal. With none of them a
 //! locked store is an error naming `awskeep unlock`, at once: nothing waits for input that cannot come.
+//! A passphrase from the variables opens the store for the command it was given to only, and is
+//! checked every time (`FileStore::identity`): only `awskeep unlock` and a passphrase typed at the
+//! terminal keep the key for later commands.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -124,6 +127,18 @@ impl PassphraseSources {
             return Err(Error::PassphraseMismatch);
         }
         Ok(SecretString::from(first.as_str().to_string()))
+    }
+
+    /// Whether the environment supplies the passphrase (`AWSKEEP_FILE_PASSPHRASE` or `_COMMAND`):
+    /// then it is used, and checked, instead of a kept key, and kept only by `awskeep unlock`.
+    pub fn from_environment(&self) -> Option<&'static str> {
+        if self.env.is_some() {
+            Some("AWSKEEP_FILE_PASSPHRASE")
+        } else if self.command.is_some() {
+            Some("AWSKEEP_FILE_PASSPHRASE_COMMAND")
+        } else {
+            None
+        }
     }
 
     fn supplied(&self) -> Result<Option<SecretString>> {

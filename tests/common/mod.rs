@@ -99,6 +99,15 @@ impl TestEnv {
         env
     }
 
+    /// A temp root whose gnome-keyring was started a moment ago: `gnome-keyring-daemon --unlock`
+    /// has returned, and nothing waited for the daemon to take its bus name or to make its login
+    /// keyring, as a script that starts the keyring and then runs awskeep at once sees it.
+    pub fn keyring_just_started() -> Self {
+        let mut env = Self::without_keyring();
+        env.start_bus_and_daemon();
+        env
+    }
+
     /// A temp root with no session bus at all, as on a headless server.
     pub fn without_keyring() -> Self {
         let root = tempfile::Builder::new()

@@ -111,10 +111,7 @@ pub fn examine(
         });
     let (readable, listed) = match listed {
         Ok((store, listed)) => {
-            findings.push(Finding::ok(
-                "store",
-                format!("the {} is reachable and unlocked", store.display_name()),
-            ));
+            findings.push(store_state(store));
             (Some(store), Some(listed))
         }
         Err(finding) => {
@@ -175,6 +172,48 @@ pub fn examine(
         findings.push(clock::check(aws, &target));
     }
     Report::new(findings)
+}
+
+/// What the store that answered is like: for the file store, whether there is one yet and whether
+/// later commands find it unlocked, which a listing alone does not tell (an empty or missing file
+/// store lists without a passphrase).
+fn store_state(store: &dyn CredentialStore) -> Finding {
+    let Some(file) = store.as_file_store() else {
+        return Finding::ok(
+            "store",
+            format!("the {} is reachable and unlocked", store.display_name()),
+        );
+    };
+    let dir = file.dir().display();
+    if !file.exists() {
+        return Finding::new(
+            Severity::Info,
+            "store",
+            format!("there is no file store in {dir} yet"),
+        )
+        .fix("`awskeep unlock` creates it (it asks for a new passphrase), and so does the first `awskeep add`");
+    }
+    if let Ok(Some(left)) = file.unlocked_for() {
+        let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
+        return Finding::ok(
+            "store",
+            format!("the file store ({dir}) is reachable and unlocked{left}"),
+        );
+    }
+    match file.passphrase_from_environment() {
+        Some(variable) => Finding::ok(
+            "store",
+            format!(
+                "the file store ({dir}) opens with {variable}, for the command it is given to only"
+            ),
+        ),
+        None => Finding::new(
+            Severity::Info,
+            "store",
+            format!("the file store ({dir}) is locked for later commands"),
+        )
+        .fix("`awskeep unlock` keeps it open for them"),
+    }
 }
 
 /// The file, parsed as the AWS CLI reads it; what cannot be read or parsed is a finding.
