@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::profile_name::{ProfileName, parse_arg};
-use crate::store::StoreKind;
+use crate::store::kind::StoreKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -156,8 +156,8 @@ pub struct DoctorArgs {
 pub struct UnlockArgs {
     /// How long the store stays open (default: AWSKEEP_UNLOCK_TIMEOUT, else awskeep_unlock_timeout in
     /// [default] of ~/.aws/config, else 8h); at most 4294967295s, what the kernel keyring takes
-    #[arg(long, value_name = "DURATION", value_parser = crate::store::unlock::UnlockTimeout::parse)]
-    pub timeout: Option<crate::store::unlock::UnlockTimeout>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::UnlockTimeout::parse)]
+    pub timeout: Option<crate::settings::UnlockTimeout>,
 }
 
 #[derive(Debug, Args)]

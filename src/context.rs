@@ -41,7 +41,7 @@ pub struct Context {
     pub key_lease: std::time::Duration,
     /// The store this invocation opened, once `lib::run` opened it: a background finisher of a
     /// rotation (`rotation::background`) is told to open the same one.
-    pub opened_store: Option<crate::store::StoreKind>,
+    pub opened_store: Option<crate::store::kind::StoreKind>,
     /// The name of every variable in the environment, for `exec` to remove whole families from
     /// its child's (`AWS_BEARER_TOKEN_*`).
     pub env_names: Vec<std::ffi::OsString>,

@@ -150,6 +150,55 @@ impl MfaPrompt {
     }
 }
 
+/// How long an unlock lasts, in the type the kernel keyring takes: keyctl's `KEYCTL_SET_TIMEOUT`
+/// takes whole seconds as an `unsigned int`, and 0 there means "never expire". So the timeout is
+/// parsed once into 1..=u32::MAX seconds and a duration outside that is refused with its bounds:
+/// nothing downstream truncates it (4294967297s would otherwise become 1s, 4294967296s never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnlockTimeout(std::num::NonZeroU32);
+
+impl UnlockTimeout {
+    /// How long an unlock lasts unless the user says otherwise: 8 hours.
+    pub const DEFAULT: Self = match std::num::NonZeroU32::new(8 * 3600) {
+        Some(s) => Self(s),
+        None => unreachable!(),
+    };
+
+    /// `text` as humantime reads it (`90s`, `8h`, `1day 2h`); a fraction of a second counts as a
+    /// whole one, so a timeout is never shorter than asked.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+        let seconds = duration
+            .as_secs()
+            .saturating_add(u64::from(duration.subsec_nanos() > 0));
+        let seconds = u32::try_from(seconds).map_err(|_| {
+            format!(
+                "{text} is longer than the kernel keyring keeps a key: at most {}s ({})",
+                u32::MAX,
+                humantime::format_duration(Duration::from_secs(u64::from(u32::MAX)))
+            )
+        })?;
+        std::num::NonZeroU32::new(seconds)
+            .map(Self)
+            .ok_or_else(|| "an unlock lasts at least 1s (use `awskeep lock` to lock now)".into())
+    }
+
+    /// Whole seconds, exactly what the kernel keyring is given.
+    pub fn seconds(self) -> u32 {
+        self.0.get()
+    }
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(u64::from(self.seconds()))
+    }
+}
+
+impl std::fmt::Display for UnlockTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.duration()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ use crate::secret::StoredKey;
 use crate::session::Session;
 
 /// The store's name in messages.
-pub const NAME: &str = "file store";
+pub const NAME: &str = super::kind::StoreKind::File.display_name();
 pub const MASTER_FILE: &str = "master.age";
 pub const ITEMS_FILE: &str = "items.age";
 const LOCK_FILE: &str = "items.lock";

@@ -18,6 +18,7 @@ mod file_tests;
 mod index;
 pub mod key_cache;
 mod keyring;
+pub mod kind;
 #[cfg(test)]
 pub mod memory;
 #[cfg(target_os = "linux")]
@@ -28,8 +29,6 @@ pub mod unlock;
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
@@ -37,6 +36,7 @@ use crate::secret::StoredKey;
 use crate::session::Session;
 
 pub use index::NEWER as NEWER_INDEX;
+pub use kind::StoreKind;
 
 /// The service name every awskeep item is filed under.
 pub const SERVICE: &str = "awskeep";
@@ -75,63 +75,6 @@ pub trait CredentialStore {
 pub enum Opening {
     Now,
     WhenUsed,
-}
-
-/// The stores this build can open. `--store` / `AWSKEEP_STORE` picks one; the default is the
-/// platform's own keychain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreKind {
-    /// The freedesktop Secret Service (GNOME Keyring, KeePassXC), over D-Bus.
-    #[cfg(target_os = "linux")]
-    SecretService,
-    /// The macOS login keychain.
-    #[cfg(target_os = "macos")]
-    Keychain,
-    /// The Windows Credential Manager.
-    #[cfg(target_os = "windows")]
-    WindowsCredentialManager,
-    /// An encrypted file under $XDG_DATA_HOME/awskeep, opened with a passphrase (`awskeep unlock`).
-    File,
-}
-
-impl StoreKind {
-    /// The platform's own keychain.
-    pub fn platform_default() -> Option<Self> {
-        Self::value_variants()
-            .iter()
-            .copied()
-            .find(|k| *k != StoreKind::File)
-    }
-
-    /// The kind `--store` spells `name`.
-    pub fn from_arg_name(name: &str) -> Option<Self> {
-        Self::value_variants()
-            .iter()
-            .copied()
-            .find(|k| k.arg_name() == name)
-    }
-
-    /// The store's name in messages, as its `display_name` says it once open.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            StoreKind::File => file::NAME,
-            #[cfg(target_os = "linux")]
-            StoreKind::SecretService => keyring::Flavor::SecretService.display_name(),
-            #[cfg(target_os = "macos")]
-            StoreKind::Keychain => keyring::Flavor::Keychain.display_name(),
-            #[cfg(target_os = "windows")]
-            StoreKind::WindowsCredentialManager => {
-                keyring::Flavor::CredentialManager.display_name()
-            }
-        }
-    }
-
-    /// The name as `--store` spells it.
-    pub fn arg_name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
 }
 
 /// An open store and how it was chosen.
