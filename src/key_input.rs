@@ -191,9 +191,9 @@ mod tests {
         ] {
             let err = parse_text(&input).unwrap_err();
             assert!(
-                !err.one_line(None).contains(SECRET),
+                !crate::hint::one_line(&err, None).contains(SECRET),
                 "{}",
-                err.one_line(None)
+                crate::hint::one_line(&err, None)
             );
         }
     }

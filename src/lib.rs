@@ -14,6 +14,7 @@ pub mod context;
 pub mod credentials;
 pub mod error;
 pub mod helper;
+pub mod hint;
 pub mod hygiene;
 pub mod key_age;
 pub mod key_input;

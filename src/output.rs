@@ -225,7 +225,7 @@ pub fn error_line(error: &Error, command: CommandKind) {
     for message in kept.unwrap_or_default() {
         try_say(&message);
     }
-    try_say(&error.one_line(Some(command)));
+    try_say(&crate::hint::one_line(error, Some(command)));
 }
 
 #[cfg(test)]

@@ -62,12 +62,13 @@ impl fmt::Display for ProfileName {
     }
 }
 
+/// What a profile name may hold, as the hint of every refused name says it.
+pub const NAME_RULE: &str =
+    "use letters, digits and . _ - + @ only, not starting with - (e.g. dev, prod-admin)";
+
 /// For clap's `value_parser`.
 pub fn parse_arg(text: &str) -> Result<ProfileName, String> {
-    ProfileName::parse(text).map_err(|e| match e.hint(None) {
-        Some(hint) => format!("{e}. Hint: {hint}"),
-        None => e.to_string(),
-    })
+    ProfileName::parse(text).map_err(|e| format!("{e}. Hint: {NAME_RULE}"))
 }
 
 #[cfg(test)]

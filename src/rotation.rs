@@ -259,7 +259,7 @@ impl Pending {
             output::say(&format!(
                 "awskeep: could not drop the cached session of {}: {}",
                 step.profile,
-                e.one_line(None)
+                crate::hint::one_line(&e, None)
             ));
         }
         (step.checkpoint)("rotate:after-switch")?;

@@ -228,7 +228,7 @@ pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
     if let Err(e) = store.delete_session(profile) {
         output::say(&format!(
             "awskeep: could not drop the cached session of {profile}: {}",
-            e.one_line(None)
+            crate::hint::one_line(&e, None)
         ));
     }
 }
@@ -418,7 +418,7 @@ fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<
     if let Err(e) = restored {
         output::say(&format!(
             "awskeep: could not undo the store write for profile {profile}: {}",
-            e.one_line(None)
+            crate::hint::one_line(&e, None)
         ));
     }
 }

@@ -99,7 +99,7 @@ fn rotate_all(
             Err(e) => {
                 output::say(&format!(
                     "  FAILED {profile}: {}",
-                    e.cause_and_hint(Some(crate::cli::CommandKind::Rotate))
+                    crate::hint::cause_and_hint(&e, Some(crate::cli::CommandKind::Rotate))
                 ));
                 failed.push(profile.to_string());
             }

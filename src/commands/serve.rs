@@ -326,7 +326,7 @@ impl Server<'_> {
                 response(200, "OK", "application/json", &body)
             }
             Err(error) => {
-                let line = error.one_line(Some(CommandKind::Serve));
+                let line = crate::hint::one_line(&error, Some(CommandKind::Serve));
                 output::try_say(&line);
                 let body = serde_json::json!({
                     "Code": "CredentialsUnavailable",

@@ -69,10 +69,10 @@ fn one_unlock_serves_later_processes_until_lock() {
     let err = after_lock.get(&name("dev")).unwrap_err();
     assert!(matches!(err, Error::FileStoreLocked { .. }), "{err:?}");
     assert!(
-        err.one_line(Some(crate::cli::CommandKind::CredentialProcess))
+        crate::hint::one_line(&err, Some(crate::cli::CommandKind::CredentialProcess))
             .contains("awskeep unlock"),
         "{}",
-        err.one_line(Some(crate::cli::CommandKind::CredentialProcess))
+        crate::hint::one_line(&err, Some(crate::cli::CommandKind::CredentialProcess))
     );
     // Listing an empty or missing store needs no passphrase at all.
     let empty = tempfile::tempdir().unwrap();

@@ -140,8 +140,7 @@ fn line_fix(files: &Files, profile: &ProfileName) -> String {
             section(profile),
             files.config_path.display()
         ),
-        Err(error) => error
-            .hint(Some(crate::cli::CommandKind::Doctor))
+        Err(error) => crate::hint::hint(&error, Some(crate::cli::CommandKind::Doctor))
             .unwrap_or_else(|| format!("run `awskeep add {profile} --force`")),
     }
 }

@@ -69,7 +69,7 @@ impl Finding {
             check,
             profile: None,
             message: error.cause_line(),
-            fix: error.hint(Some(CommandKind::Doctor)),
+            fix: crate::hint::hint(error, Some(CommandKind::Doctor)),
         }
     }
 
