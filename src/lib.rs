@@ -27,6 +27,7 @@ pub mod profile;
 pub mod profile_name;
 pub mod prompt;
 pub mod region_name;
+pub mod region_plan;
 pub mod rotation;
 pub mod secret;
 pub mod section_header;

@@ -5,7 +5,6 @@
 
 use std::time::SystemTime;
 
-use super::region::RegionPlan;
 use crate::cli::AddArgs;
 use crate::config_file::LoadedFile;
 use crate::context::Context;
@@ -13,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::key_input;
 use crate::output;
 use crate::prompt;
+use crate::region_plan::RegionPlan;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
 
@@ -49,7 +49,7 @@ pub fn add_profile(
         line,
         previous,
     } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
-    let region = super::region::plan(
+    let region = crate::region_plan::plan(
         ctx,
         config.document(),
         credentials.document(),

@@ -9,7 +9,6 @@
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use super::region::RegionPlan;
 use crate::aws::iam::KeyInfo;
 use crate::aws::source::CallerKind;
 use crate::aws::{Aws, AwsTarget, Source, Waiting};
@@ -19,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
 use crate::prompt;
+use crate::region_plan::RegionPlan;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
 
@@ -57,10 +57,10 @@ pub fn run(
 
     // One target for the whole command: the source is reached, and the new key checked, there.
     let source_region = args.source_profile.as_deref().and_then(|source| {
-        super::region::profile_region(config.document(), credentials.document(), source)
+        crate::region_plan::profile_region(config.document(), credentials.document(), source)
     });
     let target = AwsTarget::resolve(ctx, args.region.as_deref(), source_region);
-    let region = super::region::plan(
+    let region = crate::region_plan::plan(
         ctx,
         config.document(),
         credentials.document(),
@@ -158,7 +158,7 @@ pub fn run(
             } if region.region().is_none() => Error::KeyNotYetAccepted {
                 profile,
                 waited,
-                region_flag: format!(" --region {}", super::region::SUGGESTED_REGION),
+                region_flag: format!(" --region {}", crate::region_plan::SUGGESTED_REGION),
             },
             other => other,
         })?;

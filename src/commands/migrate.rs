@@ -8,7 +8,6 @@
 
 use std::time::SystemTime;
 
-use super::region::RegionPlan;
 use crate::cli::MigrateArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -18,6 +17,7 @@ use crate::process_line;
 use crate::profile::{Document, FileKind, SettingValue};
 use crate::profile_name::ProfileName;
 use crate::prompt;
+use crate::region_plan::RegionPlan;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
 use crate::store::{CredentialStore, StoreKind};
 
@@ -390,7 +390,7 @@ fn migrate_one(
         still_holds(&credentials, profile, &candidate.key)?;
     }
     // A region the plaintext section already has stays where it is (the key lines go, it does not).
-    let region = super::region::plan(
+    let region = crate::region_plan::plan(
         ctx,
         config.document(),
         credentials.document(),
@@ -560,7 +560,7 @@ fn discard_plaintext(
     if candidate.in_credentials {
         still_holds(&credentials, profile, &candidate.key)?;
     }
-    let region = super::region::plan(
+    let region = crate::region_plan::plan(
         ctx,
         config.document(),
         credentials.document(),

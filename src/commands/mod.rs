@@ -13,7 +13,6 @@ pub mod list;
 pub mod man;
 pub mod migrate;
 mod new_key;
-pub(crate) mod region;
 pub mod remove;
 pub mod rotate;
 pub mod serve;
