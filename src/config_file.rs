@@ -181,6 +181,7 @@ impl LoadedFile {
     }
 
     /// The text as read (the credentials file's holds secrets; it is zeroized on drop).
+    #[cfg(test)]
     pub fn original(&self) -> &str {
         &self.original
     }

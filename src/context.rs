@@ -61,6 +61,7 @@ pub const SECRET_BEARING: &[&str] = &["AWSKEEP_FILE_PASSPHRASE", "AWSKEEP_FILE_P
 
 /// The other `AWSKEEP_*` variables awskeep reads: settings and markers, left in `exec`'s child as
 /// the caller set them (an awskeep run inside sees the store and timeout its caller chose).
+#[cfg(test)]
 pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_STORE",
     "AWSKEEP_UNLOCK_TIMEOUT",

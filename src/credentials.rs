@@ -372,14 +372,6 @@ impl Credentials {
         }
     }
 
-    pub fn account_id(&self) -> Option<&str> {
-        match self {
-            Credentials::LongTerm(key) => key.owner.as_ref(),
-            Credentials::Session { owner, .. } => owner.as_ref(),
-        }
-        .map(|o| o.account_id.as_str())
-    }
-
     /// The credential_process JSON, as `credential-process` prints it; a long-term key leased for
     /// `lease` from now.
     pub fn process_json(&self, lease: Duration) -> zeroize::Zeroizing<Vec<u8>> {

@@ -48,6 +48,7 @@ pub enum Reason {
     /// Chosen now by the probe; recorded at the first write.
     Probed(String),
     /// The only store this platform has by default.
+    #[cfg(not(target_os = "linux"))]
     PlatformDefault,
 }
 
@@ -57,6 +58,7 @@ impl Reason {
             Reason::Asked => "as --store / AWSKEEP_STORE asked".into(),
             Reason::Recorded(path) => format!("as recorded in {}", path.display()),
             Reason::Probed(why) => format!("{why}; recorded at the first write"),
+            #[cfg(not(target_os = "linux"))]
             Reason::PlatformDefault => "the platform's keychain".into(),
         }
     }

@@ -191,7 +191,7 @@ impl FileStore {
     /// Whether the passphrase comes from the environment (`AWSKEEP_FILE_PASSPHRASE` or `_COMMAND`),
     /// and which variable: it then opens the store for this process only (`identity`).
     pub fn passphrase_from_environment(&self) -> Option<&'static str> {
-        self.sources.from_environment()
+        self.sources.environment_variable()
     }
 
     /// The master key: this process's, or opened with a passphrase from the environment (checked
@@ -211,7 +211,7 @@ impl FileStore {
         let identity = match read_private(&master_path)? {
             Some(bytes) => {
                 let name = unlock::cache_name(&bytes);
-                if let Some(variable) = self.sources.from_environment() {
+                if let Some(variable) = self.sources.environment_variable() {
                     let passphrase = self.sources().existing(&self.dir)?.ok_or_else(|| {
                         Error::FileStoreLocked {
                             dir: self.dir.clone(),
@@ -268,7 +268,7 @@ impl FileStore {
         let passphrase = self.sources().new_one(&self.dir)?;
         let (identity, bytes) = unlock::create_master(&passphrase, self.sources.scrypt_log_n)?;
         write_new(&self.path(MASTER_FILE), &bytes)?;
-        if let Some(variable) = self.sources.from_environment() {
+        if let Some(variable) = self.sources.environment_variable() {
             self.trace(&format!(
                 "the new store is open with {variable}, for this command only"
             ));

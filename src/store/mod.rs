@@ -83,8 +83,8 @@ pub struct Opened {
     pub kind: StoreKind,
     pub reason: choice::Reason,
     /// Keeps `store move` out while this command runs (`choice::MOVE_LOCK`); `None` without a data
-    /// folder, where no move can run either.
-    pub in_use: Option<choice::InUse>,
+    /// folder, where no move can run either. Held for its `Drop`, never read.
+    pub _in_use: Option<choice::InUse>,
 }
 
 /// The folder of the file store and the recorded choice: `$XDG_DATA_HOME/awskeep`.
@@ -125,7 +125,7 @@ pub fn open(asked: Option<StoreKind>, ctx: &Context, opening: Opening) -> Result
         store,
         kind,
         reason,
-        in_use,
+        _in_use: in_use,
     })
 }
 

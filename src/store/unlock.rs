@@ -83,7 +83,7 @@ impl PassphraseSources {
 
     /// Whether the environment supplies the passphrase (`AWSKEEP_FILE_PASSPHRASE` or `_COMMAND`):
     /// then it is used, and checked, instead of a kept key, and kept only by `awskeep unlock`.
-    pub fn from_environment(&self) -> Option<&'static str> {
+    pub fn environment_variable(&self) -> Option<&'static str> {
         if self.env.is_some() {
             Some("AWSKEEP_FILE_PASSPHRASE")
         } else if self.command.is_some() {
