@@ -29,9 +29,9 @@ use crate::profile::{Document, FileKind};
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::{RefreshLock, Session};
-use crate::settings::SessionSettings;
+use crate::settings::{CacheSetting, ProfileSettings, SessionSettings};
 use crate::store::CredentialStore;
-use crate::store::cred_cache::{self, CacheSetting, CredentialJson, Miss, Source};
+use crate::store::cred_cache::{self, CredentialJson, Miss, Source};
 
 /// What a profile serves right now.
 pub enum Credentials {
@@ -75,8 +75,8 @@ pub fn process_json(
     mfa_process: Option<&str>,
 ) -> Result<CredentialJson> {
     let config = read_config(ctx, profile)?;
-    let settings = SessionSettings::from_config(&config, profile)?;
-    let caching = CacheSetting::from_config(&config, profile)?;
+    let read = ProfileSettings::read(&config, profile)?;
+    let (settings, caching) = (&read.session, read.cache);
     let cache = store.cred_cache().filter(|_| caching != CacheSetting::Off);
     if caching == CacheSetting::Off
         && let Some(cache) = store.cred_cache()
@@ -122,7 +122,7 @@ pub fn process_json(
         mfa_process,
         Refresh::IfNeeded,
         &config,
-        &settings,
+        &read,
     )?;
     let json = CredentialJson::new(resolved.credentials.process_json(ctx.key_lease));
     if let Some(cache) = cache {
@@ -178,7 +178,7 @@ pub fn resolve(
     refresh: Refresh,
 ) -> Result<Resolved> {
     let config = read_config(ctx, profile)?;
-    let settings = SessionSettings::from_config(&config, profile)?;
+    let settings = ProfileSettings::read(&config, profile)?;
     resolve_from(
         ctx,
         store,
@@ -203,15 +203,12 @@ fn resolve_from(
     mfa_process: Option<&str>,
     refresh: Refresh,
     config: &Document,
-    settings: &SessionSettings,
+    read: &ProfileSettings,
 ) -> Result<Resolved> {
-    let region = config
-        .get(profile.as_str(), "region")
-        .filter(|r| !r.is_empty())
-        .map(str::to_string);
+    let settings = &read.session;
     let resolved = |credentials| Resolved {
         credentials,
-        region: region.clone(),
+        region: read.region.clone(),
     };
     output::trace(
         ctx.verbose,
@@ -269,7 +266,7 @@ fn resolve_from(
         );
         return Ok(session(cached));
     }
-    let fresh = fetch(ctx, aws, profile, &key, settings, mfa_process, config)?;
+    let fresh = fetch(ctx, aws, profile, &key, read, mfa_process)?;
     store.set_session(profile, &fresh)?;
     Ok(session(fresh))
 }
@@ -319,12 +316,12 @@ fn fetch(
     aws: &dyn crate::aws::Aws,
     profile: &ProfileName,
     key: &StoredKey,
-    settings: &SessionSettings,
+    read: &ProfileSettings,
     mfa_process: Option<&str>,
-    config: &Document,
 ) -> Result<Session> {
     use crate::mfa::{CodeSource, read_code};
-    let target = crate::aws::AwsTarget::resolve(ctx, None, config.get(profile.as_str(), "region"));
+    let settings = &read.session;
+    let target = crate::aws::AwsTarget::resolve(ctx, None, read.region.as_deref());
     output::trace(
         ctx.verbose,
         &format!(

@@ -21,6 +21,29 @@ const MIN_DURATION: Duration = Duration::from_secs(3600);
 /// What STS allows for GetSessionToken.
 const MAX_DURATION: Duration = Duration::from_secs(36 * 3600);
 
+/// Everything awskeep reads from a profile's section, read once per command: the credential path
+/// and the caches take this value and never parse the section again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSettings {
+    pub session: SessionSettings,
+    pub cache: CacheSetting,
+    /// `region`, when set and not empty.
+    pub region: Option<String>,
+}
+
+impl ProfileSettings {
+    pub fn read(config: &Document, profile: &ProfileName) -> Result<Self> {
+        Ok(Self {
+            session: SessionSettings::from_config(config, profile)?,
+            cache: CacheSetting::from_config(config, profile)?,
+            region: config
+                .get(profile.as_str(), "region")
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        })
+    }
+}
+
 /// A profile's session settings, from `~/.aws/config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSettings {
@@ -196,6 +219,61 @@ impl UnlockTimeout {
 impl std::fmt::Display for UnlockTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", humantime::format_duration(self.duration()))
+    }
+}
+
+/// How long a long-term key's entry lives unless `awskeep_cache` says otherwise.
+pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
+/// The longest bound `awskeep_cache` may set: a cache, not a second store.
+pub const MAX_BOUND: Duration = Duration::from_secs(3600);
+/// A session with less than this left before its margin is not kept.
+const MIN_LIFETIME: Duration = Duration::from_secs(2);
+
+/// A profile's `awskeep_cache` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSetting {
+    /// `awskeep_cache = off`: every call reads the store.
+    Off,
+    /// On (the default); `Some(bound)` from `awskeep_cache = DURATION` caps every entry.
+    On(Option<Duration>),
+}
+
+impl CacheSetting {
+    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
+        let Some(text) = config.get(profile.as_str(), "awskeep_cache") else {
+            return Ok(Self::On(None));
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "true" | "yes" | "1" => return Ok(Self::On(None)),
+            "off" | "false" | "no" | "0" => return Ok(Self::Off),
+            _ => {}
+        }
+        let bad = || Error::BadSetting {
+            profile: profile.to_string(),
+            key: "awskeep_cache",
+            reason: "use on, off, or how long a long-term key may be kept (1s to 1h, e.g. 5m)"
+                .into(),
+        };
+        let bound = humantime::parse_duration(text.trim()).map_err(|_| bad())?;
+        if bound < Duration::from_secs(1) || bound > MAX_BOUND {
+            return Err(bad());
+        }
+        Ok(Self::On(Some(bound)))
+    }
+
+    /// How long an entry may live: a long-term key (`session_usable_for` is `None`) its bound, a
+    /// session until its refresh margin begins (capped by an explicit bound). `None`: keep nothing.
+    pub fn lifetime(self, session_usable_for: Option<Duration>) -> Option<Duration> {
+        let Self::On(bound) = self else {
+            return None;
+        };
+        match (session_usable_for, bound) {
+            (None, bound) => Some(bound.unwrap_or(DEFAULT_KEY_BOUND)),
+            // A session about to reach its margin is not worth the keyctl calls.
+            (Some(left), _) if left < MIN_LIFETIME => None,
+            (Some(left), None) => Some(left),
+            (Some(left), Some(bound)) => Some(left.min(bound)),
+        }
     }
 }
 

@@ -43,19 +43,12 @@ use zeroize::Zeroizing;
 
 use super::key_cache::KeyCache;
 use crate::error::{Error, Result};
-use crate::profile::Document;
 use crate::profile_name::ProfileName;
 
 /// Every entry's name starts with this (then the store's own prefix: see `entry_name`).
 pub const PREFIX: &str = "awskeep:cred:";
 /// The file, in awskeep's data folder, that holds the current generation.
 pub const GENERATION_FILE: &str = "cache.generation";
-/// How long a long-term key's entry lives unless `awskeep_cache` says otherwise.
-pub const DEFAULT_KEY_BOUND: Duration = Duration::from_secs(60);
-/// The longest bound `awskeep_cache` may set: a cache, not a second store.
-pub const MAX_BOUND: Duration = Duration::from_secs(3600);
-/// A session with less than this left before its margin is not kept.
-const MIN_LIFETIME: Duration = Duration::from_secs(2);
 /// How long the store's word that an entry's items are there and unlocked holds: after this, the
 /// next hit asks the store again before serving (so a locked keychain or an item deleted in
 /// Seahorse stops the cache within this long).
@@ -109,54 +102,6 @@ pub enum Miss {
     StoreSaysNo,
     /// The store could not be asked: nothing served, the entry kept.
     CouldNotAsk(String),
-}
-
-/// A profile's `awskeep_cache` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheSetting {
-    /// `awskeep_cache = off`: every call reads the store.
-    Off,
-    /// On (the default); `Some(bound)` from `awskeep_cache = DURATION` caps every entry.
-    On(Option<Duration>),
-}
-
-impl CacheSetting {
-    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Self> {
-        let Some(text) = config.get(profile.as_str(), "awskeep_cache") else {
-            return Ok(Self::On(None));
-        };
-        match text.trim().to_ascii_lowercase().as_str() {
-            "" | "on" | "true" | "yes" | "1" => return Ok(Self::On(None)),
-            "off" | "false" | "no" | "0" => return Ok(Self::Off),
-            _ => {}
-        }
-        let bad = || Error::BadSetting {
-            profile: profile.to_string(),
-            key: "awskeep_cache",
-            reason: "use on, off, or how long a long-term key may be kept (1s to 1h, e.g. 5m)"
-                .into(),
-        };
-        let bound = humantime::parse_duration(text.trim()).map_err(|_| bad())?;
-        if bound < Duration::from_secs(1) || bound > MAX_BOUND {
-            return Err(bad());
-        }
-        Ok(Self::On(Some(bound)))
-    }
-
-    /// How long an entry may live: a long-term key (`session_usable_for` is `None`) its bound, a
-    /// session until its refresh margin begins (capped by an explicit bound). `None`: keep nothing.
-    pub fn lifetime(self, session_usable_for: Option<Duration>) -> Option<Duration> {
-        let Self::On(bound) = self else {
-            return None;
-        };
-        match (session_usable_for, bound) {
-            (None, bound) => Some(bound.unwrap_or(DEFAULT_KEY_BOUND)),
-            // A session about to reach its margin is not worth the keyctl calls.
-            (Some(left), _) if left < MIN_LIFETIME => None,
-            (Some(left), None) => Some(left),
-            (Some(left), Some(bound)) => Some(left.min(bound)),
-        }
-    }
 }
 
 /// The credential_process JSON as served: Debug shows none of it.
@@ -482,6 +427,8 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
+    use crate::profile::Document;
+    use crate::settings::{CacheSetting, DEFAULT_KEY_BOUND};
     use crate::store::key_cache::MemoryCache;
 
     fn profile(name: &str) -> ProfileName {
