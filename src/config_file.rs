@@ -13,7 +13,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::lock::{FileLock, LockError};
+use crate::lock::FileLock;
 use crate::profile::{Document, FileKind, Malformed, SettingValue};
 use crate::profile_name::ProfileName;
 
@@ -242,13 +242,8 @@ impl LoadedFile {
         // The lock lives beside the file, so every awskeep editing it agrees on one lock whatever
         // its runtime or cache dir (cron, sudo, another login).
         let target = follow_links(&self.path);
-        let _lock = FileLock::acquire_beside(&target, EDIT_LOCK_NAME, EDIT_LOCK_WAIT).map_err(
-            |e| match e {
-                LockError::TimedOut { path } => Error::EditLockBusy { path },
-                LockError::Io { path, source } => Error::WriteFile { path, source },
-                LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
-            },
-        )?;
+        let _lock = FileLock::acquire_beside(&target, EDIT_LOCK_NAME, EDIT_LOCK_WAIT)
+            .map_err(|e| e.into_error(|path| Error::EditLockBusy { path }))?;
         remove_stale_temp_files(&target);
         // Another program may write between our read and the rename: read again right before the
         // rename, and redo the edit on what is there when it changed (a few times at most).

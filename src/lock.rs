@@ -27,6 +27,22 @@ pub enum LockError {
     },
 }
 
+impl LockError {
+    /// The error a command reports: `timed_out` says what the wait was for (another awskeep editing
+    /// the file, refreshing the session, moving the store); the other two are the same everywhere.
+    pub fn into_error(
+        self,
+        timed_out: impl FnOnce(PathBuf) -> crate::error::Error,
+    ) -> crate::error::Error {
+        use crate::error::Error;
+        match self {
+            LockError::TimedOut { path } => timed_out(path),
+            LockError::Io { path, source } => Error::WriteFile { path, source },
+            LockError::Unsafe { path, reason } => Error::UnsafeLockDir { path, reason },
+        }
+    }
+}
+
 impl FileLock {
     /// Takes the exclusive lock on `dir/file_name`, creating both (0700 / 0600), waiting up to `wait`.
     pub fn acquire(dir: &Path, file_name: &str, wait: Duration) -> Result<Self, LockError> {

@@ -131,16 +131,13 @@ impl RefreshLock {
         file_name: &str,
         profile: &ProfileName,
     ) -> Result<Self> {
-        use crate::lock::{FileLock, LockError};
-        match FileLock::acquire(dir, file_name, LOCK_WAIT) {
-            Ok(lock) => Ok(Self { _lock: lock }),
-            Err(LockError::TimedOut { path }) => Err(Error::LockTimeout {
+        let lock = crate::lock::FileLock::acquire(dir, file_name, LOCK_WAIT).map_err(|e| {
+            e.into_error(|path| Error::LockTimeout {
                 profile: profile.to_string(),
                 path,
-            }),
-            Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
-            Err(LockError::Unsafe { path, reason }) => Err(Error::UnsafeLockDir { path, reason }),
-        }
+            })
+        })?;
+        Ok(Self { _lock: lock })
     }
 }
 
