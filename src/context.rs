@@ -25,6 +25,8 @@ pub struct Context {
     pub display: bool,
     /// `PATH`, to tell whether a prompt program is installed.
     pub search_path: Option<std::ffi::OsString>,
+    /// argv[0], as the user invoked awskeep (`own_program` keeps a package manager's link).
+    pub argv0: Option<PathBuf>,
     /// `AWSKEEP_EXEC`: the profile of the `awskeep exec` this process runs inside.
     pub exec_profile: Option<String>,
     /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
@@ -91,6 +93,7 @@ impl Context {
             verbose: false,
             display: false,
             search_path: None,
+            argv0: None,
             exec_profile: None,
             test_crash_at: None,
             test_fail_at: None,
@@ -169,6 +172,7 @@ impl Context {
             verbose,
             display: var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some(),
             search_path: std::env::var_os("PATH"),
+            argv0: std::env::args_os().next().map(PathBuf::from),
             exec_profile: var("AWSKEEP_EXEC"),
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
@@ -221,6 +225,41 @@ fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(path),
     }
+}
+
+impl Context {
+    /// This awskeep's absolute path, for the credential_process line: on Windows the plain drive-letter
+    /// form (`C:\Users\me\.cargo\bin\awskeep.exe`), never `\\?\C:\...`. When the user ran it through
+    /// a link that leads to this very program (a package manager's `bin/awskeep` pointing into a
+    /// versioned folder the next upgrade deletes), the line names the link.
+    pub fn own_program(&self) -> Result<PathBuf> {
+        let exe = std::env::current_exe()
+            .and_then(dunce::canonicalize)
+            .map_err(Error::NoSelfPath)?;
+        let invoked = invoked_path(self.argv0.clone(), self.search_path.clone(), &exe);
+        Ok(invoked.unwrap_or(exe))
+    }
+}
+
+/// The path the user invoked (argv[0], looked up in PATH when it is a bare name), absolute but with
+/// its links kept, if it leads to `exe`.
+fn invoked_path(
+    argv0: Option<PathBuf>,
+    path_var: Option<std::ffi::OsString>,
+    exe: &Path,
+) -> Option<PathBuf> {
+    let argv0 = argv0?;
+    let candidate = if argv0.components().count() > 1 {
+        std::path::absolute(&argv0).ok()?
+    } else if cfg!(unix) {
+        std::env::split_paths(&path_var?)
+            .map(|dir| dir.join(&argv0))
+            .find(|p| p.is_file())
+            .and_then(|p| std::path::absolute(p).ok())?
+    } else {
+        return None;
+    };
+    (dunce::canonicalize(&candidate).ok()? == exe).then_some(candidate)
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub fn run(
             _ => None,
         };
     }
-    let program = super::own_program()?;
+    let program = ctx.own_program()?;
 
     show_plan(ctx, store, &candidates, &skipped, &args);
     if candidates.is_empty() {

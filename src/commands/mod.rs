@@ -21,7 +21,7 @@ pub mod store;
 pub mod unlock;
 
 pub(crate) use crate::test_points::{crash_point, fail_point, pause_point};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config_file::LoadedFile;
 use crate::context::Context;
@@ -256,7 +256,7 @@ pub(crate) fn prepare_new_profile(
     let credentials = crate::config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     refuse_plaintext_keys(&config, &credentials, profile)?;
     refuse_other_sources(&config, profile)?;
-    let line = process_line::build(&own_program()?, profile, store_choice)?;
+    let line = process_line::build(&ctx.own_program()?, profile, store_choice)?;
     if let Some(caveat) = process_line::caveat(&line) {
         crate::output::say(&format!("awskeep: warning: {caveat}"));
     }
@@ -279,43 +279,6 @@ pub(crate) fn prepare_new_profile(
         line,
         previous,
     })
-}
-
-/// This awskeep's absolute path, for the credential_process line: on Windows the plain drive-letter
-/// form (`C:\Users\me\.cargo\bin\awskeep.exe`), never `\\?\C:\...`. When the user ran it through
-/// a link that leads to this very program (a package manager's `bin/awskeep` pointing into a
-/// versioned folder the next upgrade deletes), the line names the link.
-pub(crate) fn own_program() -> Result<PathBuf> {
-    let exe = std::env::current_exe()
-        .and_then(dunce::canonicalize)
-        .map_err(Error::NoSelfPath)?;
-    let invoked = invoked_path(
-        std::env::args_os().next().map(PathBuf::from),
-        std::env::var_os("PATH"),
-        &exe,
-    );
-    Ok(invoked.unwrap_or(exe))
-}
-
-/// The path the user invoked (argv[0], looked up in PATH when it is a bare name), absolute but with
-/// its links kept, if it leads to `exe`.
-fn invoked_path(
-    argv0: Option<PathBuf>,
-    path_var: Option<std::ffi::OsString>,
-    exe: &Path,
-) -> Option<PathBuf> {
-    let argv0 = argv0?;
-    let candidate = if argv0.components().count() > 1 {
-        std::path::absolute(&argv0).ok()?
-    } else if cfg!(unix) {
-        std::env::split_paths(&path_var?)
-            .map(|dir| dir.join(&argv0))
-            .find(|p| p.is_file())
-            .and_then(|p| std::path::absolute(p).ok())?
-    } else {
-        return None;
-    };
-    (dunce::canonicalize(&candidate).ok()? == exe).then_some(candidate)
 }
 
 /// Asks STS whose key this is; a rejected key or an unreachable STS is an error.

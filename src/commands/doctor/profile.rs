@@ -60,7 +60,7 @@ pub fn check(
         return (tag(findings, profile), facts);
     }
 
-    findings.push(process_line_finding(files, profile, line));
+    findings.push(process_line_finding(ctx, files, profile, line));
     let stored_id = match &item {
         Some(Ok(Some(key))) => Some(&key.key.access_key_id),
         _ => None,
@@ -130,8 +130,9 @@ fn section(profile: &ProfileName) -> String {
 }
 
 /// "set `credential_process = LINE` in [profile P] of FILE", with this awskeep's own line.
-fn line_fix(files: &Files, profile: &ProfileName) -> String {
-    match crate::commands::own_program()
+fn line_fix(ctx: &Context, files: &Files, profile: &ProfileName) -> String {
+    match ctx
+        .own_program()
         .and_then(|program| process_line::build(&program, profile, None))
     {
         Ok(line) => format!(
@@ -151,7 +152,12 @@ fn same_command(ours: &str, line: &str) -> bool {
     without_store(ours) == without_store(line)
 }
 
-fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>) -> Finding {
+fn process_line_finding(
+    ctx: &Context,
+    files: &Files,
+    profile: &ProfileName,
+    line: Option<&str>,
+) -> Finding {
     let check = "credential_process";
     let Some(line) = line else {
         return Finding::new(
@@ -163,7 +169,7 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
                 files.config_path.display()
             ),
         )
-        .fix(line_fix(files, profile));
+        .fix(line_fix(ctx, files, profile));
     };
     match process_line::awskeep_profile(line) {
         None => {
@@ -174,7 +180,7 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
             )
             .fix(format!(
                 "{}, or `awskeep remove {profile}` if the other program is meant",
-                line_fix(files, profile)
+                line_fix(ctx, files, profile)
             ));
         }
         Some(served) if served != profile.as_str() => {
@@ -183,14 +189,15 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
                 check,
                 format!("the line serves profile {served}, not {profile}"),
             )
-            .fix(line_fix(files, profile));
+            .fix(line_fix(ctx, files, profile));
         }
         Some(_) => {}
     }
     if let Some(reason) = process_line::client_problem(line) {
         // Where this awskeep's own line would be the same (a Windows path that needs quotes on a
         // volume without short names), rewriting it helps nobody: moving awskeep does.
-        let ours = crate::commands::own_program()
+        let ours = ctx
+            .own_program()
             .and_then(|program| process_line::build(&program, profile, None))
             .ok();
         if ours
@@ -211,11 +218,11 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
             check,
             format!("some AWS clients cannot run the line: {reason}"),
         )
-        .fix(line_fix(files, profile));
+        .fix(line_fix(ctx, files, profile));
     }
     let Some(program) = process_line::program(line) else {
         return Finding::new(Severity::Fail, check, "the line is empty")
-            .fix(line_fix(files, profile));
+            .fix(line_fix(ctx, files, profile));
     };
     let path = Path::new(&program);
     if !path.is_absolute() {
@@ -226,7 +233,7 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
                 "runs `{program}` from PATH; a client started without your shell's PATH (an IDE, a GUI) cannot find it"
             ),
         )
-        .fix(line_fix(files, profile));
+        .fix(line_fix(ctx, files, profile));
     }
     match std::fs::metadata(path) {
         Err(_) => Finding::new(
@@ -234,13 +241,13 @@ fn process_line_finding(files: &Files, profile: &ProfileName, line: Option<&str>
             check,
             format!("runs {program}, which does not exist (awskeep moved or was uninstalled?)"),
         )
-        .fix(line_fix(files, profile)),
+        .fix(line_fix(ctx, files, profile)),
         Ok(meta) if !meta.is_file() || !is_executable(&meta) => Finding::new(
             Severity::Fail,
             check,
             format!("runs {program}, which is not an executable file"),
         )
-        .fix(line_fix(files, profile)),
+        .fix(line_fix(ctx, files, profile)),
         Ok(_) => Finding::ok(
             check,
             format!("runs {program} (exists, executable, quoted safely)"),

@@ -66,7 +66,7 @@ fn installed(dir: &Path) -> std::path::PathBuf {
 
 /// The fix doctor proposes: this awskeep's own line for `profile` (in tests, the test binary).
 fn own_line(profile: &str) -> String {
-    let program = crate::commands::own_program().unwrap();
+    let program = Context::for_test(Path::new("/")).own_program().unwrap();
     crate::process_line::build(&program, &name(profile), None)
         .unwrap()
         .as_str()
