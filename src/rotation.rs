@@ -76,15 +76,15 @@ pub struct Intent {
     pub started: SystemTime,
 }
 
-/// A new key is created and stored, not yet current. Built only with `item.rotation.pending` set.
+/// A new key is created and stored, not yet current. Built only with `item.rotation` `Pending`.
 pub struct Pending {
     pub item: StoredKey,
 }
 
-/// The new key is current; the old one (`item.rotation.previous`, always set) is still in IAM.
+/// The new key is current; the old one (`item.rotation` is `Retiring`) is still in IAM.
 pub struct Retiring {
     pub item: StoredKey,
-    /// The old key's ID, taken from `item.rotation.previous` when the state is built.
+    /// The old key's ID, taken from `item.rotation` when the state is built.
     old_id: AccessKeyId,
 }
 
@@ -110,15 +110,17 @@ pub enum State {
 
 impl State {
     pub fn of(item: StoredKey) -> Self {
-        if let Some(previous) = &item.rotation.previous {
-            let old_id = previous.access_key_id.clone();
-            State::Retiring(Retiring { item, old_id })
-        } else if item.rotation.pending.is_some() {
-            State::Pending(Pending { item })
-        } else if let Some(started) = item.rotation.started_at {
-            State::Intent(Intent { item, started })
-        } else {
-            State::Idle(Idle { item })
+        match &item.rotation {
+            Rotation::Retiring { old, .. } => {
+                let old_id = old.access_key_id.clone();
+                State::Retiring(Retiring { item, old_id })
+            }
+            Rotation::Pending { .. } => State::Pending(Pending { item }),
+            Rotation::Intent { started } => State::Intent(Intent {
+                started: *started,
+                item,
+            }),
+            Rotation::Idle => State::Idle(Idle { item }),
         }
     }
 }
@@ -135,7 +137,7 @@ impl Idle {
             });
         }
         let started = SystemTime::now();
-        self.item.rotation.started_at = Some(started);
+        self.item.rotation = Rotation::Intent { started };
         step.store.set(step.profile, &self.item)?;
         (step.checkpoint)("rotate:after-intent")?;
         Ok(Intent {
@@ -168,7 +170,11 @@ impl Intent {
         };
         (step.checkpoint)("rotate:after-create")?;
         let new_id = new.key.access_key_id.clone();
-        self.item.rotation.set_pending(new);
+        self.item.rotation = Rotation::Pending {
+            started: Some(self.started),
+            key: new.key,
+            created: new.created,
+        };
         let stored = (step.checkpoint)("rotate:store-pending")
             .and_then(|()| step.store.set(step.profile, &self.item));
         if let Err(cause) = stored {
@@ -210,14 +216,14 @@ impl Pending {
     /// Whether IAM still lists the pending key. Its CreateDate is taken from the listing when the
     /// item lacks it (written by an awskeep that did not record it), to be stored at the switch.
     pub fn is_listed(&mut self, keys: &[KeyInfo]) -> bool {
-        let Some(new_key) = &self.item.rotation.pending else {
+        let Rotation::Pending { key, created, .. } = &mut self.item.rotation else {
             return false;
         };
-        let Some(listed) = keys.iter().find(|k| k.id == new_key.access_key_id) else {
+        let Some(listed) = keys.iter().find(|k| k.id == key.access_key_id) else {
             return false;
         };
-        if self.item.rotation.pending_created_at.is_none() {
-            self.item.rotation.pending_created_at = listed.created;
+        if created.is_none() {
+            *created = listed.created;
         }
         true
     }
@@ -233,7 +239,10 @@ impl Pending {
     /// keeps the old one as previous. A session of the old key is dropped with it.
     pub fn switch(mut self, step: &Step<'_>) -> Result<Retiring> {
         // Taken from this in-memory item only: the store still holds it until the write below.
-        let Some(new) = self.item.rotation.pending.take() else {
+        let Rotation::Pending {
+            key: new, created, ..
+        } = std::mem::take(&mut self.item.rotation)
+        else {
             return Err(Error::StoreItemCorrupt {
                 store: step.store.display_name(),
                 profile: step.profile.to_string(),
@@ -244,13 +253,12 @@ impl Pending {
         (step.checkpoint)("rotate:after-verify")?;
         let old = std::mem::replace(&mut self.item.key, new);
         let old_id = old.access_key_id.clone();
-        self.item.iam_created_at = self.item.rotation.pending_created_at;
+        self.item.iam_created_at = created;
         let switched = SystemTime::now();
-        self.item.rotation = Rotation {
-            previous: Some(old),
+        self.item.rotation = Rotation::Retiring {
+            old,
             delete_after: Some(whole_second_up(switched + step.grace)),
             deactivate_only: step.deactivate,
-            ..Rotation::default()
         };
         self.item.owner = Some(owner);
         self.item.added_at = switched;
@@ -278,7 +286,21 @@ impl Retiring {
     /// When the old key may be retired; `None`: at once (an item from an awskeep that did not
     /// defer it).
     pub fn delete_after(&self) -> Option<SystemTime> {
-        self.item.rotation.delete_after
+        match self.item.rotation {
+            Rotation::Retiring { delete_after, .. } => delete_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the switch recorded that the old key is to be deactivated, not deleted.
+    pub fn deactivate_only(&self) -> bool {
+        matches!(
+            self.item.rotation,
+            Rotation::Retiring {
+                deactivate_only: true,
+                ..
+            }
+        )
     }
 
     /// Retiring -> Due, once `now` has reached `delete_after`; else the state back, unchanged.
@@ -297,8 +319,10 @@ impl Retiring {
     /// so what the store says stays what happens, and clients still holding the old key fail.
     pub fn expedite(mut self, step: &Step<'_>) -> Result<Due> {
         let now = SystemTime::now();
-        if !is_due(self.delete_after(), now) {
-            self.item.rotation.delete_after = Some(now);
+        if let Rotation::Retiring { delete_after, .. } = &mut self.item.rotation
+            && !is_due(*delete_after, now)
+        {
+            *delete_after = Some(now);
             step.store.set(step.profile, &self.item)?;
         }
         Ok(Due {
@@ -333,7 +357,14 @@ impl Due {
     /// retried while IAM propagates the new key, then dropped from the store. Says what IAM did.
     pub fn retire(mut self, step: &Step<'_>) -> Result<(Idle, Retired)> {
         let old_id = self.old_id.clone();
-        let deactivate = step.deactivate || self.item.rotation.deactivate_only;
+        let deactivate = step.deactivate
+            || matches!(
+                self.item.rotation,
+                Rotation::Retiring {
+                    deactivate_only: true,
+                    ..
+                }
+            );
         let deadline = std::time::Instant::now() + step.patience;
         let mut delay = Duration::from_millis(500);
         let retired = loop {
@@ -465,10 +496,7 @@ pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
     let mut held = HashSet::new();
     for profile in store.list()? {
         if let Some(item) = store.get(&profile)? {
-            for key in std::iter::once(&item.key)
-                .chain(item.rotation.pending.as_ref())
-                .chain(item.rotation.previous.as_ref())
-            {
+            for key in std::iter::once(&item.key).chain(item.rotation.other_key()) {
                 held.insert(key.access_key_id.as_str().to_string());
             }
         }
@@ -489,8 +517,7 @@ pub fn profiles_holding(
         }
         if let Some(item) = store.get(&profile)? {
             let holds = std::iter::once(&item.key)
-                .chain(item.rotation.pending.as_ref())
-                .chain(item.rotation.previous.as_ref())
+                .chain(item.rotation.other_key())
                 .any(|k| &k.access_key_id == id);
             if holds {
                 holders.push(profile.to_string());

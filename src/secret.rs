@@ -122,36 +122,55 @@ pub struct StoredKey {
     pub rotation: Rotation,
 }
 
-/// A key rotation in progress, written to the store before each step so an interrupted rotation can
-/// be finished or undone by the next run.
+/// Where a key rotation stands, written to the store before each step so an interrupted rotation can
+/// be finished or undone by the next run. The item stores it as optional fields (`rotation_started_at`,
+/// `pending`, `previous`, `delete_after`, `deactivate_only`), read by precedence: `previous` over
+/// `pending` over `rotation_started_at`; every item any awskeep wrote reads as one of these.
 #[derive(Debug, Default)]
-pub struct Rotation {
-    /// Set just before CreateAccessKey: a key IAM made after this that the store does not hold came
-    /// from this rotation and nobody holds its secret.
-    pub started_at: Option<SystemTime>,
-    /// The new key: created and stored, not yet verified and switched to.
-    pub pending: Option<KeyPair>,
-    /// IAM's CreateDate of the pending key, when IAM gave it.
-    pub pending_created_at: Option<SystemTime>,
-    /// The old key after the switch, kept until IAM has deleted or deactivated it.
-    pub previous: Option<KeyPair>,
-    /// Set at the switch: the old key is retired no earlier than this, once every `Expiration`
-    /// served with it has passed (`crate::lease::retire_grace`). `None` with `previous` set: an
-    /// item written by an awskeep that retired at once; due now.
-    pub delete_after: Option<SystemTime>,
-    /// Set at the switch: the old key is to be marked Inactive rather than deleted.
-    pub deactivate_only: bool,
+pub enum Rotation {
+    #[default]
+    Idle,
+    /// Set just before CreateAccessKey: a key IAM made after `started` that the store does not hold
+    /// came from this rotation and nobody holds its secret.
+    Intent { started: SystemTime },
+    /// The new key: created and stored, not yet verified and switched to; the intent's `started`
+    /// stays, and `created` is IAM's CreateDate of the new key, when IAM gave it.
+    Pending {
+        started: Option<SystemTime>,
+        key: KeyPair,
+        created: Option<SystemTime>,
+    },
+    /// The old key after the switch, kept until IAM has deleted it, or marked it Inactive when
+    /// `deactivate_only`. Retired no earlier than `delete_after`, once every `Expiration` served
+    /// with it has passed (`crate::lease::retire_grace`); `None`: an item written by an awskeep
+    /// that retired at once, due now.
+    Retiring {
+        old: KeyPair,
+        delete_after: Option<SystemTime>,
+        deactivate_only: bool,
+    },
 }
 
 impl Rotation {
-    /// The pending key as CreateAccessKey returned it; the intent stays as it was.
-    pub fn set_pending(&mut self, new: NewKey) {
-        self.pending = Some(new.key);
-        self.pending_created_at = new.created;
+    pub fn is_idle(&self) -> bool {
+        matches!(self, Rotation::Idle)
     }
 
-    pub fn is_idle(&self) -> bool {
-        self.started_at.is_none() && self.pending.is_none() && self.previous.is_none()
+    /// When the rotation's intent was recorded (kept while its new key is pending).
+    pub fn started_at(&self) -> Option<SystemTime> {
+        match self {
+            Rotation::Intent { started } => Some(*started),
+            Rotation::Pending { started, .. } => *started,
+            Rotation::Idle | Rotation::Retiring { .. } => None,
+        }
+    }
+
+    /// The key the item holds besides its current one: the pending new key, or the old one.
+    pub fn other_key(&self) -> Option<&KeyPair> {
+        match self {
+            Rotation::Pending { key, .. } | Rotation::Retiring { old: key, .. } => Some(key),
+            Rotation::Idle | Rotation::Intent { .. } => None,
+        }
     }
 }
 
@@ -262,6 +281,22 @@ fn rfc3339(time: SystemTime) -> String {
 impl StoredKey {
     /// The bytes written into the store item; zeroized when dropped.
     pub fn to_item_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let (pending, previous, delete_after, deactivate_only) = match &self.rotation {
+            Rotation::Pending { key, created, .. } => {
+                (Some(KeyOut::of(key, *created)), None, None, false)
+            }
+            Rotation::Retiring {
+                old,
+                delete_after,
+                deactivate_only,
+            } => (
+                None,
+                Some(KeyOut::of(old, None)),
+                delete_after.map(rfc3339),
+                *deactivate_only,
+            ),
+            Rotation::Idle | Rotation::Intent { .. } => (None, None, None, false),
+        };
         let out = StoredKeyOut {
             version: 1,
             access_key_id: self.key.access_key_id.as_str(),
@@ -270,15 +305,11 @@ impl StoredKey {
             arn: self.owner.as_ref().map(|o| o.arn.as_str()),
             added_at: rfc3339(self.added_at),
             iam_created_at: self.iam_created_at.map(rfc3339),
-            rotation_started_at: self.rotation.started_at.map(rfc3339),
-            pending: self
-                .rotation
-                .pending
-                .as_ref()
-                .map(|k| KeyOut::of(k, self.rotation.pending_created_at)),
-            previous: self.rotation.previous.as_ref().map(|k| KeyOut::of(k, None)),
-            delete_after: self.rotation.delete_after.map(rfc3339),
-            deactivate_only: self.rotation.deactivate_only,
+            rotation_started_at: self.rotation.started_at().map(rfc3339),
+            pending,
+            previous,
+            delete_after,
+            deactivate_only,
         };
         // Serialising plain strings into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
@@ -304,19 +335,30 @@ impl StoredKey {
             (Some(account_id), Some(arn)) => Some(KeyOwner { account_id, arn }),
             _ => None,
         };
-        let pending_created_at = item
-            .pending
-            .as_ref()
-            .and_then(|p| p.iam_created_at.as_deref())
-            .map(time)
-            .transpose()?;
-        let rotation = Rotation {
-            started_at: item.rotation_started_at.as_deref().map(time).transpose()?,
-            pending: item.pending.map(KeyIn::into_pair).transpose()?,
-            pending_created_at,
-            previous: item.previous.map(KeyIn::into_pair).transpose()?,
-            delete_after: item.delete_after.as_deref().map(time).transpose()?,
-            deactivate_only: item.deactivate_only,
+        // Every field must parse, as before, whichever the precedence below then counts.
+        let started = item.rotation_started_at.as_deref().map(time).transpose()?;
+        let pending = match item.pending {
+            Some(p) => {
+                let created = p.iam_created_at.as_deref().map(time).transpose()?;
+                Some((p.into_pair()?, created))
+            }
+            None => None,
+        };
+        let previous = item.previous.map(KeyIn::into_pair).transpose()?;
+        let delete_after = item.delete_after.as_deref().map(time).transpose()?;
+        let rotation = match (previous, pending, started) {
+            (Some(old), _, _) => Rotation::Retiring {
+                old,
+                delete_after,
+                deactivate_only: item.deactivate_only,
+            },
+            (None, Some((key, created)), started) => Rotation::Pending {
+                started,
+                key,
+                created,
+            },
+            (None, None, Some(started)) => Rotation::Intent { started },
+            (None, None, None) => Rotation::Idle,
         };
         Ok(Self {
             key,
@@ -383,61 +425,186 @@ mod tests {
         assert_eq!(back.iam_created_at, sample().iam_created_at);
     }
 
-    /// Items written before awskeep recorded IAM's creation date still read, with the date unknown.
-    #[test]
-    fn an_item_without_the_iam_creation_date_still_reads() {
-        let old = format!(
-            r#"{{"version":1,"access_key_id":"{ID}","secret_access_key":"{SECRET}","added_at":"2026-11-28T01:02:03Z","pending":{{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"p"}}}}"#
-        );
-        let back = StoredKey::from_item_bytes(old.as_bytes()).unwrap();
-        assert_eq!(back.iam_created_at, None);
-        assert_eq!(back.rotation.pending_created_at, None);
-        assert!(back.rotation.pending.is_some());
+    fn pair(id: &str, secret: &str) -> KeyPair {
+        KeyPair {
+            access_key_id: AccessKeyId::parse(id).unwrap(),
+            secret_access_key: SecretAccessKey::parse(secret).unwrap(),
+        }
     }
 
-    #[test]
-    fn rotation_state_round_trips() {
-        let mut stored = sample();
-        stored.rotation.started_at = Some(stored.added_at);
-        stored.rotation.set_pending(NewKey {
-            key: KeyPair {
-                access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
-                secret_access_key: SecretAccessKey::parse("pending-secret").unwrap(),
-            },
-            created: Some(stored.added_at),
-        });
-        let back = StoredKey::from_item_bytes(&stored.to_item_bytes()).unwrap();
-        assert_eq!(back.rotation.started_at, stored.rotation.started_at);
-        assert_eq!(back.rotation.pending_created_at, Some(stored.added_at));
-        let pending = back.rotation.pending.unwrap();
-        assert_eq!(pending.access_key_id.as_str(), "AKIAI44QH8DHBEXAMPLE");
-        assert_eq!(pending.secret_access_key.expose_secret(), "pending-secret");
-        assert!(back.rotation.previous.is_none());
-        assert!(format!("{:?}", stored.rotation).contains("redacted"));
-        assert!(!format!("{:?}", stored.rotation).contains("pending-secret"));
+    fn at(text: &str) -> SystemTime {
+        humantime::parse_rfc3339(text).unwrap()
     }
 
-    /// A deferred retirement survives a store round trip: when the old key goes, and how.
+    /// Everything a rotation record holds, secrets included, to compare two of them.
+    fn spelled(rotation: &Rotation) -> String {
+        let key = |k: &KeyPair| {
+            format!(
+                "{}:{}",
+                k.access_key_id.as_str(),
+                k.secret_access_key.expose_secret()
+            )
+        };
+        match rotation {
+            Rotation::Idle => "idle".into(),
+            Rotation::Intent { started } => format!("intent {started:?}"),
+            Rotation::Pending {
+                started,
+                key: new,
+                created,
+            } => {
+                format!("pending {started:?} {} {created:?}", key(new))
+            }
+            Rotation::Retiring {
+                old,
+                delete_after,
+                deactivate_only,
+            } => {
+                format!("retiring {} {delete_after:?} {deactivate_only}", key(old))
+            }
+        }
+    }
+
+    /// Items exactly as the awskeep before the rotation record was an enum wrote them, one per state
+    /// it wrote (and the older shapes it still read), with the record each one is.
+    fn stored_items() -> Vec<(&'static str, bool, Rotation)> {
+        let started = Some(at("2026-11-29T00:00:00Z"));
+        let old = || pair("AKIAI44QH8DHBEXAMPLE", "old/secret");
+        let new = || pair("AKIAI44QH8DHBEXAMPLE", "pending/secret");
+        vec![
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z"}"#,
+                true,
+                Rotation::Idle,
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","added_at":"2026-11-28T01:02:03Z"}"#,
+                false,
+                Rotation::Idle,
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","rotation_started_at":"2026-11-29T00:00:00Z"}"#,
+                true,
+                Rotation::Intent {
+                    started: at("2026-11-29T00:00:00Z"),
+                },
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","rotation_started_at":"2026-11-29T00:00:00Z","pending":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"pending/secret","iam_created_at":"2026-11-29T00:00:01Z"}}"#,
+                true,
+                Rotation::Pending {
+                    started,
+                    key: new(),
+                    created: Some(at("2026-11-29T00:00:01Z")),
+                },
+            ),
+            // A pending key from an awskeep that did not record its date.
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","rotation_started_at":"2026-11-29T00:00:00Z","pending":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"pending/secret"}}"#,
+                true,
+                Rotation::Pending {
+                    started,
+                    key: new(),
+                    created: None,
+                },
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","added_at":"2026-11-28T01:02:03Z","pending":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"pending/secret"}}"#,
+                false,
+                Rotation::Pending {
+                    started: None,
+                    key: new(),
+                    created: None,
+                },
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","previous":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"old/secret"},"delete_after":"2026-11-29T01:01:01Z","deactivate_only":true}"#,
+                true,
+                Rotation::Retiring {
+                    old: old(),
+                    delete_after: Some(at("2026-11-29T01:01:01Z")),
+                    deactivate_only: true,
+                },
+            ),
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","previous":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"old/secret"},"delete_after":"2026-11-29T01:01:01Z"}"#,
+                true,
+                Rotation::Retiring {
+                    old: old(),
+                    delete_after: Some(at("2026-11-29T01:01:01Z")),
+                    deactivate_only: false,
+                },
+            ),
+            // From an awskeep that retired at once: no date, deleted, due now.
+            (
+                r#"{"version":1,"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","account_id":"123456789012","arn":"arn:aws:iam::123456789012:user/dev","added_at":"2026-11-28T01:02:03Z","iam_created_at":"2023-11-28T01:02:03Z","previous":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"old/secret"}}"#,
+                true,
+                Rotation::Retiring {
+                    old: old(),
+                    delete_after: None,
+                    deactivate_only: false,
+                },
+            ),
+        ]
+    }
+
+    /// Each stored item reads as its state, and that state writes the same bytes again.
     #[test]
-    fn a_deferred_retirement_round_trips() {
-        let mut stored = sample();
-        stored.rotation.previous = Some(KeyPair {
-            access_key_id: AccessKeyId::parse("AKIAI44QH8DHBEXAMPLE").unwrap(),
-            secret_access_key: SecretAccessKey::parse("old-secret").unwrap(),
-        });
-        stored.rotation.delete_after = Some(stored.added_at + std::time::Duration::from_secs(3660));
-        stored.rotation.deactivate_only = true;
-        let back = StoredKey::from_item_bytes(&stored.to_item_bytes()).unwrap();
-        assert_eq!(back.rotation.delete_after, stored.rotation.delete_after);
-        assert!(back.rotation.deactivate_only);
-        assert!(back.rotation.previous.is_some());
-        // An item from before deferral: no date, deleted (not deactivated), due at once.
-        let old = format!(
-            r#"{{"version":1,"access_key_id":"{ID}","secret_access_key":"{SECRET}","added_at":"2026-11-28T01:02:03Z","previous":{{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"p"}}}}"#
+    fn every_rotation_state_reads_and_writes_the_stored_json_unchanged() {
+        for (json, with_owner, rotation) in stored_items() {
+            let back = StoredKey::from_item_bytes(json.as_bytes()).unwrap();
+            assert_eq!(spelled(&back.rotation), spelled(&rotation), "{json}");
+            assert_eq!(back.to_item_bytes().as_slice(), json.as_bytes());
+            let mut written = sample();
+            if !with_owner {
+                written.owner = None;
+                written.iam_created_at = None;
+            }
+            written.rotation = rotation;
+            assert_eq!(written.to_item_bytes().as_slice(), json.as_bytes());
+            assert!(
+                !format!("{:?}", written.rotation).contains("secret/"),
+                "{json}"
+            );
+        }
+    }
+
+    /// The precedence the fields were always read with: `previous` over `pending` over the intent;
+    /// a retirement's time and mode count only with `previous`. A field that does not count must
+    /// still be valid.
+    #[test]
+    fn the_stored_fields_are_read_by_precedence() {
+        let item = |fields: &str| {
+            format!(
+                r#"{{"version":1,"access_key_id":"{ID}","secret_access_key":"{SECRET}","added_at":"2026-11-28T01:02:03Z"{fields}}}"#
+            )
+        };
+        let read = |fields: &str| {
+            StoredKey::from_item_bytes(item(fields).as_bytes()).map(|k| spelled(&k.rotation))
+        };
+        let started = r#","rotation_started_at":"2026-11-29T00:00:00Z""#;
+        let pending =
+            r#","pending":{"access_key_id":"AKIAI44QH8DHBEXAMPLE","secret_access_key":"p"}"#;
+        let previous =
+            r#","previous":{"access_key_id":"AKIAIOSFODNN7EXAMPL2","secret_access_key":"o"}"#;
+        let retire = r#","delete_after":"2026-11-29T01:01:01Z","deactivate_only":true"#;
+        let retiring = Rotation::Retiring {
+            old: pair("AKIAIOSFODNN7EXAMPL2", "o"),
+            delete_after: Some(at("2026-11-29T01:01:01Z")),
+            deactivate_only: true,
+        };
+        let all = format!("{started}{pending}{previous}{retire}");
+        assert_eq!(read(&all), Ok(spelled(&retiring)));
+        assert_eq!(
+            read(&format!("{started}{retire}")),
+            Ok(spelled(&Rotation::Intent {
+                started: at("2026-11-29T00:00:00Z")
+            }))
         );
-        let back = StoredKey::from_item_bytes(old.as_bytes()).unwrap();
-        assert_eq!(back.rotation.delete_after, None);
-        assert!(!back.rotation.deactivate_only);
+        assert_eq!(read(retire), Ok("idle".into()));
+        let bad_pending = r#","pending":{"access_key_id":"short","secret_access_key":"p"}"#;
+        assert!(read(&format!("{bad_pending}{previous}")).is_err());
+        assert!(read(r#","delete_after":"soon""#).is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::output;
 use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
-use crate::secret::AccessKeyId;
+use crate::secret::{AccessKeyId, Rotation};
 use crate::store::CredentialStore;
 
 #[derive(Debug, Serialize)]
@@ -84,18 +84,24 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
         let row = match store.get(&profile) {
             Ok(Some(key)) => {
                 let age = KeyAge::of(&key, now);
-                // A retirement waiting for clients' leases to end is not an interrupted rotation.
-                let waiting = key
-                    .rotation
-                    .delete_after
-                    .filter(|at| key.rotation.previous.is_some() && *at > now);
-                let rotation = if key.rotation.previous.is_some() {
-                    Some("finishing")
-                } else if key.rotation.pending.is_some() || key.rotation.started_at.is_some() {
-                    Some("pending")
-                } else {
-                    None
+                let (rotation, old_key, retired_after, deactivate_only) = match &key.rotation {
+                    Rotation::Idle => (None, None, None, false),
+                    Rotation::Intent { .. } | Rotation::Pending { .. } => {
+                        (Some("pending"), None, None, false)
+                    }
+                    Rotation::Retiring {
+                        old,
+                        delete_after,
+                        deactivate_only,
+                    } => (
+                        Some("finishing"),
+                        Some(old),
+                        *delete_after,
+                        *deactivate_only,
+                    ),
                 };
+                // A retirement waiting for clients' leases to end is not an interrupted rotation.
+                let waiting = retired_after.filter(|at| *at > now);
                 Row {
                     profile: profile.to_string(),
                     access_key_id: Some(key.key.access_key_id.as_str().to_string()),
@@ -110,19 +116,15 @@ pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result
                     in_store: true,
                     in_config,
                     rotation,
-                    old_key_id: key
-                        .rotation
-                        .previous
-                        .as_ref()
-                        .map(|k| k.access_key_id.as_str().to_string()),
-                    old_key_retired_after: key.rotation.delete_after.map(rfc3339),
+                    old_key_id: old_key.map(|k| k.access_key_id.as_str().to_string()),
+                    old_key_retired_after: retired_after.map(rfc3339),
                     status: match (in_config, rotation, age.age > args.max_age) {
                         (false, _, _) => "not in config".into(),
-                        (true, Some(_), _) => match (waiting, &key.rotation.previous) {
+                        (true, Some(_), _) => match (waiting, old_key) {
                             (Some(at), Some(old)) => format!(
                                 "old key {} {} after {}",
                                 old.access_key_id.masked(),
-                                if key.rotation.deactivate_only {
+                                if deactivate_only {
                                     "deactivated"
                                 } else {
                                     "deleted"

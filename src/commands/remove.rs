@@ -203,9 +203,8 @@ fn holders(
     }
     let ids = |k: &StoredKey| -> Vec<AccessKeyId> {
         k.rotation
-            .pending
-            .iter()
-            .chain(k.rotation.previous.iter())
+            .other_key()
+            .into_iter()
             .chain(std::iter::once(&k.key))
             .map(|k| k.access_key_id.clone())
             .collect()

@@ -378,7 +378,7 @@ fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) -> String {
     let profile = step.profile;
     let old_id = waiting.old_key_id();
     let at = waiting.delete_after().unwrap_or_else(SystemTime::now);
-    let (verb, now_verb) = if step.deactivate || waiting.item.rotation.deactivate_only {
+    let (verb, now_verb) = if step.deactivate || waiting.deactivate_only() {
         ("deactivates", "deactivate")
     } else {
         ("deletes", "delete")

@@ -200,7 +200,7 @@ impl Kept {
 /// profile's key (`add`, a rotation's switch) and when a rotation of it began.
 pub fn written_at(item: &StoredKey) -> SystemTime {
     item.rotation
-        .started_at
+        .started_at()
         .map_or(item.added_at, |started| started.max(item.added_at))
 }
 

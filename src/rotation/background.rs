@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use crate::context::Context;
 use crate::lock::FileLock;
 use crate::profile_name::ProfileName;
-use crate::secret::StoredKey;
+use crate::secret::{Rotation, StoredKey};
 
 /// The hidden `rotate` flag that makes a process the finisher (Unix seconds to wait for).
 pub const FLAG: &str = "--finish-retirement-after";
@@ -46,9 +46,10 @@ fn stamp_file(lock_dir: &Path, profile: &ProfileName) -> std::path::PathBuf {
 /// waiting for it (or started within `RESTART_AFTER`), starts one. Best effort and silent: the
 /// next command tries again.
 pub fn nudge(ctx: &Context, profile: &ProfileName, item: &StoredKey) {
-    if item.rotation.previous.is_none()
-        || !super::is_due(item.rotation.delete_after, SystemTime::now())
-    {
+    let Rotation::Retiring { delete_after, .. } = item.rotation else {
+        return;
+    };
+    if !super::is_due(delete_after, SystemTime::now()) {
         return;
     }
     let Some(lock_dir) = ctx.lock_dir.as_deref() else {

@@ -196,6 +196,22 @@ fn due(retiring: Retiring) -> Due {
     }
 }
 
+/// IAM's CreateDate of the pending key, as the record holds it.
+fn pending_created(rotation: &mut Rotation) -> &mut Option<SystemTime> {
+    match rotation {
+        Rotation::Pending { created, .. } => created,
+        _ => panic!("not pending"),
+    }
+}
+
+/// When the stored item of `a` says its old key may go.
+fn recorded_delete_after(store: &MemoryStore) -> SystemTime {
+    match state(store, "a") {
+        State::Retiring(retiring) => retiring.delete_after().unwrap(),
+        _ => panic!("not retiring"),
+    }
+}
+
 fn idle(store: &MemoryStore) -> Idle {
     match state(store, "a") {
         State::Idle(idle) => idle,
@@ -260,13 +276,18 @@ fn the_new_key_keeps_iams_creation_date() {
         .unwrap()
         .create_key(&s, USER)
         .unwrap();
-    let created = pending.item.rotation.pending_created_at.unwrap();
-    let stored = store.get(&a).unwrap().unwrap();
-    assert_eq!(stored.rotation.pending_created_at, Some(created), "stored");
+    let mut pending = pending;
+    let created = pending_created(&mut pending.item.rotation).unwrap();
+    let mut stored = store.get(&a).unwrap().unwrap();
+    assert_eq!(
+        *pending_created(&mut stored.rotation),
+        Some(created),
+        "stored"
+    );
     pending.switch(&s).unwrap();
     let stored = store.get(&a).unwrap().unwrap();
     assert_eq!(stored.iam_created_at, Some(created));
-    assert_eq!(stored.rotation.pending_created_at, None);
+    assert!(matches!(stored.rotation, Rotation::Retiring { .. }));
 }
 
 /// A pending key stored without its date (an older awskeep) takes it from IAM's listing.
@@ -280,10 +301,10 @@ fn a_resumed_pending_key_takes_its_date_from_the_listing() {
         .unwrap()
         .create_key(&s, USER)
         .unwrap();
-    let created = pending.item.rotation.pending_created_at.take();
+    let created = pending_created(&mut pending.item.rotation).take();
     let keys = iam.list_keys(&pending.item.key, USER).unwrap();
     assert!(pending.is_listed(&keys));
-    assert_eq!(pending.item.rotation.pending_created_at, created);
+    assert_eq!(*pending_created(&mut pending.item.rotation), created);
     pending.switch(&s).unwrap();
     assert_eq!(store.get(&a).unwrap().unwrap().iam_created_at, created);
 }
@@ -384,8 +405,7 @@ fn a_pending_key_gone_from_iam_is_abandoned() {
     let new_id = pending
         .item
         .rotation
-        .pending
-        .as_ref()
+        .other_key()
         .unwrap()
         .access_key_id
         .clone();
@@ -460,7 +480,7 @@ fn an_unproven_key_is_named_left_alone_and_stops_the_rotation() {
     let mut item = store.get(&a).unwrap().unwrap();
     // An intent two hours old: it proves nothing about a key made around it.
     let started = SystemTime::now() - 2 * INTENT_MAX_AGE;
-    item.rotation.started_at = Some(started);
+    item.rotation = Rotation::Intent { started };
     store.set(&a, &item).unwrap();
     let stray = iam.issue(USER, started + Duration::from_secs(60));
     let keys = iam.list_keys(&first, USER).unwrap();
@@ -573,16 +593,29 @@ fn only_an_unheld_key_made_just_after_a_recent_intent_is_an_orphan() {
 #[test]
 fn every_key_of_every_item_counts_as_held() {
     let (store, iam, first) = setup();
-    let mut other = StoredKey::new(iam.issue("bob", SystemTime::now()), None, SystemTime::now());
-    other.rotation.pending = Some(iam.issue("bob", SystemTime::now()));
-    other.rotation.previous = Some(iam.issue("bob", SystemTime::now()));
-    let ids: Vec<String> = [&other.key]
+    let bob = |rotation| {
+        let mut item = StoredKey::new(iam.issue("bob", SystemTime::now()), None, SystemTime::now());
+        item.rotation = rotation;
+        item
+    };
+    let pending = bob(Rotation::Pending {
+        started: None,
+        key: iam.issue("bob", SystemTime::now()),
+        created: None,
+    });
+    let retiring = bob(Rotation::Retiring {
+        old: iam.issue("bob", SystemTime::now()),
+        delete_after: None,
+        deactivate_only: false,
+    });
+    let ids: Vec<String> = [&pending, &retiring]
         .into_iter()
-        .chain(other.rotation.pending.as_ref())
-        .chain(other.rotation.previous.as_ref())
+        .flat_map(|item| std::iter::once(&item.key).chain(item.rotation.other_key()))
         .map(|k| k.access_key_id.as_str().to_string())
         .collect();
-    store.set(&profile("b"), &other).unwrap();
+    assert_eq!(ids.len(), 4);
+    store.set(&profile("b"), &pending).unwrap();
+    store.set(&profile("c"), &retiring).unwrap();
     let held = held_key_ids(&store).unwrap();
     assert!(held.contains(first.access_key_id.as_str()));
     for id in ids {
@@ -617,13 +650,7 @@ fn the_switch_records_delete_after_and_the_old_key_is_not_retired_before_it() {
     let before = SystemTime::now();
     let retiring = switched_with_grace(&store, &iam, LEASE_GRACE);
     let after = SystemTime::now();
-    let recorded = store
-        .get(&profile("a"))
-        .unwrap()
-        .unwrap()
-        .rotation
-        .delete_after
-        .unwrap();
+    let recorded = recorded_delete_after(&store);
     // Whole seconds, rounded up: never earlier than the grace after the switch.
     assert!(recorded >= before + LEASE_GRACE);
     assert!(recorded <= after + LEASE_GRACE + Duration::from_secs(1));
@@ -665,13 +692,7 @@ fn a_recorded_retirement_is_due_at_its_time_and_expedite_makes_it_due_now() {
         panic!("due an hour early")
     };
     let due = read_back.expedite(&s).unwrap();
-    let recorded = store
-        .get(&a)
-        .unwrap()
-        .unwrap()
-        .rotation
-        .delete_after
-        .unwrap();
+    let recorded = recorded_delete_after(&store);
     assert!(
         recorded <= SystemTime::now(),
         "expedite recorded no earlier time"
@@ -700,7 +721,13 @@ fn a_deferred_retirement_deactivates_when_the_switch_recorded_so() {
         .unwrap()
         .switch(&s)
         .unwrap();
-    assert!(store.get(&a).unwrap().unwrap().rotation.deactivate_only);
+    assert!(matches!(
+        store.get(&a).unwrap().unwrap().rotation,
+        Rotation::Retiring {
+            deactivate_only: true,
+            ..
+        }
+    ));
     // A finisher's step knows nothing of the flag.
     let State::Retiring(retiring) = state(&store, "a") else {
         panic!()

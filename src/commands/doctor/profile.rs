@@ -13,7 +13,7 @@ use crate::key_age::{AgeFrom, KeyAge};
 use crate::process_line;
 use crate::profile::Document;
 use crate::profile_name::ProfileName;
-use crate::secret::StoredKey;
+use crate::secret::{Rotation, StoredKey};
 use crate::settings::SessionSettings;
 use crate::store::CredentialStore;
 
@@ -411,46 +411,46 @@ fn days(n: u64) -> String {
 /// A rotation left half-done: the profile works (credential_process serves the current key), but a
 /// key that should be gone may still be live in IAM, or one nobody holds may have been created.
 fn rotation_finding(key: &StoredKey, profile: &ProfileName) -> Option<Finding> {
-    let state = &key.rotation;
-    // A retirement waiting for the lease of programs served the old key is a rotation going as
-    // planned (docs/CLIENTS.md, "Rotation reaches running programs"), not a half-done one.
-    if let (Some(previous), Some(after)) = (&state.previous, state.delete_after)
-        && !crate::rotation::is_due(Some(after), std::time::SystemTime::now())
-    {
-        let verb = if state.deactivate_only {
-            "deactivates"
-        } else {
-            "deletes"
-        };
-        return Some(
-            Finding::new(
-                Severity::Info,
-                "rotation",
-                format!(
-                    "the old key {} stays in IAM until {} for programs that were served it; a background awskeep {verb} it then",
-                    previous.access_key_id,
-                    crate::lease::clock_time(after)
-                ),
-            )
-            .fix(format!(
-                "only for a leaked key: `awskeep rotate --profile {profile} --now`"
-            )),
-        );
-    }
-    let what = if let Some(previous) = &state.previous {
-        format!(
+    let what = match &key.rotation {
+        Rotation::Idle => return None,
+        // A retirement waiting for the lease of programs served the old key is a rotation going as
+        // planned (docs/CLIENTS.md, "Rotation reaches running programs"), not a half-done one.
+        Rotation::Retiring {
+            old,
+            delete_after: Some(after),
+            deactivate_only,
+        } if !crate::rotation::is_due(Some(*after), std::time::SystemTime::now()) => {
+            let verb = if *deactivate_only {
+                "deactivates"
+            } else {
+                "deletes"
+            };
+            return Some(
+                Finding::new(
+                    Severity::Info,
+                    "rotation",
+                    format!(
+                        "the old key {} stays in IAM until {} for programs that were served it; a background awskeep {verb} it then",
+                        old.access_key_id,
+                        crate::lease::clock_time(*after)
+                    ),
+                )
+                .fix(format!(
+                    "only for a leaked key: `awskeep rotate --profile {profile} --now`"
+                )),
+            );
+        }
+        Rotation::Retiring { old, .. } => format!(
             "an interrupted rotation switched to the new key, but the old key {} is still live in IAM",
-            previous.access_key_id
-        )
-    } else if let Some(pending) = &state.pending {
-        format!(
+            old.access_key_id
+        ),
+        Rotation::Pending { key, .. } => format!(
             "an interrupted rotation created key {} but never switched to it",
-            pending.access_key_id
-        )
-    } else if state.started_at.is_some() {
-        "an interrupted rotation may have left a new key in IAM that nobody holds".to_string()
-    } else {
-        return None;
+            key.access_key_id
+        ),
+        Rotation::Intent { .. } => {
+            "an interrupted rotation may have left a new key in IAM that nobody holds".to_string()
+        }
     };
     Some(
         Finding::new(Severity::Fail, "rotation", what)
@@ -529,8 +529,11 @@ mod rotation_tests {
             secret_access_key: SecretAccessKey::parse("s").unwrap(),
         };
         let mut key = StoredKey::new(pair("AKIAIOSFODNN7EXAMPLE"), None, SystemTime::now());
-        key.rotation.previous = Some(pair("AKIAI44QH8DHBEXAMPLE"));
-        key.rotation.delete_after = delete_after;
+        key.rotation = Rotation::Retiring {
+            old: pair("AKIAI44QH8DHBEXAMPLE"),
+            delete_after,
+            deactivate_only: false,
+        };
         key
     }
 

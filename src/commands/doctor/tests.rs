@@ -330,7 +330,11 @@ fn an_old_key_warns_and_an_unfinished_rotation_fails() {
     let store = MemoryStore::default();
     healthy(dir.path(), &store, "dev", "123456789012");
     let mut key = stored("AKIAIOSFODNN7EXAMPLE", "123456789012", 120 * DAY);
-    key.rotation.pending = Some(pair("AKIAI44QH8DHBEXAMPLE"));
+    key.rotation = crate::secret::Rotation::Pending {
+        started: None,
+        key: pair("AKIAI44QH8DHBEXAMPLE"),
+        created: None,
+    };
     store.set(&name("dev"), &key).unwrap();
     let report = examine_with(dir.path(), &store, &FakeAws::default(), &["--offline"]);
     let age = only(&report, "key_age", Some("dev"));
