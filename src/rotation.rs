@@ -8,19 +8,21 @@
 //! the next state to the store before it returns it, so an interruption anywhere leaves a recorded
 //! state the next run resumes from, and the profile's current key works throughout.
 //!
-//! AWS comes in through `KeyAuthority`, the IAM and STS calls a rotation makes, each acting as a
-//! given key; the store through `CredentialStore`. Every transition is unit-tested over the memory
-//! store and a fake IAM (below). The one rule that lets a rotation delete a key it did not just
-//! create is `judge`: only a provable orphan, and only on confirmation.
+//! AWS comes in through `crate::aws::Aws`: IAM acting as one of the profile's keys (`Step::iam`),
+//! and the wait for a new key; the store through `CredentialStore`. Every transition is
+//! unit-tested over the memory store and `aws::fake::FakeAws`. The one rule that lets a rotation
+//! delete a key it did not just create is `judge`: only a provable orphan, and only on
+//! confirmation. `make_room` is the one way a command frees a place for a new key.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-use crate::aws::iam::KeyInfo;
+use crate::aws::iam::{Iam, KeyInfo};
+use crate::aws::{Aws, AwsTarget, Waiting};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
-use crate::secret::{AccessKeyId, KeyOwner, KeyPair, NewKey, Rotation, StoredKey};
+use crate::secret::{AccessKeyId, KeyPair, Rotation, StoredKey};
 use crate::store::CredentialStore;
 
 /// IAM and our clock may disagree a little on when a key was made.
@@ -31,26 +33,15 @@ const INTENT_WINDOW: Duration = Duration::from_secs(600);
 /// An intent older than this proves nothing about the keys around it.
 const INTENT_MAX_AGE: Duration = Duration::from_secs(3600);
 
-/// The AWS calls a rotation makes, each acting as the key it is given.
-pub trait KeyAuthority {
-    /// The IAM user `key` belongs to (an error for root or a role).
-    fn user_of(&self, key: &KeyPair) -> Result<String>;
-    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>>;
-    /// A new key for `user`, with IAM's CreateDate of it.
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<NewKey>;
-    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
-    fn deactivate_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()>;
-    /// When IAM last saw key `id` used (`None`: never); an error when IAM will not say.
-    fn last_used(&self, acting: &KeyPair, id: &AccessKeyId) -> Result<Option<SystemTime>>;
-    /// Waits until AWS accepts `key` (a new key takes a while); whose it is.
-    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner>;
-}
-
 /// What every transition works with.
 pub struct Step<'a> {
     pub store: &'a dyn CredentialStore,
     pub profile: &'a ProfileName,
-    pub aws: &'a dyn KeyAuthority,
+    pub aws: &'a dyn Aws,
+    /// Where AWS is, for every call of the rotation.
+    pub target: AwsTarget,
+    /// How long to wait for the new key, and the deferred Ctrl-C.
+    pub waiting: Waiting<'a>,
     /// Named points the tests use to crash or fail the process there; `Ok` otherwise.
     pub checkpoint: &'a dyn Fn(&str) -> Result<()>,
     /// Asks before a key is deleted that this run did not create (`--yes` answers).
@@ -63,6 +54,13 @@ pub struct Step<'a> {
     /// Mark the old key Inactive instead of deleting it (`--deactivate-only`), recorded by the
     /// switch; a retirement deactivates when either this or the recorded choice says so.
     pub deactivate: bool,
+}
+
+impl<'a> Step<'a> {
+    /// IAM acting as `key`, one of the profile's keys.
+    pub fn iam(&self, key: &KeyPair) -> Result<Box<dyn Iam + 'a>> {
+        self.aws.acting_as(&self.target, self.profile, key)
+    }
 }
 
 /// No rotation in progress.
@@ -160,8 +158,11 @@ impl Intent {
     /// taken for the origin of someone else's key) and the error returned. A new key the store
     /// cannot take is deleted in IAM again.
     pub fn create_key(mut self, step: &Step<'_>, user: &str) -> Result<Pending> {
-        let new = match step.aws.create_key(&self.item.key, user) {
-            Ok(new) => new,
+        let created = step
+            .iam(&self.item.key)
+            .and_then(|iam| Ok((iam.create_access_key(user)?, iam)));
+        let (new, iam) = match created {
+            Ok(created) => created,
             Err(e) => {
                 self.item.rotation = Rotation::default();
                 step.store.set(step.profile, &self.item)?;
@@ -178,7 +179,7 @@ impl Intent {
         let stored = (step.checkpoint)("rotate:store-pending")
             .and_then(|()| step.store.set(step.profile, &self.item));
         if let Err(cause) = stored {
-            return Err(roll_back(step, &self.item.key, user, &new_id, cause));
+            return Err(iam.roll_back(user, &new_id, cause));
         }
         (step.checkpoint)("rotate:after-pending-stored")?;
         Ok(Pending { item: self.item })
@@ -249,7 +250,7 @@ impl Pending {
                 reason: "its rotation state names no pending key",
             });
         };
-        let owner = step.aws.wait_accepted(&new)?;
+        let owner = step.aws.wait_accepted(&step.target, &new, &step.waiting)?;
         (step.checkpoint)("rotate:after-verify")?;
         let old = std::mem::replace(&mut self.item.key, new);
         let old_id = old.access_key_id.clone();
@@ -368,11 +369,12 @@ impl Due {
         let deadline = std::time::Instant::now() + step.patience;
         let mut delay = Duration::from_millis(500);
         let retired = loop {
-            let attempt = step.aws.user_of(&self.item.key).and_then(|user| {
+            let attempt = step.iam(&self.item.key).and_then(|iam| {
+                let user = iam.caller().user()?;
                 let done = if deactivate {
-                    step.aws.deactivate_key(&self.item.key, &user, &old_id)
+                    iam.deactivate_access_key(&user, &old_id)
                 } else {
-                    step.aws.delete_key(&self.item.key, &user, &old_id)
+                    iam.delete_access_key(&user, &old_id)
                 };
                 match done {
                     Ok(()) if deactivate => Ok(Retired::Deactivated),
@@ -407,31 +409,6 @@ pub enum Retired {
     Deactivated,
     /// IAM no longer had it (an earlier run deleted it and was stopped before recording that).
     AlreadyGone,
-}
-
-/// After `cause` kept a just-created key from being stored: delete it in IAM again, so no key exists
-/// whose secret nobody holds, and say which way it went.
-fn roll_back(
-    step: &Step<'_>,
-    acting: &KeyPair,
-    user: &str,
-    new_id: &AccessKeyId,
-    cause: Error,
-) -> Error {
-    let outcome = match step.aws.delete_key(acting, user, new_id) {
-        Ok(()) => format!(
-            "the new key {new_id} was deleted in IAM again, so no key is left that nobody holds"
-        ),
-        Err(e) => format!(
-            "and deleting the new key failed too ({}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {}`",
-            e.cause_line(),
-            new_id.as_str()
-        ),
-    };
-    Error::NewKeyRolledBack {
-        cause_line: cause.cause_line(),
-        outcome,
-    }
 }
 
 /// What a key in IAM is to a rotation whose intent was recorded at `intent`.
@@ -484,7 +461,12 @@ fn verdict(
 ) -> KeyVerdict {
     match judge(key, held, intent, now) {
         // Used, or IAM will not say: not provably an orphan.
-        KeyVerdict::Orphan if !matches!(step.aws.last_used(acting, &key.id), Ok(None)) => {
+        KeyVerdict::Orphan
+            if !matches!(
+                step.iam(acting).and_then(|iam| iam.last_used(&key.id)),
+                Ok(None)
+            ) =>
+        {
             KeyVerdict::Unproven
         }
         other => other,
@@ -533,7 +515,7 @@ fn delete_orphan(step: &Step<'_>, acting: &KeyPair, user: &str, key: &KeyInfo) -
         key.id.as_str(),
         step.profile
     ))?;
-    step.aws.delete_key(acting, user, &key.id)?;
+    step.iam(acting)?.delete_access_key(user, &key.id)?;
     output::say(&format!(
         "Deleted key {} that an interrupted rotation created and never stored.",
         key.id.as_str()
@@ -552,7 +534,7 @@ pub fn late_orphans(
 ) -> Result<()> {
     let held = held_key_ids(step.store)?;
     let now = SystemTime::now();
-    for key in step.aws.list_keys(acting, user)? {
+    for key in step.iam(acting)?.list_access_keys(user)? {
         if first_listing.contains(&key.id) {
             continue;
         }
@@ -566,6 +548,42 @@ pub fn late_orphans(
         }
     }
     Ok(())
+}
+
+/// Room for a new key of `user` under IAM's limit of two (`keys`, as listed). Only an inactive key
+/// no awskeep item holds may go to make it (the oldest such, never `keep`), deleted by `iam` when
+/// `allow` says so (a flag, or a question); otherwise `full` gives the error, from the keys besides
+/// `keep` and the IDs held.
+pub fn make_room(
+    store: &dyn CredentialStore,
+    iam: &dyn Iam,
+    user: &str,
+    keys: &[KeyInfo],
+    keep: Option<&AccessKeyId>,
+    allow: impl FnOnce(&KeyInfo) -> Result<bool>,
+    full: impl FnOnce(&[&KeyInfo], &HashSet<String>) -> Result<Error>,
+) -> Result<()> {
+    if keys.len() < 2 {
+        return Ok(());
+    }
+    let others: Vec<&KeyInfo> = keys.iter().filter(|k| Some(&k.id) != keep).collect();
+    // An inactive key some awskeep profile holds is still that profile's key: never deleted here.
+    let held = held_key_ids(store)?;
+    let spare = others
+        .iter()
+        .filter(|k| !k.active && !held.contains(k.id.as_str()))
+        .min_by_key(|k| k.created);
+    if let Some(spare) = spare
+        && allow(spare)?
+    {
+        iam.delete_access_key(user, &spare.id)?;
+        output::say(&format!(
+            "Deleted inactive key {} of {user} to make room.",
+            spare.id
+        ));
+        return Ok(());
+    }
+    Err(full(&others, &held)?)
 }
 
 pub mod background;

@@ -303,7 +303,20 @@ fn a_full_quota_stops_before_creating_and_an_inactive_key_can_go() {
         "deleting the inactive key needs --yes: {}",
         run.stderr
     );
-    rotate(&env, &["--profile", "dev", "--yes", "--now"], None).assert_ok();
+    let run = rotate(&env, &["--profile", "dev", "--yes", "--now"], None);
+    run.assert_ok();
+    let expected = format!(
+        "Deleted inactive key {} of {} to make room.\nDeleted the old key {} of dev in IAM.\nRotated dev: key {} is current.\n",
+        masked(&other.id),
+        user.user,
+        masked(&user.id),
+        masked(&current(&env, "dev").0)
+    );
+    assert!(
+        run.stderr == expected,
+        "{}",
+        common::expect::diff(&expected, &run.stderr)
+    );
     assert_one_working_key(&env, &moto, &user, "after making room");
 }
 

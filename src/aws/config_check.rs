@@ -8,7 +8,7 @@ use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_runtime::env_config::section::EnvConfigSections;
 use aws_types::os_shim_internal::{Env, Fs};
 
-use super::runtime;
+use super::clients::runtime;
 use crate::error::{Error, Result};
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;

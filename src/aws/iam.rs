@@ -1,18 +1,16 @@
-//! The IAM calls `bootstrap` makes, typed, each failure naming the permission it needed.
+//! IAM, acting as one identity: the `Iam` trait every IAM call of awskeep goes through (bootstrap
+//! acts as its source identity, rotate and remove as a profile's own key), its SDK implementation,
+//! whose failures name the permission they needed, and what is written once over it: deleting a
+//! new key that could not be stored, and the AWS CLI line that deletes a key.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use secrecy::SecretString;
 
 use super::failure::{AwsFailure, classify};
 use crate::error::{Error, Result};
-use crate::secret::{AccessKeyId, KeyPair, NewKey, SecretAccessKey};
-
-pub struct Iam<'a> {
-    client: aws_sdk_iam::Client,
-    runtime: &'a tokio::runtime::Runtime,
-    caller_arn: &'a str,
-}
+use crate::secret::{AccessKeyId, KeyOwner, KeyPair, NewKey, SecretAccessKey};
 
 /// One of a user's access keys, as ListAccessKeys shows it.
 #[derive(Debug, Clone)]
@@ -22,16 +20,124 @@ pub struct KeyInfo {
     pub created: Option<SystemTime>,
 }
 
-impl<'a> Iam<'a> {
+/// What kind of principal the caller is; only an IAM user can be the target of its own key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKind {
+    User(String),
+    Root,
+    /// An assumed role or a federated user: no IAM user of its own.
+    NotAUser(&'static str),
+}
+
+/// Who an identity is, as STS named it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    pub arn: String,
+    pub kind: CallerKind,
+}
+
+impl Caller {
+    /// The IAM user the caller is; an error for the root user or a role.
+    pub fn user(&self) -> Result<String> {
+        match &self.kind {
+            CallerKind::User(name) => Ok(name.clone()),
+            CallerKind::Root => Err(Error::RootCaller),
+            CallerKind::NotAUser(what) => Err(Error::NeedsUser { what }),
+        }
+    }
+}
+
+/// The IAM calls awskeep makes, each acting as the one identity this was made for (see
+/// `Aws::source` and `Aws::acting_as`).
+pub trait Iam {
+    fn caller(&self) -> &Caller;
+    /// "profile admin", "the default credential chain", "profile dev's key": for messages.
+    fn label(&self) -> &str;
+    fn create_user(&self, user: &str) -> Result<()>;
+    fn add_user_to_group(&self, user: &str, group: &str) -> Result<()>;
+    fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()>;
+    fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>>;
+    /// When IAM last saw key `id` used (`None`: never); an error when IAM will not say.
+    fn last_used(&self, id: &AccessKeyId) -> Result<Option<SystemTime>>;
+    /// A new key for `user`, with IAM's CreateDate of it.
+    fn create_access_key(&self, user: &str) -> Result<NewKey>;
+    fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()>;
+    fn deactivate_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()>;
+
+    /// After `cause` kept a just-created key from being stored: deletes it in IAM again, so no key
+    /// exists whose secret nobody holds, and says which way it went.
+    fn roll_back(&self, user: &str, id: &AccessKeyId, cause: Error) -> Error {
+        let outcome = match self.delete_access_key(user, id) {
+            Ok(()) => format!(
+                "the new key {id} was deleted in IAM again, so no key is left that nobody holds"
+            ),
+            Err(e) => format!(
+                "and deleting the new key failed too ({}): delete it with `{}`",
+                e.cause_line(),
+                delete_key_line(id.as_str(), Some(user))
+            ),
+        };
+        Error::NewKeyRolledBack {
+            cause_line: cause.cause_line(),
+            outcome,
+        }
+    }
+}
+
+/// The AWS CLI line that deletes key `id` in IAM (`--user-name` when its owner is a known IAM user).
+pub fn delete_key_command(id: &AccessKeyId, owner: Option<&KeyOwner>) -> String {
+    let user = owner.and_then(|o| match caller_kind(&o.arn) {
+        CallerKind::User(name) => Some(name),
+        _ => None,
+    });
+    delete_key_line(id.as_str(), user.as_deref())
+}
+
+/// `aws iam delete-access-key` for key `id` (or a placeholder) of `user`, when known.
+pub fn delete_key_line(id: &str, user: Option<&str>) -> String {
+    let mut line = format!("aws iam delete-access-key --access-key-id {id}");
+    if let Some(user) = user {
+        line.push_str(&format!(" --user-name {user}"));
+    }
+    line
+}
+
+/// `arn:aws:iam::123:user/path/name` -> User(name); `...:root` -> Root; roles and federated users
+/// have no IAM user of their own.
+pub fn caller_kind(arn: &str) -> CallerKind {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    if resource == "root" {
+        CallerKind::Root
+    } else if let Some(path) = resource.strip_prefix("user/") {
+        CallerKind::User(path.rsplit('/').next().unwrap_or(path).to_string())
+    } else if resource.starts_with("federated-user/") {
+        CallerKind::NotAUser("a federated user")
+    } else {
+        CallerKind::NotAUser("an assumed role")
+    }
+}
+
+/// `Iam` through the SDK, signed as one identity, on its command's runtime.
+pub struct SdkIam {
+    client: aws_sdk_iam::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+    caller: Caller,
+    label: String,
+}
+
+impl SdkIam {
     pub fn new(
-        client: aws_sdk_iam::Client,
-        runtime: &'a tokio::runtime::Runtime,
-        caller_arn: &'a str,
+        config: &aws_config::SdkConfig,
+        runtime: Arc<tokio::runtime::Runtime>,
+        caller: Caller,
+        label: String,
     ) -> Self {
         Self {
-            client,
+            client: aws_sdk_iam::Client::new(config),
             runtime,
-            caller_arn,
+            caller,
+            label,
         }
     }
 
@@ -39,7 +145,7 @@ impl<'a> Iam<'a> {
         match failure {
             AwsFailure::Denied { .. } => Error::AccessDenied {
                 permission,
-                caller: self.caller_arn.to_string(),
+                caller: self.caller.arn.clone(),
             },
             AwsFailure::Service { code, .. } if code == "NoSuchEntity" => Error::NoSuchUser {
                 user: user.to_string(),
@@ -67,55 +173,6 @@ impl<'a> Iam<'a> {
                 reason,
             },
         }
-    }
-
-    pub fn create_user(&self, user: &str) -> Result<()> {
-        self.runtime
-            .block_on(self.client.create_user().user_name(user).send())
-            .map(|_| ())
-            .map_err(|e| self.fail(classify(e), "iam:CreateUser", user))
-    }
-
-    pub fn add_user_to_group(&self, user: &str, group: &str) -> Result<()> {
-        self.runtime
-            .block_on(
-                self.client
-                    .add_user_to_group()
-                    .user_name(user)
-                    .group_name(group)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| match classify(e) {
-                AwsFailure::Service { code, .. } if code == "NoSuchEntity" => Error::Aws {
-                    operation: "iam:AddUserToGroup",
-                    reason: format!("there is no group named {group}"),
-                },
-                other => self.fail(other, "iam:AddUserToGroup", user),
-            })
-    }
-
-    pub fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()> {
-        self.runtime
-            .block_on(
-                self.client
-                    .attach_user_policy()
-                    .user_name(user)
-                    .policy_arn(policy_arn)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| match classify(e) {
-                AwsFailure::Service { code, .. } if code == "NoSuchEntity" => Error::Aws {
-                    operation: "iam:AttachUserPolicy",
-                    reason: format!("there is no policy {policy_arn}"),
-                },
-                other => self.fail(other, "iam:AttachUserPolicy", user),
-            })
-    }
-
-    pub fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>> {
-        self.list_access_keys_of(Some(user))
     }
 
     /// ListAccessKeys of `user`, or (`None`) of the caller itself, as IAM decides from the signing
@@ -150,9 +207,67 @@ impl<'a> Iam<'a> {
             })
             .collect())
     }
+}
 
-    /// When the key was last used (`None`: never), or an error when IAM will not say.
-    pub fn last_used_checked(&self, id: &AccessKeyId) -> Result<Option<SystemTime>> {
+impl Iam for SdkIam {
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn create_user(&self, user: &str) -> Result<()> {
+        self.runtime
+            .block_on(self.client.create_user().user_name(user).send())
+            .map(|_| ())
+            .map_err(|e| self.fail(classify(e), "iam:CreateUser", user))
+    }
+
+    fn add_user_to_group(&self, user: &str, group: &str) -> Result<()> {
+        self.runtime
+            .block_on(
+                self.client
+                    .add_user_to_group()
+                    .user_name(user)
+                    .group_name(group)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| match classify(e) {
+                AwsFailure::Service { code, .. } if code == "NoSuchEntity" => Error::Aws {
+                    operation: "iam:AddUserToGroup",
+                    reason: format!("there is no group named {group}"),
+                },
+                other => self.fail(other, "iam:AddUserToGroup", user),
+            })
+    }
+
+    fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<()> {
+        self.runtime
+            .block_on(
+                self.client
+                    .attach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| match classify(e) {
+                AwsFailure::Service { code, .. } if code == "NoSuchEntity" => Error::Aws {
+                    operation: "iam:AttachUserPolicy",
+                    reason: format!("there is no policy {policy_arn}"),
+                },
+                other => self.fail(other, "iam:AttachUserPolicy", user),
+            })
+    }
+
+    fn list_access_keys(&self, user: &str) -> Result<Vec<KeyInfo>> {
+        self.list_access_keys_of(Some(user))
+    }
+
+    fn last_used(&self, id: &AccessKeyId) -> Result<Option<SystemTime>> {
         let output = self
             .runtime
             .block_on(
@@ -168,14 +283,7 @@ impl<'a> Iam<'a> {
             .and_then(|d| SystemTime::try_from(*d).ok()))
     }
 
-    /// When the key was last used, if the caller may read it (iam:GetAccessKeyLastUsed); for
-    /// display, where "cannot tell" and "never" may look alike.
-    pub fn last_used(&self, id: &AccessKeyId) -> Option<SystemTime> {
-        self.last_used_checked(id).ok().flatten()
-    }
-
-    /// A new key for `user`, with IAM's CreateDate of it.
-    pub fn create_access_key(&self, user: &str) -> Result<NewKey> {
+    fn create_access_key(&self, user: &str) -> Result<NewKey> {
         let output = self
             .runtime
             .block_on(self.client.create_access_key().user_name(user).send())
@@ -205,7 +313,20 @@ impl<'a> Iam<'a> {
         })
     }
 
-    pub fn deactivate_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
+    fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
+        self.runtime
+            .block_on(
+                self.client
+                    .delete_access_key()
+                    .user_name(user)
+                    .access_key_id(id.as_str())
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(classify(e), "iam:DeleteAccessKey", user))
+    }
+
+    fn deactivate_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
         self.runtime
             .block_on(
                 self.client
@@ -218,17 +339,51 @@ impl<'a> Iam<'a> {
             .map(|_| ())
             .map_err(|e| self.fail(classify(e), "iam:UpdateAccessKey", user))
     }
+}
 
-    pub fn delete_access_key(&self, user: &str, id: &AccessKeyId) -> Result<()> {
-        self.runtime
-            .block_on(
-                self.client
-                    .delete_access_key()
-                    .user_name(user)
-                    .access_key_id(id.as_str())
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(classify(e), "iam:DeleteAccessKey", user))
+#[cfg(test)]
+mod tests {
+    use crate::aws::iam::{CallerKind, caller_kind, delete_key_command};
+    use crate::secret::{AccessKeyId, KeyOwner};
+
+    #[test]
+    fn reads_the_caller_kind_from_its_arn() {
+        assert_eq!(
+            caller_kind("arn:aws:iam::123456789012:root"),
+            CallerKind::Root
+        );
+        assert_eq!(
+            caller_kind("arn:aws:iam::123456789012:user/division/team/alice"),
+            CallerKind::User("alice".into())
+        );
+        assert_eq!(
+            caller_kind("arn:aws:sts::123456789012:assumed-role/Admin/session"),
+            CallerKind::NotAUser("an assumed role")
+        );
+        assert_eq!(
+            caller_kind("arn:aws:sts::123456789012:federated-user/bob"),
+            CallerKind::NotAUser("a federated user")
+        );
+    }
+
+    #[test]
+    fn the_delete_command_names_the_user_only_when_the_owner_is_an_iam_user() {
+        let id = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
+        let owner = |arn: &str| KeyOwner {
+            account_id: "123456789012".into(),
+            arn: arn.into(),
+        };
+        assert_eq!(
+            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:user/team/dev"))),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev"
+        );
+        assert_eq!(
+            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:root"))),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
+        );
+        assert_eq!(
+            delete_key_command(&id, None),
+            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
+        );
     }
 }

@@ -3,8 +3,8 @@
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, timeout::TimeoutConfig};
 
+use super::clients::{AwsTarget, CONNECT_TIMEOUT, Clients, OPERATION_TIMEOUT, runtime};
 use super::failure::{AwsFailure, classify};
-use super::{AwsTarget, CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
 use crate::error::{Error, Result};
 use crate::secret::{KeyOwner, KeyPair};
 
@@ -37,7 +37,7 @@ fn client_signing_with(target: &AwsTarget, credentials: Credentials) -> aws_sdk_
     aws_sdk_sts::Client::from_conf(config.build())
 }
 
-pub fn caller_identity(clients: &super::Clients, key: &KeyPair) -> Result<KeyOwner> {
+pub fn caller_identity(clients: &Clients, key: &KeyPair) -> Result<KeyOwner> {
     let target = &clients.target;
     let output = clients
         .runtime()
@@ -121,7 +121,7 @@ const CLOCK_CHECK_KEY_ID: &str = "AKIAAWSKEEPCLOCKCHECK";
 /// AWS's time: the `Date` header of STS's answer to a GetCallerIdentity signed with a made-up key.
 /// AWS refuses the key (or, with a far-off clock, the signature's time), and every answer, refusal
 /// or not, carries the header. No credentials of the user are read or sent.
-pub fn server_time(clients: &super::Clients) -> Result<std::time::SystemTime> {
+pub fn server_time(clients: &Clients) -> Result<std::time::SystemTime> {
     use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
     let target = &clients.target;
     let credentials = Credentials::new(

@@ -1,12 +1,22 @@
 //! Waiting for a new key: IAM takes seconds to make one work everywhere, so GetCallerIdentity is
 //! retried with backoff, behind a spinner on stderr (hidden when stderr is not a terminal).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Clients, Waiting, sts};
+use super::clients::Clients;
+use super::sts;
 use crate::error::{Error, Result};
+use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, KeyPair};
+
+/// How long to wait for a new key, for which profile (messages), and the deferred Ctrl-C.
+#[derive(Clone, Copy)]
+pub struct Waiting<'a> {
+    pub profile: &'a ProfileName,
+    pub timeout: Duration,
+    pub interrupted: &'a AtomicBool,
+}
 
 /// New keys take seconds to work everywhere: retry GetCallerIdentity with backoff and a spinner on
 /// stderr (hidden when stderr is not a terminal), up to `timeout`.

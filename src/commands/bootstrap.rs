@@ -9,9 +9,8 @@
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use crate::aws::iam::KeyInfo;
-use crate::aws::source::CallerKind;
-use crate::aws::{Aws, AwsTarget, Source, Waiting};
+use crate::aws::iam::{Iam, KeyInfo};
+use crate::aws::{Aws, AwsTarget, Waiting};
 use crate::cli::BootstrapArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -69,15 +68,19 @@ pub fn run(
         args.source_profile.as_deref(),
     );
     output::trace(ctx.verbose, &target.describe());
-    let source = aws.source(target, args.source_profile.as_deref())?;
-    let caller = source.caller();
+    let iam = aws.source(&target, args.source_profile.as_deref())?;
+    let caller = iam.caller();
     output::say(&format!(
         "Acting as {} (account {}) from {}.",
         caller.arn,
         caller.account_id,
-        source.label()
+        iam.label()
     ));
-    let user = target_user(&caller.kind, args.user.as_deref())?;
+    // Whose key it is: `--user`, else the caller itself when it is an IAM user.
+    let user = match &args.user {
+        Some(user) => user.clone(),
+        None => caller.user()?,
+    };
 
     let plan = plan(
         &args,
@@ -103,7 +106,6 @@ pub fn run(
         ctx.stdin_is_terminal,
     )?;
 
-    let iam = source.as_ref();
     if args.create_user {
         iam.create_user(&user)?;
         output::say(&format!("Created IAM user {user}."));
@@ -116,7 +118,18 @@ pub fn run(
             output::say(&format!("Attached {policy} to {user}."));
         }
     }
-    make_room(store, iam, &user, args.replace_inactive)?;
+    // Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key
+    // is never deleted. Otherwise stop before creating anything and show what is there.
+    let keys = iam.list_access_keys(&user)?;
+    let full = |keys: &[&KeyInfo], _: &_| {
+        let listing: Vec<String> = keys.iter().map(|k| describe(iam.as_ref(), k)).collect();
+        Ok(Error::KeyQuotaFull {
+            user: user.clone(),
+            keys: format!(": {}", listing.join("; ")),
+        })
+    };
+    let replace = |_: &KeyInfo| Ok(args.replace_inactive);
+    crate::rotation::make_room(store, iam.as_ref(), &user, &keys, None, replace, full)?;
     if interrupted.load(Ordering::SeqCst) {
         return Err(Error::Interrupted {
             outcome: "no key was created".into(),
@@ -138,13 +151,14 @@ pub fn run(
         })
     });
     if let Err(cause) = written {
-        return Err(super::new_key::roll_back(iam, &user, &key_id, cause));
+        return Err(iam.roll_back(&user, &key_id, cause));
     }
     // Said before the wait, whose timeout leaves the profile configured as it is now.
     region.report(profile, args.region.as_deref());
 
-    let owner = source
+    let owner = aws
         .wait_accepted(
+            &target,
             &stored.key,
             &Waiting {
                 profile,
@@ -166,16 +180,6 @@ pub fn run(
     store.set(profile, &stored)?;
     summarize(&owner, &stored, profile, store.display_name(), &region);
     Ok(())
-}
-
-/// Whose key it is: `--user`, else the caller itself when it is an IAM user.
-fn target_user(caller: &CallerKind, user: Option<&str>) -> Result<String> {
-    match (user, caller) {
-        (Some(user), _) => Ok(user.to_string()),
-        (None, CallerKind::User(name)) => Ok(name.clone()),
-        (None, CallerKind::Root) => Err(Error::RootCaller),
-        (None, CallerKind::NotAUser(what)) => Err(Error::NeedsUser { what }),
-    }
 }
 
 fn plan(
@@ -218,48 +222,18 @@ fn plan(
     steps
 }
 
-/// Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key is
-/// never deleted. Otherwise stop before creating anything and show what is there.
-fn make_room(
-    store: &dyn CredentialStore,
-    iam: &dyn Source,
-    user: &str,
-    replace_inactive: bool,
-) -> Result<()> {
-    let keys = iam.list_access_keys(user)?;
-    if keys.len() < 2 {
-        return Ok(());
-    }
-    // An inactive key some awskeep profile holds is still that profile's key: never deleted here.
-    let held = crate::rotation::held_key_ids(store)?;
-    let oldest_inactive = keys
-        .iter()
-        .filter(|k| !k.active && !held.contains(k.id.as_str()))
-        .min_by_key(|k| k.created);
-    if let (true, Some(old)) = (replace_inactive, oldest_inactive) {
-        iam.delete_access_key(user, &old.id)?;
-        output::say(&format!(
-            "Deleted inactive key {} of {user} to make room.",
-            old.id
-        ));
-        return Ok(());
-    }
-    let listing: Vec<String> = keys.iter().map(|k| describe(iam, k)).collect();
-    Err(Error::KeyQuotaFull {
-        user: user.to_string(),
-        keys: format!(": {}", listing.join("; ")),
-    })
-}
-
-fn describe(iam: &dyn Source, key: &KeyInfo) -> String {
+fn describe(iam: &dyn Iam, key: &KeyInfo) -> String {
     let age = |t: Option<SystemTime>| {
         t.and_then(|t| SystemTime::now().duration_since(t).ok())
             .map_or("unknown".to_string(), |d| {
                 format!("{} days", d.as_secs() / 86_400)
             })
     };
+    // For display, where "cannot tell" and "never" may look alike.
     let used = iam
         .last_used(&key.id)
+        .ok()
+        .flatten()
         .map_or("last use unknown".to_string(), |t| {
             format!("last used {} ago", age(Some(t)))
         });

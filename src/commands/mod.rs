@@ -342,22 +342,6 @@ pub(crate) fn say_creation_unknown(profiles: &[String], why: &str) {
     ));
 }
 
-/// The AWS CLI line that deletes key `id` in IAM (`--user-name` when its owner is a known IAM user).
-pub(crate) fn delete_key_command(
-    id: &crate::secret::AccessKeyId,
-    owner: Option<&KeyOwner>,
-) -> String {
-    let user = owner.and_then(|o| match crate::aws::source::caller_kind(&o.arn) {
-        crate::aws::source::CallerKind::User(name) => Some(name),
-        _ => None,
-    });
-    let mut line = format!("aws iam delete-access-key --access-key-id {}", id.as_str());
-    if let Some(user) = user {
-        line.push_str(&format!(" --user-name {user}"));
-    }
-    line
-}
-
 /// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
 /// so a failed command leaves neither a new item nor a config line behind.
 pub(crate) fn store_then_configure(
@@ -406,31 +390,4 @@ pub(crate) fn confirm_edit(
         });
     }
     crate::aws::confirm_profile_setting(path, kind, text, profile, key, expected)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secret::AccessKeyId;
-
-    #[test]
-    fn the_delete_command_names_the_user_only_when_the_owner_is_an_iam_user() {
-        let id = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
-        let owner = |arn: &str| KeyOwner {
-            account_id: "123456789012".into(),
-            arn: arn.into(),
-        };
-        assert_eq!(
-            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:user/team/dev"))),
-            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --user-name dev"
-        );
-        assert_eq!(
-            delete_key_command(&id, Some(&owner("arn:aws:iam::123456789012:root"))),
-            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
-        );
-        assert_eq!(
-            delete_key_command(&id, None),
-            "aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"
-        );
-    }
 }

@@ -11,10 +11,8 @@
 //! key another profile still holds is never deleted or deactivated: no question is asked about it,
 //! and a flag asking for it is refused before anything changes.
 
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
-
-use crate::aws::{Aws, AwsTarget, Waiting};
+use crate::aws::iam::delete_key_command;
+use crate::aws::{Aws, AwsTarget};
 use crate::cli::RemoveArgs;
 use crate::config_file;
 use crate::context::Context;
@@ -262,7 +260,6 @@ fn settle_in_iam(
     };
     let target = AwsTarget::resolve(ctx, None, config.get(profile.as_str(), "region"));
     output::trace(ctx.verbose, &target.describe());
-    let interrupted = AtomicBool::new(false);
     let done = if in_iam == InIam::Delete {
         "deleted"
     } else {
@@ -273,24 +270,17 @@ fn settle_in_iam(
         key: id.to_string(),
         done,
         cause: e.cause_line(),
-        command: super::delete_key_command(id, owner),
+        command: delete_key_command(id, owner),
     };
-    let authority = aws
-        .rotation(
-            target,
-            Waiting {
-                profile,
-                timeout: Duration::ZERO,
-                interrupted: &interrupted,
-            },
-        )
+    let iam = aws
+        .acting_as(&target, profile, &item.key)
         .map_err(|e| left(current, e))?;
-    let user = authority.user_of(&item.key).map_err(|e| left(current, e))?;
+    let user = iam.caller().user().map_err(|e| left(current, e))?;
     for id in loose {
         let result = if in_iam == InIam::Delete {
-            authority.delete_key(&item.key, &user, id)
+            iam.delete_access_key(&user, id)
         } else {
-            authority.deactivate_key(&item.key, &user, id)
+            iam.deactivate_access_key(&user, id)
         };
         match result {
             Ok(()) => output::say(&format!("{} key {id} of IAM user {user}.", capital(done))),
@@ -323,7 +313,7 @@ fn capital(word: &str) -> String {
 fn say_still_works(id: &AccessKeyId, owner: Option<&KeyOwner>) {
     output::say(&format!(
         "Key {id} is still active in IAM: awskeep only forgot it. To delete it: {}",
-        super::delete_key_command(id, owner)
+        delete_key_command(id, owner)
     ));
 }
 

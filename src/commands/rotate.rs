@@ -2,8 +2,8 @@
 //! `crate::rotation` (Idle -> Intent -> Pending -> Retiring -> Idle, each step recorded in the
 //! profile's store item before the next). This module decides which transitions a run takes: it
 //! finishes or settles what an interrupted run left, asks before rotating, makes room under IAM's
-//! two-key limit, and reports. AWS comes in as the store does: `Aws::rotation` gives the
-//! `KeyAuthority` the transitions use, on one client factory for the command.
+//! two-key limit, and reports. AWS comes in as the store does: the transitions act through
+//! `Aws::acting_as`, as one of the profile's keys at a time.
 //!
 //! The old key is not retired at the switch: programs that were served it keep it until the
 //! `Expiration` of their lease (`crate::lease`), so it stays in IAM until the `delete_after` the
@@ -11,10 +11,11 @@
 //! (`rotation::background`; `finish_in_background` below is that process) retires it then.
 //! `--now` retires it at once (a leaked key). Every run that finds a retirement due finishes it.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::aws::iam::KeyInfo;
+use crate::aws::iam::{KeyInfo, delete_key_command};
 use crate::aws::{Aws, AwsTarget, Waiting};
 use crate::cli::RotateArgs;
 use crate::config_file;
@@ -157,14 +158,6 @@ fn with_rotation<T>(
         config.document().get(profile.as_str(), "region"),
     );
     output::trace(ctx.verbose, &target.describe());
-    let aws = aws.rotation(
-        target,
-        Waiting {
-            profile,
-            timeout: args.verify_timeout,
-            interrupted,
-        },
-    )?;
     let checkpoint = |name: &str| {
         super::crash_point(ctx, name);
         super::fail_point(ctx, name)
@@ -174,7 +167,13 @@ fn with_rotation<T>(
     let step = Step {
         store,
         profile,
-        aws: aws.as_ref(),
+        aws,
+        target,
+        waiting: Waiting {
+            profile,
+            timeout: args.verify_timeout,
+            interrupted,
+        },
         checkpoint: &checkpoint,
         confirm: &confirm,
         patience: args.verify_timeout,
@@ -211,7 +210,7 @@ fn resume_or_rotate(
     interrupted: &AtomicBool,
     ask: bool,
 ) -> Result<String> {
-    let (store, profile, aws) = (step.store, step.profile, step.aws);
+    let (store, profile) = (step.store, step.profile);
     let idle = match State::of(item) {
         // After the switch: only the old key's retirement is left, now or when it is due.
         State::Retiring(retiring) => {
@@ -227,8 +226,9 @@ fn resume_or_rotate(
             });
         }
         State::Pending(mut pending) => {
-            let user = aws.user_of(&pending.item.key)?;
-            if pending.is_listed(&aws.list_keys(&pending.item.key, &user)?) {
+            let iam = step.iam(&pending.item.key)?;
+            let user = iam.caller().user()?;
+            if pending.is_listed(&iam.list_access_keys(&user)?) {
                 let retiring = pending.switch(step)?;
                 let current = retiring.item.key.access_key_id.clone();
                 let settled = settle_retiring(ctx, step, retiring, args)?;
@@ -240,8 +240,9 @@ fn resume_or_rotate(
             pending.abandon(step)?
         }
         State::Intent(intent) => {
-            let user = aws.user_of(&intent.item.key)?;
-            let keys = aws.list_keys(&intent.item.key, &user)?;
+            let iam = step.iam(&intent.item.key)?;
+            let user = iam.caller().user()?;
+            let keys = iam.list_access_keys(&user)?;
             let started = intent.started;
             let first_listing: Vec<AccessKeyId> = keys.iter().map(|k| k.id.clone()).collect();
             let outcome = intent
@@ -415,8 +416,9 @@ fn rotate_idle(
     ask: bool,
 ) -> Result<String> {
     let profile = step.profile;
-    let user = step.aws.user_of(&idle.item.key)?;
-    let keys = step.aws.list_keys(&idle.item.key, &user)?;
+    let iam = step.iam(&idle.item.key)?;
+    let user = iam.caller().user()?;
+    let keys = iam.list_access_keys(&user)?;
     if ask {
         (step.confirm)(&format!(
             "Rotate the key of profile {profile} (IAM user {user}); the old key {} is then {}?",
@@ -424,7 +426,27 @@ fn rotate_idle(
             retire_verb(args)
         ))?;
     }
-    make_room(ctx, step, &user, &idle.item, &keys, args)?;
+    // Two keys is AWS's limit: an inactive other key may go, on confirmation.
+    let may_delete = |spare: &KeyInfo| {
+        let question = format!(
+            "IAM user {user} already has a second, inactive key {}. Delete it to make room?",
+            spare.id
+        );
+        prompt::confirm(&question, args.yes, "--yes", ctx.stdin_is_terminal).map(|()| true)
+    };
+    let full = |others: &[&KeyInfo], held: &HashSet<String>| {
+        no_room(step, &user, &idle.item, others, held)
+    };
+    let current = Some(&idle.item.key.access_key_id);
+    crate::rotation::make_room(
+        step.store,
+        iam.as_ref(),
+        &user,
+        &keys,
+        current,
+        may_delete,
+        full,
+    )?;
     let intent = idle.record_intent(step)?;
     if interrupted.load(Ordering::SeqCst) {
         intent.cancel(step)?;
@@ -445,7 +467,7 @@ fn rotate_idle(
 fn retire(step: &Step<'_>, due: Due) -> Result<Idle> {
     let old_id = due.old_key_id().clone();
     let (done, retired) = due.retire(step)?;
-    let delete = super::delete_key_command(&old_id, done.item.owner.as_ref());
+    let delete = delete_key_command(&old_id, done.item.owner.as_ref());
     output::say(&retired_line(step.profile, &old_id, retired, &delete));
     Ok(done)
 }
@@ -468,78 +490,49 @@ fn retired_line(
     }
 }
 
-/// Two keys is AWS's limit: an inactive other key may be deleted on confirmation; an active one, or
-/// one another awskeep profile holds, stops the rotation before anything is created, with what
-/// helps: deleting a key nothing uses, or keeping one profile for the user.
-fn make_room(
-    ctx: &Context,
+/// Why a rotation of `state`'s key finds no room beside `others` (IAM's limit is two keys): an
+/// active other key, or one another awskeep profile holds, stops it before anything is created,
+/// with what helps: deleting a key nothing uses, or keeping one profile for the user.
+fn no_room(
     step: &Step<'_>,
     user: &str,
     state: &StoredKey,
-    keys: &[KeyInfo],
-    args: &RotateArgs,
-) -> Result<()> {
-    if keys.len() < 2 {
-        return Ok(());
+    others: &[&KeyInfo],
+    held: &HashSet<String>,
+) -> Result<Error> {
+    if let [other] = others {
+        let held_by = crate::rotation::profiles_holding(step.store, &other.id, step.profile)?;
+        let status = if other.active { "active" } else { "inactive" };
+        let whose = match held_by.as_slice() {
+            [] => "which no awskeep profile holds".to_string(),
+            [one] => format!("which awskeep profile {one} holds"),
+            _ => format!("which awskeep profiles {} hold", held_by.join(", ")),
+        };
+        return Ok(Error::NoRoomToRotate {
+            profile: step.profile.to_string(),
+            user: user.to_string(),
+            other: format!("{}, {status}, {whose}", other.id),
+            held_by,
+            delete_command: delete_key_command(&other.id, state.owner.as_ref()),
+        });
     }
-    let (store, aws) = (step.store, step.aws);
-    let others: Vec<&KeyInfo> = keys
+    let listing: Vec<String> = others
         .iter()
-        .filter(|k| k.id != state.key.access_key_id)
-        .collect();
-    // An inactive key some awskeep profile holds is still that profile's key: never deleted here.
-    let held = crate::rotation::held_key_ids(store)?;
-    match others.as_slice() {
-        [other] if !other.active && !held.contains(other.id.as_str()) => {
-            prompt::confirm(
-                &format!(
-                    "IAM user {user} already has a second, inactive key {}. Delete it to make room?",
-                    other.id
-                ),
-                args.yes,
-                "--yes",
-                ctx.stdin_is_terminal,
-            )?;
-            aws.delete_key(&state.key, user, &other.id)?;
-            output::say(&format!("Deleted inactive key {}.", other.id));
-            Ok(())
-        }
-        [other] => {
-            let held_by = crate::rotation::profiles_holding(store, &other.id, step.profile)?;
-            let status = if other.active { "active" } else { "inactive" };
-            let whose = match held_by.as_slice() {
-                [] => "which no awskeep profile holds".to_string(),
-                [one] => format!("which awskeep profile {one} holds"),
-                _ => format!("which awskeep profiles {} hold", held_by.join(", ")),
+        .map(|k| {
+            let held_by_awskeep = if held.contains(k.id.as_str()) {
+                ", held by an awskeep profile"
+            } else {
+                ""
             };
-            Err(Error::NoRoomToRotate {
-                profile: step.profile.to_string(),
-                user: user.to_string(),
-                other: format!("{}, {status}, {whose}", other.id),
-                held_by,
-                delete_command: super::delete_key_command(&other.id, state.owner.as_ref()),
-            })
-        }
-        _ => {
-            let listing: Vec<String> = others
-                .iter()
-                .map(|k| {
-                    let held_by_awskeep = if held.contains(k.id.as_str()) {
-                        ", held by an awskeep profile"
-                    } else {
-                        ""
-                    };
-                    let status = if k.active { "active" } else { "inactive" };
-                    format!("{} {status}{held_by_awskeep}", k.id)
-                })
-                .collect();
-            Err(Error::KeyQuotaFull {
-                user: user.to_string(),
-                keys: format!(
-                    " (besides this profile's: {}); rotation needs room for a new one",
-                    listing.join(", ")
-                ),
-            })
-        }
-    }
+            let status = if k.active { "active" } else { "inactive" };
+            format!("{} {status}{held_by_awskeep}", k.id)
+        })
+        .collect();
+    Ok(Error::KeyQuotaFull {
+        user: user.to_string(),
+        keys: format!(
+            " (besides this profile's: {}); rotation needs room for a new one",
+            listing.join(", ")
+        ),
+    })
 }

@@ -1,138 +1,12 @@
-//! Each transition of the rotation state machine over the memory store and a fake IAM.
+//! Each transition of the rotation state machine over the memory store and the fake AWS's IAM.
 #![cfg(test)]
 
-use std::cell::{Cell, RefCell};
+use std::sync::atomic::AtomicBool;
 
 use super::*;
+use crate::aws::fake::FakeAws;
 use crate::secret::SecretAccessKey;
 use crate::store::memory::MemoryStore;
-
-/// IAM for one test: users' keys, and switches to refuse a call.
-#[derive(Default)]
-struct FakeIam {
-    keys: RefCell<Vec<(String, KeyInfo)>>,
-    /// Keys IAM has seen used.
-    used: RefCell<Vec<AccessKeyId>>,
-    next: Cell<u32>,
-    refuse_create: Cell<bool>,
-    /// How many more DeleteAccessKey calls IAM refuses (a new key still propagating).
-    deny_deletes: Cell<u32>,
-}
-
-impl FakeIam {
-    fn issue(&self, user: &str, created: SystemTime) -> KeyPair {
-        self.next.set(self.next.get() + 1);
-        let id = format!("AKIAFAKEKEY{:09}", self.next.get());
-        self.keys.borrow_mut().push((
-            user.to_string(),
-            KeyInfo {
-                id: AccessKeyId::parse(&id).unwrap(),
-                active: true,
-                created: Some(created),
-            },
-        ));
-        KeyPair {
-            access_key_id: AccessKeyId::parse(&id).unwrap(),
-            secret_access_key: SecretAccessKey::parse(&format!("secret/{id}")).unwrap(),
-        }
-    }
-
-    fn ids(&self, user: &str) -> Vec<String> {
-        self.keys
-            .borrow()
-            .iter()
-            .filter(|(u, _)| u == user)
-            .map(|(_, k)| k.id.as_str().to_string())
-            .collect()
-    }
-
-    fn holds(&self, acting: &KeyPair) -> Result<()> {
-        let known = self
-            .keys
-            .borrow()
-            .iter()
-            .any(|(_, k)| k.id == acting.access_key_id && k.active);
-        if known {
-            Ok(())
-        } else {
-            Err(Error::KeyRejected {
-                code: "InvalidClientTokenId".into(),
-                message: String::new(),
-            })
-        }
-    }
-}
-
-impl KeyAuthority for FakeIam {
-    fn user_of(&self, key: &KeyPair) -> Result<String> {
-        self.holds(key)?;
-        Ok(USER.to_string())
-    }
-    fn list_keys(&self, acting: &KeyPair, user: &str) -> Result<Vec<KeyInfo>> {
-        self.holds(acting)?;
-        Ok(self
-            .keys
-            .borrow()
-            .iter()
-            .filter(|(u, _)| u == user)
-            .map(|(_, k)| k.clone())
-            .collect())
-    }
-    fn create_key(&self, acting: &KeyPair, user: &str) -> Result<NewKey> {
-        self.holds(acting)?;
-        if self.refuse_create.get() {
-            return Err(Error::AccessDenied {
-                permission: "iam:CreateAccessKey",
-                caller: USER.into(),
-            });
-        }
-        // Whole seconds, as the store item records times.
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
-        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() - 1);
-        Ok(NewKey {
-            key: self.issue(user, created),
-            created: Some(created),
-        })
-    }
-    fn delete_key(&self, acting: &KeyPair, user: &str, id: &AccessKeyId) -> Result<()> {
-        self.holds(acting)?;
-        if self.deny_deletes.get() > 0 {
-            self.deny_deletes.set(self.deny_deletes.get() - 1);
-            return Err(Error::AccessDenied {
-                permission: "iam:DeleteAccessKey",
-                caller: USER.into(),
-            });
-        }
-        let before = self.keys.borrow().len();
-        self.keys.borrow_mut().retain(|(_, k)| k.id != *id);
-        if self.keys.borrow().len() == before {
-            // IAM's NoSuchEntity, as `Iam` maps it.
-            return Err(Error::NoSuchUser { user: user.into() });
-        }
-        Ok(())
-    }
-    fn deactivate_key(&self, acting: &KeyPair, _user: &str, id: &AccessKeyId) -> Result<()> {
-        self.holds(acting)?;
-        for (_, k) in self.keys.borrow_mut().iter_mut() {
-            if k.id == *id {
-                k.active = false;
-            }
-        }
-        Ok(())
-    }
-    fn last_used(&self, _acting: &KeyPair, id: &AccessKeyId) -> Result<Option<SystemTime>> {
-        Ok(self.used.borrow().contains(id).then(SystemTime::now))
-    }
-    fn wait_accepted(&self, key: &KeyPair) -> Result<KeyOwner> {
-        self.holds(key)?;
-        Ok(KeyOwner {
-            account_id: "123456789012".into(),
-            arn: format!("arn:aws:iam::123456789012:user/{USER}"),
-        })
-    }
-}
 
 const USER: &str = "alice";
 
@@ -149,9 +23,9 @@ fn profile(name: &str) -> ProfileName {
 }
 
 /// A store holding profile `a` with the user's first key, and that key in IAM.
-fn setup() -> (MemoryStore, FakeIam, KeyPair) {
+fn setup() -> (MemoryStore, FakeAws, KeyPair) {
     let store = MemoryStore::default();
-    let iam = FakeIam::default();
+    let iam = FakeAws::default();
     let key = iam.issue(USER, SystemTime::now() - Duration::from_secs(86_400));
     let copy = KeyPair {
         access_key_id: key.access_key_id.clone(),
@@ -163,16 +37,30 @@ fn setup() -> (MemoryStore, FakeIam, KeyPair) {
     (store, iam, copy)
 }
 
+fn target() -> AwsTarget {
+    AwsTarget {
+        region: "us-east-1".into(),
+        sts_endpoint: None,
+    }
+}
+
 fn step<'a>(
     store: &'a MemoryStore,
-    iam: &'a FakeIam,
+    iam: &'a FakeAws,
     name: &'a ProfileName,
     confirm: &'a dyn Fn(&str) -> Result<()>,
 ) -> Step<'a> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
     Step {
         store,
         profile: name,
         aws: iam,
+        target: target(),
+        waiting: Waiting {
+            profile: name,
+            timeout: Duration::ZERO,
+            interrupted: &NEVER,
+        },
         checkpoint: &ok,
         confirm,
         patience: Duration::ZERO,
@@ -302,7 +190,7 @@ fn a_resumed_pending_key_takes_its_date_from_the_listing() {
         .create_key(&s, USER)
         .unwrap();
     let created = pending_created(&mut pending.item.rotation).take();
-    let keys = iam.list_keys(&pending.item.key, USER).unwrap();
+    let keys = iam.keys_of(USER);
     assert!(pending.is_listed(&keys));
     assert_eq!(*pending_created(&mut pending.item.rotation), created);
     pending.switch(&s).unwrap();
@@ -354,9 +242,7 @@ fn deactivate_only_keeps_the_old_key_inactive() {
         .create_key(&s, USER)
         .unwrap();
     due(pending.switch(&s).unwrap()).retire(&s).unwrap();
-    let keys = iam
-        .list_keys(&store.get(&a).unwrap().unwrap().key, USER)
-        .unwrap();
+    let keys = iam.keys_of(USER);
     let old_info = keys.iter().find(|k| k.id == old.access_key_id).unwrap();
     assert!(!old_info.active);
 }
@@ -410,7 +296,7 @@ fn a_pending_key_gone_from_iam_is_abandoned() {
         .access_key_id
         .clone();
     iam.keys.borrow_mut().retain(|(_, k)| k.id != new_id);
-    let keys = iam.list_keys(&pending.item.key, USER).unwrap();
+    let keys = iam.keys_of(USER);
     assert!(!pending.is_listed(&keys));
     let idle = pending.abandon(&s).unwrap();
     assert!(idle.item.rotation.is_idle());
@@ -419,7 +305,7 @@ fn a_pending_key_gone_from_iam_is_abandoned() {
 
 #[test]
 fn settling_an_intent_deletes_only_a_confirmed_orphan_never_a_held_key() {
-    let (store, iam, first) = setup();
+    let (store, iam, _) = setup();
     let a = profile("a");
     let s = step(&store, &iam, &a, &ok);
     let intent = idle(&store).record_intent(&s).unwrap();
@@ -433,7 +319,7 @@ fn settling_an_intent_deletes_only_a_confirmed_orphan_never_a_held_key() {
         )
         .unwrap();
     let orphan = iam.issue(USER, SystemTime::now());
-    let keys = iam.list_keys(&first, USER).unwrap();
+    let keys = iam.keys_of(USER);
 
     // Without confirmation nothing is deleted and the intent stays for a confirmed run.
     let refusing = step(&store, &iam, &a, &refuse);
@@ -456,14 +342,14 @@ fn settling_an_intent_deletes_only_a_confirmed_orphan_never_a_held_key() {
 
 #[test]
 fn a_key_made_after_the_intent_that_has_been_used_is_never_an_orphan() {
-    let (store, iam, first) = setup();
+    let (store, iam, _) = setup();
     let a = profile("a");
     let s = step(&store, &iam, &a, &ok);
     let intent = idle(&store).record_intent(&s).unwrap();
     // Made by hand just after the intent and put to work elsewhere (a CI job's credentials file).
     let by_hand = iam.issue(USER, SystemTime::now());
     iam.used.borrow_mut().push(by_hand.access_key_id.clone());
-    let keys = iam.list_keys(&first, USER).unwrap();
+    let keys = iam.keys_of(USER);
     let err = intent.settle(&s, USER, &keys).err().unwrap();
     assert!(matches!(err, Error::UnprovenKey { .. }), "{err:?}");
     assert!(
@@ -474,7 +360,7 @@ fn a_key_made_after_the_intent_that_has_been_used_is_never_an_orphan() {
 
 #[test]
 fn an_unproven_key_is_named_left_alone_and_stops_the_rotation() {
-    let (store, iam, first) = setup();
+    let (store, iam, _) = setup();
     let a = profile("a");
     let s = step(&store, &iam, &a, &ok);
     let mut item = store.get(&a).unwrap().unwrap();
@@ -483,7 +369,7 @@ fn an_unproven_key_is_named_left_alone_and_stops_the_rotation() {
     item.rotation = Rotation::Intent { started };
     store.set(&a, &item).unwrap();
     let stray = iam.issue(USER, started + Duration::from_secs(60));
-    let keys = iam.list_keys(&first, USER).unwrap();
+    let keys = iam.keys_of(USER);
     let State::Intent(intent) = state(&store, "a") else {
         panic!()
     };
@@ -626,7 +512,7 @@ fn every_key_of_every_item_counts_as_held() {
 const LEASE_GRACE: Duration = Duration::from_secs(61 * 60);
 
 /// Rotates profile `a` up to the switch with `grace`, as `rotate` does without `--now`.
-fn switched_with_grace(store: &MemoryStore, iam: &FakeIam, grace: Duration) -> Retiring {
+fn switched_with_grace(store: &MemoryStore, iam: &FakeAws, grace: Duration) -> Retiring {
     let a = profile("a");
     let s = Step {
         grace,
@@ -737,9 +623,7 @@ fn a_deferred_retirement_deactivates_when_the_switch_recorded_so() {
     };
     let (_, retired) = due.retire(&step(&store, &iam, &a, &ok)).unwrap();
     assert_eq!(retired, Retired::Deactivated);
-    let keys = iam
-        .list_keys(&store.get(&a).unwrap().unwrap().key, USER)
-        .unwrap();
+    let keys = iam.keys_of(USER);
     assert!(
         !keys
             .iter()
@@ -819,4 +703,64 @@ fn delete_after_is_rounded_up_to_a_whole_second_and_never_down() {
         super::whole_second_up(epoch + Duration::from_millis(5_001)),
         epoch + Duration::from_secs(6)
     );
+}
+
+/// The one way bootstrap and rotate free a place under IAM's two keys: only an inactive key no
+/// awskeep item holds goes (the oldest, never the one kept), and only when allowed; otherwise the
+/// caller's error, given the keys besides the kept one.
+#[test]
+fn make_room_deletes_only_an_unheld_inactive_key_and_only_when_allowed() {
+    let (store, iam, first) = setup();
+    let acting = iam.acting_as(&target(), &profile("a"), &first).unwrap();
+    let full = |others: &[&KeyInfo], _: &HashSet<String>| {
+        Ok(Error::KeyQuotaFull {
+            user: USER.into(),
+            keys: others
+                .iter()
+                .map(|k| k.id.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        })
+    };
+    let room = |allow: bool| {
+        let keys = iam.keys_of(USER);
+        make_room(
+            &store,
+            acting.as_ref(),
+            USER,
+            &keys,
+            Some(&first.access_key_id),
+            |_| Ok(allow),
+            full,
+        )
+    };
+    room(false).unwrap();
+    // A second key: active, so it stays whatever is allowed.
+    let second = iam.issue(USER, SystemTime::now() - Duration::from_secs(60));
+    let err = room(true).err().unwrap();
+    assert!(
+        matches!(&err, Error::KeyQuotaFull { keys, .. } if keys == second.access_key_id.as_str()),
+        "{err:?}"
+    );
+    // Inactive and held by profile b: still stays.
+    acting
+        .deactivate_access_key(USER, &second.access_key_id)
+        .unwrap();
+    let copy = KeyPair {
+        access_key_id: second.access_key_id.clone(),
+        secret_access_key: SecretAccessKey::parse("s").unwrap(),
+    };
+    store
+        .set(
+            &profile("b"),
+            &StoredKey::new(copy, None, SystemTime::now()),
+        )
+        .unwrap();
+    assert!(room(true).is_err());
+    // Held by nobody: goes when allowed, and only then.
+    store.delete(&profile("b")).unwrap();
+    assert!(room(false).is_err());
+    assert_eq!(iam.ids(USER).len(), 2);
+    room(true).unwrap();
+    assert_eq!(iam.ids(USER), [first.access_key_id.as_str()]);
 }
