@@ -3,6 +3,7 @@
 //! Kept apart from `crate::error`, which is below everything, because a hint must know the command
 //! line: this module sits above `cli`.
 
+use crate::aws::iam::delete_key_line;
 use crate::cli::CommandKind;
 use crate::error::Error;
 
@@ -40,7 +41,8 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
             "nothing was changed; delete the store item `:index` (service awskeep), then `awskeep add` each profile again".into()
         }
         Error::UnprovenKey { user, keys } => format!(
-            "if nothing uses {keys}, delete it (`aws iam delete-access-key --user-name {user} --access-key-id ID`); then run `awskeep rotate` again"
+            "if nothing uses {keys}, delete it (`{}`); then run `awskeep rotate` again",
+            delete_key_line("ID", Some(user))
         ),
         Error::KeyLeftInIam { command, .. } => {
             format!("the key still works; delete it as a user allowed to: `{command}`")
@@ -214,10 +216,12 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         }
         Error::UserExists { .. } => return None,
         Error::KeyQuotaFull { user, .. } if this(C::Bootstrap) => format!(
-            "delete a key you no longer use (`aws iam delete-access-key --user-name {user} --access-key-id ID`), or pass --replace-inactive to delete the oldest inactive one"
+            "delete a key you no longer use (`{}`), or pass --replace-inactive to delete the oldest inactive one",
+            delete_key_line("ID", Some(user))
         ),
         Error::KeyQuotaFull { user, .. } => format!(
-            "delete a key you no longer use (`aws iam delete-access-key --user-name {user} --access-key-id ID`), then run the command again"
+            "delete a key you no longer use (`{}`), then run the command again",
+            delete_key_line("ID", Some(user))
         ),
         Error::RootCaller if this(C::Bootstrap) => {
             "create an IAM user and pass --user NAME (add --create-user to create it now)".into()

@@ -195,6 +195,15 @@ fn two_active_keys_stop_before_anything_is_created() {
         run.stderr
     );
     assert!(run.stderr.contains("active"), "{}", run.stderr);
+    // The hint's delete line is built where every other one is: the key, then its user.
+    assert!(
+        run.stderr.ends_with(&format!(
+            " Hint: delete a key you no longer use (`aws iam delete-access-key --access-key-id ID --user-name {}`), or pass --replace-inactive to delete the oldest inactive one.\n",
+            first.user
+        )),
+        "{}",
+        run.stderr
+    );
     assert!(
         !run.stderr.contains(&second.id),
         "key IDs are masked: {}",

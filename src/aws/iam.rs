@@ -94,7 +94,8 @@ pub fn delete_key_command(id: &AccessKeyId, owner: Option<&KeyOwner>) -> String 
     delete_key_line(id.as_str(), user.as_deref())
 }
 
-/// `aws iam delete-access-key` for key `id` (or a placeholder) of `user`, when known.
+/// The AWS CLI line that deletes key `id` (or a placeholder) of `user`, when known: the one
+/// builder of it, for every message and hint that names it (`crate::hint` too).
 pub fn delete_key_line(id: &str, user: Option<&str>) -> String {
     let mut line = format!("aws iam delete-access-key --access-key-id {id}");
     if let Some(user) = user {
