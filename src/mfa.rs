@@ -79,7 +79,18 @@ pub fn read_code(
                 })?;
                 Zeroizing::new(answer.trim().to_string())
             }
-            desktop => ask_desktop(desktop, question.trim_end(), deadlines.prompt)?,
+            desktop => {
+                let code = ask_desktop(desktop, question.trim_end(), deadlines.prompt)?;
+                // Nothing at all is no answer (a prompt that could not show itself, or closed
+                // empty), not a mistyped code: asking again would only repeat it.
+                if code.is_empty() {
+                    return Err(Error::MfaPrompt {
+                        program: desktop.program(),
+                        reason: "it answered nothing".into(),
+                    });
+                }
+                code
+            }
         };
         match check(&code) {
             Ok(()) => return Ok((code, CodeSource::Interactive)),

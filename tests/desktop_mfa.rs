@@ -206,6 +206,15 @@ fn no_display_or_a_cancelled_prompt_fails_at_once_with_one_line() {
         "{log}"
     );
 
+    // An empty answer is no answer (a prompt that could not show itself): said at once, not retried.
+    d.prompt_program("zenity", "", 0);
+    std::fs::remove_file(d.env.path("zenity.log")).unwrap();
+    d.credential_process(Some(":0")).assert_fails(
+        1,
+        "the MFA prompt (zenity) gave no code: it answered nothing",
+    );
+    assert_eq!(d.log("zenity").unwrap().matches("--entry").count(), 1);
+
     // awskeep_mfa_prompt = terminal: no desktop prompt even with one available.
     d.prompt_program("zenity", "123456", 0);
     d.env.write_config(
