@@ -26,6 +26,9 @@ impl ProfileName {
         if name.starts_with('-') {
             return Err(invalid("it starts with - and would read as an option"));
         }
+        if name.chars().all(|c| c == '.') {
+            return Err(invalid("dots alone read as a folder (. or ..), not a name"));
+        }
         if let Some(bad) = name.chars().find(|c| !is_allowed(*c)) {
             return Err(invalid(match bad {
                 '[' | ']' => "brackets would break the INI section header",
@@ -74,6 +77,14 @@ pub fn parse_arg(text: &str) -> Result<ProfileName, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dots_alone_are_not_a_name() {
+        for name in [".", "..", "..."] {
+            assert!(ProfileName::parse(name).is_err(), "{name}");
+        }
+        assert!(ProfileName::parse("dev.eu").is_ok());
+    }
 
     #[test]
     fn accepts_common_names() {
