@@ -519,7 +519,17 @@ fn plaintext_lines_with_another_key_than_the_stored_one_are_resolved_either_way(
 
     // Keep the plaintext key: it replaces the stored one.
     env.write_credentials(&plaintext);
-    migrate(&env, &["dev", "--replace-stored"]).assert_ok();
+    let replaced = migrate(&env, &["dev", "--replace-stored"]);
+    replaced.assert_ok();
+    assert!(
+        replaced.stderr.contains(&format!(
+            "Key {} that the Secret Service held for dev stays in IAM (it may still be active); once nothing uses it: `aws iam delete-access-key --access-key-id {}",
+            masked(&stored.id),
+            stored.id
+        )),
+        "{}",
+        replaced.stderr
+    );
     assert_eq!(served_key_id(&env, "dev"), plain.id);
     assert_eq!(
         env.files_containing(&plain.secret),
@@ -580,7 +590,7 @@ fn at_a_terminal_migrate_offers_to_delete_the_stale_plaintext_lines() {
     assert_ne!(no.code(), 0, "{}", no.stdout);
     assert!(
         no.stdout.contains(&format!(
-            "holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines? [y/N]",
+            "holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines? (No changes nothing; `--replace-stored` keeps the plaintext key instead.) [y/N]",
             masked(&stored.id),
             masked(&plain.id),
             masked(&stored.id)

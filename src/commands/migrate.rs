@@ -467,6 +467,15 @@ fn migrate_one(
     })?;
     super::drop_session(store, profile);
     super::warn_shared_key(store, profile, &stored.key.access_key_id);
+    if let Some(old) = previous.as_ref().filter(|_| replacing) {
+        // The replaced key leaves the store, not IAM: say so, as `remove` does.
+        output::say(&format!(
+            "  Key {} that the {} held for {profile} stays in IAM (it may still be active); once nothing uses it: `{}`",
+            old.key.access_key_id,
+            store.display_name(),
+            crate::aws::iam::delete_key_command(&old.key.access_key_id, old.owner.as_ref())
+        ));
+    }
     super::crash_point(ctx, "migrate:after-config-write");
 
     if candidate.in_credentials && !keep_plaintext {
@@ -522,7 +531,7 @@ fn ask_discard(ctx: &Context, store: &dyn CredentialStore, candidate: &Candidate
         return Err(refused());
     }
     let question = format!(
-        "Profile {}: the {} holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines?",
+        "Profile {}: the {} holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines? (No changes nothing; `--replace-stored` keeps the plaintext key instead.)",
         candidate.profile,
         store.display_name(),
         candidate
