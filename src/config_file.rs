@@ -144,23 +144,22 @@ fn read_and_parse(path: &Path, kind: FileKind) -> Result<(Zeroizing<String>, Doc
 
 /// The file's text; a missing file is empty (and is not created).
 fn read_text(path: &Path) -> Result<Zeroizing<String>> {
-    let original =
-        match fs::read(path) {
-            Ok(bytes) => String::from_utf8(bytes).map(Zeroizing::new).map_err(|_| {
-                Error::ConfigMalformed {
-                    path: path.to_path_buf(),
-                    line: 0,
-                    reason: "the file is not UTF-8 text".into(),
-                }
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(String::new()),
-            Err(source) => {
-                return Err(Error::ReadFile {
-                    path: path.to_path_buf(),
-                    source,
-                });
+    let original = match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Zeroizing::new).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            Error::ConfigNotUtf8 {
+                path: path.to_path_buf(),
+                line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
             }
-        };
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(String::new()),
+        Err(source) => {
+            return Err(Error::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
     Ok(original)
 }
 

@@ -102,6 +102,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("{path}:{line}: this line is not UTF-8 text")]
+    ConfigNotUtf8 { path: PathBuf, line: usize },
+
     #[error("cannot read {path}: {source}")]
     ReadFile {
         path: PathBuf,
@@ -512,6 +515,7 @@ impl Error {
             | Error::StoreInUse { .. }
             | Error::StoreFailed { .. }
             | Error::ConfigMalformed { .. }
+            | Error::ConfigNotUtf8 { .. }
             | Error::ReadFile { .. }
             | Error::WriteFile { .. }
             | Error::ConfigEditRejected { .. }

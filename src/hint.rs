@@ -116,6 +116,7 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::ConfigMalformed { path, .. } => {
             format!("make that line of {} a `key = value`, a comment or a [section] (the AWS CLI reads those too), then run awskeep again", path.display())
         }
+        Error::ConfigNotUtf8 { .. } => "save the file as UTF-8 (the AWS CLI and SDKs read it as UTF-8 too), then run awskeep again".into(),
         Error::ReadFile { .. } => "check that you may read that file (its owner and permissions), then run the command again".into(),
         Error::WriteFile { .. } => "check that you may write that file and its folder (owner, permissions, an immutable or read-only file system), then run the command again".into(),
         Error::ConfigEditRejected { .. } => "please report this as an awskeep bug".into(),
@@ -372,6 +373,10 @@ mod hint_tests {
             Error::InvalidProfileName {
                 name: s("-x"),
                 reason: "dash",
+            },
+            Error::ConfigNotUtf8 {
+                path: path(),
+                line: 3,
             },
             Error::ConfigMalformed {
                 path: path(),

@@ -361,3 +361,25 @@ fn add_force_edits_the_section_botocore_reads_whatever_its_header_form() {
         );
     }
 }
+
+/// A config file that is not UTF-8: the line it breaks on, and what to do; nothing written.
+#[test]
+fn a_config_that_is_not_utf8_names_its_line_and_is_left_alone() {
+    let env = TestEnv::new();
+    let bytes = b"[profile a]\nregion = eu-west-1\nx = caf\xe9\n".to_vec();
+    std::fs::create_dir_all(env.config_path().parent().unwrap()).unwrap();
+    std::fs::write(env.config_path(), &bytes).unwrap();
+    let run = env.run(
+        &["add", "dev", "--no-verify"],
+        "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "awskeep: {}:3: this line is not UTF-8 text. Hint: save the file as UTF-8 (the AWS CLI and SDKs read it as UTF-8 too), then run awskeep again.\n",
+            env.config_path().display()
+        )
+    );
+    assert_eq!(std::fs::read(env.config_path()).unwrap(), bytes);
+}
