@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::clients::{Client, caller_arn, venv_bin};
-use common::{Moto, Run, TestEnv, TestKey, run_with_stdin};
+use common::{Moto, Run, TestEnv, TestKey, run_with_stdin, wait_for};
 
 /// The lease the deferral tests set with the debug-build override (`AWSKEEP_DEBUG_KEY_LEASE_SECS`):
 /// the old key then stays `LEASE + LEASE / 4` after the switch (docs/CLIENTS.md, "Rotation reaches running programs").
@@ -800,6 +800,44 @@ fn a_waiting_finisher_exits_when_its_login_is_gone() {
     std::fs::remove_dir_all(env.path("run/awskeep")).unwrap();
     assert_finishers_exit(&env, Duration::from_secs(10), "after the lock folder went");
     assert!(moto.key_ids(&user.user).contains(&user.id), "deleted early");
+}
+
+/// The finisher keeps none of the descriptors its caller had beyond stdin, stdout and stderr: a
+/// pipe handed to `rotate` on fd 5 (or fd 12) reaches its end when rotate exits, not an hour later
+/// when the finisher does.
+#[test]
+fn the_finisher_holds_none_of_the_callers_other_descriptors() {
+    let moto = Moto::connect();
+    let env = TestEnv::new();
+    let user = moto.new_admin_with_key("rot-fds");
+    env.add("dev", &user, &[]).assert_ok();
+    let mut command = env.command("bash");
+    command
+        .arg("-c")
+        .arg(format!(
+            "'{}' rotate --profile dev --yes 5>&1 12>&1 >/dev/null 2>&1 | cat; echo pipeline-done",
+            env!("CARGO_BIN_EXE_awskeep")
+        ))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let run = wait_for(command.spawn().unwrap(), Duration::from_secs(60));
+    assert!(run.stdout.contains("pipeline-done"), "{run:?}");
+    let finishers = finishers_of(&env);
+    assert_eq!(finishers.len(), 1, "one finisher waits: {run:?}");
+    for pid in finishers {
+        let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        for inherited in ["5", "12"] {
+            assert!(
+                !fds.iter().any(|fd| fd == inherited),
+                "finisher {pid} holds fd {inherited}: {fds:?}"
+            );
+        }
+    }
 }
 
 /// A rotation interrupted after its switch: the next `rotate` does not retire the old key before

@@ -79,7 +79,7 @@ pub fn spawn(ctx: &Context, profile: &ProfileName, after: SystemTime) -> std::io
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
         .unwrap_or(0);
-    let mut command = std::process::Command::new(exe);
+    let mut command = without_inherited_fds(exe);
     command
         .arg("rotate")
         .arg("--profile")
@@ -105,6 +105,47 @@ pub fn spawn(ctx: &Context, profile: &ProfileName, after: SystemTime) -> std::io
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     detach(command)
+}
+
+/// The finisher waits an hour: it must not hold open what awskeep's caller handed it beyond
+/// stdin, stdout and stderr (a pipe's write end on fd 5 would keep the reader of that pipe, a CI
+/// step or `make`, waiting the whole hour). Rust's own descriptors close at exec; the caller's do
+/// not, and closing them in the child takes unsafe code (forbidden here), so on Unix the finisher
+/// starts through the shell, whose `exec` closes each (`N>&-`). bash takes any N; a `sh` without
+/// bash, only 3 to 9.
+#[cfg(unix)]
+fn without_inherited_fds(exe: std::path::PathBuf) -> std::process::Command {
+    let bash = std::path::Path::new("/bin/bash");
+    let (shell, highest) = if bash.exists() {
+        (bash, u32::MAX)
+    } else {
+        (std::path::Path::new("/bin/sh"), 9)
+    };
+    let open: Vec<u32> = ["/proc/self/fd", "/dev/fd"]
+        .iter()
+        .find_map(|dir| std::fs::read_dir(dir).ok())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|fd| (3..=highest).contains(fd))
+                .collect()
+        })
+        .unwrap_or_default();
+    if open.is_empty() {
+        return std::process::Command::new(exe);
+    }
+    let closes: Vec<String> = open.iter().map(|fd| format!("{fd}>&-")).collect();
+    let mut command = std::process::Command::new(shell);
+    command
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {}", closes.join(" ")))
+        .arg(exe);
+    command
+}
+
+#[cfg(not(unix))]
+fn without_inherited_fds(exe: std::path::PathBuf) -> std::process::Command {
+    std::process::Command::new(exe)
 }
 
 /// Unix: the child makes its own session first thing (`leave_session`); it is not a process group
