@@ -16,6 +16,7 @@ pub mod error;
 mod helper;
 mod hint;
 pub mod hygiene;
+mod interrupts;
 mod key_age;
 mod key_input;
 mod lease;

@@ -52,7 +52,7 @@ pub fn run(
             ),
         });
     }
-    let interrupted = super::new_key::defer_interrupts();
+    let interrupted = crate::interrupts::defer_interrupts();
 
     // One target for the whole command: the source is reached, and the new key checked, there.
     let source_region = args.source_profile.as_deref().and_then(|source| {

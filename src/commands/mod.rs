@@ -12,7 +12,6 @@ pub mod import;
 pub mod list;
 pub mod man;
 pub mod migrate;
-mod new_key;
 pub mod remove;
 pub mod rotate;
 pub mod serve;

@@ -36,7 +36,7 @@ pub fn run(
     aws: &dyn Aws,
     args: RotateArgs,
 ) -> Result<()> {
-    let interrupted = super::new_key::defer_interrupts();
+    let interrupted = crate::interrupts::defer_interrupts();
     let Some(profile) = &args.profile else {
         return rotate_all(ctx, store, aws, &args, &interrupted);
     };

@@ -1,6 +1,6 @@
-//! What `bootstrap` and `rotate` share about a key IAM makes: keeping Ctrl-C from killing the
-//! process between CreateAccessKey and the store write (`aws::iam::Iam::roll_back` deletes a key
-//! that could not be stored).
+//! Keeping Ctrl-C and SIGTERM from killing the process between two steps that must happen together:
+//! for `bootstrap` and `rotate`, between CreateAccessKey and the store write (`aws::iam::Iam::roll_back`
+//! deletes a key that could not be stored).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
