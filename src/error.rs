@@ -220,7 +220,13 @@ pub enum Error {
     UserExists { user: String },
 
     #[error("IAM user {user} already has two access keys, the most AWS allows{keys}")]
-    KeyQuotaFull { user: String, keys: String },
+    KeyQuotaFull {
+        user: String,
+        keys: String,
+        /// An inactive key no awskeep profile holds is among them: `--replace-inactive` would
+        /// delete it.
+        spare_inactive: bool,
+    },
 
     #[error(
         "the source identity is the account's root user; AWS advises against access keys for root"

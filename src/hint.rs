@@ -216,7 +216,11 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
             "drop --create-user to give the existing user a key".into()
         }
         Error::UserExists { .. } => return None,
-        Error::KeyQuotaFull { user, .. } if this(C::Bootstrap) => format!(
+        Error::KeyQuotaFull {
+            user,
+            spare_inactive: true,
+            ..
+        } if this(C::Bootstrap) => format!(
             "delete a key you no longer use (`{}`), or pass --replace-inactive to delete the oldest inactive one",
             delete_key_line("ID", Some(user))
         ),
@@ -454,6 +458,12 @@ mod hint_tests {
             Error::KeyQuotaFull {
                 user: s("alice"),
                 keys: s(""),
+                spare_inactive: true,
+            },
+            Error::KeyQuotaFull {
+                user: s("alice"),
+                keys: s(""),
+                spare_inactive: false,
             },
             Error::RootCaller,
             Error::NeedsUser { what: "a role" },

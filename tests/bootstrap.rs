@@ -195,10 +195,11 @@ fn two_active_keys_stop_before_anything_is_created() {
         run.stderr
     );
     assert!(run.stderr.contains("active"), "{}", run.stderr);
-    // The hint's delete line is built where every other one is: the key, then its user.
+    // The hint's delete line is built where every other one is: the key, then its user. Both keys
+    // are active, so --replace-inactive (given, at that) is not offered.
     assert!(
         run.stderr.ends_with(&format!(
-            " Hint: delete a key you no longer use (`aws iam delete-access-key --access-key-id ID --user-name {}`), or pass --replace-inactive to delete the oldest inactive one.\n",
+            " Hint: delete a key you no longer use (`aws iam delete-access-key --access-key-id ID --user-name {}`), then run the command again.\n",
             first.user
         )),
         "{}",

@@ -159,6 +159,7 @@ impl SdkIam {
             AwsFailure::Service { code, .. } if code == "LimitExceeded" => Error::KeyQuotaFull {
                 user: user.to_string(),
                 keys: String::new(),
+                spare_inactive: false,
             },
             AwsFailure::Network(reason) => Error::Network {
                 service: "IAM",

@@ -121,11 +121,15 @@ pub fn run(
     // Two keys is AWS's limit. With `--replace-inactive` the oldest inactive one goes; an active key
     // is never deleted. Otherwise stop before creating anything and show what is there.
     let keys = iam.list_access_keys(&user)?;
-    let full = |keys: &[&KeyInfo], _: &_| {
+    let full = |keys: &[&KeyInfo], held: &std::collections::HashSet<String>| {
         let listing: Vec<String> = keys.iter().map(|k| describe(iam.as_ref(), k)).collect();
         Ok(Error::KeyQuotaFull {
             user: user.clone(),
             keys: format!(": {}", listing.join("; ")),
+            // Without --replace-inactive, the key it would have deleted; with it, none is left.
+            spare_inactive: keys
+                .iter()
+                .any(|k| !k.active && !held.contains(k.id.as_str())),
         })
     };
     let replace = |_: &KeyInfo| Ok(args.replace_inactive);

@@ -534,5 +534,6 @@ fn no_room(
             " (besides this profile's: {}); rotation needs room for a new one",
             listing.join(", ")
         ),
+        spare_inactive: false,
     })
 }

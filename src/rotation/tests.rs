@@ -720,6 +720,7 @@ fn make_room_deletes_only_an_unheld_inactive_key_and_only_when_allowed() {
                 .map(|k| k.id.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+            spare_inactive: false,
         })
     };
     let room = |allow: bool| {
