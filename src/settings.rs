@@ -216,6 +216,25 @@ impl UnlockTimeout {
     }
 }
 
+/// The file store's unlock timeout: `AWSKEEP_UNLOCK_TIMEOUT` (`from_env`), else
+/// `awskeep_unlock_timeout` in the `[default]` section of `config`, else 8 hours.
+pub fn unlock_timeout(from_env: Option<&str>, config: &Document) -> Result<UnlockTimeout> {
+    let parse = |text: &str, key: &'static str| {
+        UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
+            profile: "default".into(),
+            key,
+            reason,
+        })
+    };
+    if let Some(text) = from_env {
+        return parse(text, "AWSKEEP_UNLOCK_TIMEOUT");
+    }
+    match config.get("default", "awskeep_unlock_timeout") {
+        Some(text) => parse(text, "awskeep_unlock_timeout"),
+        None => Ok(UnlockTimeout::DEFAULT),
+    }
+}
+
 impl std::fmt::Display for UnlockTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", humantime::format_duration(self.duration()))

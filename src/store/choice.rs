@@ -19,7 +19,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::StoreKind;
+use super::data_dir::data_dir_error;
+use super::kind::StoreKind;
 use crate::error::{Error, Result};
 
 /// How long the session bus may take to answer. Generous: a bus that is only slow (a loaded
@@ -99,7 +100,7 @@ pub struct InUse {
 pub fn in_use(dir: &Path) -> Result<InUse> {
     let moving = |e| match e {
         crate::lock::LockError::TimedOut { path } => Error::StoreMoving { path },
-        other => super::data_dir_error(other),
+        other => data_dir_error(other),
     };
     let gate = match crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, Duration::ZERO) {
         Ok(gate) => gate,
@@ -128,7 +129,7 @@ pub struct Moving {
 pub fn moving(dir: &Path) -> Result<Moving> {
     let busy = |e| match e {
         crate::lock::LockError::TimedOut { path } => Error::StoreInUse { path },
-        other => super::data_dir_error(other),
+        other => data_dir_error(other),
     };
     let gate = crate::lock::FileLock::acquire(dir, MOVE_GATE, MOVE_WAIT).map_err(busy)?;
     let lock = crate::lock::FileLock::acquire(dir, MOVE_LOCK, MOVE_WAIT).map_err(busy)?;
@@ -142,7 +143,7 @@ pub fn moving(dir: &Path) -> Result<Moving> {
 pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
     // The lock's folder check makes the folder 0700 and refuses a foreign or linked one.
     let _lock = crate::lock::FileLock::acquire(dir, "store.lock", Duration::from_secs(20))
-        .map_err(super::data_dir_error)?;
+        .map_err(data_dir_error)?;
     crate::config_file::write_atomically(
         &dir.join(RECORD_FILE),
         format!("{}\n", kind.arg_name()).as_bytes(),

@@ -1,5 +1,6 @@
-//! Which credential stores exist (`--store`, `AWSKEEP_STORE`), and their names in messages. A leaf:
-//! the command line, the context and the errors name a store kind without opening one.
+//! Which credential stores exist (`--store`, `AWSKEEP_STORE`), the keychains behind them, and what
+//! errors say about them. A leaf: the command line, the context and the errors name a store, and
+//! hints tell keychains apart, by type and without opening one.
 
 use clap::ValueEnum;
 
@@ -55,5 +56,61 @@ impl StoreKind {
         self.to_possible_value()
             .map(|v| v.get_name().to_string())
             .unwrap_or_default()
+    }
+}
+
+/// The OS keychain behind a keyring-core store, on every platform: a build opens only its own,
+/// but errors name each (their hints differ per keychain) and the contract tests run all three.
+/// What awskeep may pass each keychain's store crate is `keyring.rs`'s (`impl Flavor` there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "a build opens only its own platform's store; the tests construct all three"
+)]
+pub enum Flavor {
+    /// zbus-secret-service-keyring-store (Linux).
+    SecretService,
+    /// apple-native-keyring-store's `keychain` (macOS).
+    Keychain,
+    /// windows-native-keyring-store (Windows).
+    CredentialManager,
+}
+
+impl Flavor {
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            Flavor::SecretService => "Secret Service",
+            Flavor::Keychain => "macOS Keychain",
+            Flavor::CredentialManager => "Windows Credential Manager",
+        }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+/// Why a store's profile index cannot be read (`index.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexUnreadable {
+    NotAwskeeps,
+    /// Never overwritten, never rebuilt: only a newer awskeep may change it.
+    WrittenByNewer,
+}
+
+impl IndexUnreadable {
+    pub const fn reason(self) -> &'static str {
+        match self {
+            IndexUnreadable::NotAwskeeps => "its content is not awskeep's index JSON",
+            IndexUnreadable::WrittenByNewer => "it was written by a newer awskeep",
+        }
+    }
+}
+
+impl std::fmt::Display for IndexUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
     }
 }
