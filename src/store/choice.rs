@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 /// machine; CI caught 200 ms being too short for 8 parallel first writes) must not fail a command.
 /// A bus that does not answer in time fails the command (`Error::StoreChoiceUnknown`), which says
 /// how to choose a store; it never picks one.
+#[cfg(target_os = "linux")]
 pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long a bus that could start a Secret Service, where none runs and no desktop session could
@@ -34,6 +35,7 @@ pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
 /// few milliseconds after `gnome-keyring-daemon --unlock` returns; this allows for a loaded machine).
 /// Only machines with no recorded choice and no file store pay it, once per command until the first
 /// write records the choice.
+#[cfg(target_os = "linux")]
 pub const OWNER_WAIT: Duration = Duration::from_secs(2);
 
 /// The file, in the store folder, that records the choice.
@@ -150,8 +152,12 @@ pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
     )
 }
 
-/// What the probe found.
+/// What the probe found (elsewhere than Linux, nothing is probed: `Absent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "probed on Linux only")
+)]
 pub enum Probe {
     /// A Secret Service owns its name on the session bus.
     Running,
