@@ -14,10 +14,11 @@ use crate::error::Result;
 use crate::output;
 use crate::profile::{Document, FileKind};
 use crate::settings::{self, UnlockTimeout};
+use crate::store::data_dir::data_dir;
 use crate::store::facade::CredentialStore;
 use crate::store::kind::StoreKind;
-use crate::store::open::{self, FileLocked};
-use crate::store::unlock::Unlock;
+use crate::store::open;
+use crate::store::unlock::{Locked, Unlock};
 
 pub fn unlock(store: &CredentialStore, args: UnlockArgs) -> Result<()> {
     let message = match store.unlock(args.timeout)? {
@@ -63,18 +64,20 @@ pub fn unlock_timeout(ctx: &Context) -> Result<UnlockTimeout> {
 /// store is in use; says what that meant for the store in use. Opens no store: a locked or
 /// unreachable Secret Service does not stop a lock.
 pub fn lock(ctx: &Context, asked: Option<StoreKind>) -> Result<()> {
-    let locked = open::lock(asked, ctx, &|| unlock_timeout(ctx))?;
-    let (in_use, cache_dropped) = (locked.in_use, locked.cache_dropped);
-    let file_locked = matches!(locked.file, FileLocked::Locked);
-    let dir = locked.file_dir.display();
-    let file_message = match locked.file {
-        FileLocked::Locked => format!(
+    // A bus that does not answer leaves the store in use unknown; everything is locked anyway.
+    let in_use = open::choose(asked, ctx).ok().map(|(kind, _)| kind);
+    let cache_dropped = open::drop_credential_cache(ctx)?;
+    let file = open::open_kind(StoreKind::File, ctx, &|| unlock_timeout(ctx))?;
+    let locked = file.lock()?;
+    let file_locked = locked == Locked::Forgot;
+    let dir = data_dir(ctx)?;
+    let dir = dir.display();
+    let file_message = match locked {
+        Locked::Forgot => format!(
             "The file store ({dir}) is locked, for every login of yours: the next command asks for its passphrase (`awskeep unlock` keeps it open again)."
         ),
-        FileLocked::WasLocked => {
-            format!("The file store ({dir}) was not unlocked; it stays locked.")
-        }
-        FileLocked::NoStore => format!("There is no file store in {dir} yet; nothing to lock."),
+        Locked::NoneKept => format!("The file store ({dir}) was not unlocked; it stays locked."),
+        Locked::NoStore => format!("There is no file store in {dir} yet; nothing to lock."),
     };
     let message = match in_use {
         Some(StoreKind::File) => file_message,

@@ -15,7 +15,7 @@ use super::cred_cache::CredCache;
 use super::file::FileStore;
 use super::item::{ItemKind, ItemStore};
 use super::kind::StoreKind;
-use super::unlock::{Unlock, UnlockTimeout};
+use super::unlock::{Locked, Unlock, UnlockTimeout};
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
@@ -184,6 +184,21 @@ impl CredentialStore {
             return Ok(Unlock::ByItsKeyring);
         };
         file.unlock(timeout)
+    }
+
+    /// `awskeep lock`: forgets the file store's kept key. Opens nothing: a store that is not there
+    /// or not unlocked stays as it is.
+    pub fn lock(&self) -> Result<Locked> {
+        let Items::File(file) = &self.items else {
+            return Ok(Locked::NoneKept);
+        };
+        Ok(if file.lock_now()? {
+            Locked::Forgot
+        } else if file.exists() {
+            Locked::NoneKept
+        } else {
+            Locked::NoStore
+        })
     }
 
     /// Whether later commands find the store open (`doctor`, a rotation's deferred retirement).

@@ -1,9 +1,7 @@
 //! Opening the store a command uses: `--store`, else the recorded choice, else the probe's
 //! (`choice.rs`), under the store-move lock; the backend for that kind, behind the typed facade;
-//! on Linux the Secret Service behind the credential cache, opened when used. And `lock`, which
-//! opens no store. The user's settings come from the caller: nothing here reads `~/.aws/config`.
-
-use std::path::PathBuf;
+//! on Linux the Secret Service behind the credential cache, opened when used. The user's settings
+//! come from the caller: nothing here reads `~/.aws/config`.
 
 use super::choice;
 use super::cred_cache::CredCache;
@@ -215,52 +213,11 @@ fn open_file_store(ctx: &Context, timeout: UnlockTimeout) -> Result<FileStore> {
     ))
 }
 
-/// What `lock` did.
-pub struct Locked {
-    /// The store in use, when the choice could be made (a bus that does not answer leaves it
-    /// unknown; everything is locked anyway).
-    pub in_use: Option<StoreKind>,
-    /// Whether there was a credential cache to drop (the Secret Service's, on Linux).
-    pub cache_dropped: bool,
-    /// The file store's folder, and what became of its kept key.
-    pub file_dir: PathBuf,
-    pub file: FileLocked,
-}
-
-pub enum FileLocked {
-    /// Its kept key is forgotten.
-    Locked,
-    /// No key was kept: it stays locked.
-    WasLocked,
-    /// There is no file store yet.
-    NoStore,
-}
-
-/// `awskeep lock`: forgets the file store's kept key and drops the Secret Service's credential
-/// cache in every login, whichever store is in use. Opens no store: a locked or unreachable
-/// Secret Service does not stop a lock.
-pub fn lock(
-    asked: Option<StoreKind>,
-    ctx: &Context,
-    unlock_timeout: UnlockTimeoutSetting<'_>,
-) -> Result<Locked> {
-    let in_use = choose(asked, ctx).ok().map(|(kind, _)| kind);
-    let cache_dropped = match secret_service_cache(ctx) {
-        Some(cache) => cache.invalidate(None).map(|()| true)?,
-        None => false,
-    };
-    let file = open_file_store(ctx, unlock_timeout()?)?;
-    let file_state = if file.lock_now()? {
-        FileLocked::Locked
-    } else if file.exists() {
-        FileLocked::WasLocked
-    } else {
-        FileLocked::NoStore
-    };
-    Ok(Locked {
-        in_use,
-        cache_dropped,
-        file_dir: file.dir().to_path_buf(),
-        file: file_state,
-    })
+/// Drops the Secret Service's credential cache in every login (`awskeep lock`, whichever store it
+/// locks); `false` where there is no cache.
+pub fn drop_credential_cache(ctx: &Context) -> Result<bool> {
+    match secret_service_cache(ctx) {
+        Some(cache) => cache.invalidate(None).map(|()| true),
+        None => Ok(false),
+    }
 }

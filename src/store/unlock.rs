@@ -39,6 +39,17 @@ pub enum Unlock {
     },
 }
 
+/// What `awskeep lock` did to the file store's kept key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Locked {
+    /// Forgotten, for every login of the user.
+    Forgot,
+    /// None was kept (or the store is not the file store, whose own keyring locks it).
+    NoneKept,
+    /// There is no file store yet.
+    NoStore,
+}
+
 /// Where a passphrase may come from, as the environment and the terminal allow.
 #[derive(Clone, Default)]
 pub struct PassphraseSources {
