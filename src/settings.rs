@@ -219,20 +219,16 @@ impl UnlockTimeout {
 /// The file store's unlock timeout: `AWSKEEP_UNLOCK_TIMEOUT` (`from_env`), else
 /// `awskeep_unlock_timeout` in the `[default]` section of `config`, else 8 hours.
 pub fn unlock_timeout(from_env: Option<&str>, config: &Document) -> Result<UnlockTimeout> {
-    let parse = |text: &str, key: &'static str| {
-        UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
-            profile: "default".into(),
-            key,
-            reason,
-        })
+    let (text, key) = match (from_env, config.get("default", "awskeep_unlock_timeout")) {
+        (Some(text), _) => (text, "AWSKEEP_UNLOCK_TIMEOUT"),
+        (None, Some(text)) => (text, "awskeep_unlock_timeout"),
+        (None, None) => return Ok(UnlockTimeout::DEFAULT),
     };
-    if let Some(text) = from_env {
-        return parse(text, "AWSKEEP_UNLOCK_TIMEOUT");
-    }
-    match config.get("default", "awskeep_unlock_timeout") {
-        Some(text) => parse(text, "awskeep_unlock_timeout"),
-        None => Ok(UnlockTimeout::DEFAULT),
-    }
+    UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
+        profile: "default".into(),
+        key,
+        reason,
+    })
 }
 
 impl std::fmt::Display for UnlockTimeout {

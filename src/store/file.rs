@@ -26,7 +26,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::data_dir::data_dir_error;
 use super::item::{ItemKind, ItemStore};
 use super::key_cache::KeyCache;
-use super::kind::{IndexUnreadable, StoreKind};
+use super::kind::StoreKind;
 use super::unlock::{self, PassphraseSources, Unlock, UnlockTimeout};
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
@@ -341,34 +341,6 @@ impl FileStore {
         }
         Ok(result)
     }
-
-    fn set_item(&self, name: String, bytes: &[u8]) -> Result<()> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::StoreFailed {
-                store: NAME,
-                reason: "an item is not UTF-8 JSON".into(),
-            })?
-            .to_string();
-        self.modify(|items| {
-            if let Some(mut old) = items.items.insert(name, text) {
-                old.zeroize();
-            }
-            (true, ())
-        })
-    }
-
-    fn delete_item(&self, name: &str) -> Result<bool> {
-        if read_private(&self.path(ITEMS_FILE))?.is_none() {
-            return Ok(false);
-        }
-        self.modify(|items| match items.items.remove(name) {
-            Some(mut old) => {
-                old.zeroize();
-                (true, true)
-            }
-            None => (false, false),
-        })
-    }
 }
 
 /// The item's key in the document: `NAME`, `NAME:session`.
@@ -388,11 +360,33 @@ impl ItemStore for FileStore {
     }
 
     fn set(&self, profile: &ProfileName, kind: ItemKind, bytes: &[u8]) -> Result<()> {
-        self.set_item(item_name(profile, kind), bytes)
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::StoreFailed {
+                store: NAME,
+                reason: "an item is not UTF-8 JSON".into(),
+            })?
+            .to_string();
+        self.modify(|items| {
+            if let Some(mut old) = items.items.insert(item_name(profile, kind), text) {
+                old.zeroize();
+            }
+            (true, ())
+        })
     }
 
     fn delete(&self, profile: &ProfileName, kind: ItemKind) -> Result<bool> {
-        self.delete_item(&item_name(profile, kind))
+        if read_private(&self.path(ITEMS_FILE))?.is_none() {
+            return Ok(false);
+        }
+        self.modify(
+            |items| match items.items.remove(&item_name(profile, kind)) {
+                Some(mut old) => {
+                    old.zeroize();
+                    (true, true)
+                }
+                None => (false, false),
+            },
+        )
     }
 
     fn list(&self) -> Result<Vec<ProfileName>> {
@@ -421,7 +415,7 @@ fn decrypt_items(path: &Path, bytes: &[u8], identity: &age::x25519::Identity) ->
     let items: Items =
         serde_json::from_slice(&plain).map_err(|_| damaged("its content is not awskeep's"))?;
     if items.version != 1 {
-        return Err(damaged(IndexUnreadable::WrittenByNewer.reason()));
+        return Err(damaged("it was written by a newer awskeep"));
     }
     Ok(items)
 }

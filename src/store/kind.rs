@@ -93,24 +93,11 @@ impl std::fmt::Display for Flavor {
 }
 
 /// Why a store's profile index cannot be read (`index.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IndexUnreadable {
+    #[error("its content is not awskeep's index JSON")]
     NotAwskeeps,
     /// Never overwritten, never rebuilt: only a newer awskeep may change it.
+    #[error("it was written by a newer awskeep")]
     WrittenByNewer,
-}
-
-impl IndexUnreadable {
-    pub const fn reason(self) -> &'static str {
-        match self {
-            IndexUnreadable::NotAwskeeps => "its content is not awskeep's index JSON",
-            IndexUnreadable::WrittenByNewer => "it was written by a newer awskeep",
-        }
-    }
-}
-
-impl std::fmt::Display for IndexUnreadable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.reason())
-    }
 }
