@@ -50,8 +50,8 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
             // No other awskeep uses a store until the move is done (see `choice::MOVE_LOCK`).
             let _moving = choice::moving(&dir)?;
             let unlock_timeout = || super::unlock::unlock_timeout(ctx);
-            let source = open_kind(from, ctx, &unlock_timeout)?;
-            let target = open_kind(to, ctx, &unlock_timeout)?;
+            let source = open_kind(from, ctx, Opening::Now, &unlock_timeout)?;
+            let target = open_kind(to, ctx, Opening::Now, &unlock_timeout)?;
             let target_in_use = choice::recorded(&dir)? == Some(to);
             let report = move_items(&source, &target, target_in_use)?;
             super::pause_point(ctx, "store-move:after-copy");

@@ -67,7 +67,8 @@ pub fn lock(ctx: &Context, asked: Option<StoreKind>) -> Result<()> {
     // A bus that does not answer leaves the store in use unknown; everything is locked anyway.
     let in_use = open::choose(asked, ctx).ok().map(|(kind, _)| kind);
     let cache_dropped = open::drop_credential_cache(ctx)?;
-    let file = open::open_kind(StoreKind::File, ctx, &|| unlock_timeout(ctx))?;
+    let timeout = || unlock_timeout(ctx);
+    let file = open::open_kind(StoreKind::File, ctx, open::Opening::Now, &timeout)?;
     let locked = file.lock()?;
     let file_locked = locked == Locked::Forgot;
     let dir = data_dir(ctx)?;

@@ -56,7 +56,7 @@ pub fn open(
         None => None,
     };
     let (kind, reason) = choose(asked, ctx)?;
-    let store = open_kind_when(kind, ctx, opening, unlock_timeout)?;
+    let store = open_kind(kind, ctx, opening, unlock_timeout)?;
     if let choice::Reason::Probed(_) = &reason {
         store.record.replace(Some((kind, data_dir(ctx)?)));
     }
@@ -101,22 +101,24 @@ pub fn choose(asked: Option<StoreKind>, ctx: &Context) -> Result<(StoreKind, cho
 pub fn open_kind(
     kind: StoreKind,
     ctx: &Context,
-    unlock_timeout: UnlockTimeoutSetting<'_>,
-) -> Result<CredentialStore> {
-    open_kind_when(kind, ctx, Opening::Now, unlock_timeout)
-}
-
-fn open_kind_when(
-    kind: StoreKind,
-    ctx: &Context,
     opening: Opening,
     unlock_timeout: UnlockTimeoutSetting<'_>,
 ) -> Result<CredentialStore> {
     match kind {
-        StoreKind::File => Ok(CredentialStore::file(open_file_store(
-            ctx,
-            unlock_timeout()?,
-        )?)),
+        StoreKind::File => {
+            let env = &ctx.store_env;
+            let sources = PassphraseSources {
+                env: env.file_passphrase.clone(),
+                command: env.file_passphrase_command.clone(),
+                terminal: true,
+                scrypt_log_n: env.test_scrypt_log_n,
+                command_deadline: ctx.helper_deadlines.command,
+            };
+            let timeout = unlock_timeout()?;
+            let (dir, cache) = (data_dir(ctx)?, key_cache::platform());
+            let file = FileStore::new(dir, sources, cache, timeout, ctx.verbose);
+            Ok(CredentialStore::file(file))
+        }
         #[cfg(target_os = "linux")]
         StoreKind::SecretService => {
             let lock_dir = ctx.lock_dir.clone();
@@ -192,25 +194,6 @@ fn secret_service_cache(ctx: &Context) -> Option<CredCache> {
         let _ = ctx;
         None
     }
-}
-
-/// The file store with this environment's passphrase sources.
-fn open_file_store(ctx: &Context, timeout: UnlockTimeout) -> Result<FileStore> {
-    let env = &ctx.store_env;
-    let sources = PassphraseSources {
-        env: env.file_passphrase.clone(),
-        command: env.file_passphrase_command.clone(),
-        terminal: true,
-        scrypt_log_n: env.test_scrypt_log_n,
-        command_deadline: ctx.helper_deadlines.command,
-    };
-    Ok(FileStore::new(
-        data_dir(ctx)?,
-        sources,
-        key_cache::platform(),
-        timeout,
-        ctx.verbose,
-    ))
 }
 
 /// Drops the Secret Service's credential cache in every login (`awskeep lock`, whichever store it
