@@ -30,8 +30,8 @@ use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::{RefreshLock, Session};
 use crate::settings::{CacheSetting, ProfileSettings, SessionSettings};
-use crate::store::CredentialStore;
 use crate::store::cred_cache::{self, CredentialJson, Miss, Source};
+use crate::store::facade::CredentialStore;
 
 /// What a profile serves right now.
 pub enum Credentials {
@@ -69,7 +69,7 @@ pub fn profile_or_default(ctx: &Context, named: Option<ProfileName>) -> Result<P
 /// entry (no store is opened then), else as `resolve` finds it, which is then kept in the cache.
 pub fn process_json(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     profile: &ProfileName,
     mfa_process: Option<&str>,
@@ -171,7 +171,7 @@ fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
 
 pub fn resolve(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     profile: &ProfileName,
     mfa_process: Option<&str>,
@@ -197,7 +197,7 @@ pub fn resolve(
 )]
 fn resolve_from(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     profile: &ProfileName,
     mfa_process: Option<&str>,
@@ -275,7 +275,7 @@ fn resolve_from(
 /// `source_profile`, `credential_source` or `web_identity_token_file`): the AWS CLI and SDKs assume the role themselves, so
 /// the error says that instead of offering to store a long-term key for it.
 fn role_profile(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     config: &Document,
 ) -> Option<Error> {
@@ -301,7 +301,7 @@ fn role_profile(
 }
 
 fn cached(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     key: &StoredKey,
     settings: &SessionSettings,

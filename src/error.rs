@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::store::kind::{Flavor, IndexUnreadable};
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Exit codes, documented in the README.
@@ -39,10 +41,10 @@ pub enum Error {
     },
 
     #[error("cannot reach the {store}: {reason}")]
-    StoreUnavailable { store: &'static str, reason: String },
+    StoreUnavailable { store: Flavor, reason: String },
 
     #[error("the {store} is locked")]
-    StoreLocked { store: &'static str },
+    StoreLocked { store: Flavor },
 
     #[error("the {store} item for profile \"{profile}\" is not an awskeep key ({reason})")]
     StoreItemCorrupt {
@@ -77,7 +79,7 @@ pub enum Error {
     #[error("the {store}'s awskeep index cannot be read: {reason}")]
     StoreIndexCorrupt {
         store: &'static str,
-        reason: &'static str,
+        reason: IndexUnreadable,
     },
 
     #[error("another awskeep held the store's profile index lock ({path}) for too long")]

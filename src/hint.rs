@@ -6,6 +6,7 @@
 use crate::aws::iam::delete_key_line;
 use crate::cli::CommandKind;
 use crate::error::Error;
+use crate::store::kind::{Flavor, IndexUnreadable};
 
 /// What the user can do next, when there is something useful to say. `command` is the command
 /// that raised the error (None where it is not known, e.g. a warning printed mid-way): a hint
@@ -22,19 +23,22 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
             format!("run `awskeep add {profile}` to store a key for it")
         }
         Error::NoSuchProfile { .. } => "run `awskeep list` to see the profiles awskeep holds".into(),
-        Error::StoreUnavailable { store, .. } => match *store {
-            "macOS Keychain" => "run awskeep in your own login session (the login keychain is not reachable from another user's or a daemon's context)".into(),
-            "Windows Credential Manager" => "run awskeep as the signed-in Windows user (the Credential Manager is per user and needs a loaded profile)".into(),
-            _ => "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in the desktop session that holds your keys, or, on a machine without one, use the encrypted file store (`--store file`; `awskeep store show` says which store awskeep uses and why)".into(),
+        Error::StoreUnavailable { store, .. } => match store {
+            Flavor::Keychain => "run awskeep in your own login session (the login keychain is not reachable from another user's or a daemon's context)".into(),
+            Flavor::CredentialManager => "run awskeep as the signed-in Windows user (the Credential Manager is per user and needs a loaded profile)".into(),
+            Flavor::SecretService => "awskeep needs a Secret Service (GNOME Keyring, KeePassXC) on the D-Bus session bus; run it in the desktop session that holds your keys, or, on a machine without one, use the encrypted file store (`--store file`; `awskeep store show` says which store awskeep uses and why)".into(),
         },
-        Error::StoreLocked { store } => match *store {
-            "macOS Keychain" => "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try again".into(),
-            _ => "unlock the keyring (log in to the desktop session, or open Passwords and Keys / seahorse) and try again".into(),
+        Error::StoreLocked { store } => match store {
+            Flavor::Keychain => "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try again".into(),
+            Flavor::SecretService | Flavor::CredentialManager => "unlock the keyring (log in to the desktop session, or open Passwords and Keys / seahorse) and try again".into(),
         },
         Error::StoreItemTooLarge { .. } => {
             "nothing was written; if it is a cached session, set `awskeep_session = false` in the profile's section to serve the key without one".into()
         }
-        Error::StoreIndexCorrupt { reason, .. } if *reason == crate::store::NEWER_INDEX => {
+        Error::StoreIndexCorrupt {
+            reason: IndexUnreadable::WrittenByNewer,
+            ..
+        } => {
             "upgrade awskeep: this one will not overwrite what a newer one wrote".into()
         }
         Error::StoreIndexCorrupt { .. } => {
@@ -355,11 +359,11 @@ mod hint_tests {
             },
             Error::StoreIndexCorrupt {
                 store: "keyring",
-                reason: "bad",
+                reason: IndexUnreadable::NotAwskeeps,
             },
             Error::StoreIndexCorrupt {
                 store: "keyring",
-                reason: crate::store::NEWER_INDEX,
+                reason: IndexUnreadable::WrittenByNewer,
             },
             Error::StoreIndexBusy { path: path() },
             Error::StoreFailed {
@@ -618,9 +622,9 @@ mod hint_tests {
             });
         }
         for store in [
-            "macOS Keychain",
-            "Windows Credential Manager",
-            "Secret Service",
+            Flavor::Keychain,
+            Flavor::CredentialManager,
+            Flavor::SecretService,
         ] {
             all.push(Error::StoreUnavailable {
                 store,

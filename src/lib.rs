@@ -72,10 +72,11 @@ pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
     let asked = cli.store;
     // credential-process may be answered by the credential cache: its store opens when used.
     let opening = match cli.command {
-        Command::CredentialProcess(_) => store::Opening::WhenUsed,
-        _ => store::Opening::Now,
+        Command::CredentialProcess(_) => store::open::Opening::WhenUsed,
+        _ => store::open::Opening::Now,
     };
-    let opened = store::open(asked, &ctx, opening)?;
+    let unlock_timeout = || commands::unlock::unlock_timeout(&ctx);
+    let opened = store::open::open(asked, &ctx, opening, &unlock_timeout)?;
     ctx.opened_store = Some(opened.kind);
     output::trace(
         ctx.verbose,
@@ -85,14 +86,14 @@ pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
             opened.reason.describe()
         ),
     );
-    run_with(&ctx, opened.store.as_ref(), &aws::SdkAws, cli)
+    run_with(&ctx, &opened.store, &aws::SdkAws, cli)
 }
 
 /// Runs a command against the given context, store and AWS: what `run` does once they are open,
 /// and what unit tests call with a test store and a fake AWS.
 pub fn run_with(
     ctx: &Context,
-    store: &dyn store::CredentialStore,
+    store: &store::facade::CredentialStore,
     aws: &dyn aws::Aws,
     cli: Cli,
 ) -> Result<()> {
@@ -112,7 +113,7 @@ pub fn run_with(
         Command::Serve(args) => commands::serve::run(ctx, store, aws, args),
         Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
         Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
-        Command::Unlock(args) => commands::unlock::unlock(ctx, store, args),
+        Command::Unlock(args) => commands::unlock::unlock(store, args),
         Command::Lock => commands::unlock::lock(ctx, cli.store),
         Command::Store(args) => commands::store::run(ctx, cli.store, args),
         Command::Completions(args) => commands::completions::run(args),

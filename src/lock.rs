@@ -19,6 +19,10 @@ pub enum LockError {
     TimedOut { path: PathBuf },
     /// The lock directory is not the user's own private folder (a symlink, another owner, open to
     /// others): a lock there could be held or redirected by someone else.
+    #[cfg_attr(
+        not(unix),
+        allow(dead_code, reason = "only Unix checks a lock folder's owner and mode")
+    )]
     Unsafe { path: PathBuf, reason: &'static str },
     /// The lock directory or file could not be created or locked.
     Io {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::profile::SettingValue;
 use crate::profile_name::ProfileName;
-use crate::store::StoreKind;
+use crate::store::kind::StoreKind;
 
 /// Where a line's program path may need a short name (Windows only; `None` when the volume has none).
 type ShortName<'a> = &'a dyn Fn(&Path) -> Option<PathBuf>;

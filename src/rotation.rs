@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
 use crate::secret::{AccessKeyId, KeyPair, Rotation, StoredKey};
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// IAM and our clock may disagree a little on when a key was made.
 const CLOCK_SKEW: Duration = Duration::from_secs(300);
@@ -35,7 +35,7 @@ const INTENT_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// What every transition works with.
 pub struct Step<'a> {
-    pub store: &'a dyn CredentialStore,
+    pub store: &'a CredentialStore,
     pub profile: &'a ProfileName,
     pub aws: &'a dyn Aws,
     /// Where AWS is, for every call of the rotation.
@@ -474,7 +474,7 @@ fn verdict(
 }
 
 /// Every key ID any awskeep item in the store holds.
-pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
+pub fn held_key_ids(store: &CredentialStore) -> Result<HashSet<String>> {
     let mut held = HashSet::new();
     for profile in store.list()? {
         if let Some(item) = store.get(&profile)? {
@@ -488,7 +488,7 @@ pub fn held_key_ids(store: &dyn CredentialStore) -> Result<HashSet<String>> {
 
 /// The other profiles whose items hold `id` (as their key, pending or previous).
 pub fn profiles_holding(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     id: &AccessKeyId,
     except: &ProfileName,
 ) -> Result<Vec<String>> {
@@ -555,7 +555,7 @@ pub fn late_orphans(
 /// `allow` says so (a flag, or a question); otherwise `full` gives the error, from the keys besides
 /// `keep` and the IDs held.
 pub fn make_room(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     iam: &dyn Iam,
     user: &str,
     keys: &[KeyInfo],

@@ -216,6 +216,21 @@ impl UnlockTimeout {
     }
 }
 
+/// The file store's unlock timeout: `AWSKEEP_UNLOCK_TIMEOUT` (`from_env`), else
+/// `awskeep_unlock_timeout` in the `[default]` section of `config`, else 8 hours.
+pub fn unlock_timeout(from_env: Option<&str>, config: &Document) -> Result<UnlockTimeout> {
+    let (text, key) = match (from_env, config.get("default", "awskeep_unlock_timeout")) {
+        (Some(text), _) => (text, "AWSKEEP_UNLOCK_TIMEOUT"),
+        (None, Some(text)) => (text, "awskeep_unlock_timeout"),
+        (None, None) => return Ok(UnlockTimeout::DEFAULT),
+    };
+    UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
+        profile: "default".into(),
+        key,
+        reason,
+    })
+}
+
 impl std::fmt::Display for UnlockTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", humantime::format_duration(self.duration()))
@@ -317,5 +332,37 @@ mod tests {
             Some(MfaPrompt::Kdialog)
         );
         assert!(settings("[profile dev]\nawskeep_mfa_prompt = popup\n").is_err());
+    }
+
+    #[test]
+    fn the_unlock_timeout_comes_from_the_variable_else_defaults_section_else_8_hours() {
+        let config = |text: &str| Document::parse(text, FileKind::Config).unwrap();
+        let set = config(
+            "[default]\nawskeep_unlock_timeout = 30m\n[profile dev]\nawskeep_unlock_timeout = 1h\n",
+        );
+        let seconds = |t: Result<UnlockTimeout>| t.unwrap().seconds();
+        assert_eq!(seconds(unlock_timeout(Some("90s"), &set)), 90);
+        assert_eq!(seconds(unlock_timeout(None, &set)), 1800);
+        assert_eq!(
+            seconds(unlock_timeout(
+                None,
+                &config("[profile dev]\nawskeep_unlock_timeout = 1h\n")
+            )),
+            8 * 3600
+        );
+        for (from_env, text, key) in [
+            (Some("soon"), "", "AWSKEEP_UNLOCK_TIMEOUT"),
+            (
+                None,
+                "[default]\nawskeep_unlock_timeout = 0s\n",
+                "awskeep_unlock_timeout",
+            ),
+        ] {
+            let err = unlock_timeout(from_env, &config(text)).unwrap_err();
+            assert!(
+                matches!(err, Error::BadSetting { key: k, .. } if k == key),
+                "{err:?}"
+            );
+        }
     }
 }

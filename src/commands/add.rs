@@ -14,11 +14,12 @@ use crate::output;
 use crate::prompt;
 use crate::region_plan::RegionPlan;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
-use crate::store::{CredentialStore, StoreKind};
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: AddArgs,
@@ -36,7 +37,7 @@ pub enum CsvAdvice {
 
 pub fn add_profile(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: AddArgs,
@@ -375,7 +376,7 @@ mod tests {
         store.fail_call(
             2,
             Error::StoreLocked {
-                store: "memory store",
+                store: crate::store::kind::Flavor::SecretService,
             },
         );
         let err = run(

@@ -19,11 +19,12 @@ use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::region_plan::RegionPlan;
 use crate::secret::{KeyOwner, StoredKey};
-use crate::store::{CredentialStore, StoreKind};
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn Aws,
     store_choice: Option<StoreKind>,
     args: BootstrapArgs,

@@ -25,7 +25,7 @@ use crate::context::{Context, SECRET_BEARING};
 use crate::credentials::{self, Refresh};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// AWS variables that would point CMD at other credentials or another identity, removed before the
 /// profile's credentials go in:
@@ -78,7 +78,7 @@ pub fn removed_from_child(name: &std::ffi::OsStr) -> bool {
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     args: ExecArgs,
 ) -> Result<()> {

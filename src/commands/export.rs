@@ -15,11 +15,11 @@ use crate::context::Context;
 use crate::credentials::{self, Refresh};
 use crate::error::Result;
 use crate::output;
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     args: ExportArgs,
 ) -> Result<()> {

@@ -8,11 +8,12 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
 use crate::prompt;
-use crate::store::{CredentialStore, StoreKind};
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: ImportArgs,
@@ -90,11 +91,7 @@ pub fn run(
     Ok(())
 }
 
-fn still_stored(
-    store: &dyn CredentialStore,
-    profile: &ProfileName,
-    file: &std::path::Path,
-) -> bool {
+fn still_stored(store: &CredentialStore, profile: &ProfileName, file: &std::path::Path) -> bool {
     let (Ok(now), Ok(Some(stored))) = (crate::key_input::read_csv(file), store.get(profile)) else {
         return false;
     };

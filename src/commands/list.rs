@@ -22,7 +22,7 @@ use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::secret::{AccessKeyId, Rotation};
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -58,7 +58,7 @@ struct Row {
 const TOO_OLD: &str = "too old: rotate";
 const UNFINISHED: &str = "rotation unfinished";
 
-pub fn run(ctx: &Context, store: &dyn CredentialStore, args: ListArgs) -> Result<()> {
+pub fn run(ctx: &Context, store: &CredentialStore, args: ListArgs) -> Result<()> {
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let configured: BTreeSet<ProfileName> = config
         .document()

@@ -19,7 +19,8 @@ use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::region_plan::RegionPlan;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
-use crate::store::{CredentialStore, StoreKind};
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
 
 const KEY_LINES: [&str; 2] = ["aws_access_key_id", "aws_secret_access_key"];
 
@@ -71,7 +72,7 @@ struct Skipped {
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     store_choice: Option<StoreKind>,
     args: MigrateArgs,
@@ -300,7 +301,7 @@ fn candidate(
 
 fn show_plan(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     candidates: &[Candidate],
     skipped: &[Skipped],
     args: &MigrateArgs,
@@ -372,7 +373,7 @@ struct Migrated {
 /// Moves one profile's key; returns what the report says about it.
 fn migrate_one(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     candidate: Candidate,
     line: &SettingValue,
@@ -519,7 +520,7 @@ fn other_key_error(
 /// whether to keep the stored key and delete the plaintext lines. `--yes` does not answer it: the
 /// plaintext key may be the current one. Without a terminal, or on no, the profile stays as it is
 /// and the error names both keys and both flags.
-fn ask_discard(ctx: &Context, store: &dyn CredentialStore, candidate: &Candidate) -> Result<()> {
+fn ask_discard(ctx: &Context, store: &CredentialStore, candidate: &Candidate) -> Result<()> {
     let refused = || {
         other_key_error(
             &candidate.profile,
@@ -554,7 +555,7 @@ fn ask_discard(ctx: &Context, store: &dyn CredentialStore, candidate: &Candidate
 /// (unless `--no-verify`): a stored key AWS refuses is not the one to keep.
 fn discard_plaintext(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     candidate: Candidate,
     line: &SettingValue,
@@ -664,7 +665,7 @@ fn still_holds(file: &config_file::LoadedFile, profile: &ProfileName, key: &KeyP
 
 /// The store must give back exactly what was written before any plaintext copy is touched.
 fn read_back_matches(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     stored: &StoredKey,
 ) -> Result<()> {
@@ -722,48 +723,45 @@ mod tests {
 
     use super::*;
     use crate::secret::{AccessKeyId, SecretAccessKey};
-    use crate::session::Session;
-    use crate::store::memory::MemoryStore;
+    use crate::store::item::{ItemKind, ItemStore};
+    use crate::store::memory::MemoryItems;
 
     const ID: &str = "AKIAJ7EXAMPLEKEY1234";
     const PLAINTEXT: &str = "[legacy]\naws_access_key_id = AKIAJ7EXAMPLEKEY1234\naws_secret_access_key = legacy/secret\n";
 
-    /// A memory store that runs `after_set` once each write has been stored.
-    struct Meddling<F: Fn(&MemoryStore, &ProfileName)> {
-        inner: MemoryStore,
+    /// A memory store that runs `after_set` once each key write has been stored.
+    struct Meddling<F: Fn(&MemoryItems, &ProfileName)> {
+        inner: MemoryItems,
         after_set: F,
     }
 
-    impl<F: Fn(&MemoryStore, &ProfileName)> CredentialStore for Meddling<F> {
+    impl<F: Fn(&MemoryItems, &ProfileName)> ItemStore for Meddling<F> {
         fn display_name(&self) -> &'static str {
             "meddling store"
         }
-        fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
-            self.inner.get(profile)
+        fn get(
+            &self,
+            profile: &ProfileName,
+            kind: ItemKind,
+        ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+            self.inner.get(profile, kind)
         }
-        fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
-            self.inner.set(profile, key)?;
-            (self.after_set)(&self.inner, profile);
+        fn set(&self, profile: &ProfileName, kind: ItemKind, bytes: &[u8]) -> Result<()> {
+            self.inner.set(profile, kind, bytes)?;
+            if kind == ItemKind::Key {
+                (self.after_set)(&self.inner, profile);
+            }
             Ok(())
         }
-        fn delete(&self, profile: &ProfileName) -> Result<bool> {
-            self.inner.delete(profile)
+        fn delete(&self, profile: &ProfileName, kind: ItemKind) -> Result<bool> {
+            self.inner.delete(profile, kind)
         }
         fn list(&self) -> Result<Vec<ProfileName>> {
             self.inner.list()
         }
-        fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
-            self.inner.get_session(profile)
-        }
-        fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
-            self.inner.set_session(profile, session)
-        }
-        fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
-            self.inner.delete_session(profile)
-        }
     }
 
-    fn migrate(dir: &Path, store: &dyn CredentialStore) -> Result<()> {
+    fn migrate(dir: &Path, store: &CredentialStore) -> Result<()> {
         let ctx = Context {
             lock_dir: Some(dir.join("locks")),
             ..Context::for_test(dir)
@@ -780,9 +778,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let credentials = dir.path().join("credentials");
         std::fs::write(&credentials, PLAINTEXT).unwrap();
-        let store = Meddling {
-            inner: MemoryStore::default(),
-            after_set: |inner: &MemoryStore, profile: &ProfileName| {
+        let store = CredentialStore::new(Box::new(Meddling {
+            inner: MemoryItems::default(),
+            after_set: |inner: &MemoryItems, profile: &ProfileName| {
                 let mangled = StoredKey::new(
                     KeyPair {
                         access_key_id: AccessKeyId::parse(ID).unwrap(),
@@ -791,9 +789,10 @@ mod tests {
                     None,
                     SystemTime::now(),
                 );
-                inner.set(profile, &mangled).unwrap();
+                let bytes = mangled.to_item_bytes();
+                inner.set(profile, ItemKind::Key, &bytes).unwrap();
             },
-        };
+        }));
         let err = migrate(dir.path(), &store).unwrap_err();
         assert!(matches!(err, Error::MigrationIncomplete { .. }), "{err:?}");
         assert_eq!(std::fs::read_to_string(&credentials).unwrap(), PLAINTEXT);
@@ -808,12 +807,12 @@ mod tests {
         std::fs::write(&credentials, PLAINTEXT).unwrap();
         let replaced = "[legacy]\naws_access_key_id = AKIANEWPLAINTEXT0001\naws_secret_access_key = new/secret\n";
         let path = credentials.clone();
-        let store = Meddling {
-            inner: MemoryStore::default(),
-            after_set: move |_: &MemoryStore, _: &ProfileName| {
+        let store = CredentialStore::new(Box::new(Meddling {
+            inner: MemoryItems::default(),
+            after_set: move |_: &MemoryItems, _: &ProfileName| {
                 std::fs::write(&path, replaced).unwrap();
             },
-        };
+        }));
         let err = migrate(dir.path(), &store).unwrap_err();
         assert!(matches!(err, Error::MigrationIncomplete { .. }), "{err:?}");
         assert_eq!(std::fs::read_to_string(&credentials).unwrap(), replaced);

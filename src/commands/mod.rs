@@ -30,7 +30,7 @@ use crate::process_line;
 use crate::profile::{Document, FileKind, SettingValue};
 use crate::profile_name::ProfileName;
 use crate::secret::{KeyOwner, KeyPair, StoredKey};
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// Settings that make a profile get credentials some other way; adding credential_process beside them
 /// would leave which one wins to each SDK.
@@ -202,7 +202,7 @@ pub(crate) fn apply_session_flags(
 /// migrate): a shared key cannot be rotated, nor deleted with one of its profiles. Best effort: a
 /// store that cannot list its profiles says nothing here.
 pub(crate) fn warn_shared_key(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     id: &crate::secret::AccessKeyId,
 ) {
@@ -222,7 +222,7 @@ pub(crate) fn warn_shared_key(
 }
 
 /// Drops the profile's cached session after its key changed; a failure only warns.
-pub(crate) fn drop_session(store: &dyn CredentialStore, profile: &ProfileName) {
+pub(crate) fn drop_session(store: &CredentialStore, profile: &ProfileName) {
     if let Err(e) = store.delete_session(profile) {
         output::say(&format!(
             "awskeep: could not drop the cached session of {profile}: {}",
@@ -246,8 +246,8 @@ pub(crate) struct NewProfile {
 /// source would shadow awskeep, and replacing an existing profile was confirmed (`--force`).
 pub(crate) fn prepare_new_profile(
     ctx: &Context,
-    store: &dyn CredentialStore,
-    store_choice: Option<crate::store::StoreKind>,
+    store: &CredentialStore,
+    store_choice: Option<crate::store::kind::StoreKind>,
     profile: &ProfileName,
     force: bool,
 ) -> Result<NewProfile> {
@@ -344,7 +344,7 @@ pub(crate) fn say_creation_unknown(profiles: &[String], why: &str) {
 /// Writes the store item, then runs `write_config`; if that fails, the store is put back as it was,
 /// so a failed command leaves neither a new item nor a config line behind.
 pub(crate) fn store_then_configure(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     stored: &StoredKey,
     previous: Option<&StoredKey>,
@@ -355,7 +355,7 @@ pub(crate) fn store_then_configure(
 }
 
 /// Puts the store back as it was: the old key, or no item.
-fn restore(store: &dyn CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
+fn restore(store: &CredentialStore, profile: &ProfileName, previous: Option<&StoredKey>) {
     let restored = match previous {
         Some(old) => store.set(profile, old),
         None => store.delete(profile).map(|_| ()),

@@ -22,7 +22,7 @@ use crate::process_line;
 use crate::profile::FileKind;
 use crate::prompt;
 use crate::secret::{AccessKeyId, KeyOwner, StoredKey};
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// The per-profile settings awskeep reads, all of them `awskeep_*`: `remove` takes them out with the
 /// profile. (`awskeep_unlock_timeout` in `[default]` is the file store's, not a profile's: it stays.)
@@ -42,12 +42,7 @@ enum InIam {
     Keep,
 }
 
-pub fn run(
-    ctx: &Context,
-    store: &dyn CredentialStore,
-    aws: &dyn Aws,
-    args: RemoveArgs,
-) -> Result<()> {
+pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveArgs) -> Result<()> {
     let profile = &args.profile;
     let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let in_config = config
@@ -184,7 +179,7 @@ pub fn run(
 /// key last), with the other profiles whose items hold it too. An item that cannot be read serves
 /// nothing, so it holds nothing here.
 fn holders(
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &crate::profile_name::ProfileName,
     item: &StoredKey,
 ) -> Result<Vec<(AccessKeyId, Vec<String>)>> {

@@ -28,14 +28,10 @@ use crate::profile_name::ProfileName;
 use crate::prompt;
 use crate::rotation::{Due, Idle, Retired, Retirement, Retiring, State, Step, late_orphans};
 use crate::secret::{AccessKeyId, StoredKey};
-use crate::store::CredentialStore;
+use crate::store::facade::{CredentialStore, Openness};
+use crate::store::open::Opening;
 
-pub fn run(
-    ctx: &Context,
-    store: &dyn CredentialStore,
-    aws: &dyn Aws,
-    args: RotateArgs,
-) -> Result<()> {
+pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RotateArgs) -> Result<()> {
     let interrupted = crate::interrupts::defer_interrupts();
     let Some(profile) = &args.profile else {
         return rotate_all(ctx, store, aws, &args, &interrupted);
@@ -47,7 +43,7 @@ pub fn run(
 
 fn rotate_all(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn Aws,
     args: &RotateArgs,
     interrupted: &AtomicBool,
@@ -130,7 +126,7 @@ fn retire_verb(args: &RotateArgs) -> &'static str {
 /// Runs `body` on one profile's item under its rotation lock, with the `Step` the transitions use.
 fn with_rotation<T>(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn Aws,
     profile: &ProfileName,
     args: &RotateArgs,
@@ -190,7 +186,7 @@ fn with_rotation<T>(
 /// Rotates one profile, or finishes the rotation an earlier run left; returns the line to report.
 fn rotate_profile(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn Aws,
     profile: &ProfileName,
     args: &RotateArgs,
@@ -284,7 +280,7 @@ enum Finish {
 /// gone.
 pub fn finish_in_background(
     ctx: &Context,
-    asked: Option<crate::store::StoreKind>,
+    asked: Option<crate::store::kind::StoreKind>,
     args: RotateArgs,
 ) -> Result<()> {
     crate::rotation::background::leave_session();
@@ -307,12 +303,13 @@ pub fn finish_in_background(
         if !crate::rotation::background::sleep_until(lock_dir, after) {
             return Ok(());
         }
-        let opened = crate::store::open(asked, &ctx, crate::store::Opening::Now)?;
+        let unlock_timeout = || super::unlock::unlock_timeout(&ctx);
+        let opened = crate::store::open::open(asked, &ctx, Opening::Now, &unlock_timeout)?;
         ctx.opened_store = Some(opened.kind);
         let never = AtomicBool::new(false);
         let finish = with_rotation(
             &ctx,
-            opened.store.as_ref(),
+            &opened.store,
             &crate::aws::SdkAws,
             &profile,
             &args,
@@ -386,10 +383,13 @@ fn defer(ctx: &Context, step: &Step<'_>, waiting: &Retiring) -> String {
     };
     // The finisher has no passphrase and no terminal (`background::spawn`): on the file store it
     // can only use a key `awskeep unlock` keeps, and a passphrase variable keeps none.
-    let store_locked = step
-        .store
-        .as_file_store()
-        .is_some_and(|file| !matches!(file.unlocked_for(), Ok(Some(_))));
+    let store_locked = matches!(
+        step.store.openness(),
+        Openness::File {
+            unlocked_for: None,
+            ..
+        }
+    );
     let who = match crate::rotation::background::spawn(ctx, profile, at) {
         Ok(()) if store_locked => format!(
             "a background awskeep {verb} it then if the file store is unlocked at that time (`awskeep unlock`), otherwise `awskeep rotate --profile {profile}` after that time does"

@@ -48,7 +48,7 @@ use crate::credentials::{self, Credentials, Refresh};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile_name::ProfileName;
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// The one path credentials are served on.
 const PATH: &str = "/";
@@ -63,7 +63,7 @@ const MAX_CONNECTIONS: usize = 64;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     args: ServeArgs,
 ) -> Result<()> {
@@ -78,10 +78,10 @@ pub fn run(
         });
     }
     drop(first);
-    if let Some(file) = store.as_file_store() {
-        // From here on the master key is the kernel keyring's alone, read at each request; a store
-        // that cannot be opened that way (no keyring, no passphrase source) fails now, not there.
-        file.hold_no_key();
+    // From here on the file store's master key is the kernel keyring's alone, read at each
+    // request; a store that cannot be opened that way (no keyring, no passphrase source) fails
+    // now, not there.
+    if store.hold_no_key() {
         store.get_session(&profile)?;
     }
     let listener =
@@ -288,7 +288,7 @@ fn new_token() -> Result<SecretString> {
 
 struct Server<'a> {
     ctx: &'a Context,
-    store: &'a dyn CredentialStore,
+    store: &'a CredentialStore,
     aws: &'a dyn crate::aws::Aws,
     profile: &'a ProfileName,
     mfa_process: Option<&'a str>,

@@ -8,11 +8,11 @@ use crate::credentials::{self, Refresh};
 use crate::error::Result;
 use crate::output;
 use crate::profile_name::ProfileName;
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 pub fn run(
     ctx: &Context,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
     args: SessionArgs,
 ) -> Result<()> {

@@ -18,12 +18,18 @@ use crate::process_line;
 use crate::profile::FileKind;
 use crate::profile_name::ProfileName;
 use crate::secret::StoredKey;
-use crate::store::{self, CredentialStore, StoreKind, choice};
+use crate::store::data_dir::data_dir;
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
+use crate::store::open::{Opening, open, open_kind};
+use crate::store::{choice, file};
 
 pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<()> {
     match args.command {
         StoreCommand::Show => {
-            let opened = store::open(asked, ctx, store::Opening::Now)?;
+            let opened = open(asked, ctx, Opening::Now, &|| {
+                super::unlock::unlock_timeout(ctx)
+            })?;
             // The answer is the command's product: stdout (`awskeep store show | grep file`).
             output::print_text(&format!(
                 "{} ({})\n",
@@ -40,13 +46,14 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
             if from == to {
                 return Err(Error::StoreMoveSame { store: display(to) });
             }
-            let dir = store::data_dir(ctx)?;
+            let dir = data_dir(ctx)?;
             // No other awskeep uses a store until the move is done (see `choice::MOVE_LOCK`).
             let _moving = choice::moving(&dir)?;
-            let source = store::open_kind(from, ctx)?;
-            let target = store::open_kind(to, ctx)?;
+            let unlock_timeout = || super::unlock::unlock_timeout(ctx);
+            let source = open_kind(from, ctx, Opening::Now, &unlock_timeout)?;
+            let target = open_kind(to, ctx, Opening::Now, &unlock_timeout)?;
             let target_in_use = choice::recorded(&dir)? == Some(to);
-            let report = move_items(source.as_ref(), target.as_ref(), target_in_use)?;
+            let report = move_items(&source, &target, target_in_use)?;
             super::pause_point(ctx, "store-move:after-copy");
             super::crash_point(ctx, "store-move:after-copy");
             choice::record(&dir, to)?;
@@ -146,7 +153,7 @@ fn repin_lines(ctx: &Context, from: StoreKind, to: StoreKind) -> Result<Vec<Stri
 
 fn display(kind: StoreKind) -> &'static str {
     match kind {
-        StoreKind::File => store::file::NAME,
+        StoreKind::File => file::NAME,
         #[allow(unreachable_patterns, reason = "every other kind is an OS keychain")]
         _ => "OS keychain",
     }
@@ -208,8 +215,8 @@ pub fn written_at(item: &StoredKey) -> SystemTime {
 /// target holds a different key, the one written later wins; in the same second, the one in the
 /// store in use (the target's when `target_in_use`: the choice already names it).
 pub fn move_items(
-    source: &dyn CredentialStore,
-    target: &dyn CredentialStore,
+    source: &CredentialStore,
+    target: &CredentialStore,
     target_in_use: bool,
 ) -> Result<MoveReport> {
     let mut report = MoveReport::default();

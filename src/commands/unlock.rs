@@ -8,51 +8,56 @@
 //! open, whichever store is in use, and its message names the store in use first.
 
 use crate::cli::UnlockArgs;
+use crate::config_file;
 use crate::context::Context;
 use crate::error::Result;
 use crate::output;
-use crate::store::{self, CredentialStore, StoreKind};
+use crate::profile::{Document, FileKind};
+use crate::settings::{self, UnlockTimeout};
+use crate::store::data_dir::data_dir;
+use crate::store::facade::CredentialStore;
+use crate::store::kind::StoreKind;
+use crate::store::open;
+use crate::store::unlock::{Locked, Unlock};
 
-pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> Result<()> {
-    let Some(file) = store.as_file_store() else {
-        // Reading the store is what opens it: where its keyring is locked, a desktop session
-        // shows that keyring's own unlock prompt, and elsewhere this fails as locked.
-        store.list()?;
-        output::say(&format!(
+pub fn unlock(store: &CredentialStore, args: UnlockArgs) -> Result<()> {
+    let message = match store.unlock(args.timeout)? {
+        Unlock::ByItsKeyring => format!(
             "awskeep keeps its keys in the {} here, which its own keyring unlocks (your login, or its keyring app); it is unlocked, so there is nothing for `awskeep unlock` to do (`awskeep --store file unlock` acts on the file store, which awskeep does not use here).",
             store.display_name()
-        ));
-        return Ok(());
+        ),
+        Unlock::AlreadyUnlocked { dir, left } => {
+            let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
+            format!(
+                "The file store ({}) is already unlocked{left}, for every login of yours; `awskeep lock` locks it now, `awskeep unlock --timeout DURATION` unlocks it again for that long.",
+                dir.display()
+            )
+        }
+        Unlock::Unlocked {
+            dir,
+            timeout,
+            cache,
+        } => format!(
+            "The file store ({}) is unlocked for {} ({}), for every login of yours; `awskeep lock` locks it now.",
+            dir.display(),
+            timeout,
+            cache
+        ),
     };
-    // Already unlocked: say so, and for how long, rather than ask again (login scripts run
-    // `awskeep unlock || exit`). `--timeout` unlocks again for that long; so does a passphrase
-    // given in the environment, which is checked rather than taken on trust.
-    if args.timeout.is_none()
-        && file.passphrase_from_environment().is_none()
-        && let Some(left) = file.unlocked_for()?
-    {
-        let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
-        output::say(&format!(
-            "The file store ({}) is already unlocked{left}, for every login of yours; `awskeep lock` locks it now, `awskeep unlock --timeout DURATION` unlocks it again for that long.",
-            file.dir().display()
-        ));
-        return Ok(());
-    }
-    let timeout = match args.timeout {
-        Some(t) => t,
-        None => crate::store::unlock_timeout(ctx)?,
-    };
-    let unlocked = file.unlock(timeout)?;
-    if let Err(reason) = unlocked.kept {
-        return Err(crate::error::Error::UnlockNotKept { reason });
-    }
-    output::say(&format!(
-        "The file store ({}) is unlocked for {} ({}), for every login of yours; `awskeep lock` locks it now.",
-        file.dir().display(),
-        timeout,
-        unlocked.cache
-    ));
+    output::say(&message);
     Ok(())
+}
+
+/// The file store's unlock timeout as the user set it (`settings::unlock_timeout`), for the
+/// commands that open a store to pass in: `~/.aws/config` is read only when the variable does
+/// not say it.
+pub fn unlock_timeout(ctx: &Context) -> Result<UnlockTimeout> {
+    let from_env = ctx.store_env.unlock_timeout.as_deref();
+    let config = match from_env {
+        Some(_) => Document::parse_profile_leniently("", FileKind::Config, "default").0,
+        None => config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, "default")?,
+    };
+    settings::unlock_timeout(from_env, &config)
 }
 
 /// Forgets the file store's kept key and drops the Secret Service's credential cache, whichever
@@ -60,19 +65,20 @@ pub fn unlock(ctx: &Context, store: &dyn CredentialStore, args: UnlockArgs) -> R
 /// unreachable Secret Service does not stop a lock.
 pub fn lock(ctx: &Context, asked: Option<StoreKind>) -> Result<()> {
     // A bus that does not answer leaves the store in use unknown; everything is locked anyway.
-    let in_use = store::choose(asked, ctx).ok().map(|(kind, _)| kind);
-    let cache_dropped = store::drop_credential_cache(ctx)?;
-    let file = store::open_file_store(ctx, None)?;
-    let file_locked = file.lock_now()?;
-    let dir = file.dir().display();
-    let file_message = if file_locked {
-        format!(
+    let in_use = open::choose(asked, ctx).ok().map(|(kind, _)| kind);
+    let cache_dropped = open::drop_credential_cache(ctx)?;
+    let timeout = || unlock_timeout(ctx);
+    let file = open::open_kind(StoreKind::File, ctx, open::Opening::Now, &timeout)?;
+    let locked = file.lock()?;
+    let file_locked = locked == Locked::Forgot;
+    let dir = data_dir(ctx)?;
+    let dir = dir.display();
+    let file_message = match locked {
+        Locked::Forgot => format!(
             "The file store ({dir}) is locked, for every login of yours: the next command asks for its passphrase (`awskeep unlock` keeps it open again)."
-        )
-    } else if file.exists() {
-        format!("The file store ({dir}) was not unlocked; it stays locked.")
-    } else {
-        format!("There is no file store in {dir} yet; nothing to lock.")
+        ),
+        Locked::NoneKept => format!("The file store ({dir}) was not unlocked; it stays locked."),
+        Locked::NoStore => format!("There is no file store in {dir} yet; nothing to lock."),
     };
     let message = match in_use {
         Some(StoreKind::File) => file_message,

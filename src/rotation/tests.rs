@@ -270,7 +270,7 @@ fn a_new_key_the_store_cannot_take_is_deleted_in_iam_again() {
     store.fail_call(
         1,
         Error::StoreLocked {
-            store: "memory store",
+            store: crate::store::kind::Flavor::SecretService,
         },
     );
     let err = intent.create_key(&s, USER).err().unwrap();

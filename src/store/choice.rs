@@ -19,13 +19,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::StoreKind;
+use super::data_dir::data_dir_error;
+use super::kind::StoreKind;
 use crate::error::{Error, Result};
 
 /// How long the session bus may take to answer. Generous: a bus that is only slow (a loaded
 /// machine; CI caught 200 ms being too short for 8 parallel first writes) must not fail a command.
 /// A bus that does not answer in time fails the command (`Error::StoreChoiceUnknown`), which says
 /// how to choose a store; it never picks one.
+#[cfg(target_os = "linux")]
 pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long a bus that could start a Secret Service, where none runs and no desktop session could
@@ -33,6 +35,7 @@ pub const PROBE_LIMIT: Duration = Duration::from_secs(2);
 /// few milliseconds after `gnome-keyring-daemon --unlock` returns; this allows for a loaded machine).
 /// Only machines with no recorded choice and no file store pay it, once per command until the first
 /// write records the choice.
+#[cfg(target_os = "linux")]
 pub const OWNER_WAIT: Duration = Duration::from_secs(2);
 
 /// The file, in the store folder, that records the choice.
@@ -99,7 +102,7 @@ pub struct InUse {
 pub fn in_use(dir: &Path) -> Result<InUse> {
     let moving = |e| match e {
         crate::lock::LockError::TimedOut { path } => Error::StoreMoving { path },
-        other => super::data_dir_error(other),
+        other => data_dir_error(other),
     };
     let gate = match crate::lock::FileLock::acquire_shared(dir, MOVE_GATE, Duration::ZERO) {
         Ok(gate) => gate,
@@ -128,7 +131,7 @@ pub struct Moving {
 pub fn moving(dir: &Path) -> Result<Moving> {
     let busy = |e| match e {
         crate::lock::LockError::TimedOut { path } => Error::StoreInUse { path },
-        other => super::data_dir_error(other),
+        other => data_dir_error(other),
     };
     let gate = crate::lock::FileLock::acquire(dir, MOVE_GATE, MOVE_WAIT).map_err(busy)?;
     let lock = crate::lock::FileLock::acquire(dir, MOVE_LOCK, MOVE_WAIT).map_err(busy)?;
@@ -142,15 +145,19 @@ pub fn moving(dir: &Path) -> Result<Moving> {
 pub fn record(dir: &Path, kind: StoreKind) -> Result<()> {
     // The lock's folder check makes the folder 0700 and refuses a foreign or linked one.
     let _lock = crate::lock::FileLock::acquire(dir, "store.lock", Duration::from_secs(20))
-        .map_err(super::data_dir_error)?;
+        .map_err(data_dir_error)?;
     crate::config_file::write_atomically(
         &dir.join(RECORD_FILE),
         format!("{}\n", kind.arg_name()).as_bytes(),
     )
 }
 
-/// What the probe found.
+/// What the probe found (elsewhere than Linux, nothing is probed: `Absent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "probed on Linux only")
+)]
 pub enum Probe {
     /// A Secret Service owns its name on the session bus.
     Running,

@@ -41,6 +41,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Digest;
 use zeroize::Zeroizing;
 
+use super::data_dir::data_dir_error;
 use super::key_cache::KeyCache;
 use crate::error::{Error, Result};
 use crate::profile_name::ProfileName;
@@ -307,7 +308,7 @@ impl CredCache {
     }
 
     fn new_generation(&self) -> Result<String> {
-        crate::lock::private_dir(&self.generation_dir).map_err(super::data_dir_error)?;
+        crate::lock::private_dir(&self.generation_dir).map_err(data_dir_error)?;
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| Error::NoRandom {
             reason: e.to_string(),

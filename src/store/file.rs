@@ -23,17 +23,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::CredentialStore;
+use super::data_dir::data_dir_error;
+use super::item::{ItemKind, ItemStore};
 use super::key_cache::KeyCache;
-use super::unlock::{self, PassphraseSources, UnlockTimeout};
+use super::kind::StoreKind;
+use super::unlock::{self, PassphraseSources, Unlock, UnlockTimeout};
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::profile_name::ProfileName;
-use crate::secret::StoredKey;
-use crate::session::Session;
 
 /// The store's name in messages.
-pub const NAME: &str = super::kind::StoreKind::File.display_name();
+pub const NAME: &str = StoreKind::File.display_name();
 pub const MASTER_FILE: &str = "master.age";
 pub const ITEMS_FILE: &str = "items.age";
 const LOCK_FILE: &str = "items.lock";
@@ -66,14 +66,6 @@ impl Drop for Items {
             value.zeroize();
         }
     }
-}
-
-/// How an explicit unlock went, for the command to report.
-pub struct Unlocked {
-    pub created: bool,
-    /// `Err(why)` when the master key could not be kept for later processes.
-    pub kept: std::result::Result<(), String>,
-    pub cache: &'static str,
 }
 
 impl FileStore {
@@ -130,12 +122,24 @@ impl FileStore {
         crate::output::trace(self.verbose, message);
     }
 
-    /// Asks for the passphrase (or takes it from the environment) and keeps the master key in the
-    /// kernel keyring for `timeout`; creates the store when there is none.
-    pub fn unlock(&self, timeout: UnlockTimeout) -> Result<Unlocked> {
+    /// `awskeep unlock`: asks for the passphrase (or takes it from the environment) and keeps the
+    /// master key in the kernel keyring for `timeout` (else the configured one); creates the store
+    /// when there is none. Already unlocked, with neither a timeout nor a passphrase variable
+    /// given, it says so rather than ask again (login scripts run `awskeep unlock || exit`); a
+    /// variable's passphrase is checked rather than taken on trust. A key the kernel keyring
+    /// refuses is `UnlockNotKept`, though the store is open for this process.
+    pub fn unlock(&self, timeout: Option<UnlockTimeout>) -> Result<Unlock> {
+        if timeout.is_none()
+            && self.passphrase_from_environment().is_none()
+            && let Some(left) = self.unlocked_for()?
+        {
+            let dir = self.dir.clone();
+            return Ok(Unlock::AlreadyUnlocked { dir, left });
+        }
+        let timeout = timeout.unwrap_or(self.timeout);
         let _lock = self.lock()?;
         let master_path = self.path(MASTER_FILE);
-        let (identity, master, created) = match read_private(&master_path)? {
+        let (identity, master) = match read_private(&master_path)? {
             Some(bytes) => {
                 let passphrase =
                     self.sources
@@ -144,12 +148,9 @@ impl FileStore {
                             dir: self.dir.clone(),
                         })?;
                 let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
-                (identity, bytes, false)
+                (identity, bytes)
             }
-            None => {
-                let (identity, bytes) = self.create_master()?;
-                (identity, bytes, true)
-            }
+            None => self.create_master()?,
         };
         // The items must open with this key, or the folder holds files of two stores.
         if let Some(bytes) = read_private(&self.path(ITEMS_FILE))? {
@@ -162,9 +163,10 @@ impl FileStore {
             timeout.duration(),
         );
         *self.identity.borrow_mut() = Some(identity);
-        Ok(Unlocked {
-            created,
-            kept,
+        kept.map_err(|reason| Error::UnlockNotKept { reason })?;
+        Ok(Unlock::Unlocked {
+            dir: self.dir.clone(),
+            timeout,
             cache: self.cache.describe(),
         })
     }
@@ -289,7 +291,7 @@ impl FileStore {
     }
 
     fn lock(&self) -> Result<FileLock> {
-        FileLock::acquire(&self.dir, LOCK_FILE, LOCK_WAIT).map_err(super::data_dir_error)
+        FileLock::acquire(&self.dir, LOCK_FILE, LOCK_WAIT).map_err(data_dir_error)
     }
 
     /// The document as stored; empty when there is no store or no item yet (nothing is unlocked).
@@ -305,11 +307,6 @@ impl FileStore {
                 reason: "it is missing, so items.age beside it cannot be opened",
             })?;
         decrypt_items(&path, &bytes, &identity)
-    }
-
-    fn get_item(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
-        let items = self.read()?;
-        Ok(items.items.get(name).map(|v| Zeroizing::new(v.clone())))
     }
 
     /// Read-modify-write under the lock; writes only when `change` says it changed something.
@@ -344,8 +341,25 @@ impl FileStore {
         }
         Ok(result)
     }
+}
 
-    fn set_item(&self, name: String, bytes: &[u8]) -> Result<()> {
+/// The item's key in the document: `NAME`, `NAME:session`.
+fn item_name(profile: &ProfileName, kind: ItemKind) -> String {
+    format!("{profile}{}", kind.suffix())
+}
+
+impl ItemStore for FileStore {
+    fn display_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn get(&self, profile: &ProfileName, kind: ItemKind) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let items = self.read()?;
+        let text = items.items.get(&item_name(profile, kind));
+        Ok(text.map(|text| Zeroizing::new(text.as_bytes().to_vec())))
+    }
+
+    fn set(&self, profile: &ProfileName, kind: ItemKind, bytes: &[u8]) -> Result<()> {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| Error::StoreFailed {
                 store: NAME,
@@ -353,55 +367,26 @@ impl FileStore {
             })?
             .to_string();
         self.modify(|items| {
-            if let Some(mut old) = items.items.insert(name, text) {
+            if let Some(mut old) = items.items.insert(item_name(profile, kind), text) {
                 old.zeroize();
             }
             (true, ())
         })
     }
 
-    fn delete_item(&self, name: &str) -> Result<bool> {
+    fn delete(&self, profile: &ProfileName, kind: ItemKind) -> Result<bool> {
         if read_private(&self.path(ITEMS_FILE))?.is_none() {
             return Ok(false);
         }
-        self.modify(|items| match items.items.remove(name) {
-            Some(mut old) => {
-                old.zeroize();
-                (true, true)
-            }
-            None => (false, false),
-        })
-    }
-}
-
-fn session_name(profile: &ProfileName) -> String {
-    format!("{profile}:session")
-}
-
-impl CredentialStore for FileStore {
-    fn display_name(&self) -> &'static str {
-        NAME
-    }
-
-    fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
-        let Some(text) = self.get_item(profile.as_str())? else {
-            return Ok(None);
-        };
-        StoredKey::from_item_bytes(text.as_bytes())
-            .map(Some)
-            .map_err(|reason| Error::StoreItemCorrupt {
-                store: NAME,
-                profile: profile.to_string(),
-                reason,
-            })
-    }
-
-    fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
-        self.set_item(profile.to_string(), &key.to_item_bytes())
-    }
-
-    fn delete(&self, profile: &ProfileName) -> Result<bool> {
-        self.delete_item(profile.as_str())
+        self.modify(
+            |items| match items.items.remove(&item_name(profile, kind)) {
+                Some(mut old) => {
+                    old.zeroize();
+                    (true, true)
+                }
+                None => (false, false),
+            },
+        )
     }
 
     fn list(&self) -> Result<Vec<ProfileName>> {
@@ -411,24 +396,6 @@ impl CredentialStore for FileStore {
             .keys()
             .filter_map(|name| ProfileName::parse(name).ok())
             .collect())
-    }
-
-    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
-        Ok(self
-            .get_item(&session_name(profile))?
-            .and_then(|text| Session::from_item_bytes(text.as_bytes()).ok()))
-    }
-
-    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
-        self.set_item(session_name(profile), &session.to_item_bytes())
-    }
-
-    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
-        self.delete_item(&session_name(profile))
-    }
-
-    fn as_file_store(&self) -> Option<&FileStore> {
-        Some(self)
     }
 }
 
@@ -448,7 +415,7 @@ fn decrypt_items(path: &Path, bytes: &[u8], identity: &age::x25519::Identity) ->
     let items: Items =
         serde_json::from_slice(&plain).map_err(|_| damaged("its content is not awskeep's"))?;
     if items.version != 1 {
-        return Err(damaged(crate::store::NEWER_INDEX));
+        return Err(damaged("it was written by a newer awskeep"));
     }
     Ok(items)
 }

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::CredentialStore;
+use super::facade::{CredentialStore, Openness};
 use super::file::{ITEMS_FILE, MASTER_FILE};
 use super::key_cache::MemoryCache;
-use super::tests::{PASSPHRASE, file_store, file_store_with};
+use super::tests::{PASSPHRASE, file_backend, file_store, file_store_with};
 use crate::error::Error;
 use crate::profile_name::ProfileName;
 use crate::secret::{AccessKeyId, KeyPair, SecretAccessKey, StoredKey};
@@ -59,12 +59,13 @@ fn one_unlock_serves_later_processes_until_lock() {
     let cache = MemoryCache::default();
     let first = file_store(dir.path(), Box::new(cache.clone()));
     first.set(&name("dev"), &key()).unwrap();
-    first.unlock(sixty_seconds()).unwrap();
+    first.unlock(Some(sixty_seconds())).unwrap();
     // A later process with no passphrase source reads through the kept key.
     let later = file_store_with(dir.path(), Box::new(cache.clone()), None);
     assert!(later.get(&name("dev")).unwrap().is_some());
-    assert!(later.lock_now().unwrap());
-    assert!(!later.lock_now().unwrap());
+    let locking = file_backend(dir.path(), Box::new(cache.clone()), None);
+    assert!(locking.lock_now().unwrap());
+    assert!(!locking.lock_now().unwrap());
     let after_lock = file_store_with(dir.path(), Box::new(cache.clone()), None);
     let err = after_lock.get(&name("dev")).unwrap_err();
     assert!(matches!(err, Error::FileStoreLocked { .. }), "{err:?}");
@@ -91,19 +92,28 @@ fn a_passphrase_from_the_environment_opens_the_store_for_its_process_only() {
     let with_variable = file_store(dir.path(), Box::new(cache.clone()));
     with_variable.set(&name("dev"), &key()).unwrap();
     assert!(with_variable.get(&name("dev")).unwrap().is_some());
-    assert_eq!(
-        with_variable.passphrase_from_environment(),
-        Some("AWSKEEP_FILE_PASSPHRASE")
-    );
+    assert!(matches!(
+        with_variable.openness(),
+        Openness::File {
+            passphrase_variable: Some("AWSKEEP_FILE_PASSPHRASE"),
+            ..
+        }
+    ));
     let later = file_store_with(dir.path(), Box::new(cache.clone()), None);
     assert!(
         matches!(later.get(&name("dev")), Err(Error::FileStoreLocked { .. })),
         "the variable unlocked the store for later processes"
     );
-    assert_eq!(later.unlocked_for().unwrap(), None);
+    assert!(matches!(
+        later.openness(),
+        Openness::File {
+            unlocked_for: None,
+            ..
+        }
+    ));
     // After an explicit unlock, a wrong value is still refused, and a right one still opens it.
     file_store(dir.path(), Box::new(cache.clone()))
-        .unlock(sixty_seconds())
+        .unlock(Some(sixty_seconds()))
         .unwrap();
     let wrong = file_store_with(dir.path(), Box::new(cache.clone()), Some("not it"));
     let err = wrong.get(&name("dev")).map(|_| ()).unwrap_err();
@@ -131,7 +141,7 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
     for err in [
         wrong.get(&name("dev")).map(|_| ()).unwrap_err(),
         wrong.set(&name("prod"), &key()).unwrap_err(),
-        wrong.unlock(sixty_seconds()).map(|_| ()).unwrap_err(),
+        wrong.unlock(Some(sixty_seconds())).map(|_| ()).unwrap_err(),
     ] {
         assert!(matches!(err, Error::WrongPassphrase { .. }), "{err:?}");
     }
@@ -266,7 +276,7 @@ fn a_move_copies_verifies_and_keeps_the_newer_item_once_recorded() {
     target.set(&name("dev"), &later).unwrap();
     let report = move_items(&source, &target, true).unwrap();
     assert_eq!(report.differed, [(name("dev"), Kept::TargetNewer)]);
-    let held = |store: &dyn CredentialStore| {
+    let held = |store: &CredentialStore| {
         store
             .get(&name("dev"))
             .unwrap()
@@ -298,13 +308,13 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
     let cache = MemoryCache::default();
     let first = file_store(dir.path(), Box::new(cache.clone()));
     first.set(&name("dev"), &key()).unwrap();
-    first.unlock(sixty_seconds()).unwrap();
+    first.unlock(Some(sixty_seconds())).unwrap();
     // A long-running process (serve) with no passphrase source, and one that keeps its key.
     let serving = file_store_with(dir.path(), Box::new(cache.clone()), None);
     let keeping = file_store_with(dir.path(), Box::new(cache.clone()), None);
     assert!(serving.get(&name("dev")).unwrap().is_some());
     assert!(keeping.get(&name("dev")).unwrap().is_some());
-    serving.hold_no_key();
+    assert!(serving.hold_no_key());
     assert!(
         serving.get(&name("dev")).unwrap().is_some(),
         "still unlocked"
@@ -312,7 +322,7 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
 
     // `awskeep lock` in another process: the kept key outlives it, the one read each time does not.
     assert!(
-        file_store_with(dir.path(), Box::new(cache.clone()), None)
+        file_backend(dir.path(), Box::new(cache.clone()), None)
             .lock_now()
             .unwrap()
     );
@@ -326,12 +336,12 @@ fn a_store_that_holds_no_key_is_locked_by_another_process_lock_and_opened_by_its
 
     // `awskeep unlock` in another process: served again, and nothing of it is kept here.
     file_store(dir.path(), Box::new(cache.clone()))
-        .unlock(sixty_seconds())
+        .unlock(Some(sixty_seconds()))
         .unwrap();
     serving.set(&name("other"), &key()).unwrap();
     assert!(serving.get(&name("other")).unwrap().is_some());
     assert!(
-        file_store_with(dir.path(), Box::new(cache.clone()), None)
+        file_backend(dir.path(), Box::new(cache.clone()), None)
             .lock_now()
             .unwrap()
     );
@@ -349,12 +359,13 @@ fn an_unlock_the_kernel_keyring_refuses_says_the_key_cannot_be_kept() {
         .set(&name("dev"), &key())
         .unwrap();
     let refusing = file_store(dir.path(), Box::new(super::key_cache::NoCache));
-    let unlocked = refusing.unlock(sixty_seconds()).unwrap();
-    assert!(unlocked.kept.is_err());
+    let err = refusing
+        .unlock(Some(sixty_seconds()))
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(err, Error::UnlockNotKept { .. }), "{err:?}");
     assert!(refusing.get(&name("dev")).unwrap().is_some());
-    let ctx = crate::context::Context::for_test(dir.path());
     let err = crate::commands::unlock::unlock(
-        &ctx,
         &file_store(dir.path(), Box::new(super::key_cache::NoCache)),
         crate::cli::UnlockArgs {
             timeout: Some(sixty_seconds()),

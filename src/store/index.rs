@@ -14,13 +14,11 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::IndexUnreadable;
 use crate::profile_name::ProfileName;
 
 /// The item's user name, under the service `awskeep` (further chunks: `:index:1`, `:index:2`, ...).
 pub const INDEX_USER: &str = ":index";
-
-/// Why an index cannot be read when a newer awskeep wrote it: never overwritten, never rebuilt.
-pub const NEWER: &str = "it was written by a newer awskeep";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProfileIndex {
@@ -35,11 +33,11 @@ struct IndexItem {
 
 impl ProfileIndex {
     /// Reads the item back; names that are not valid profile names are dropped.
-    pub fn from_item_bytes(bytes: &[u8]) -> Result<Self, &'static str> {
+    pub fn from_item_bytes(bytes: &[u8]) -> Result<Self, IndexUnreadable> {
         let item: IndexItem =
-            serde_json::from_slice(bytes).map_err(|_| "its content is not awskeep's index JSON")?;
+            serde_json::from_slice(bytes).map_err(|_| IndexUnreadable::NotAwskeeps)?;
         if item.version != 1 {
-            return Err(NEWER);
+            return Err(IndexUnreadable::WrittenByNewer);
         }
         Ok(Self {
             profiles: item

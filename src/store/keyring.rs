@@ -15,46 +15,29 @@ use keyring_core::{CredentialStore as KeyringStore, Entry, Error as KeyringError
 use zeroize::Zeroizing;
 
 use super::cred_cache::Source;
-use super::index::{INDEX_USER, NEWER, ProfileIndex};
-use super::{CredentialStore, SERVICE, StoreKind};
+use super::index::{INDEX_USER, ProfileIndex};
+use super::item::{ItemKind, ItemStore};
+use super::kind::{Flavor, IndexUnreadable, StoreKind};
 use crate::error::{Error, Result};
-use crate::lock::{FileLock, LockError};
+use crate::lock::FileLock;
 use crate::profile_name::ProfileName;
-use crate::secret::StoredKey;
-use crate::session::Session;
+
+/// The service name every awskeep item is filed under.
+pub const SERVICE: &str = "awskeep";
 
 /// What awskeep may ask of each store crate. keyring-core's `parse_attributes` rejects every modifier
 /// and search key a store does not name, so each call passes only what that crate's source accepts
 /// (the contract double in `contract_double.rs` holds the same facts, transcribed independently, and
-/// the shared store tests run this adapter against it for all three platforms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "a build opens only its own platform's store; the tests construct all three"
-)]
-pub enum Flavor {
-    /// zbus-secret-service-keyring-store 1.0.1: `build` accepts the modifiers `target` and `label`;
-    /// `search` matches any item attributes (the store writes `service` and `username`).
-    SecretService,
-    /// apple-native-keyring-store 1.0.3 (`keychain`): `build` accepts only `keychain`; `search` only
-    /// `service` and `user`; items have no attributes beyond their specifiers.
-    Keychain,
-    /// windows-native-keyring-store 1.1.0: `build` accepts only `target` and `persistence`
-    /// (`Session`, `Local` or `Enterprise`, any case); `search`
-    /// only `pattern`, a regex over every generic credential's target name, which `Store::new()`
-    /// makes `{user}.{service}`; a secret is at most 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE).
-    CredentialManager,
-}
-
+/// the shared store tests run this adapter against it for all three platforms):
+/// - zbus-secret-service-keyring-store 1.0.1: `build` accepts the modifiers `target` and `label`;
+///   `search` matches any item attributes (the store writes `service` and `username`).
+/// - apple-native-keyring-store 1.0.3 (`keychain`): `build` accepts only `keychain`; `search` only
+///   `service` and `user`; items have no attributes beyond their specifiers.
+/// - windows-native-keyring-store 1.1.0: `build` accepts only `target` and `persistence`
+///   (`Session`, `Local` or `Enterprise`, any case); `search` only `pattern`, a regex over every
+///   generic credential's target name, which `Store::new()` makes `{user}.{service}`; a secret is
+///   at most 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE).
 impl Flavor {
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Flavor::SecretService => "Secret Service",
-            Flavor::Keychain => "macOS Keychain",
-            Flavor::CredentialManager => "Windows Credential Manager",
-        }
-    }
-
     /// The modifiers for `build`: a readable label where the store keeps one (Seahorse, KeePassXC
     /// show it); on Windows, persistence `Local` rather than the crate's default `Enterprise`, which
     /// roams a credential to every machine the user signs in to in a domain with roaming profiles:
@@ -98,10 +81,9 @@ impl Flavor {
         }
     }
 
-    /// The item user of a profile's session: `PROFILE:session` (a colon cannot occur in a profile
-    /// name, so it never names a key item).
-    fn session_user(self, name: &str) -> String {
-        format!("{}:session", self.item_user(name))
+    /// The item user of a profile's item of `kind`: `PROFILE`, `PROFILE:session`.
+    fn kind_user(self, profile: &ProfileName, kind: ItemKind) -> String {
+        format!("{}{}", self.item_user(profile.as_str()), kind.suffix())
     }
 
     /// The items an entry of the credential cache made from `source` came from: the key, and for a
@@ -111,10 +93,10 @@ impl Flavor {
         allow(dead_code, reason = "the cache is Linux's")
     )]
     pub fn item_users(self, profile: &ProfileName, source: Source) -> Vec<String> {
-        let key = self.item_user(profile.as_str());
+        let key = self.kind_user(profile, ItemKind::Key);
         match source {
             Source::Key => vec![key],
-            Source::Session => vec![self.session_user(profile.as_str()), key],
+            Source::Session => vec![self.kind_user(profile, ItemKind::Session), key],
         }
     }
 
@@ -136,7 +118,7 @@ pub struct KeyringBackedStore {
     lock_dir: Option<PathBuf>,
 }
 
-pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn CredentialStore>> {
+pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn ItemStore>> {
     let (flavor, opened): (Flavor, keyring_core::Result<Arc<KeyringStore>>) = match kind {
         #[cfg(target_os = "linux")]
         StoreKind::SecretService => (
@@ -153,7 +135,7 @@ pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn Creden
             Flavor::CredentialManager,
             windows_native_keyring_store::Store::new().map(|s| s as Arc<KeyringStore>),
         ),
-        // `store::open_kind` opens the file store itself.
+        // `open::open_kind` opens the file store itself.
         StoreKind::File => {
             return Err(Error::UnknownStore {
                 name: kind.arg_name(),
@@ -161,7 +143,7 @@ pub fn open(kind: StoreKind, lock_dir: Option<PathBuf>) -> Result<Box<dyn Creden
             });
         }
     };
-    let inner = opened.map_err(|e| map_error(e, flavor.display_name(), None))?;
+    let inner = opened.map_err(|e| map_error(e, flavor, None))?;
     Ok(Box::new(KeyringBackedStore::new(inner, flavor, lock_dir)))
 }
 
@@ -178,16 +160,9 @@ impl KeyringBackedStore {
         self.flavor.display_name()
     }
 
-    fn entry(&self, profile: &ProfileName) -> Result<Entry> {
-        let label = format!("awskeep: AWS access key for profile {profile}");
-        let user = self.flavor.item_user(profile.as_str());
-        self.entry_named(Some(profile), &user, &label)
-    }
-
-    fn session_entry(&self, profile: &ProfileName) -> Result<Entry> {
-        let label = format!("awskeep: STS session for profile {profile}");
-        let user = self.flavor.session_user(profile.as_str());
-        self.entry_named(Some(profile), &user, &label)
+    fn entry(&self, profile: &ProfileName, kind: ItemKind) -> Result<Entry> {
+        let user = self.flavor.kind_user(profile, kind);
+        self.entry_named(Some(profile), &user, &kind.label(profile))
     }
 
     /// Chunk `n` of the index: `:index`, then `:index:1`, `:index:2`, ...
@@ -203,7 +178,7 @@ impl KeyringBackedStore {
         let modifiers = self.flavor.modifiers(label);
         self.inner
             .build(SERVICE, user, modifiers.as_ref())
-            .map_err(|e| map_error(e, self.name(), profile))
+            .map_err(|e| map_error(e, self.flavor, profile))
     }
 
     fn read(
@@ -214,7 +189,7 @@ impl KeyringBackedStore {
         match entry.get_secret() {
             Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
             Err(KeyringError::NoEntry) => Ok(None),
-            Err(e) => Err(map_error(e, self.name(), profile)),
+            Err(e) => Err(map_error(e, self.flavor, profile)),
         }
     }
 
@@ -222,7 +197,7 @@ impl KeyringBackedStore {
         self.check_size(bytes.len(), profile)?;
         entry
             .set_secret(bytes)
-            .map_err(|e| map_error(e, self.name(), profile))
+            .map_err(|e| map_error(e, self.flavor, profile))
     }
 
     fn check_size(&self, size: usize, profile: Option<&ProfileName>) -> Result<()> {
@@ -244,7 +219,7 @@ impl KeyringBackedStore {
         match entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(KeyringError::NoEntry) => Ok(false),
-            Err(e) => Err(map_error(e, self.name(), Some(profile))),
+            Err(e) => Err(map_error(e, self.flavor, Some(profile))),
         }
     }
 
@@ -256,7 +231,10 @@ impl KeyringBackedStore {
         while let Some(bytes) = self.read(self.index_entry(chunks.len())?, None)? {
             match ProfileIndex::from_item_bytes(&bytes) {
                 Ok(chunk) => chunks.push(chunk),
-                Err(reason) if reason != NEWER && self.flavor.legacy_search_spec().is_some() => {
+                Err(reason)
+                    if reason != IndexUnreadable::WrittenByNewer
+                        && self.flavor.legacy_search_spec().is_some() =>
+                {
                     return Ok(None);
                 }
                 Err(reason) => {
@@ -279,7 +257,7 @@ impl KeyringBackedStore {
         let entries = match self.inner.search(&spec) {
             Ok(entries) => entries,
             Err(KeyringError::NotSupportedByStore(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(map_error(e, self.name(), None)),
+            Err(e) => return Err(map_error(e, self.flavor, None)),
         };
         Ok(entries
             .iter()
@@ -365,66 +343,39 @@ impl KeyringBackedStore {
         let Some(dir) = &self.lock_dir else {
             return Ok(None);
         };
-        match FileLock::acquire(dir, "store-index.lock", INDEX_LOCK_WAIT) {
-            Ok(lock) => Ok(Some(lock)),
-            Err(LockError::TimedOut { path }) => Err(Error::StoreIndexBusy { path }),
-            Err(LockError::Io { path, source }) => Err(Error::WriteFile { path, source }),
-            Err(LockError::Unsafe { path, reason }) => Err(Error::UnsafeLockDir { path, reason }),
-        }
+        FileLock::acquire(dir, "store-index.lock", INDEX_LOCK_WAIT)
+            .map(Some)
+            .map_err(|e| e.into_error(|path| Error::StoreIndexBusy { path }))
     }
 }
 
-impl CredentialStore for KeyringBackedStore {
+impl ItemStore for KeyringBackedStore {
     fn display_name(&self) -> &'static str {
         self.name()
     }
 
-    fn get(&self, profile: &ProfileName) -> Result<Option<StoredKey>> {
-        let Some(bytes) = self.read(self.entry(profile)?, Some(profile))? else {
-            return Ok(None);
-        };
-        StoredKey::from_item_bytes(&bytes)
-            .map(Some)
-            .map_err(|reason| Error::StoreItemCorrupt {
-                store: self.name(),
-                profile: profile.to_string(),
-                reason,
-            })
+    fn get(&self, profile: &ProfileName, kind: ItemKind) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        self.read(self.entry(profile, kind)?, Some(profile))
     }
 
-    fn set(&self, profile: &ProfileName, key: &StoredKey) -> Result<()> {
-        let bytes = key.to_item_bytes();
-        // Checked before the index changes, so a key the store cannot hold leaves nothing behind.
-        let entry = self.entry(profile)?;
-        self.check_size(bytes.len(), Some(profile))?;
-        self.update_index(IndexChange::Insert(profile))?;
-        self.write(entry, &bytes, Some(profile))
+    /// A key is listed in the index before it is written (see `index.rs`).
+    fn set(&self, profile: &ProfileName, kind: ItemKind, bytes: &[u8]) -> Result<()> {
+        let entry = self.entry(profile, kind)?;
+        if kind == ItemKind::Key {
+            // Checked before the index changes, so a key the store cannot hold leaves nothing behind.
+            self.check_size(bytes.len(), Some(profile))?;
+            self.update_index(IndexChange::Insert(profile))?;
+        }
+        self.write(entry, bytes, Some(profile))
     }
 
-    fn delete(&self, profile: &ProfileName) -> Result<bool> {
-        let existed = self.remove(self.entry(profile)?, profile)?;
-        self.update_index(IndexChange::Remove(profile))?;
+    /// A key leaves the index after it is deleted.
+    fn delete(&self, profile: &ProfileName, kind: ItemKind) -> Result<bool> {
+        let existed = self.remove(self.entry(profile, kind)?, profile)?;
+        if kind == ItemKind::Key {
+            self.update_index(IndexChange::Remove(profile))?;
+        }
         Ok(existed)
-    }
-
-    fn get_session(&self, profile: &ProfileName) -> Result<Option<Session>> {
-        let Some(bytes) = self.read(self.session_entry(profile)?, Some(profile))? else {
-            return Ok(None);
-        };
-        // An unreadable cache entry is just a miss: the next refresh overwrites it.
-        Ok(Session::from_item_bytes(&bytes).ok())
-    }
-
-    fn set_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
-        self.write(
-            self.session_entry(profile)?,
-            &session.to_item_bytes(),
-            Some(profile),
-        )
-    }
-
-    fn delete_session(&self, profile: &ProfileName) -> Result<bool> {
-        self.remove(self.session_entry(profile)?, profile)
     }
 
     fn list(&self) -> Result<Vec<ProfileName>> {
@@ -452,7 +403,8 @@ enum IndexChange<'a> {
 }
 
 /// Turns a keyring-core error into ours, keeping only text that cannot hold item content.
-fn map_error(error: KeyringError, store: &'static str, profile: Option<&ProfileName>) -> Error {
+fn map_error(error: KeyringError, flavor: Flavor, profile: Option<&ProfileName>) -> Error {
+    let store = flavor.display_name();
     let profile_name = || profile.map(ToString::to_string).unwrap_or_default();
     match error {
         KeyringError::NoStorageAccess(cause) => {
@@ -460,19 +412,25 @@ fn map_error(error: KeyringError, store: &'static str, profile: Option<&ProfileN
             if reason.contains("result not returned") {
                 // secret-service's NoResult: no collection behind the `default` alias.
                 Error::StoreUnavailable {
-                    store,
+                    store: flavor,
                     reason: "it has no default keyring to store items in".into(),
                 }
             } else if looks_locked(&reason) {
-                Error::StoreLocked { store }
+                Error::StoreLocked { store: flavor }
             } else {
-                Error::StoreUnavailable { store, reason }
+                Error::StoreUnavailable {
+                    store: flavor,
+                    reason,
+                }
             }
         }
         KeyringError::PlatformFailure(cause) => {
             let reason = cause.to_string();
             if looks_unreachable(&reason) {
-                Error::StoreUnavailable { store, reason }
+                Error::StoreUnavailable {
+                    store: flavor,
+                    reason,
+                }
             } else {
                 Error::StoreFailed { store, reason }
             }

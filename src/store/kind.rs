@@ -1,5 +1,6 @@
-//! Which credential stores exist (`--store`, `AWSKEEP_STORE`), and their names in messages. A leaf:
-//! the command line, the context and the errors name a store kind without opening one.
+//! Which credential stores exist (`--store`, `AWSKEEP_STORE`), the keychains behind them, and what
+//! errors say about them. A leaf: the command line, the context and the errors name a store, and
+//! hints tell keychains apart, by type and without opening one.
 
 use clap::ValueEnum;
 
@@ -56,4 +57,47 @@ impl StoreKind {
             .map(|v| v.get_name().to_string())
             .unwrap_or_default()
     }
+}
+
+/// The OS keychain behind a keyring-core store, on every platform: a build opens only its own,
+/// but errors name each (their hints differ per keychain) and the contract tests run all three.
+/// What awskeep may pass each keychain's store crate is `keyring.rs`'s (`impl Flavor` there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "a build opens only its own platform's store; the tests construct all three"
+)]
+pub enum Flavor {
+    /// zbus-secret-service-keyring-store (Linux).
+    SecretService,
+    /// apple-native-keyring-store's `keychain` (macOS).
+    Keychain,
+    /// windows-native-keyring-store (Windows).
+    CredentialManager,
+}
+
+impl Flavor {
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            Flavor::SecretService => "Secret Service",
+            Flavor::Keychain => "macOS Keychain",
+            Flavor::CredentialManager => "Windows Credential Manager",
+        }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+/// Why a store's profile index cannot be read (`index.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IndexUnreadable {
+    #[error("its content is not awskeep's index JSON")]
+    NotAwskeeps,
+    /// Never overwritten, never rebuilt: only a newer awskeep may change it.
+    #[error("it was written by a newer awskeep")]
+    WrittenByNewer,
 }

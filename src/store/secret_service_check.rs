@@ -21,7 +21,8 @@ use std::time::Duration;
 use zbus::zvariant::OwnedObjectPath;
 
 use super::cred_cache::{Source, StoreCheck};
-use super::keyring::Flavor;
+use super::keyring::SERVICE;
+use super::kind::Flavor;
 use crate::profile_name::ProfileName;
 
 /// How long one answer may take before the cache gives up and the store is read instead.
@@ -47,7 +48,7 @@ pub fn readiness() -> Readiness {
     let Ok(connection) = connect() else {
         return Readiness::Ready;
     };
-    let attributes = HashMap::from([("service", super::SERVICE)]);
+    let attributes = HashMap::from([("service", SERVICE)]);
     match search(&connection, &attributes) {
         Ok((_, locked)) if !locked.is_empty() => return Readiness::Locked,
         Ok(_) => {}
@@ -131,8 +132,7 @@ impl StoreCheck for SecretServiceCheck {
     fn items_readable(&self, profile: &ProfileName, source: Source) -> Result<bool, String> {
         let connection = connect()?;
         for user in Flavor::SecretService.item_users(profile, source) {
-            let attributes =
-                HashMap::from([("service", super::SERVICE), ("username", user.as_str())]);
+            let attributes = HashMap::from([("service", SERVICE), ("username", user.as_str())]);
             let (unlocked, locked) = search(&connection, &attributes).map_err(|e| e.to_string())?;
             if unlocked.is_empty() || !locked.is_empty() {
                 return Ok(false);

@@ -1,6 +1,7 @@
-//! The shared store tests: one suite run over every store implementation awskeep has here (the
-//! memory store, `KeyringBackedStore` over the contract double of each platform's store crate, and
-//! the encrypted file store), then the store paths of every command run against each of them.
+//! The shared store tests: one suite run through the typed facade over every byte-level store
+//! awskeep has here (the memory store, `KeyringBackedStore` over the contract double of each
+//! platform's store crate, and the encrypted file store), then the store paths of every command run
+//! against each of them, and what the facade adds (the credential cache, the recorded choice).
 #![cfg(test)]
 
 use std::collections::HashMap;
@@ -11,13 +12,14 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 
 use super::contract_double::{ContractStore, Platform, as_keyring_store};
+use super::facade::{CredentialStore, Items};
 use super::file::FileStore;
 use super::index::INDEX_USER;
 use super::key_cache::MemoryCache;
-use super::keyring::{Flavor, KeyringBackedStore};
-use super::memory::MemoryStore;
+use super::keyring::{KeyringBackedStore, SERVICE};
+use super::kind::{Flavor, StoreKind};
+use super::memory::{MemoryItems, MemoryStore};
 use super::unlock::PassphraseSources;
-use super::{CredentialStore, SERVICE};
 use crate::context::Context;
 use crate::error::Error;
 use crate::profile_name::ProfileName;
@@ -35,23 +37,35 @@ fn flavor(platform: Platform) -> Flavor {
     }
 }
 
-fn adapter(double: &Arc<ContractStore>, platform: Platform, lock_dir: &Path) -> KeyringBackedStore {
-    KeyringBackedStore::new(
+fn adapter(double: &Arc<ContractStore>, platform: Platform, lock_dir: &Path) -> CredentialStore {
+    CredentialStore::new(Box::new(KeyringBackedStore::new(
         as_keyring_store(double.clone()),
         flavor(platform),
         Some(lock_dir.to_path_buf()),
-    )
+    )))
 }
 
 pub(super) const PASSPHRASE: &str = "correct horse battery staple";
 
 /// A file store in `dir` whose passphrase comes from the "environment" and whose kept key lives in
 /// `cache` (share one cache between two stores to model two processes after an unlock).
-pub(super) fn file_store(dir: &Path, cache: Box<dyn super::key_cache::KeyCache>) -> FileStore {
+pub(super) fn file_store(
+    dir: &Path,
+    cache: Box<dyn super::key_cache::KeyCache>,
+) -> CredentialStore {
     file_store_with(dir, cache, Some(PASSPHRASE))
 }
 
 pub(super) fn file_store_with(
+    dir: &Path,
+    cache: Box<dyn super::key_cache::KeyCache>,
+    passphrase: Option<&str>,
+) -> CredentialStore {
+    CredentialStore::file(file_backend(dir, cache, passphrase))
+}
+
+/// The file store itself, as `open::lock` uses it.
+pub(super) fn file_backend(
     dir: &Path,
     cache: Box<dyn super::key_cache::KeyCache>,
     passphrase: Option<&str>,
@@ -97,7 +111,7 @@ fn session(token_len: usize) -> Session {
     }
 }
 
-fn stored_id(store: &dyn CredentialStore, profile: &str) -> Option<String> {
+fn stored_id(store: &CredentialStore, profile: &str) -> Option<String> {
     store
         .get(&name(profile))
         .unwrap()
@@ -105,7 +119,7 @@ fn stored_id(store: &dyn CredentialStore, profile: &str) -> Option<String> {
 }
 
 /// What every store must do, whatever its backend.
-fn store_suite(store: &dyn CredentialStore) {
+fn store_suite(store: &CredentialStore) {
     let label = store.display_name();
     assert!(store.list().unwrap().is_empty(), "{label}");
     assert!(store.get(&name("dev")).unwrap().is_none(), "{label}");
@@ -408,7 +422,7 @@ fn context(dir: &Path) -> Context {
     }
 }
 
-fn run(ctx: &Context, store: &dyn CredentialStore, args: &[&str]) -> crate::error::Result<()> {
+fn run(ctx: &Context, store: &CredentialStore, args: &[&str]) -> crate::error::Result<()> {
     let cli =
         crate::cli::Cli::try_parse_from(std::iter::once("awskeep").chain(args.iter().copied()))
             .unwrap();
@@ -446,7 +460,7 @@ fn every_command_runs_its_store_path_on_the_file_store() {
     every_command(dir.path(), &store, "file store");
 }
 
-fn every_command(dir: &Path, store: &dyn CredentialStore, platform: &str) {
+fn every_command(dir: &Path, store: &CredentialStore, platform: &str) {
     {
         let ctx = context(dir);
         let dir = &dir;
@@ -532,17 +546,19 @@ fn a_delete_through_the_cached_store_leaves_no_entry_served_in_any_login() {
         )
     };
     let (ring, other_ring) = (MemoryCache::default(), MemoryCache::default());
-    let cached = super::Cached {
-        name: "cached memory store",
-        open: Box::new(|| Ok(Box::new(MemoryStore::default()) as Box<dyn CredentialStore>)),
-        inner: std::cell::OnceCell::new(),
-        cache: login(&ring),
+    let items = Items::WhenUsed {
+        open: Box::new(|| Ok(Box::new(MemoryItems::default()) as Box<dyn super::item::ItemStore>)),
+        opened: std::cell::OnceCell::new(),
+    };
+    let cached = CredentialStore {
+        cache: Some(login(&ring)),
+        ..CredentialStore::with("cached memory store", items)
     };
     let other = login(&other_ring);
     let dev = name("dev");
     cached.set(&dev, &key(ID)).unwrap();
     let json = CredentialJson::new(zeroize::Zeroizing::new(b"{}".to_vec()));
-    for cache in [&cached.cache, &other] {
+    for cache in [cached.cred_cache().unwrap(), &other] {
         assert!(cache.lookup(&dev, "fp").is_err(), "nothing kept yet");
         cache
             .keep(&dev, "fp", Source::Key, &json, Duration::from_secs(60))
@@ -551,8 +567,32 @@ fn a_delete_through_the_cached_store_leaves_no_entry_served_in_any_login() {
     }
     assert!(cached.delete(&dev).unwrap());
     assert!(
-        cached.cache.lookup(&dev, "fp").is_err(),
+        cached.cred_cache().unwrap().lookup(&dev, "fp").is_err(),
         "this login's entry"
     );
     assert!(other.lookup(&dev, "fp").is_err(), "another login's entry");
+}
+
+/// A store the probe chose is recorded once a key write succeeded, not before.
+#[test]
+fn a_failed_first_write_records_no_choice_and_a_good_one_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::default();
+    store.fail_call(
+        1,
+        Error::StoreLocked {
+            store: Flavor::SecretService,
+        },
+    );
+    store
+        .record
+        .replace(Some((StoreKind::File, dir.path().to_path_buf())));
+    let profile = name("dev");
+    assert!(store.set(&profile, &key(ID)).is_err());
+    assert_eq!(super::choice::recorded(dir.path()).unwrap(), None);
+    store.set(&profile, &key(ID)).unwrap();
+    assert_eq!(
+        super::choice::recorded(dir.path()).unwrap(),
+        Some(StoreKind::File)
+    );
 }

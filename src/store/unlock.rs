@@ -10,7 +10,7 @@
 //! checked every time (`FileStore::identity`): only `awskeep unlock` and a passphrase typed at the
 //! terminal keep the key for later commands.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,9 +20,35 @@ use sha2::Digest;
 use zeroize::Zeroizing;
 
 use super::key_cache::KeyCache;
+use super::kind::StoreKind;
 use crate::error::{Error, Result};
 
 pub use crate::settings::UnlockTimeout;
+
+/// What `awskeep unlock` did.
+pub enum Unlock {
+    /// Not the file store: its own keyring unlocks it, and reading it made sure it is open.
+    ByItsKeyring,
+    /// The file store's key is kept already (for `left`, when the kernel can say).
+    AlreadyUnlocked { dir: PathBuf, left: Option<String> },
+    /// The file store's key is kept now, for `timeout`, in `cache`.
+    Unlocked {
+        dir: PathBuf,
+        timeout: UnlockTimeout,
+        cache: &'static str,
+    },
+}
+
+/// What `awskeep lock` did to the file store's kept key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Locked {
+    /// Forgotten, for every login of the user.
+    Forgot,
+    /// None was kept (or the store is not the file store, whose own keyring locks it).
+    NoneKept,
+    /// There is no file store yet.
+    NoStore,
+}
 
 /// Where a passphrase may come from, as the environment and the terminal allow.
 #[derive(Clone, Default)]
@@ -153,7 +179,7 @@ pub fn create_master(
     }
     let plain = Zeroizing::new(identity.to_string().expose_secret().as_bytes().to_vec());
     let bytes = age::encrypt(&recipient, &plain).map_err(|e| Error::StoreFailed {
-        store: super::file::NAME,
+        store: StoreKind::File.display_name(),
         reason: format!("cannot encrypt the master key: {e}"),
     })?;
     Ok((identity, bytes))

@@ -24,19 +24,16 @@ use crate::error::{Error, Result};
 use crate::process_line;
 use crate::profile::{Document, FileKind};
 use crate::profile_name::ProfileName;
-use crate::store::{CredentialStore, StoreKind};
+use crate::store::facade::{CredentialStore, Openness};
+use crate::store::kind::StoreKind;
+use crate::store::open::Opening;
 use profile::Files;
 
 /// From this many awskeep profiles (or 2 accounts) on, long-lived keys are worth replacing with SSO.
 const SSO_PROFILES: usize = 3;
 const SSO_ACCOUNTS: usize = 2;
 
-pub fn run(
-    ctx: &Context,
-    store: &dyn CredentialStore,
-    aws: &dyn Aws,
-    args: DoctorArgs,
-) -> Result<()> {
+pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: DoctorArgs) -> Result<()> {
     finish(
         examine(ctx, Ok(store), aws, &args, SystemTime::now()),
         &args,
@@ -51,10 +48,11 @@ pub fn run_opening(
     aws: &dyn Aws,
     args: &DoctorArgs,
 ) -> Result<()> {
-    let opened = crate::store::open(choice, ctx, crate::store::Opening::Now);
+    let unlock_timeout = || super::unlock::unlock_timeout(ctx);
+    let opened = crate::store::open::open(choice, ctx, Opening::Now, &unlock_timeout);
     let report = examine(
         ctx,
-        opened.as_ref().map(|o| o.store.as_ref()),
+        opened.as_ref().map(|o| &o.store),
         aws,
         args,
         SystemTime::now(),
@@ -86,7 +84,7 @@ fn finish(report: Report, args: &DoctorArgs) -> Result<()> {
 /// Every check, in the order the report lists them. `store` is the store, or why it did not open.
 pub fn examine(
     ctx: &Context,
-    store: std::result::Result<&dyn CredentialStore, &Error>,
+    store: std::result::Result<&CredentialStore, &Error>,
     aws: &dyn Aws,
     args: &DoctorArgs,
     now: SystemTime,
@@ -177,15 +175,21 @@ pub fn examine(
 /// What the store that answered is like: for the file store, whether there is one yet and whether
 /// later commands find it unlocked, which a listing alone does not tell (an empty or missing file
 /// store lists without a passphrase).
-fn store_state(store: &dyn CredentialStore) -> Finding {
-    let Some(file) = store.as_file_store() else {
+fn store_state(store: &CredentialStore) -> Finding {
+    let Openness::File {
+        dir,
+        exists,
+        unlocked_for,
+        passphrase_variable,
+    } = store.openness()
+    else {
         return Finding::ok(
             "store",
             format!("the {} is reachable and unlocked", store.display_name()),
         );
     };
-    let dir = file.dir().display();
-    if !file.exists() {
+    let dir = dir.display();
+    if !exists {
         return Finding::new(
             Severity::Info,
             "store",
@@ -193,14 +197,14 @@ fn store_state(store: &dyn CredentialStore) -> Finding {
         )
         .fix("`awskeep unlock` creates it (it asks for a new passphrase), and so does the first `awskeep add`");
     }
-    if let Ok(Some(left)) = file.unlocked_for() {
+    if let Some(left) = unlocked_for {
         let left = left.map(|l| format!(" for {l}")).unwrap_or_default();
         return Finding::ok(
             "store",
             format!("the file store ({dir}) is reachable and unlocked{left}"),
         );
     }
-    match file.passphrase_from_environment() {
+    match passphrase_variable {
         Some(variable) => Finding::ok(
             "store",
             format!(

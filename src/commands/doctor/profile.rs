@@ -15,7 +15,7 @@ use crate::profile::Document;
 use crate::profile_name::ProfileName;
 use crate::secret::{Rotation, StoredKey};
 use crate::settings::SessionSettings;
-use crate::store::CredentialStore;
+use crate::store::facade::CredentialStore;
 
 /// The AWS files as doctor read them (leniently: a line the AWS CLI would skip is reported, not
 /// fatal).
@@ -37,7 +37,7 @@ pub struct Facts {
 pub fn check(
     ctx: &Context,
     files: &Files,
-    store: Option<&dyn CredentialStore>,
+    store: Option<&CredentialStore>,
     profile: &ProfileName,
     max_age: Duration,
     now: SystemTime,
@@ -460,7 +460,7 @@ fn rotation_finding(key: &StoredKey, profile: &ProfileName) -> Option<Finding> {
 
 fn session_findings(
     files: &Files,
-    store: &dyn CredentialStore,
+    store: &CredentialStore,
     profile: &ProfileName,
     key: &StoredKey,
     now: SystemTime,

@@ -399,13 +399,13 @@ fn a_locked_store_fails_and_the_files_are_still_checked() {
     store.fail_call(
         1,
         Error::StoreLocked {
-            store: "memory store",
+            store: crate::store::kind::Flavor::SecretService,
         },
     );
     let report = examine_with(dir.path(), &store, &FakeAws::default(), &["--offline"]);
     let locked = only(&report, "store", None);
     assert_eq!(locked.severity, Severity::Fail);
-    assert_eq!(locked.message, "the memory store is locked");
+    assert_eq!(locked.message, "the Secret Service is locked");
     assert!(locked.fix.as_deref().unwrap().contains("unlock"));
     assert_eq!(
         only(&report, "credential_process", Some("dev")).severity,
@@ -418,7 +418,7 @@ fn a_locked_store_fails_and_the_files_are_still_checked() {
 fn a_store_that_did_not_open_is_a_finding() {
     let dir = tempfile::tempdir().unwrap();
     let error = Error::StoreUnavailable {
-        store: "Secret Service",
+        store: crate::store::kind::Flavor::SecretService,
         reason: "no bus".into(),
     };
     let report = examine(
