@@ -26,6 +26,7 @@ pub mod output;
 pub mod process_line;
 mod profile;
 mod profile_name;
+mod profile_setup;
 mod prompt;
 mod region_name;
 mod region_plan;

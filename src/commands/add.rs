@@ -44,12 +44,12 @@ pub fn add_profile(
     csv_advice: CsvAdvice,
 ) -> Result<()> {
     let profile = &args.profile;
-    let super::NewProfile {
+    let crate::profile_setup::NewProfile {
         mut config,
         credentials,
         line,
         previous,
-    } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
+    } = crate::profile_setup::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
     let region = crate::region_plan::plan(
         ctx,
         config.document(),
@@ -64,7 +64,7 @@ pub fn add_profile(
         output::trace(ctx.verbose, "skipping the STS check (--no-verify)");
         None
     } else {
-        Some(super::verify_key(
+        Some(crate::profile_setup::verify_key(
             ctx,
             aws,
             args.region.as_deref(),
@@ -73,7 +73,7 @@ pub fn add_profile(
         )?)
     };
     let created = match &owner {
-        Some(owner) => match super::key_created(
+        Some(owner) => match crate::profile_setup::key_created(
             ctx,
             aws,
             args.region.as_deref(),
@@ -83,7 +83,7 @@ pub fn add_profile(
         ) {
             Ok(created) => created,
             Err(e) => {
-                super::say_creation_unknown(&[profile.to_string()], &e.cause_line());
+                crate::profile_setup::say_creation_unknown(&[profile.to_string()], &e.cause_line());
                 None
             }
         },
@@ -96,13 +96,13 @@ pub fn add_profile(
         &format!("writing profile {profile} to the {}", store.display_name()),
     );
     config.set(profile, "credential_process", &line);
-    super::apply_session_flags(&mut config, profile, &args.session);
+    crate::profile_setup::apply_session_flags(&mut config, profile, &args.session);
     region.apply(&mut config, profile);
-    super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-        super::save_profile(&config, profile, Some(line.as_str()), region.written())
+    crate::profile_setup::store_then_configure(store, profile, &stored, previous.as_ref(), || {
+        crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
-    super::drop_session(store, profile);
-    super::warn_shared_key(store, profile, &stored.key.access_key_id);
+    crate::profile_setup::drop_session(store, profile);
+    crate::profile_setup::warn_shared_key(store, profile, &stored.key.access_key_id);
     output::trace(
         ctx.verbose,
         &format!("wrote credential_process to {}", config.path.display()),
@@ -174,8 +174,8 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::store_then_configure;
     use crate::profile_name::ProfileName;
+    use crate::profile_setup::store_then_configure;
     use crate::store::memory::MemoryStore;
     use std::path::Path;
 

@@ -30,12 +30,12 @@ pub fn run(
     args: BootstrapArgs,
 ) -> Result<()> {
     let profile = &args.profile;
-    let super::NewProfile {
+    let crate::profile_setup::NewProfile {
         mut config,
         credentials,
         line,
         previous,
-    } = super::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
+    } = crate::profile_setup::prepare_new_profile(ctx, store, store_choice, profile, args.force)?;
     if let Some(source) = &args.source_profile
         && config.document().profile_sections(source).next().is_none()
         && credentials
@@ -147,13 +147,24 @@ pub fn run(
     output::trace(ctx.verbose, &format!("created key {key_id} for {user}"));
     let mut stored = StoredKey::new(new.key, None, SystemTime::now()).created_in_iam(new.created);
     config.set(profile, "credential_process", &line);
-    super::apply_session_flags(&mut config, profile, &args.session);
+    crate::profile_setup::apply_session_flags(&mut config, profile, &args.session);
     region.apply(&mut config, profile);
-    let written = super::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
-        super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
-            super::crash_point(ctx, "bootstrap:after-store-write");
-            super::save_profile(&config, profile, Some(line.as_str()), region.written())
-        })
+    let written = crate::test_points::fail_point(ctx, "bootstrap:store-write").and_then(|()| {
+        crate::profile_setup::store_then_configure(
+            store,
+            profile,
+            &stored,
+            previous.as_ref(),
+            || {
+                crate::test_points::crash_point(ctx, "bootstrap:after-store-write");
+                crate::profile_setup::save_profile(
+                    &config,
+                    profile,
+                    Some(line.as_str()),
+                    region.written(),
+                )
+            },
+        )
     });
     if let Err(cause) = written {
         return Err(iam.roll_back(&user, &key_id, cause));

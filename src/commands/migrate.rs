@@ -171,7 +171,7 @@ pub fn run(
         [_] => undated_why.1,
         _ => format!("for {}: {}", undated_why.0, undated_why.1),
     };
-    super::say_creation_unknown(&undated, &why);
+    crate::profile_setup::say_creation_unknown(&undated, &why);
     if let Some(suggestion) = suggestion {
         output::say(&format!("Try: {suggestion}"));
     }
@@ -273,7 +273,7 @@ fn candidate(
         AccessKeyId::parse(id).map_err(|r| format!("its access key ID is malformed: {r}"))?;
     let secret_access_key =
         SecretAccessKey::parse(secret).map_err(|r| format!("its secret is malformed: {r}"))?;
-    if let Some(source) = super::OTHER_SOURCES
+    if let Some(source) = crate::profile_setup::OTHER_SOURCES
         .iter()
         .find(|k| config.get(name, k).is_some())
     {
@@ -403,7 +403,7 @@ fn migrate_one(
     let owner = if no_verify {
         None
     } else {
-        Some(super::verify_key(
+        Some(crate::profile_setup::verify_key(
             ctx,
             aws,
             args.region.as_deref(),
@@ -432,7 +432,7 @@ fn migrate_one(
         .unwrap_or_default();
     // The key's age is its age in IAM, however long it sat in the plaintext file.
     let (created, undated) = match &owner {
-        Some(owner) => match super::key_created(
+        Some(owner) => match crate::profile_setup::key_created(
             ctx,
             aws,
             args.region.as_deref(),
@@ -461,13 +461,13 @@ fn migrate_one(
             config.remove(profile.as_str(), key);
         }
     }
-    super::store_then_configure(store, profile, &stored, previous.as_ref(), || {
+    crate::profile_setup::store_then_configure(store, profile, &stored, previous.as_ref(), || {
         read_back_matches(store, profile, &stored)?;
-        super::crash_point(ctx, "migrate:after-store-write");
-        super::save_profile(&config, profile, Some(line.as_str()), region.written())
+        crate::test_points::crash_point(ctx, "migrate:after-store-write");
+        crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.written())
     })?;
-    super::drop_session(store, profile);
-    super::warn_shared_key(store, profile, &stored.key.access_key_id);
+    crate::profile_setup::drop_session(store, profile);
+    crate::profile_setup::warn_shared_key(store, profile, &stored.key.access_key_id);
     if let Some(old) = previous.as_ref().filter(|_| replacing) {
         // The replaced key leaves the store, not IAM: say so, as `remove` does.
         output::say(&format!(
@@ -477,7 +477,7 @@ fn migrate_one(
             crate::aws::iam::delete_key_command(&old.key.access_key_id, old.owner.as_ref())
         ));
     }
-    super::crash_point(ctx, "migrate:after-config-write");
+    crate::test_points::crash_point(ctx, "migrate:after-config-write");
 
     if candidate.in_credentials && !keep_plaintext {
         let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
@@ -487,7 +487,7 @@ fn migrate_one(
             credentials.remove(profile.as_str(), key);
         }
         credentials.save(|text| {
-            super::confirm_edit(
+            crate::profile_setup::confirm_edit(
                 &credentials.path,
                 FileKind::Credentials,
                 text,
@@ -596,7 +596,7 @@ fn discard_plaintext(
     let whose = if args.no_verify {
         String::new()
     } else {
-        let owner = super::verify_key(
+        let owner = crate::profile_setup::verify_key(
             ctx,
             aws,
             args.region.as_deref(),
@@ -617,7 +617,7 @@ fn discard_plaintext(
             config.remove(profile.as_str(), key);
         }
     }
-    super::save_profile(&config, profile, Some(line.as_str()), region.written())?;
+    crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.written())?;
     if candidate.in_credentials {
         let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
         still_holds(&credentials, profile, &candidate.key)?;
@@ -625,7 +625,7 @@ fn discard_plaintext(
             credentials.remove(profile.as_str(), key);
         }
         credentials.save(|text| {
-            super::confirm_edit(
+            crate::profile_setup::confirm_edit(
                 &credentials.path,
                 FileKind::Credentials,
                 text,

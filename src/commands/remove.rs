@@ -149,7 +149,7 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
             .document()
             .get(profile.as_str(), "credential_process")
             .map(str::to_string);
-        super::save_process_line(&config, profile, kept.as_deref())?;
+        crate::profile_setup::save_process_line(&config, profile, kept.as_deref())?;
         output::trace(
             ctx.verbose,
             &format!("removed awskeep's settings from {}", config.path.display()),
@@ -157,7 +157,7 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
     }
     if in_store {
         store.delete(profile)?;
-        super::drop_session(store, profile);
+        crate::profile_setup::drop_session(store, profile);
         output::trace(
             ctx.verbose,
             &format!("deleted the {} item", store.display_name()),

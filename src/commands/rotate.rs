@@ -155,8 +155,8 @@ fn with_rotation<T>(
     );
     output::trace(ctx.verbose, &target.describe());
     let checkpoint = |name: &str| {
-        super::crash_point(ctx, name);
-        super::fail_point(ctx, name)
+        crate::test_points::crash_point(ctx, name);
+        crate::test_points::fail_point(ctx, name)
     };
     let confirm =
         |question: &str| prompt::confirm(question, args.yes, "--yes", ctx.stdin_is_terminal);

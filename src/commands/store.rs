@@ -54,12 +54,12 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
             let target = open_kind(to, ctx, Opening::Now, &unlock_timeout)?;
             let target_in_use = choice::recorded(&dir)? == Some(to);
             let report = move_items(&source, &target, target_in_use)?;
-            super::pause_point(ctx, "store-move:after-copy");
-            super::crash_point(ctx, "store-move:after-copy");
+            crate::test_points::pause_point(ctx, "store-move:after-copy");
+            crate::test_points::crash_point(ctx, "store-move:after-copy");
             choice::record(&dir, to)?;
-            super::crash_point(ctx, "store-move:after-record");
+            crate::test_points::crash_point(ctx, "store-move:after-record");
             let repinned = repin_lines(ctx, from, to)?;
-            super::crash_point(ctx, "store-move:after-config");
+            crate::test_points::crash_point(ctx, "store-move:after-config");
             for profile in &report.profiles {
                 source.delete_session(profile)?;
                 source.delete(profile)?;
@@ -137,7 +137,7 @@ fn repin_lines(ctx: &Context, from: StoreKind, to: StoreKind) -> Result<Vec<Stri
     let path = config.path.clone();
     config.save(|text| {
         for (profile, line) in &changed {
-            super::confirm_edit(
+            crate::profile_setup::confirm_edit(
                 &path,
                 FileKind::Config,
                 text,

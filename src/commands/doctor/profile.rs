@@ -303,7 +303,7 @@ fn shadowing_finding(
             "to keep the stored key {stored}: `awskeep migrate {profile} --discard-plaintext` (deletes the plaintext lines); to keep {plaintext}: `awskeep migrate {profile} --replace-stored`"
         ));
     }
-    if let Err(error) = crate::commands::plaintext_keys(
+    if let Err(error) = crate::profile_setup::plaintext_keys(
         (&files.config_path, &files.config),
         (&files.credentials_path, &files.credentials),
         profile,
@@ -311,7 +311,7 @@ fn shadowing_finding(
         return Finding::from_error(Severity::Fail, check, &error);
     }
     if let Err(Error::ConflictingSource { key, path, .. }) =
-        crate::commands::other_sources(&files.config_path, &files.config, profile)
+        crate::profile_setup::other_sources(&files.config_path, &files.config, profile)
     {
         return Finding::new(
             Severity::Fail,
