@@ -303,6 +303,9 @@ pub enum Error {
         credentials: PathBuf,
     },
 
+    #[error("the environment variable {name} is invalid: {reason}")]
+    BadVariable { name: &'static str, reason: String },
+
     #[error("profile \"{profile}\" has an invalid {key}: {reason}")]
     BadSetting {
         profile: String,
@@ -331,6 +334,11 @@ pub enum Error {
         "the awskeep file store ({dir}) is locked and there is no terminal to ask for its passphrase"
     )]
     FileStoreLocked { dir: PathBuf },
+
+    #[error(
+        "the awskeep file store ({dir}) is unlocked{left}, but a new timeout takes its passphrase again, and there is no terminal to ask for it"
+    )]
+    UnlockAgainNeedsPassphrase { dir: PathBuf, left: String },
 
     #[error(
         "there is no awskeep file store in {dir} yet, and no terminal to choose its passphrase on"
@@ -488,6 +496,7 @@ impl Error {
             | Error::StoreChoiceUnknown { .. }
             | Error::StoreLocked { .. }
             | Error::FileStoreLocked { .. }
+            | Error::UnlockAgainNeedsPassphrase { .. }
             | Error::FileStoreNeedsPassphrase { .. }
             | Error::WrongPassphrase { .. }
             | Error::FileStoreDamaged { .. }
@@ -547,6 +556,7 @@ impl Error {
             | Error::Output(_)
             | Error::StoreHoldsOtherKey { .. }
             | Error::StoredKeyRefused { .. }
+            | Error::BadVariable { .. }
             | Error::MigrationIncomplete { .. }
             | Error::BadSetting { .. }
             | Error::LockTimeout { .. }

@@ -250,6 +250,7 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
             "new keys can take a while to work everywhere; try `aws sts get-caller-identity --profile {profile}{region_flag}` in a minute"
         ),
         Error::Aws { .. } => return None,
+        Error::BadVariable { name, .. } => format!("fix or unset the environment variable {name}"),
         Error::BadSetting { key, .. } if key.starts_with("AWSKEEP_") => format!("fix or unset the environment variable {key}"),
         Error::BadSetting { key, .. } => format!("fix {key} in the profile's section of ~/.aws/config"),
         Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
@@ -267,6 +268,7 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::MfaRejected { .. } => "use the current code of the device named by mfa_serial, then try again".into(),
         Error::DoctorFound { .. } => "do what each finding's fix says, then run `awskeep doctor` again".into(),
         Error::FileStoreLocked { .. } if this(C::Serve) => "run `awskeep unlock` in a terminal: serve reads the store's key from the kernel keyring at each request and serves again at the next one (where there is no kernel keyring, start serve with AWSKEEP_FILE_PASSPHRASE_COMMAND set)".into(),
+        Error::UnlockAgainNeedsPassphrase { .. } => "run `awskeep unlock --timeout DURATION` in a terminal, or give the passphrase to this command in AWSKEEP_FILE_PASSPHRASE; until then the store stays unlocked as it is".into(),
         Error::FileStoreLocked { .. } => "run `awskeep unlock` in a terminal (it keeps the store open for later commands), or set AWSKEEP_FILE_PASSPHRASE or AWSKEEP_FILE_PASSPHRASE_COMMAND for automation".into(),
         Error::FileStoreNeedsPassphrase { .. } => "run `awskeep unlock` in a terminal to create it, or set AWSKEEP_FILE_PASSPHRASE".into(),
         Error::WrongPassphrase { .. } => "nothing was changed; try again with the passphrase the store was created with".into(),
@@ -533,6 +535,14 @@ mod hint_tests {
             Error::MfaRejected { message: s("") },
             Error::MfaMalformed { attempts: 3 },
             Error::FileStoreLocked { dir: path() },
+            Error::BadVariable {
+                name: "AWSKEEP_UNLOCK_TIMEOUT",
+                reason: s("x"),
+            },
+            Error::UnlockAgainNeedsPassphrase {
+                dir: path(),
+                left: s(" for 1h"),
+            },
             Error::FileStoreNeedsPassphrase { dir: path() },
             Error::WrongPassphrase { path: path() },
             Error::FileStoreDamaged {

@@ -190,7 +190,8 @@ impl UnlockTimeout {
     /// `text` as humantime reads it (`90s`, `8h`, `1day 2h`); a fraction of a second counts as a
     /// whole one, so a timeout is never shorter than asked.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+        let duration = humantime::parse_duration(text.trim())
+            .map_err(|_| format!("{text:?} is not a duration (e.g. 90m, 8h)"))?;
         let seconds = duration
             .as_secs()
             .saturating_add(u64::from(duration.subsec_nanos() > 0));
@@ -224,10 +225,13 @@ pub fn unlock_timeout(from_env: Option<&str>, config: &Document) -> Result<Unloc
         (None, Some(text)) => (text, "awskeep_unlock_timeout"),
         (None, None) => return Ok(UnlockTimeout::DEFAULT),
     };
-    UnlockTimeout::parse(text).map_err(|reason| Error::BadSetting {
-        profile: "default".into(),
-        key,
-        reason,
+    UnlockTimeout::parse(text).map_err(|reason| match from_env {
+        Some(_) => Error::BadVariable { name: key, reason },
+        None => Error::BadSetting {
+            profile: "default".into(),
+            key,
+            reason,
+        },
     })
 }
 
@@ -360,7 +364,13 @@ mod tests {
         ] {
             let err = unlock_timeout(from_env, &config(text)).unwrap_err();
             assert!(
-                matches!(err, Error::BadSetting { key: k, .. } if k == key),
+                matches!(&err, Error::BadSetting { key: k, .. } | Error::BadVariable { name: k, .. } if *k == key),
+                "{err:?}"
+            );
+            // The variable is named as a variable, not as a setting of some profile.
+            assert_eq!(
+                matches!(err, Error::BadVariable { .. }),
+                from_env.is_some(),
                 "{err:?}"
             );
         }

@@ -381,6 +381,18 @@ fn unlock_on_an_unlocked_store_says_for_how_long_and_succeeds() {
         "{}",
         again.stderr
     );
+    // A new timeout takes the passphrase again: without a terminal, the error says the store is
+    // unlocked (it is, and stays so), not that it is locked.
+    let renew = run(&env, &["unlock", "--timeout", "90m"], "");
+    renew.assert_fails(4, "is unlocked for about 1");
+    assert!(
+        renew.stderr.contains(
+            "but a new timeout takes its passphrase again, and there is no terminal to ask for it"
+        ) && !renew.stderr.contains("is locked"),
+        "{}",
+        renew.stderr
+    );
+    run(&env, &["list"], "").assert_ok();
     run(&env, &["lock"], "").assert_ok();
     run(&env, &["unlock"], "").assert_fails(4, "is locked and there is no terminal");
 }
@@ -1120,5 +1132,19 @@ as_owner "$awskeep" lock
         after(out, "OWNER SERVED ").contains("AKIAIOSFODNN7EXAMPLE"),
         "{out}\n{}",
         run.stderr
+    );
+}
+
+/// A bad AWSKEEP_UNLOCK_TIMEOUT is named as the variable it is, with what a duration looks like.
+#[test]
+fn a_bad_unlock_timeout_variable_is_named_as_a_variable() {
+    let env = TestEnv::without_keyring();
+    let mut command = env.awskeep();
+    command.arg("unlock").env("AWSKEEP_UNLOCK_TIMEOUT", "bogus");
+    let run = run_with_stdin(command, "");
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "awskeep: the environment variable AWSKEEP_UNLOCK_TIMEOUT is invalid: \"bogus\" is not a duration (e.g. 90m, 8h). Hint: fix or unset the environment variable AWSKEEP_UNLOCK_TIMEOUT.\n"
     );
 }

@@ -136,17 +136,26 @@ impl FileStore {
             let dir = self.dir.clone();
             return Ok(Unlock::AlreadyUnlocked { dir, left });
         }
+        // Unlocked already, and asked for a new timeout: that takes the passphrase again, and
+        // without a terminal the error must not say the store is locked.
+        let unlocked_now = self.unlocked_for()?;
         let timeout = timeout.unwrap_or(self.timeout);
         let _lock = self.lock()?;
         let master_path = self.path(MASTER_FILE);
         let (identity, master) = match read_private(&master_path)? {
             Some(bytes) => {
                 let passphrase =
-                    self.sources
-                        .existing(&self.dir)?
-                        .ok_or_else(|| Error::FileStoreLocked {
-                            dir: self.dir.clone(),
-                        })?;
+                    self.sources.existing(&self.dir)?.ok_or_else(|| {
+                        match unlocked_now.clone() {
+                            Some(left) => Error::UnlockAgainNeedsPassphrase {
+                                dir: self.dir.clone(),
+                                left: left.map(|l| format!(" for {l}")).unwrap_or_default(),
+                            },
+                            None => Error::FileStoreLocked {
+                                dir: self.dir.clone(),
+                            },
+                        }
+                    })?;
                 let identity = unlock::open_master(&master_path, &bytes, &passphrase)?;
                 (identity, bytes)
             }
