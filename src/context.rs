@@ -43,11 +43,15 @@ pub struct Context {
     pub key_lease: std::time::Duration,
     /// The store this invocation opened, once `lib::run` opened it: a background finisher of a
     /// rotation (`rotation::background`) is told to open the same one.
-    pub opened_store: Option<crate::store::kind::StoreKind>,
+    pub opened_store: std::cell::Cell<Option<crate::store::kind::StoreKind>>,
     /// The name of every variable in the environment, for `exec` to remove whole families from
     /// its child's (`AWS_BEARER_TOKEN_*`).
     pub env_names: Vec<std::ffi::OsString>,
     /// The resource limits the caller gave awskeep, before `hygiene` lowered its own.
+    #[cfg_attr(
+        not(unix),
+        allow(dead_code, reason = "only Unix restores limits for exec's child")
+    )]
     pub caller_limits: crate::hygiene::CallerLimits,
     /// How long the passphrase command, the MFA process and a desktop prompt may take; in debug
     /// builds only, `AWSKEEP_TEST_HELPER_DEADLINE` shortens them for tests.
@@ -100,7 +104,7 @@ impl Context {
             test_pause_at: None,
             store_env: Default::default(),
             key_lease: crate::lease::KEY_LEASE,
-            opened_store: None,
+            opened_store: std::cell::Cell::new(None),
             env_names: Vec::new(),
             caller_limits: Default::default(),
             helper_deadlines: Default::default(),
@@ -124,6 +128,13 @@ pub struct StoreEnv {
     /// `AWSKEEP_TEST_SCRYPT_LOG_N`, debug builds only: a fast scrypt for new stores in tests.
     pub test_scrypt_log_n: Option<u8>,
     /// `DBUS_SESSION_BUS_ADDRESS`: which Secret Service the credential cache's entries belong to.
+    #[cfg_attr(
+        not(target_os = "linux"),
+        allow(
+            dead_code,
+            reason = "the credential cache fronts the Secret Service, Linux only"
+        )
+    )]
     pub session_bus: Option<String>,
 }
 
@@ -183,7 +194,7 @@ impl Context {
                     .filter(|_| cfg!(debug_assertions))
                     .as_deref(),
             ),
-            opened_store: None,
+            opened_store: std::cell::Cell::new(None),
             env_names: std::env::vars_os().map(|(name, _)| name).collect(),
             caller_limits,
             helper_deadlines: crate::helper::Deadlines::from_debug_override(

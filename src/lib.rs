@@ -44,80 +44,118 @@ use error::Result;
 
 /// Runs one parsed command line; `caller_limits` are the limits `hygiene` lowered at start.
 pub fn run(cli: Cli, caller_limits: hygiene::CallerLimits) -> Result<()> {
-    // These print what clap generates: no environment, store or AWS is needed (or opened).
+    // These print what clap generates: they need nothing of the environment (a package build may
+    // make the man pages without a HOME), so they run before it is read.
     match cli.command {
-        Command::Completions(args) => return commands::completions::run(args),
-        Command::Man(args) => return commands::man::run(args),
-        _ => {}
-    }
-    let mut ctx = Context::from_env(cli.verbose, caller_limits)?;
-    // A rotation's detached finisher waits before it opens any store (it opens it itself).
-    let cli = match cli.command {
-        Command::Rotate(args) if args.finish_retirement_after.is_some() => {
-            return commands::rotate::finish_in_background(&ctx, cli.store, args);
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
+        command => {
+            let ctx = Context::from_env(cli.verbose, caller_limits)?;
+            dispatch(&ctx, &Stores::Machine, &aws::SdkAws, cli.store, command)
         }
-        command => Cli { command, ..cli },
-    };
-    // doctor reports a store it cannot open as one of its findings, so it opens the store itself.
-    if let Command::Doctor(args) = &cli.command {
-        return commands::doctor::run_opening(&ctx, cli.store, &aws::SdkAws, args);
     }
-    if let Command::Store(args) = cli.command {
-        // Opens the stores it moves between itself.
-        return commands::store::run(&ctx, cli.store, args);
-    }
-    // lock opens no store: it forgets what awskeep keeps open, whichever store is in use.
-    if let Command::Lock = cli.command {
-        return commands::unlock::lock(&ctx, cli.store);
-    }
-    let asked = cli.store;
-    // credential-process may be answered by the credential cache: its store opens when used.
-    let opening = match cli.command {
-        Command::CredentialProcess(_) => store::open::Opening::WhenUsed,
-        _ => store::open::Opening::Now,
-    };
-    let unlock_timeout = || commands::unlock::unlock_timeout(&ctx);
-    let opened = store::open::open(asked, &ctx, opening, &unlock_timeout)?;
-    ctx.opened_store = Some(opened.kind);
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "using the {} ({})",
-            opened.store.display_name(),
-            opened.reason.describe()
-        ),
-    );
-    run_with(&ctx, &opened.store, &aws::SdkAws, cli)
 }
 
-/// Runs a command against the given context, store and AWS: what `run` does once they are open,
-/// and what unit tests call with a test store and a fake AWS.
-pub fn run_with(
+/// Where the store of a command that runs over one comes from: the machine's, opened as that
+/// command needs it (`run`), or one a unit test hands in.
+pub(crate) enum Stores<'a> {
+    Machine,
+    #[cfg_attr(not(test), allow(dead_code, reason = "unit tests hand in their store"))]
+    Given(&'a store::facade::CredentialStore),
+}
+
+/// A store a command runs over: opened for it (and, while it lives, keeping `store move` out), or
+/// the one a test gave.
+enum StoreFor<'a> {
+    Opened(Box<store::open::Opened>),
+    Given(&'a store::facade::CredentialStore),
+}
+
+impl std::ops::Deref for StoreFor<'_> {
+    type Target = store::facade::CredentialStore;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            StoreFor::Opened(opened) => &opened.store,
+            StoreFor::Given(store) => store,
+        }
+    }
+}
+
+impl Stores<'_> {
+    fn open(
+        &self,
+        ctx: &Context,
+        asked: Option<store::kind::StoreKind>,
+        opening: store::open::Opening,
+    ) -> Result<StoreFor<'_>> {
+        let Stores::Given(store) = self else {
+            let unlock_timeout = || commands::unlock::unlock_timeout(ctx);
+            let opened = store::open::open(asked, ctx, opening, &unlock_timeout)?;
+            ctx.opened_store.set(Some(opened.kind));
+            output::trace(
+                ctx.verbose,
+                &format!(
+                    "using the {} ({})",
+                    opened.store.display_name(),
+                    opened.reason.describe()
+                ),
+            );
+            return Ok(StoreFor::Opened(Box::new(opened)));
+        };
+        Ok(StoreFor::Given(store))
+    }
+}
+
+/// The one dispatch of every command that runs with an environment: each arm opens what its
+/// command needs (the machine's store for most; for credential-process only when its cache misses;
+/// doctor, store, lock and a rotation's detached finisher open theirs themselves) and runs it.
+fn dispatch(
+    ctx: &Context,
+    stores: &Stores<'_>,
+    aws: &dyn aws::Aws,
+    asked: Option<store::kind::StoreKind>,
+    command: Command,
+) -> Result<()> {
+    use store::open::Opening::{Now, WhenUsed};
+    let store = |opening| stores.open(ctx, asked, opening);
+    match command {
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
+        // Waits before it opens any store (it opens it itself).
+        Command::Rotate(args) if args.finish_retirement_after.is_some() => {
+            commands::rotate::finish_in_background(ctx, asked, args)
+        }
+        // A store that cannot be opened is one of its findings, not the end of the report.
+        Command::Doctor(args) => commands::doctor::run_opening(ctx, asked, aws, &args),
+        // Opens the stores it moves between itself.
+        Command::Store(args) => commands::store::run(ctx, asked, args),
+        // Opens no store: it forgets what awskeep keeps open, whichever store is in use.
+        Command::Lock => commands::unlock::lock(ctx, asked),
+        Command::CredentialProcess(args) => {
+            commands::credential_process::run(ctx, &*store(WhenUsed)?, aws, args)
+        }
+        Command::Add(args) => commands::add::run(ctx, &*store(Now)?, aws, asked, args),
+        Command::List(args) => commands::list::run(ctx, &*store(Now)?, args),
+        Command::Remove(args) => commands::remove::run(ctx, &*store(Now)?, aws, args),
+        Command::Bootstrap(args) => commands::bootstrap::run(ctx, &*store(Now)?, aws, asked, args),
+        Command::Rotate(args) => commands::rotate::run(ctx, &*store(Now)?, aws, args),
+        Command::Migrate(args) => commands::migrate::run(ctx, &*store(Now)?, aws, asked, args),
+        Command::Session(args) => commands::session::run(ctx, &*store(Now)?, aws, args),
+        Command::Exec(args) => commands::exec::run(ctx, &*store(Now)?, aws, args),
+        Command::Export(args) => commands::export::run(ctx, &*store(Now)?, aws, args),
+        Command::Serve(args) => commands::serve::run(ctx, &*store(Now)?, aws, args),
+        Command::Import(args) => commands::import::run(ctx, &*store(Now)?, aws, asked, args),
+        Command::Unlock(args) => commands::unlock::unlock(&*store(Now)?, args),
+    }
+}
+
+/// `dispatch` over a store a unit test hands in, with its AWS.
+#[cfg(test)]
+pub(crate) fn run_with(
     ctx: &Context,
     store: &store::facade::CredentialStore,
     aws: &dyn aws::Aws,
     cli: Cli,
 ) -> Result<()> {
-    match cli.command {
-        Command::Add(args) => commands::add::run(ctx, store, aws, cli.store, args),
-        Command::CredentialProcess(args) => {
-            commands::credential_process::run(ctx, store, aws, args)
-        }
-        Command::List(args) => commands::list::run(ctx, store, args),
-        Command::Remove(args) => commands::remove::run(ctx, store, aws, args),
-        Command::Bootstrap(args) => commands::bootstrap::run(ctx, store, aws, cli.store, args),
-        Command::Rotate(args) => commands::rotate::run(ctx, store, aws, args),
-        Command::Migrate(args) => commands::migrate::run(ctx, store, aws, cli.store, args),
-        Command::Session(args) => commands::session::run(ctx, store, aws, args),
-        Command::Exec(args) => commands::exec::run(ctx, store, aws, args),
-        Command::Export(args) => commands::export::run(ctx, store, aws, args),
-        Command::Serve(args) => commands::serve::run(ctx, store, aws, args),
-        Command::Import(args) => commands::import::run(ctx, store, aws, cli.store, args),
-        Command::Doctor(args) => commands::doctor::run(ctx, store, aws, args),
-        Command::Unlock(args) => commands::unlock::unlock(store, args),
-        Command::Lock => commands::unlock::lock(ctx, cli.store),
-        Command::Store(args) => commands::store::run(ctx, cli.store, args),
-        Command::Completions(args) => commands::completions::run(args),
-        Command::Man(args) => commands::man::run(args),
-    }
+    dispatch(ctx, &Stores::Given(store), aws, cli.store, cli.command)
 }

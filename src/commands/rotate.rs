@@ -305,7 +305,7 @@ pub fn finish_in_background(
         }
         let unlock_timeout = || super::unlock::unlock_timeout(&ctx);
         let opened = crate::store::open::open(asked, &ctx, Opening::Now, &unlock_timeout)?;
-        ctx.opened_store = Some(opened.kind);
+        ctx.opened_store.set(Some(opened.kind));
         let never = AtomicBool::new(false);
         let finish = with_rotation(
             &ctx,

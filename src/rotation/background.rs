@@ -86,7 +86,7 @@ pub fn spawn(ctx: &Context, profile: &ProfileName, after: SystemTime) -> std::io
         .arg(profile.as_str())
         .arg(FLAG)
         .arg(at.to_string());
-    if let Some(kind) = ctx.opened_store {
+    if let Some(kind) = ctx.opened_store.get() {
         command.arg("--store").arg(kind.arg_name());
     }
     // The file store's passphrase (or its command) was given to this command, not to a process

@@ -149,6 +149,13 @@ impl std::fmt::Debug for CredCache {
 }
 
 impl CredCache {
+    #[cfg_attr(
+        not(target_os = "linux"),
+        allow(
+            dead_code,
+            reason = "the credential cache fronts the Secret Service, Linux only"
+        )
+    )]
     pub fn new(
         ring: Box<dyn KeyCache>,
         check: Box<dyn StoreCheck>,

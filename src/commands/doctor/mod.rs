@@ -33,14 +33,7 @@ use profile::Files;
 const SSO_PROFILES: usize = 3;
 const SSO_ACCOUNTS: usize = 2;
 
-pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: DoctorArgs) -> Result<()> {
-    finish(
-        examine(ctx, Ok(store), aws, &args, SystemTime::now()),
-        &args,
-    )
-}
-
-/// `run` for `lib::run`: opens the store itself, so a store that cannot be opened (no D-Bus
+/// doctor: opens the store itself, so a store that cannot be opened (no D-Bus
 /// session, an unknown `--store`) is a finding, not the end of the report.
 pub fn run_opening(
     ctx: &Context,
