@@ -3,7 +3,6 @@
 //! Kept apart from `crate::error`, which is below everything, because a hint must know the command
 //! line: this module sits above `cli`.
 
-use crate::aws::iam::delete_key_line;
 use crate::cli::CommandKind;
 use crate::error::Error;
 use crate::store::kind::{Flavor, IndexUnreadable};
@@ -304,6 +303,16 @@ pub fn cause_and_hint(error: &Error, command: Option<CommandKind>) -> String {
         Some(hint) => format!("{cause}. Hint: {hint}."),
         None => format!("{cause}."),
     }
+}
+
+/// The AWS CLI line that deletes key `id` (or a placeholder) of `user`, when known: the one
+/// builder of it, for every message and hint that names it (`aws::iam`'s messages too).
+pub fn delete_key_line(id: &str, user: Option<&str>) -> String {
+    let mut line = format!("aws iam delete-access-key --access-key-id {id}");
+    if let Some(user) = user {
+        line.push_str(&format!(" --user-name {user}"));
+    }
+    line
 }
 
 /// Every hint is true for the command that raised it: each variant (all of them: a new variant

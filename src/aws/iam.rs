@@ -75,7 +75,7 @@ pub trait Iam {
             Err(e) => format!(
                 "and deleting the new key failed too ({}): delete it with `{}`",
                 e.cause_line(),
-                delete_key_line(id.as_str(), Some(user))
+                crate::hint::delete_key_line(id.as_str(), Some(user))
             ),
         };
         Error::NewKeyRolledBack {
@@ -91,17 +91,7 @@ pub fn delete_key_command(id: &AccessKeyId, owner: Option<&KeyOwner>) -> String 
         CallerKind::User(name) => Some(name),
         _ => None,
     });
-    delete_key_line(id.as_str(), user.as_deref())
-}
-
-/// The AWS CLI line that deletes key `id` (or a placeholder) of `user`, when known: the one
-/// builder of it, for every message and hint that names it (`crate::hint` too).
-pub fn delete_key_line(id: &str, user: Option<&str>) -> String {
-    let mut line = format!("aws iam delete-access-key --access-key-id {id}");
-    if let Some(user) = user {
-        line.push_str(&format!(" --user-name {user}"));
-    }
-    line
+    crate::hint::delete_key_line(id.as_str(), user.as_deref())
 }
 
 /// `arn:aws:iam::123:user/path/name` -> User(name); `...:root` -> Root; roles and federated users
