@@ -1,4 +1,4 @@
-//! STS sessions: the per-profile settings, the cached session (kept in the same store as the key,
+//! STS sessions: the cached session (kept in the same store as the key,
 //! as a separate item), and the single-flight lock that makes N processes with a cold cache cause one
 //! GetSessionToken and one MFA prompt.
 //!
