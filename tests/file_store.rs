@@ -554,8 +554,17 @@ fn store_move_is_crash_safe_both_ways() {
     assert!(env.secret_tool_lookup("dev").is_some());
     assert_eq!(served_id(&env, "dev"), "AKIAIOSFODNN7EXAMPLE");
 
-    // A plain re-run finishes it (and, unlocked once, the file store serves plain calls).
-    run_with_passphrase(&env, &["store", "move", "--to", "file"], "").assert_ok();
+    // A plain re-run finishes it, and says the store it moved to is locked for other commands (the
+    // passphrase variable opened it for the move alone); unlocked once, it serves plain calls.
+    let moved = run_with_passphrase(&env, &["store", "move", "--to", "file"], "");
+    moved.assert_ok();
+    assert!(
+        moved.stderr.contains(
+            "The file store is locked for other commands: run `awskeep unlock` so AWS clients can read it."
+        ),
+        "{}",
+        moved.stderr
+    );
     run_with_passphrase(&env, &["unlock"], "").assert_ok();
     assert_eq!(recorded_choice(&env).as_deref(), Some("file"));
     assert!(env.secret_tool_lookup("dev").is_none());

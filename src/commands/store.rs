@@ -87,6 +87,16 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
                 target.display_name(),
                 target.display_name()
             ));
+            // A passphrase given to this command opened the file store for it alone: say that
+            // AWS clients (other processes) find it locked until `awskeep unlock`.
+            if let crate::store::facade::Openness::File {
+                unlocked_for: None, ..
+            } = target.openness()
+            {
+                output::say(
+                    "The file store is locked for other commands: run `awskeep unlock` so AWS clients can read it.",
+                );
+            }
             Ok(())
         }
     }
