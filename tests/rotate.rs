@@ -804,6 +804,33 @@ fn a_waiting_finisher_exits_when_its_login_is_gone() {
     assert!(moto.key_ids(&user.user).contains(&user.id), "deleted early");
 }
 
+/// A finisher that starts only after its login ended (its lock folder already gone, as a loaded
+/// machine may start it late) exits at once, and does not make the folder again to wait in it.
+#[test]
+fn a_finisher_started_after_its_login_ended_exits_at_once() {
+    let env = TestEnv::new();
+    let lock_dir = env.path("run/awskeep");
+    let _ = std::fs::remove_dir_all(&lock_dir);
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let mut command = env.awskeep();
+    command
+        .args(["rotate", "--profile", "dev", "--finish-retirement-after"])
+        .arg(in_an_hour.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let run = wait_for(command.spawn().unwrap(), Duration::from_secs(30));
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        !lock_dir.exists(),
+        "the finisher made its lock folder again"
+    );
+}
+
 /// The finisher keeps none of the descriptors its caller had beyond stdin, stdout and stderr: a
 /// pipe handed to `rotate` on fd 5 (or fd 12) reaches its end when rotate exits, not an hour later
 /// when the finisher does.

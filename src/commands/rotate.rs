@@ -288,6 +288,11 @@ pub fn finish_in_background(
         return Ok(());
     };
     let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    // rotate made the lock folder before starting this process: gone now, the login that ran it
+    // is over. Taking the finisher lock would make the folder again and wait an hour in it.
+    if !lock_dir.is_dir() {
+        return Ok(());
+    }
     // Another finisher waits for this profile already.
     let Some(_only_finisher) = crate::rotation::background::finisher_lock(lock_dir, &profile)
     else {
