@@ -381,25 +381,7 @@ fn migrate_one(
 ) -> Result<Migrated> {
     let (no_verify, keep_plaintext) = (args.no_verify, args.keep_plaintext);
     let profile = &candidate.profile;
-    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    // The plan showed a key; a file changed since (another key, a rotated secret) is not touched.
-    if candidate.in_config {
-        still_holds(&config, profile, &candidate.key)?;
-    }
-    if candidate.in_credentials {
-        still_holds(&credentials, profile, &candidate.key)?;
-    }
-    // A region the plaintext section already has stays where it is (the key lines go, it does not).
-    let region = crate::region_plan::plan(
-        ctx,
-        config.document(),
-        credentials.document(),
-        profile,
-        args.region.as_deref(),
-        None,
-    );
-    drop(credentials);
+    let (mut config, region) = reload(ctx, &candidate, args)?;
     let owner = if no_verify {
         None
     } else {
@@ -480,22 +462,8 @@ fn migrate_one(
     crate::test_points::crash_point(ctx, "migrate:after-config-write");
 
     if candidate.in_credentials && !keep_plaintext {
-        let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
         // Only lines holding exactly the key that was stored and read back go.
-        still_holds(&credentials, profile, &stored.key)?;
-        for key in KEY_LINES {
-            credentials.remove(profile.as_str(), key);
-        }
-        credentials.save(|text| {
-            crate::profile_setup::confirm_edit(
-                &credentials.path,
-                FileKind::Credentials,
-                text,
-                profile,
-                "aws_secret_access_key",
-                None,
-            )
-        })?;
+        delete_plaintext_lines(ctx, profile, &stored.key)?;
     }
     Ok(Migrated {
         whose,
@@ -531,21 +499,16 @@ fn ask_discard(ctx: &Context, store: &CredentialStore, candidate: &Candidate) ->
     if !ctx.stdin_is_terminal {
         return Err(refused());
     }
+    let stored = candidate
+        .stored_other
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let question = format!(
-        "Profile {}: the {} holds key {}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {} and delete the plaintext lines? (No changes nothing; `--replace-stored` keeps the plaintext key instead.)",
+        "Profile {}: the {} holds key {stored}, the plaintext lines key {} (which the AWS CLI and SDKs use now). Keep {stored} and delete the plaintext lines? (No changes nothing; `--replace-stored` keeps the plaintext key instead.)",
         candidate.profile,
         store.display_name(),
-        candidate
-            .stored_other
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
         candidate.key.access_key_id,
-        candidate
-            .stored_other
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
     );
     prompt::confirm(&question, false, "--discard-plaintext", true).map_err(|_| refused())
 }
@@ -562,23 +525,7 @@ fn discard_plaintext(
     args: &MigrateArgs,
 ) -> Result<Migrated> {
     let profile = &candidate.profile;
-    let mut config = config_file::load(&ctx.config_file, FileKind::Config)?;
-    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    if candidate.in_config {
-        still_holds(&config, profile, &candidate.key)?;
-    }
-    if candidate.in_credentials {
-        still_holds(&credentials, profile, &candidate.key)?;
-    }
-    let region = crate::region_plan::plan(
-        ctx,
-        config.document(),
-        credentials.document(),
-        profile,
-        args.region.as_deref(),
-        None,
-    );
-    drop(credentials);
+    let (mut config, region) = reload(ctx, &candidate, args)?;
     let Some(stored) = store.get(profile)? else {
         return Err(Error::NoStoredKey {
             profile: profile.to_string(),
@@ -619,21 +566,7 @@ fn discard_plaintext(
     }
     crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.written())?;
     if candidate.in_credentials {
-        let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-        still_holds(&credentials, profile, &candidate.key)?;
-        for key in KEY_LINES {
-            credentials.remove(profile.as_str(), key);
-        }
-        credentials.save(|text| {
-            crate::profile_setup::confirm_edit(
-                &credentials.path,
-                FileKind::Credentials,
-                text,
-                profile,
-                "aws_secret_access_key",
-                None,
-            )
-        })?;
+        delete_plaintext_lines(ctx, profile, &candidate.key)?;
     }
     Ok(Migrated {
         whose: format!(
@@ -642,6 +575,53 @@ fn discard_plaintext(
         ),
         undated: None,
         region,
+    })
+}
+
+/// The config, loaded again for the edit, and the region plan, once the files are seen to hold the
+/// key the plan showed: a file changed since (another key, a rotated secret) is not touched. A region
+/// the plaintext section already has stays where it is (the key lines go, it does not).
+fn reload(
+    ctx: &Context,
+    candidate: &Candidate,
+    args: &MigrateArgs,
+) -> Result<(config_file::LoadedFile, RegionPlan)> {
+    let profile = &candidate.profile;
+    let config = config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    if candidate.in_config {
+        still_holds(&config, profile, &candidate.key)?;
+    }
+    if candidate.in_credentials {
+        still_holds(&credentials, profile, &candidate.key)?;
+    }
+    let region = crate::region_plan::plan(
+        ctx,
+        config.document(),
+        credentials.document(),
+        profile,
+        args.region.as_deref(),
+        None,
+    );
+    Ok((config, region))
+}
+
+/// Deletes `profile`'s key lines from the credentials file, only while they hold exactly `key`.
+fn delete_plaintext_lines(ctx: &Context, profile: &ProfileName, key: &KeyPair) -> Result<()> {
+    let mut credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    still_holds(&credentials, profile, key)?;
+    for line in KEY_LINES {
+        credentials.remove(profile.as_str(), line);
+    }
+    credentials.save(|text| {
+        crate::profile_setup::confirm_edit(
+            &credentials.path,
+            FileKind::Credentials,
+            text,
+            profile,
+            "aws_secret_access_key",
+            None,
+        )
     })
 }
 
