@@ -41,6 +41,11 @@ pub enum Command {
     /// Store a profile's access key in the keychain and point ~/.aws/config at awskeep
     #[command(after_help = ADD_HELP)]
     Add(AddArgs),
+    /// Make a role profile: awskeep assumes the role with another awskeep profile's credentials
+    #[command(
+        after_help = "Examples:\n  awskeep add-role prod --role-arn arn:aws:iam::123456789012:role/admin --source-profile dev\n  awskeep add-role audit --role-arn arn:aws:iam::210987654321:role/audit --source-profile prod --external-id partner-7\nThe source's MFA device (its mfa_serial) is asked once, for its session; every role it assumes uses that session.\nAWS_PROFILE=prod aws ..., terraform, boto3: every client gets the role's credentials from awskeep."
+    )]
+    AddRole(AddRoleArgs),
     /// Print a profile's credentials as credential_process JSON (run by the AWS CLI and SDKs)
     #[command(
         after_help = "Examples:\n  awskeep credential-process --profile dev     what ~/.aws/config runs (credential_process = ...)\n  AWS_PROFILE=dev awskeep credential-process   the same profile, from AWS_PROFILE"
@@ -398,6 +403,7 @@ impl clap::Args for ProfileName {
 #[cfg_attr(test, derive(strum::EnumIter))]
 pub enum CommandKind {
     Add,
+    AddRole,
     CredentialProcess,
     List,
     Remove,
@@ -424,6 +430,7 @@ impl CommandKind {
     pub fn path(self) -> &'static [&'static str] {
         match self {
             CommandKind::Add => &["add"],
+            CommandKind::AddRole => &["add-role"],
             CommandKind::CredentialProcess => &["credential-process"],
             CommandKind::List => &["list"],
             CommandKind::Remove => &["remove"],
@@ -506,6 +513,7 @@ impl Command {
     pub fn kind(&self) -> CommandKind {
         match self {
             Command::Add(_) => CommandKind::Add,
+            Command::AddRole(_) => CommandKind::AddRole,
             Command::CredentialProcess(_) => CommandKind::CredentialProcess,
             Command::List(_) => CommandKind::List,
             Command::Remove(_) => CommandKind::Remove,
@@ -767,6 +775,54 @@ pub struct AddArgs {
 
     #[command(flatten)]
     pub session: SessionFlags,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
+pub struct AddRoleArgs {
+    #[command(flatten)]
+    pub profile: ProfileName,
+
+    /// The role to assume (arn:aws:iam::ACCOUNT:role/NAME)
+    #[arg(long, value_name = "ARN", value_parser = crate::settings::parse_role_arn)]
+    pub role_arn: String,
+
+    /// The awskeep profile whose credentials assume the role (one with a stored key, or another
+    /// role profile: a chain)
+    #[arg(long, value_name = "PROFILE", value_parser = crate::profile_name::parse_arg)]
+    pub source_profile: ProfileName,
+
+    /// The external ID the role's trust policy asks for
+    #[arg(long, value_name = "ID", value_parser = crate::settings::parse_external_id)]
+    pub external_id: Option<String>,
+
+    /// The role session's name (default: awskeep- and the source's IAM user name)
+    #[arg(long, value_name = "NAME", value_parser = crate::settings::parse_role_session_name)]
+    pub role_session_name: Option<String>,
+
+    /// How long each role session lasts (1h to 12h; default 1h; a role assumed by a role gets at
+    /// most 1h)
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::parse_role_duration)]
+    pub duration: Option<std::time::Duration>,
+
+    /// The source identity to set on the role session
+    #[arg(long, value_name = "ID", value_parser = crate::settings::parse_role_session_name)]
+    pub source_identity: Option<String>,
+
+    /// The profile's region (written into its section; also where STS is asked)
+    #[arg(long, value_parser = crate::region_name::parse_region)]
+    pub region: Option<String>,
+
+    /// Write the profile without assuming the role once first
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Replace an existing role profile without asking
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
 }
 
 #[derive(Debug, Args)]

@@ -21,12 +21,14 @@ use std::time::{Duration, SystemTime};
 
 use secrecy::ExposeSecret;
 
+use crate::aws::{RoleRequest, Signer};
 use crate::config_file;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile::{Document, FileKind};
 use crate::profile_name::ProfileName;
+use crate::role_chain::RoleChain;
 use crate::secret::{KeyOwner, StoredKey};
 use crate::session::{RefreshLock, Session};
 use crate::settings::{CacheSetting, ProfileSettings, SessionSettings};
@@ -42,6 +44,8 @@ pub enum Credentials {
         session: Session,
         owner: Option<KeyOwner>,
     },
+    /// A role profile's role session (AssumeRole), and the role (its account, its ARN).
+    Role { session: Session, role: KeyOwner },
 }
 
 /// A profile's credentials and its `region` setting (for `exec` and `export`).
@@ -85,13 +89,24 @@ pub fn process_json(
     }
     // An entry made under other settings (sessions turned on, another MFA device, another bound)
     // is not this profile's answer any more.
-    let fingerprint = cred_cache::fingerprint(&[
-        &format!("{caching:?}"),
-        &format!("{:?}", settings.enabled),
-        &settings.duration.as_secs().to_string(),
-        settings.mfa_serial.as_deref().unwrap_or(""),
-        &ctx.key_lease.as_secs().to_string(),
-    ]);
+    let chain = match &read.role {
+        Some(_) => Some(RoleChain::read(&config, profile, read.clone())?),
+        None => None,
+    };
+    let role_parts = chain
+        .as_ref()
+        .map(|chain| chain.parts(0))
+        .unwrap_or_default();
+    let mut parts = vec![
+        format!("{caching:?}"),
+        format!("{:?}", settings.enabled),
+        settings.duration.as_secs().to_string(),
+        settings.mfa_serial.clone().unwrap_or_default(),
+        ctx.key_lease.as_secs().to_string(),
+    ];
+    parts.extend(role_parts);
+    let fingerprint =
+        cred_cache::fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
     if let Some(cache) = cache {
         match cache.lookup(profile, &fingerprint) {
             Ok(json) => {
@@ -114,16 +129,30 @@ pub fn process_json(
             ),
         }
     }
-    let resolved = resolve_from(
-        ctx,
-        store,
-        aws,
-        profile,
-        mfa_process,
-        Refresh::IfNeeded,
-        &config,
-        &read,
-    )?;
+    let resolved = match &chain {
+        Some(chain) => resolve_role(
+            ctx,
+            store,
+            aws,
+            chain,
+            &config,
+            mfa_process,
+            Refresh::IfNeeded,
+        )?,
+        None => resolve_from(
+            ctx,
+            store,
+            aws,
+            profile,
+            mfa_process,
+            Refresh::IfNeeded,
+            &config,
+            &read,
+        )?,
+    };
+    let session_bound = chain
+        .as_ref()
+        .map_or(settings.duration, |chain| chain.duration(0));
     let json = CredentialJson::new(resolved.credentials.process_json(ctx.key_lease));
     if let Some(cache) = cache {
         // A session is kept until its refresh margin, and never longer than the profile's session
@@ -132,7 +161,7 @@ pub fn process_json(
             expiration
                 .duration_since(SystemTime::now())
                 .unwrap_or_default()
-                .min(settings.duration)
+                .min(session_bound)
                 .saturating_sub(settings.margin())
         });
         let mut lifetime = caching.lifetime(usable_for);
@@ -145,6 +174,7 @@ pub fn process_json(
             let source = match resolved.credentials {
                 Credentials::LongTerm(_) => Source::Key,
                 Credentials::Session { .. } => Source::Session,
+                Credentials::Role { .. } => Source::Role,
             };
             match cache.keep(profile, &fingerprint, source, &json, lifetime) {
                 Ok(()) => output::trace(
@@ -178,7 +208,24 @@ pub fn resolve(
     refresh: Refresh,
 ) -> Result<Resolved> {
     let config = read_config(ctx, profile)?;
-    let settings = ProfileSettings::read(&config, profile)?;
+    resolve_in(ctx, store, aws, profile, &config, mfa_process, refresh)
+}
+
+/// `resolve` over a config already read (`add-role` checks a profile before writing it).
+pub fn resolve_in(
+    ctx: &Context,
+    store: &CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    profile: &ProfileName,
+    config: &Document,
+    mfa_process: Option<&str>,
+    refresh: Refresh,
+) -> Result<Resolved> {
+    let settings = ProfileSettings::read(config, profile)?;
+    if settings.role.is_some() {
+        let chain = RoleChain::read(config, profile, settings)?;
+        return resolve_role(ctx, store, aws, &chain, config, mfa_process, refresh);
+    }
     resolve_from(
         ctx,
         store,
@@ -186,7 +233,7 @@ pub fn resolve(
         profile,
         mfa_process,
         refresh,
-        &config,
+        config,
         &settings,
     )
 }
@@ -269,6 +316,181 @@ fn resolve_from(
     let fresh = fetch(ctx, aws, profile, &key, read, mfa_process)?;
     store.set_session(profile, &fresh)?;
     Ok(session(fresh))
+}
+
+/// A role profile's credentials: its cached role session while it has more than the margin
+/// left, else (under the profile's lock, checked again) a new AssumeRole signed by its source: the
+/// next role's session (a chain), or the root profile's own credentials as `resolve_from` serves
+/// them, so a root with `mfa_serial` asks for one code, for its cached MFA session, whichever
+/// role needs it.
+fn resolve_role(
+    ctx: &Context,
+    store: &CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    chain: &RoleChain,
+    config: &Document,
+    mfa_process: Option<&str>,
+    refresh: Refresh,
+) -> Result<Resolved> {
+    let root_key = store
+        .get(&chain.root)?
+        .ok_or_else(|| Error::RoleSourceMissing {
+            profile: chain.hops[chain.hops.len() - 1].profile.to_string(),
+            source_profile: chain.root.to_string(),
+            store: store.display_name(),
+        })?;
+    let root = chain.root_settings.session.clone();
+    if root.mfa_serial.is_some() && !root.enabled {
+        return Err(Error::RoleNeedsSession {
+            profile: chain.hops[chain.hops.len() - 1].profile.to_string(),
+            source_profile: chain.root.to_string(),
+        });
+    }
+    let session = role_session(
+        ctx,
+        store,
+        aws,
+        chain,
+        0,
+        (&root_key, config, mfa_process),
+        refresh,
+    )?;
+    let role_arn = chain.hops[0].role().role_arn.clone();
+    Ok(Resolved {
+        credentials: Credentials::Role {
+            session,
+            role: KeyOwner {
+                account_id: role_arn.split(':').nth(4).unwrap_or_default().to_string(),
+                arn: role_arn,
+            },
+        },
+        region: chain.hops[0].settings.region.clone(),
+    })
+}
+
+/// Hop `index`'s role session, cached or new. `root` is the chain's stored key, the config and
+/// the `--mfa-process` its credentials are resolved with.
+fn role_session(
+    ctx: &Context,
+    store: &CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    chain: &RoleChain,
+    index: usize,
+    root: (&StoredKey, &Document, Option<&str>),
+    refresh: Refresh,
+) -> Result<Session> {
+    let (root_key, config, mfa_process) = root;
+    let hop = &chain.hops[index];
+    let profile = &hop.profile;
+    let parts = chain.parts(index);
+    let fingerprint =
+        cred_cache::fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
+    let root_key_id = root_key.key.access_key_id.as_str();
+    let cached = || -> Result<Option<Session>> {
+        Ok(store.get_session(profile)?.filter(|s| {
+            s.role.as_deref() == Some(fingerprint.as_str())
+                && s.source_key_id == root_key_id
+                && s.expiration
+                    .duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > hop.settings.session.margin())
+        }))
+    };
+    if refresh == Refresh::IfNeeded
+        && let Some(session) = cached()?
+    {
+        output::trace(
+            ctx.verbose,
+            &format!("serving the cached role session of {profile}"),
+        );
+        return Ok(session);
+    }
+    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
+    let _lock = RefreshLock::acquire(lock_dir, profile)?;
+    if refresh == Refresh::IfNeeded
+        && let Some(session) = cached()?
+    {
+        output::trace(
+            ctx.verbose,
+            &format!("serving the role session of {profile} another awskeep just fetched"),
+        );
+        return Ok(session);
+    }
+    let source = hop.role().source_profile.clone();
+    let signer_session;
+    let signer_key;
+    let signer = if chain.chained(index) {
+        signer_session = role_session(ctx, store, aws, chain, index + 1, root, Refresh::IfNeeded)?;
+        Signer::Session(&signer_session)
+    } else {
+        let resolved = resolve_from(
+            ctx,
+            store,
+            aws,
+            &chain.root,
+            mfa_process,
+            Refresh::IfNeeded,
+            config,
+            &chain.root_settings,
+        )?;
+        match resolved.credentials {
+            Credentials::LongTerm(key) => {
+                signer_key = key;
+                Signer::Key(&signer_key.key)
+            }
+            Credentials::Session { session, .. } | Credentials::Role { session, .. } => {
+                signer_session = session;
+                Signer::Session(&signer_session)
+            }
+        }
+    };
+    let role = hop.role();
+    let session_name = role.session_name.clone().unwrap_or_else(|| {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        crate::role_chain::default_session_name(
+            root_key.owner.as_ref().map(|owner| owner.arn.as_str()),
+            now,
+        )
+    });
+    let target = crate::aws::AwsTarget::resolve(ctx, None, hop.settings.region.as_deref());
+    output::trace(
+        ctx.verbose,
+        &format!(
+            "asking sts:AssumeRole for {} as {source} at {}",
+            role.role_arn,
+            target.sts_endpoint_for_messages()
+        ),
+    );
+    let request = RoleRequest {
+        role_arn: &role.role_arn,
+        session_name: &session_name,
+        duration: chain.duration(index),
+        external_id: role.external_id.as_deref(),
+        source_identity: role.source_identity.as_deref(),
+    };
+    let mut fresh = aws
+        .assume_role(&target, signer, &request)
+        .map_err(|error| match error {
+            Error::RoleRefused {
+                role_arn,
+                code,
+                message,
+                ..
+            } => Error::RoleRefused {
+                role_arn,
+                source_profile: source.to_string(),
+                code,
+                message,
+            },
+            other => other,
+        })?;
+    fresh.source_key_id = root_key_id.to_string();
+    fresh.mfa_serial = chain.root_settings.session.mfa_serial.clone();
+    fresh.role = Some(fingerprint);
+    store.set_session(profile, &fresh)?;
+    Ok(fresh)
 }
 
 /// A profile awskeep holds no key for that is a standard role profile (`role_arn` with
@@ -355,17 +577,31 @@ fn fetch(
 }
 
 impl Credentials {
+    /// The STS session served (GetSessionToken's or a role's) and the account it acts in; `None`
+    /// for a long-term key.
+    pub fn session(&self) -> Option<(&Session, Option<&KeyOwner>)> {
+        match self {
+            Credentials::LongTerm(_) => None,
+            Credentials::Session { session, owner } => Some((session, owner.as_ref())),
+            Credentials::Role { session, role } => Some((session, Some(role))),
+        }
+    }
+
     pub fn access_key_id(&self) -> &str {
         match self {
             Credentials::LongTerm(key) => key.key.access_key_id.as_str(),
-            Credentials::Session { session, .. } => &session.access_key_id,
+            Credentials::Session { session, .. } | Credentials::Role { session, .. } => {
+                &session.access_key_id
+            }
         }
     }
 
     pub fn expiration(&self) -> Option<SystemTime> {
         match self {
             Credentials::LongTerm(_) => None,
-            Credentials::Session { session, .. } => Some(session.expiration),
+            Credentials::Session { session, .. } | Credentials::Role { session, .. } => {
+                Some(session.expiration)
+            }
         }
     }
 
@@ -379,6 +615,7 @@ impl Credentials {
             Credentials::Session { session, owner } => {
                 output::session_json(session, owner.as_ref())
             }
+            Credentials::Role { session, role } => output::session_json(session, Some(role)),
         }
     }
 
@@ -393,7 +630,7 @@ impl Credentials {
                     key.key.secret_access_key.expose_secret(),
                 );
             }
-            Credentials::Session { session, .. } => {
+            Credentials::Session { session, .. } | Credentials::Role { session, .. } => {
                 set(
                     "AWS_SECRET_ACCESS_KEY",
                     session.secret_access_key.expose_secret(),
@@ -419,7 +656,7 @@ impl Credentials {
                 "AWS_SECURITY_TOKEN",
                 "AWS_CREDENTIAL_EXPIRATION",
             ],
-            Credentials::Session { .. } => &[],
+            Credentials::Session { .. } | Credentials::Role { .. } => &[],
         }
     }
 }

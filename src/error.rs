@@ -481,6 +481,41 @@ pub enum Error {
         awskeep_source: Option<String>,
     },
 
+    /// STS refused an AssumeRole of a role profile.
+    #[error(
+        "AWS refused to let profile \"{source_profile}\" assume {role_arn} ({code}: {message})"
+    )]
+    RoleRefused {
+        role_arn: String,
+        source_profile: String,
+        code: String,
+        message: String,
+    },
+
+    /// A role profile's chain of `awskeep_source_profile`s comes back to itself.
+    #[error("role profiles name each other as their source in a loop: {chain}")]
+    RoleLoop { chain: String },
+
+    /// A role profile's source is neither a role profile nor a profile awskeep holds a key for.
+    #[error(
+        "role profile \"{profile}\" names \"{source_profile}\" as its source, which is no awskeep role profile and has no key in the {store}"
+    )]
+    RoleSourceMissing {
+        profile: String,
+        source_profile: String,
+        store: &'static str,
+    },
+
+    /// The source has an MFA device and its sessions are turned off: the code could only be sent
+    /// with each AssumeRole, once per role and process.
+    #[error(
+        "role profile \"{profile}\" needs an MFA session of \"{source_profile}\", which has mfa_serial but awskeep_session = false"
+    )]
+    RoleNeedsSession {
+        profile: String,
+        source_profile: String,
+    },
+
     #[error("doctor found {failed} problem(s)")]
     DoctorFound { failed: usize },
 }
@@ -491,7 +526,8 @@ impl Error {
             Error::NoStoredKey { .. }
             | Error::NoSuchProfile { .. }
             | Error::NoSuchUser { .. }
-            | Error::RoleProfile { .. } => exit::NOT_FOUND,
+            | Error::RoleProfile { .. }
+            | Error::RoleSourceMissing { .. } => exit::NOT_FOUND,
             Error::StoreUnavailable { .. }
             | Error::StoreChoiceUnknown { .. }
             | Error::StoreLocked { .. }
@@ -505,6 +541,7 @@ impl Error {
             | Error::StoreIndexCorrupt { .. } => exit::STORE_UNAVAILABLE,
             Error::KeyRejected { .. }
             | Error::AccessDenied { .. }
+            | Error::RoleRefused { .. }
             | Error::SourceCredentials { .. } => exit::AWS_REJECTED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Network { .. } => exit::NETWORK,
@@ -572,6 +609,8 @@ impl Error {
             | Error::StoreMoveSame { .. }
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
+            | Error::RoleLoop { .. }
+            | Error::RoleNeedsSession { .. }
             | Error::NoRandom { .. }
             | Error::ServeListen { .. }
             | Error::DoctorFound { .. } => exit::FAILURE,

@@ -101,6 +101,18 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
                 ),
             }
         }
+        Error::RoleRefused { source_profile, .. } => format!(
+            "check that the role's trust policy lets {source_profile}'s IAM user assume it (and, if it requires MFA, that [profile {source_profile}] has mfa_serial), and that its maximum session duration is not below awskeep_role_duration"
+        ),
+        Error::RoleLoop { .. } => {
+            "make the last role of the chain name a profile awskeep holds a key for (`awskeep list` shows them)".into()
+        }
+        Error::RoleSourceMissing { source_profile, .. } => format!(
+            "store a key for it (`awskeep add {source_profile}`), or name another source in awskeep_source_profile"
+        ),
+        Error::RoleNeedsSession { source_profile, .. } => format!(
+            "remove `awskeep_session = false` from [profile {source_profile}]: one MFA session of {source_profile} then serves every role it assumes"
+        ),
         Error::UnsafeLockDir { path, .. } => format!(
             "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
             path.display()
@@ -633,6 +645,24 @@ mod hint_tests {
                 ),
             });
         }
+        all.push(Error::RoleRefused {
+            role_arn: "arn:aws:iam::123456789012:role/admin".into(),
+            source_profile: "dev".into(),
+            code: "AccessDenied".into(),
+            message: "not authorized".into(),
+        });
+        all.push(Error::RoleLoop {
+            chain: "a -> b -> a".into(),
+        });
+        all.push(Error::RoleSourceMissing {
+            profile: "prod".into(),
+            source_profile: "dev".into(),
+            store: "Secret Service",
+        });
+        all.push(Error::RoleNeedsSession {
+            profile: "prod".into(),
+            source_profile: "dev".into(),
+        });
         for awskeep_source in [None, Some(s("dev"))] {
             all.push(Error::RoleProfile {
                 profile: s("deploy"),

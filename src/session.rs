@@ -28,6 +28,9 @@ pub struct Session {
     /// The long-term key it came from: a session of a replaced key is never served.
     pub source_key_id: String,
     pub mfa_serial: Option<String>,
+    /// A role session: what it answers to (the role chain's settings, `credentials::role_fingerprint`);
+    /// one made under other settings is never served. `None` for a GetSessionToken session.
+    pub role: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -51,6 +54,8 @@ struct SessionOut<'a> {
     expiration: String,
     source_key_id: &'a str,
     mfa_serial: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +67,8 @@ struct SessionIn {
     expiration: String,
     source_key_id: String,
     mfa_serial: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
 }
 
 impl Session {
@@ -74,6 +81,7 @@ impl Session {
             expiration: humantime::format_rfc3339_seconds(self.expiration).to_string(),
             source_key_id: &self.source_key_id,
             mfa_serial: self.mfa_serial.as_deref(),
+            role: self.role.as_deref(),
         };
         Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
     }
@@ -92,6 +100,7 @@ impl Session {
                 .map_err(|_| "its expiration is invalid")?,
             source_key_id: item.source_key_id,
             mfa_serial: item.mfa_serial,
+            role: item.role,
         })
     }
 
@@ -154,6 +163,7 @@ mod tests {
             expiration: SystemTime::now() + expires_in,
             source_key_id: "AKIAKEY".into(),
             mfa_serial: None,
+            role: None,
         }
     }
 

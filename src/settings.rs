@@ -29,6 +29,8 @@ pub struct ProfileSettings {
     pub cache: CacheSetting,
     /// `region`, when set and not empty.
     pub region: Option<String>,
+    /// `awskeep_role_arn` and its settings: a role profile, served from its source's credentials.
+    pub role: Option<RoleSettings>,
 }
 
 impl ProfileSettings {
@@ -40,8 +42,125 @@ impl ProfileSettings {
                 .get(profile.as_str(), "region")
                 .filter(|r| !r.is_empty())
                 .map(str::to_string),
+            role: RoleSettings::from_config(config, profile)?,
         })
     }
+}
+
+/// The most STS allows for a chained AssumeRole (a role assumed with a role's credentials).
+pub const CHAINED_ROLE_MAX: Duration = Duration::from_secs(3600);
+/// What AssumeRole allows at most (a role's own maximum may be lower; AWS then refuses the call).
+const ROLE_MAX_DURATION: Duration = Duration::from_secs(12 * 3600);
+
+/// A role profile's settings (`awskeep_role_arn`, `awskeep_source_profile`, ...): awskeep's own
+/// names, because an SDK that saw `role_arn` would assume the role itself, a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSettings {
+    pub role_arn: String,
+    pub source_profile: ProfileName,
+    pub external_id: Option<String>,
+    /// `awskeep_role_session_name`; else awskeep names the session after the IAM user.
+    pub session_name: Option<String>,
+    /// `awskeep_role_duration` (default 1h); a chained role gets at most `CHAINED_ROLE_MAX`.
+    pub duration: Duration,
+    pub source_identity: Option<String>,
+}
+
+impl RoleSettings {
+    pub fn from_config(config: &Document, profile: &ProfileName) -> Result<Option<Self>> {
+        let get = |key: &str| {
+            config
+                .get(profile.as_str(), key)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let bad = |key: &'static str, reason: String| Error::BadSetting {
+            profile: profile.to_string(),
+            key,
+            reason,
+        };
+        let Some(role_arn) = get("awskeep_role_arn") else {
+            return Ok(None);
+        };
+        let role_arn = parse_role_arn(role_arn).map_err(|r| bad("awskeep_role_arn", r))?;
+        let source = get("awskeep_source_profile").ok_or_else(|| {
+            bad(
+                "awskeep_source_profile",
+                "a role profile names the awskeep profile whose credentials assume the role".into(),
+            )
+        })?;
+        let source_profile =
+            ProfileName::parse(source).map_err(|e| bad("awskeep_source_profile", e.to_string()))?;
+        let text = |key: &'static str, parse: fn(&str) -> std::result::Result<String, String>| {
+            get(key).map(parse).transpose().map_err(|r| bad(key, r))
+        };
+        let duration = match get("awskeep_role_duration") {
+            None => MIN_DURATION,
+            Some(text) => parse_role_duration(text).map_err(|r| bad("awskeep_role_duration", r))?,
+        };
+        Ok(Some(Self {
+            role_arn,
+            source_profile,
+            external_id: text("awskeep_external_id", parse_external_id)?,
+            session_name: text("awskeep_role_session_name", parse_role_session_name)?,
+            duration,
+            source_identity: text("awskeep_source_identity", parse_role_session_name)?,
+        }))
+    }
+}
+
+/// For clap and the config: an IAM role ARN, `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+pub fn parse_role_arn(text: &str) -> std::result::Result<String, String> {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let name_ok = |rest: &str| {
+        rest.strip_prefix("role/").is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 512
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        })
+    };
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, rest]
+            if partition.starts_with("aws")
+                && account.len() == 12
+                && account.chars().all(|c| c.is_ascii_digit())
+                && name_ok(rest) =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err("a role is named by its ARN: arn:aws:iam::123456789012:role/NAME".into()),
+    }
+}
+
+/// A role session name (and a source identity): 2 to 64 of `[A-Za-z0-9+=,.@_-]`, as STS takes it.
+pub fn parse_role_session_name(text: &str) -> std::result::Result<String, String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    if (2..=64).contains(&text.len()) && text.chars().all(ok) {
+        Ok(text.to_string())
+    } else {
+        Err("use 2 to 64 letters, digits and +=,.@_-".into())
+    }
+}
+
+/// An external ID: 2 to 1224 of `[A-Za-z0-9+=,.@:/_-]`, as STS takes it.
+pub fn parse_external_id(text: &str) -> std::result::Result<String, String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c);
+    if (2..=1224).contains(&text.len()) && text.chars().all(ok) {
+        Ok(text.to_string())
+    } else {
+        Err("use 2 to 1224 letters, digits and +=,.@:/_-".into())
+    }
+}
+
+/// A role session's duration: 1h (the shortest worth serving, as for sessions) to 12h.
+pub fn parse_role_duration(text: &str) -> std::result::Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > ROLE_MAX_DURATION {
+        return Err("AssumeRole allows at most 12h (and a role's own maximum may be lower)".into());
+    }
+    Ok(duration)
 }
 
 /// A profile's session settings, from `~/.aws/config`.

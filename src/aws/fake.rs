@@ -29,6 +29,8 @@ pub struct FakeAws {
     pub refuse_create: Cell<bool>,
     /// How many more DeleteAccessKey calls IAM refuses (a new key still propagating).
     pub deny_deletes: Cell<u32>,
+    /// Each AssumeRole: the role, the signer's key ID, the duration asked.
+    pub roles_assumed: RefCell<Vec<(String, String, Duration)>>,
 }
 
 pub const ARN: &str = "arn:aws:iam::123456789012:user/fake";
@@ -214,6 +216,40 @@ impl Aws for FakeAws {
             expiration: SystemTime::now() + duration,
             source_key_id: key.access_key_id.as_str().to_string(),
             mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
+            role: None,
+        })
+    }
+
+    fn assume_role(
+        &self,
+        _: &AwsTarget,
+        signer: super::Signer<'_>,
+        request: &super::RoleRequest<'_>,
+    ) -> Result<Session> {
+        self.calls.set(self.calls.get() + 1);
+        self.roles_assumed.borrow_mut().push((
+            request.role_arn.to_string(),
+            match signer {
+                super::Signer::Key(key) => key.access_key_id.as_str().to_string(),
+                super::Signer::Session(session) => session.access_key_id.clone(),
+            },
+            request.duration,
+        ));
+        if self.offline {
+            return Err(Error::Network {
+                service: "STS",
+                endpoint: "https://sts.amazonaws.com".into(),
+                reason: "offline".into(),
+            });
+        }
+        Ok(Session {
+            access_key_id: format!("ASIAFAKEROLE{:08}", self.roles_assumed.borrow().len()),
+            secret_access_key: "fake-role-secret".into(),
+            session_token: "fake-role-token".into(),
+            expiration: SystemTime::now() + request.duration,
+            source_key_id: String::new(),
+            mfa_serial: None,
+            role: None,
         })
     }
 

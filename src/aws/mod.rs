@@ -48,6 +48,14 @@ pub trait Aws {
         duration: Duration,
         mfa: Option<(&str, &str)>,
     ) -> Result<Session>;
+    /// sts:AssumeRole signed with `signer` (a key, or a session's credentials); the session it
+    /// returns names `signer`'s key as its source (the caller records the chain's own).
+    fn assume_role(
+        &self,
+        target: &AwsTarget,
+        signer: Signer<'_>,
+        request: &RoleRequest<'_>,
+    ) -> Result<Session>;
     /// IAM acting as the identity `bootstrap` acts as: the named profile from the profile files
     /// only, else the SDK's default chain.
     fn source(&self, target: &AwsTarget, source_profile: Option<&str>)
@@ -69,6 +77,22 @@ pub trait Aws {
     /// AWS's clock: the HTTP `Date` header of STS's answer to a request signed with a made-up key
     /// (no credentials needed; AWS refuses the key and still says the time). For `doctor`.
     fn server_time(&self, target: &AwsTarget) -> Result<SystemTime>;
+}
+
+/// Credentials that sign a call: a long-term key, or an STS session's.
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    Key(&'a KeyPair),
+    Session(&'a Session),
+}
+
+/// What an AssumeRole asks for.
+pub struct RoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration: Duration,
+    pub external_id: Option<&'a str>,
+    pub source_identity: Option<&'a str>,
 }
 
 /// `Aws` through the AWS SDK.
@@ -107,6 +131,15 @@ impl Aws for SdkAws {
         mfa: Option<(&str, &str)>,
     ) -> Result<Session> {
         sts::session_token(target, key, duration, mfa)
+    }
+
+    fn assume_role(
+        &self,
+        target: &AwsTarget,
+        signer: Signer<'_>,
+        request: &RoleRequest<'_>,
+    ) -> Result<Session> {
+        sts::assume_role(target, signer, request)
     }
 
     fn source(

@@ -112,6 +112,79 @@ pub fn session_token(
         expiration,
         source_key_id: key.access_key_id.as_str().to_string(),
         mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
+        role: None,
+    })
+}
+
+/// AssumeRole signed with a key or a session (a chained role's, or an MFA session's).
+pub fn assume_role(
+    target: &AwsTarget,
+    signer: super::Signer<'_>,
+    request: &super::RoleRequest<'_>,
+) -> Result<crate::session::Session> {
+    use secrecy::ExposeSecret;
+    let credentials = match signer {
+        super::Signer::Key(key) => Credentials::new(
+            key.access_key_id.as_str(),
+            key.secret_access_key.expose_secret(),
+            None,
+            None,
+            "awskeep",
+        ),
+        super::Signer::Session(session) => Credentials::new(
+            &session.access_key_id,
+            session.secret_access_key.expose_secret(),
+            Some(session.session_token.expose_secret().to_string()),
+            None,
+            "awskeep",
+        ),
+    };
+    let output = runtime()?
+        .block_on(
+            client_signing_with(target, credentials)
+                .assume_role()
+                .role_arn(request.role_arn)
+                .role_session_name(request.session_name)
+                .duration_seconds(i32::try_from(request.duration.as_secs()).unwrap_or(i32::MAX))
+                .set_external_id(request.external_id.map(str::to_string))
+                .set_source_identity(request.source_identity.map(str::to_string))
+                .send(),
+        )
+        .map_err(|error| match classify(error) {
+            AwsFailure::Network(reason) => Error::Network {
+                service: "STS",
+                endpoint: target.sts_endpoint_for_messages(),
+                reason,
+            },
+            AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
+                Error::RoleRefused {
+                    role_arn: request.role_arn.to_string(),
+                    // The caller names the profile whose credentials signed.
+                    source_profile: String::new(),
+                    code,
+                    message,
+                }
+            }
+            AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
+                operation: "sts:AssumeRole",
+                reason,
+            },
+        })?;
+    let missing = || Error::Aws {
+        operation: "sts:AssumeRole",
+        reason: "the answer held no credentials".into(),
+    };
+    let credentials = output.credentials().ok_or_else(missing)?;
+    let expiration =
+        std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
+    Ok(crate::session::Session {
+        access_key_id: credentials.access_key_id().to_string(),
+        secret_access_key: credentials.secret_access_key().into(),
+        session_token: credentials.session_token().into(),
+        expiration,
+        source_key_id: String::new(),
+        mfa_serial: None,
+        role: None,
     })
 }
 

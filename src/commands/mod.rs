@@ -3,6 +3,7 @@
 //! profile is `crate::profile_setup`'s.
 
 pub mod add;
+pub mod add_role;
 pub mod bootstrap;
 pub mod completions;
 pub mod credential_process;

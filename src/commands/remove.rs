@@ -32,6 +32,12 @@ pub const SETTINGS: &[&str] = &[
     "awskeep_mfa_prompt",
     "awskeep_mfa_process",
     "awskeep_cache",
+    "awskeep_role_arn",
+    "awskeep_source_profile",
+    "awskeep_external_id",
+    "awskeep_role_session_name",
+    "awskeep_role_duration",
+    "awskeep_source_identity",
 ];
 
 /// What to do with the profile's keys in IAM.

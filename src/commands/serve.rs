@@ -351,7 +351,7 @@ impl Server<'_> {
             self.mfa_process,
             Refresh::IfNeeded,
         )?;
-        let Credentials::Session { session, owner } = &resolved.credentials else {
+        let Some((session, owner)) = resolved.credentials.session() else {
             return Err(Error::ServeNeedsSession {
                 profile: self.profile.to_string(),
             });
@@ -361,7 +361,7 @@ impl Server<'_> {
             secret_access_key: session.secret_access_key.expose_secret(),
             token: session.session_token.expose_secret(),
             expiration: humantime::format_rfc3339_seconds(session.expiration).to_string(),
-            account_id: owner.as_ref().map(|o| o.account_id.as_str()),
+            account_id: owner.map(|o| o.account_id.as_str()),
         };
         let mut out = Zeroizing::new(Vec::with_capacity(1024));
         serde_json::to_writer(&mut *out, &body).map_err(|e| Error::Output(e.into()))?;

@@ -63,6 +63,8 @@ pub enum Source {
     Key,
     /// The profile's cached STS session (made with its key, which must still be there too).
     Session,
+    /// A role profile's cached role session (it has no key of its own).
+    Role,
 }
 
 impl Source {
@@ -70,6 +72,7 @@ impl Source {
         match self {
             Source::Key => "key",
             Source::Session => "session",
+            Source::Role => "role",
         }
     }
 
@@ -77,6 +80,7 @@ impl Source {
         match word {
             "key" => Some(Source::Key),
             "session" => Some(Source::Session),
+            "role" => Some(Source::Role),
             _ => None,
         }
     }

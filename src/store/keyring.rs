@@ -97,6 +97,7 @@ impl Flavor {
         match source {
             Source::Key => vec![key],
             Source::Session => vec![self.kind_user(profile, ItemKind::Session), key],
+            Source::Role => vec![self.kind_user(profile, ItemKind::Session)],
         }
     }
 

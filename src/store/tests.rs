@@ -108,6 +108,7 @@ fn session(token_len: usize) -> Session {
         expiration: SystemTime::now() + Duration::from_secs(3600),
         source_key_id: ID.into(),
         mfa_serial: None,
+        role: None,
     }
 }
 

@@ -524,6 +524,7 @@ fn the_session_state_is_reported() {
                 expiration: SystemTime::now() + Duration::from_secs(3 * 3600),
                 source_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
                 mfa_serial: Some("arn:aws:iam::123456789012:mfa/me".into()),
+                role: None,
             },
         )
         .unwrap();

@@ -1,0 +1,146 @@
+//! `awskeep add-role PROFILE --role-arn ARN --source-profile SOURCE`: writes a role profile that
+//! awskeep serves (its `credential_process` line and the `awskeep_role_*` settings, never
+//! `role_arn`, which an SDK would assume a second time). Before writing, it assumes the role once
+//! through the one resolution path (`--no-verify` skips that), so a profile that cannot work is not
+//! written, and the first client call finds the role session cached.
+
+use crate::cli::AddRoleArgs;
+use crate::context::Context;
+use crate::credentials::{self, Refresh};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::profile::{FileKind, SettingValue};
+use crate::profile_name::ProfileName;
+use crate::store::facade::CredentialStore;
+
+pub fn run(
+    ctx: &Context,
+    store: &CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    args: AddRoleArgs,
+) -> Result<()> {
+    let profile = &args.profile;
+    let mut config = crate::config_file::load(&ctx.config_file, FileKind::Config)?;
+    let credentials = crate::config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
+    crate::profile_setup::refuse_plaintext_keys(&config, &credentials, profile)?;
+    crate::profile_setup::refuse_other_sources(&config, profile)?;
+    if store.get(profile)?.is_some() {
+        return Err(Error::ConflictingSource {
+            profile: profile.to_string(),
+            key: format!("its key in the {}", store.display_name()),
+            path: config.path.clone(),
+        });
+    }
+    let document = config.document();
+    let configured = document.get(profile.as_str(), "credential_process");
+    let question = match (
+        document.get(profile.as_str(), "awskeep_role_arn"),
+        configured,
+    ) {
+        (Some(arn), _) => Some(format!(
+            "Profile {profile} is a role profile already (it assumes {arn}). Replace it?"
+        )),
+        (None, Some(line)) if crate::process_line::awskeep_profile(line).is_none() => {
+            Some(format!(
+                "Profile {profile} already has a credential_process that is not awskeep's. Replace it?"
+            ))
+        }
+        _ => None,
+    };
+    if let Some(question) = question {
+        crate::prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
+    }
+    let line = crate::process_line::build(&ctx.own_program()?, profile, None)?;
+    let value = |text: &str| {
+        SettingValue::new(text).map_err(|reason| Error::BadSetting {
+            profile: profile.to_string(),
+            key: "awskeep_role_arn",
+            reason: reason.into(),
+        })
+    };
+    config.set(profile, "credential_process", &line);
+    let settings: [(&'static str, Option<String>); 6] = [
+        ("awskeep_role_arn", Some(args.role_arn.clone())),
+        (
+            "awskeep_source_profile",
+            Some(args.source_profile.to_string()),
+        ),
+        ("awskeep_external_id", args.external_id.clone()),
+        ("awskeep_role_session_name", args.role_session_name.clone()),
+        (
+            "awskeep_role_duration",
+            args.duration
+                .map(|d| humantime::format_duration(d).to_string()),
+        ),
+        ("awskeep_source_identity", args.source_identity.clone()),
+    ];
+    for (key, setting) in settings {
+        match setting {
+            Some(text) => config.set(profile, key, &value(&text)?),
+            None => {
+                config.remove(profile.as_str(), key);
+            }
+        }
+    }
+    if let Some(region) = &args.region {
+        config.set(profile, "region", &value(region)?);
+    }
+    if args.no_verify {
+        // Still read the chain: a loop or a missing source is refused without asking AWS.
+        check_chain(store, profile, &config)?;
+    } else {
+        // A replaced role profile's cached session answers to its old settings: not served again.
+        let resolved = credentials::resolve_in(
+            ctx,
+            store,
+            aws,
+            profile,
+            config.document(),
+            args.mfa.mfa_process.as_deref(),
+            Refresh::Force,
+        )?;
+        output::trace(
+            ctx.verbose,
+            &format!(
+                "assumed the role: session key {}",
+                resolved.credentials.access_key_id()
+            ),
+        );
+    }
+    crate::profile_setup::save_profile(
+        &config,
+        profile,
+        Some(line.as_str()),
+        args.region.as_deref(),
+    )?;
+    output::say(&format!(
+        "awskeep: profile {profile} assumes {} with {}'s credentials{}; try `aws sts get-caller-identity --profile {profile}`",
+        args.role_arn,
+        args.source_profile,
+        if args.no_verify {
+            " (not tried: --no-verify)"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
+
+/// The chain's shape without AWS: no loop, and a source awskeep holds a key for at its end.
+fn check_chain(
+    store: &CredentialStore,
+    profile: &ProfileName,
+    config: &crate::config_file::LoadedFile,
+) -> Result<()> {
+    let document = config.document();
+    let settings = crate::settings::ProfileSettings::read(document, profile)?;
+    let chain = crate::role_chain::RoleChain::read(document, profile, settings)?;
+    if store.get(&chain.root)?.is_none() {
+        return Err(Error::RoleSourceMissing {
+            profile: chain.hops[chain.hops.len() - 1].profile.to_string(),
+            source_profile: chain.root.to_string(),
+            store: store.display_name(),
+        });
+    }
+    Ok(())
+}
