@@ -15,6 +15,7 @@ mod wait;
 
 pub use clients::AwsTarget;
 pub use config_check::confirm_profile_setting;
+pub use sts::{RoleRequest, Signer};
 pub use wait::Waiting;
 
 use std::time::{Duration, SystemTime};
@@ -77,22 +78,6 @@ pub trait Aws {
     /// AWS's clock: the HTTP `Date` header of STS's answer to a request signed with a made-up key
     /// (no credentials needed; AWS refuses the key and still says the time). For `doctor`.
     fn server_time(&self, target: &AwsTarget) -> Result<SystemTime>;
-}
-
-/// Credentials that sign a call: a long-term key, or an STS session's.
-#[derive(Clone, Copy)]
-pub enum Signer<'a> {
-    Key(&'a KeyPair),
-    Session(&'a Session),
-}
-
-/// What an AssumeRole asks for.
-pub struct RoleRequest<'a> {
-    pub role_arn: &'a str,
-    pub session_name: &'a str,
-    pub duration: Duration,
-    pub external_id: Option<&'a str>,
-    pub source_identity: Option<&'a str>,
 }
 
 /// `Aws` through the AWS SDK.

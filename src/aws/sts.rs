@@ -116,22 +116,38 @@ pub fn session_token(
     })
 }
 
+/// Credentials that sign a call: a long-term key, or an STS session's.
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    Key(&'a KeyPair),
+    Session(&'a crate::session::Session),
+}
+
+/// What an AssumeRole asks for.
+pub struct RoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration: std::time::Duration,
+    pub external_id: Option<&'a str>,
+    pub source_identity: Option<&'a str>,
+}
+
 /// AssumeRole signed with a key or a session (a chained role's, or an MFA session's).
 pub fn assume_role(
     target: &AwsTarget,
-    signer: super::Signer<'_>,
-    request: &super::RoleRequest<'_>,
+    signer: Signer<'_>,
+    request: &RoleRequest<'_>,
 ) -> Result<crate::session::Session> {
     use secrecy::ExposeSecret;
     let credentials = match signer {
-        super::Signer::Key(key) => Credentials::new(
+        Signer::Key(key) => Credentials::new(
             key.access_key_id.as_str(),
             key.secret_access_key.expose_secret(),
             None,
             None,
             "awskeep",
         ),
-        super::Signer::Session(session) => Credentials::new(
+        Signer::Session(session) => Credentials::new(
             &session.access_key_id,
             session.secret_access_key.expose_secret(),
             Some(session.session_token.expose_secret().to_string()),
