@@ -195,8 +195,15 @@ pub fn process_json(
     Ok(json)
 }
 
+/// The profile's section (only it is parsed: the hot path); a role profile's chain runs through
+/// other sections, so for one the whole file is read (as leniently).
 fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
-    config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())
+    let own =
+        config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
+    if own.get(profile.as_str(), "awskeep_role_arn").is_none() {
+        return Ok(own);
+    }
+    Ok(config_file::read_leniently(&ctx.config_file, FileKind::Config)?.0)
 }
 
 pub fn resolve(

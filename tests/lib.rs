@@ -23,6 +23,7 @@ mod list_remove;
 mod migrate;
 mod process_hygiene;
 mod region;
+mod roles;
 mod rotate;
 mod secrets;
 mod serve;

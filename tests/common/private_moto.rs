@@ -16,6 +16,7 @@ pub struct PrivateMoto {
     /// The proxy's URL: what AWS_ENDPOINT_URL should name.
     pub url: String,
     session_calls: Arc<AtomicUsize>,
+    role_calls: Arc<AtomicUsize>,
     signers: Arc<Mutex<Vec<Signer>>>,
 }
 
@@ -68,20 +69,25 @@ impl PrivateMoto {
         let session_calls = Arc::new(AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let counter = Arc::clone(&session_calls);
+        let role_calls = Arc::new(AtomicUsize::new(0));
+        let counters = [
+            (&b"Action=GetSessionToken"[..], Arc::clone(&session_calls)),
+            (&b"Action=AssumeRole&"[..], Arc::clone(&role_calls)),
+        ];
         let signers = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&signers);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let counter = Arc::clone(&counter);
+                let counters = counters.clone();
                 let seen = Arc::clone(&seen);
-                std::thread::spawn(move || proxy(client, port, &counter, &seen));
+                std::thread::spawn(move || proxy(client, port, &counters, &seen));
             }
         });
         Self {
             server: Some(server),
             url,
             session_calls,
+            role_calls,
             signers,
         }
     }
@@ -89,6 +95,11 @@ impl PrivateMoto {
     /// How many requests named the GetSessionToken action so far.
     pub fn session_token_calls(&self) -> usize {
         self.session_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many requests named the AssumeRole action so far.
+    pub fn assume_role_calls(&self) -> usize {
+        self.role_calls.load(Ordering::SeqCst)
     }
 
     /// The access key IDs that signed the requests so far (SigV4 `Credential=ID/...`), in order.
@@ -116,7 +127,10 @@ impl Drop for PrivateMoto {
     }
 }
 
-fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mutex<Vec<Signer>>) {
+/// What the proxy counts: requests naming each action.
+type Counters = [(&'static [u8], Arc<AtomicUsize>); 2];
+
+fn proxy(mut client: TcpStream, port: u16, counters: &Counters, signers: &Mutex<Vec<Signer>>) {
     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
         return;
     };
@@ -128,7 +142,7 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mute
         let _ = std::io::copy(&mut upstream_back, &mut client_back);
         let _ = client_back.shutdown(std::net::Shutdown::Both);
     });
-    let needle = b"Action=GetSessionToken";
+    let longest = counters.iter().map(|(n, _)| n.len()).max().unwrap_or(1);
     let mut window: Vec<u8> = Vec::new();
     let mut tail: Vec<u8> = Vec::new();
     let mut buffer = [0u8; 16 * 1024];
@@ -140,13 +154,17 @@ fn proxy(mut client: TcpStream, port: u16, counter: &AtomicUsize, signers: &Mute
         window.extend_from_slice(&buffer[..n]);
         record_signers(&mut window, signers);
         tail.extend_from_slice(&buffer[..n]);
-        let found = tail.windows(needle.len()).filter(|w| *w == needle).count();
-        counter.fetch_add(found, Ordering::SeqCst);
+        let mut found_any = false;
+        for (needle, counter) in counters {
+            let found = tail.windows(needle.len()).filter(|w| w == needle).count();
+            counter.fetch_add(found, Ordering::SeqCst);
+            found_any |= found > 0;
+        }
         // Keep only what could start a match split across reads.
-        let keep = if found > 0 {
+        let keep = if found_any {
             0
         } else {
-            (needle.len() - 1).min(tail.len())
+            (longest - 1).min(tail.len())
         };
         tail.drain(..tail.len() - keep);
         if upstream.write_all(&buffer[..n]).is_err() {
