@@ -234,9 +234,9 @@ fn a_broken_chain_is_one_line_saying_what_to_fix_and_nothing_is_written() {
     let before = env.read_config();
     env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "nobody"])
         .status(3)
-        .stderr(&format!(
+        .stderr(
             "awskeep: role profile \"prod\" names \"nobody\" as its source, which is no awskeep role profile and has no key in the Secret Service. Hint: store a key for it (`awskeep add nobody`), or name another source in awskeep_source_profile.\n"
-        ))
+        )
         .run();
     env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "prod"])
         .status(1)
