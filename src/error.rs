@@ -469,9 +469,10 @@ pub enum Error {
     },
 
     /// A standard role profile (`role_arn` + `source_profile` / `credential_source`) named where
-    /// awskeep serves credentials: it holds no key for it and does not assume roles itself.
+    /// awskeep serves credentials: it holds no key for it (its own role profiles use
+    /// `awskeep_role_arn`, which `migrate` writes).
     #[error(
-        "profile \"{profile}\" is a role profile (role_arn, {via}): awskeep holds no key for it and does not assume roles"
+        "profile \"{profile}\" is a standard role profile (role_arn, {via}), which the AWS CLI and SDKs assume themselves; awskeep holds no key for it"
     )]
     RoleProfile {
         profile: String,

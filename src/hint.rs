@@ -79,28 +79,24 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::RotationsFailed { .. } => {
             "each still has the key it had; do what the line for it above says, then run the command again".into()
         }
-        Error::RoleProfile { profile, awskeep_source, .. } => {
-            let from = awskeep_source
-                .as_ref()
-                .map_or(String::new(), |source| format!(" from {source}'s awskeep key"));
-            match (cmd, awskeep_source) {
-                (Some(C::Exec), source) => format!(
-                    "the AWS CLI and SDKs assume the role themselves{from}: run the command with AWS_PROFILE={profile} set (`aws ... --profile {profile}` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2) prints the role's credentials{}",
-                    source.as_ref().map_or(String::new(), |source| format!(
-                        "; `awskeep exec {source} -- COMMAND` runs it as {source} itself"
-                    ))
-                ),
-                (Some(C::Export), source) => format!(
-                    "the AWS CLI and SDKs assume the role themselves{from}: set AWS_PROFILE={profile}, or print the role's credentials with `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2){}",
-                    source.as_ref().map_or(String::new(), |source| format!(
-                        "; `awskeep export {source}` prints {source}'s own"
-                    ))
-                ),
-                _ => format!(
-                    "the AWS CLI and SDKs assume the role themselves{from}: use the profile directly (`aws ... --profile {profile}`, AWS_PROFILE={profile})"
-                ),
-            }
-        }
+        Error::RoleProfile {
+            profile,
+            awskeep_source: Some(source),
+            ..
+        } => format!(
+            "`awskeep migrate {profile}` makes it an awskeep role profile: awskeep then assumes the role with {source}'s key (one MFA code for every role, cached in the keychain) for every tool, exec and export included"
+        ),
+        Error::RoleProfile { profile, .. } => match cmd {
+            Some(C::Exec) => format!(
+                "the AWS CLI and SDKs assume the role themselves: run the command with AWS_PROFILE={profile} set (`aws ... --profile {profile}` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2) prints the role's credentials"
+            ),
+            Some(C::Export) => format!(
+                "the AWS CLI and SDKs assume the role themselves: set AWS_PROFILE={profile}, or print the role's credentials with `aws configure export-credentials --profile {profile} --format env` (AWS CLI v2)"
+            ),
+            _ => format!(
+                "the AWS CLI and SDKs assume the role themselves: use the profile directly (`aws ... --profile {profile}`, AWS_PROFILE={profile})"
+            ),
+        },
         Error::RoleRefused { source_profile, .. } => format!(
             "check that the role's trust policy lets {source_profile}'s IAM user assume it (and, if it requires MFA, that [profile {source_profile}] has mfa_serial), and that its maximum session duration is not below awskeep_role_duration"
         ),

@@ -487,9 +487,10 @@ fn exec_and_export_serve_the_session_credential_process_serves() {
 }
 
 /// A standard role profile (`role_arn` + `source_profile`) holds no awskeep key: exec, export and
-/// credential-process say so and what works today (the AWS CLI and SDKs assume the role from the
-/// source profile's awskeep credentials), never "run `awskeep add deploy`", which would store a
-/// long-term key for a role profile. The suggestion works: the AWS CLI acts as the role.
+/// credential-process say so, never "run `awskeep add deploy`" (a long-term key for a role
+/// profile). Where its source is an awskeep profile they offer `awskeep migrate deploy`, which
+/// works: the profile becomes an awskeep role profile, exec and the AWS CLI act as the role, and
+/// the user's other settings stay.
 #[test]
 fn exec_and_export_of_a_role_profile_say_what_works_instead() {
     let moto = Moto::connect();
@@ -497,38 +498,67 @@ fn exec_and_export_of_a_role_profile_say_what_works_instead() {
     let key = moto.new_admin_with_key("role-source");
     env.add("dev", &key, &[]).assert_ok();
     env.append_config(
-        "\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = dev\n\n[profile sso-deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = corp\n",
+        "\n[profile deploy]\n# the deploy role\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = dev\noutput = json\n\n[profile sso-deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = corp\n",
     );
-    let cause = "awskeep: profile \"deploy\" is a role profile (role_arn, source_profile = dev): awskeep holds no key for it and does not assume roles. Hint: the AWS CLI and SDKs assume the role themselves from dev's awskeep key: ";
+    let line = "awskeep: profile \"deploy\" is a standard role profile (role_arn, source_profile = dev), which the AWS CLI and SDKs assume themselves; awskeep holds no key for it. Hint: `awskeep migrate deploy` makes it an awskeep role profile: awskeep then assumes the role with dev's key (one MFA code for every role, cached in the keychain) for every tool, exec and export included.\n";
     env.expect(["exec", "deploy", "--", "true"])
         .status(3)
-        .stderr(&format!(
-            "{cause}run the command with AWS_PROFILE=deploy set (`aws ... --profile deploy` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile deploy --format env` (AWS CLI v2) prints the role's credentials; `awskeep exec dev -- COMMAND` runs it as dev itself.\n"
-        ))
+        .stderr(line)
         .run();
     env.expect(["export", "deploy"])
         .status(3)
         .stdout("")
-        .stderr(&format!(
-            "{cause}set AWS_PROFILE=deploy, or print the role's credentials with `aws configure export-credentials --profile deploy --format env` (AWS CLI v2); `awskeep export dev` prints dev's own.\n"
-        ))
+        .stderr(line)
         .run();
     env.expect(["credential-process", "--profile", "deploy"])
         .status(3)
         .stdout("")
-        .stderr(&format!(
-            "{cause}use the profile directly (`aws ... --profile deploy`, AWS_PROFILE=deploy).\n"
-        ))
+        .stderr(line)
         .run();
     // A source awskeep does not hold: no awskeep command is offered for it.
     env.expect(["exec", "sso-deploy", "--", "true"])
         .status(3)
         .stderr(
-            "awskeep: profile \"sso-deploy\" is a role profile (role_arn, source_profile = corp): awskeep holds no key for it and does not assume roles. Hint: the AWS CLI and SDKs assume the role themselves: run the command with AWS_PROFILE=sso-deploy set (`aws ... --profile sso-deploy` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile sso-deploy --format env` (AWS CLI v2) prints the role's credentials.\n",
+            "awskeep: profile \"sso-deploy\" is a standard role profile (role_arn, source_profile = corp), which the AWS CLI and SDKs assume themselves; awskeep holds no key for it. Hint: the AWS CLI and SDKs assume the role themselves: run the command with AWS_PROFILE=sso-deploy set (`aws ... --profile sso-deploy` for the AWS CLI); for a tool that reads only the environment, `aws configure export-credentials --profile sso-deploy --format env` (AWS CLI v2) prints the role's credentials.\n",
         )
         .run();
 
-    // What the hint says works: the AWS CLI assumes the role from dev's awskeep key.
+    // What the hint says works: migrate turns it, and exec and the AWS CLI act as the role.
+    env.expect(["migrate", "deploy", "--yes"])
+        .stderr(
+            "Role profiles awskeep will serve (role_arn becomes awskeep_role_arn; an SDK no longer assumes them itself):\n  deploy               arn:aws:iam::123456789012:role/deploy  with dev's credentials\n  role profile deploy: assumes arn:aws:iam::123456789012:role/deploy with dev's credentials\nMigrated: deploy (role).\n",
+        )
+        .run();
+    let config = env.read_config();
+    let section = config.split("[profile deploy]\n").nth(1).unwrap();
+    let section = section.split("\n\n").next().unwrap();
+    assert_eq!(
+        section,
+        format!(
+            "# the deploy role\noutput = json\ncredential_process = {} credential-process --profile deploy\nawskeep_role_arn = arn:aws:iam::123456789012:role/deploy\nawskeep_source_profile = dev",
+            env!("CARGO_BIN_EXE_awskeep")
+        )
+    );
+    let exec = env.run(
+        &[
+            "exec",
+            "deploy",
+            "--",
+            &aws(),
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+        "",
+    );
+    assert!(
+        exec.stdout
+            .starts_with("arn:aws:sts::123456789012:assumed-role/deploy/awskeep-"),
+        "{exec:?}"
+    );
     let mut cli = env.command(aws());
     cli.args([
         "sts",

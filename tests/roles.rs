@@ -265,3 +265,68 @@ fn a_broken_chain_is_one_line_saying_what_to_fix_and_nothing_is_written() {
         .stderr("awskeep: role profiles name each other as their source in a loop: x -> y -> x. Hint: make the last role of the chain name a profile awskeep holds a key for (`awskeep list` shows them).\n")
         .run();
 }
+
+#[test]
+fn list_doctor_and_remove_know_role_profiles() {
+    let (env, _moto) = setup(&[]);
+    add_role(&env, "prod", ROLE, "dev", &[]).assert_ok();
+    let list = env.run(&["list", "--json"], "");
+    list.assert_ok();
+    let rows: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let prod = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "prod")
+        .expect("prod listed");
+    assert_eq!(prod["role_arn"], ROLE);
+    assert_eq!(prod["source_profile"], "dev");
+    assert_eq!(prod["account_id"], "123456789012");
+    assert!(prod["session_expires_at"].is_string(), "{prod}");
+    let table = env.run(&["list"], "");
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("prod "))
+        .expect("a prod line");
+    assert!(
+        line.contains("role admin via dev, session until "),
+        "{}",
+        table.stdout
+    );
+
+    let doctor = env.run(&["doctor", "prod", "--offline"], "");
+    assert!(
+        doctor.stdout.contains(&format!(
+            "assumes {ROLE} through prod -> dev (the last one's key is in the Secret Service)"
+        )),
+        "{}",
+        doctor.stdout
+    );
+    env.write_config(&env.read_config().replace(
+        "awskeep_source_profile = dev",
+        "awskeep_source_profile = dev\nrole_arn = arn:aws:iam::123456789012:role/x",
+    ));
+    let doctor = env.run(&["doctor", "prod", "--offline"], "");
+    assert!(
+        doctor
+            .stdout
+            .contains("[profile prod] also has `role_arn`, a credential source the SDKs prefer to"),
+        "an SDK would assume it again: {}",
+        doctor.stdout
+    );
+    assert_ne!(doctor.code(), 0);
+
+    env.expect(["remove", "dev", "--yes"])
+        .stderr_contains("Role profile(s) prod name dev as their source (awskeep_source_profile): they stop working until it is added again or they name another.")
+        .run();
+    env.expect(["remove", "prod", "--yes"])
+        .stderr("Removed profile prod.\n")
+        .run();
+    let config = env.read_config();
+    assert!(!config.contains("awskeep"), "{config}");
+    assert!(
+        config.contains("role_arn = arn:aws:iam::123456789012:role/x"),
+        "a line awskeep did not write stays: {config}"
+    );
+}

@@ -49,6 +49,11 @@ struct Row {
     old_key_id: Option<String>,
     /// When that old key is deleted (or deactivated): RFC 3339.
     old_key_retired_after: Option<String>,
+    /// A role profile: the role it assumes (`arn` is then the role's), and with whose credentials.
+    role_arn: Option<String>,
+    source_profile: Option<String>,
+    /// When the cached role session ends (RFC 3339); `null` when none is cached.
+    session_expires_at: Option<String>,
     status: String,
     /// For the table only: the masked ID.
     #[serde(skip)]
@@ -81,6 +86,10 @@ pub fn run(ctx: &Context, store: &CredentialStore, args: ListArgs) -> Result<()>
     let mut rows = Vec::new();
     for profile in profiles {
         let in_config = configured.contains(&profile);
+        if in_config && let Some(row) = role_row(store, config.document(), &profile, now)? {
+            rows.push(row);
+            continue;
+        }
         let row = match store.get(&profile) {
             Ok(Some(key)) => {
                 let age = KeyAge::of(&key, now);
@@ -118,6 +127,9 @@ pub fn run(ctx: &Context, store: &CredentialStore, args: ListArgs) -> Result<()>
                     rotation,
                     old_key_id: old_key.map(|k| k.access_key_id.as_str().to_string()),
                     old_key_retired_after: retired_after.map(rfc3339),
+                    role_arn: None,
+                    source_profile: None,
+                    session_expires_at: None,
                     status: match (in_config, rotation, age.age > args.max_age) {
                         (false, _, _) => "not in config".into(),
                         (true, Some(_), _) => match (waiting, old_key) {
@@ -272,6 +284,47 @@ fn notes(rows: &[Row], shared: &[(String, Vec<String>)], args: &ListArgs) {
     }
 }
 
+/// A role profile's row: its role, source and cached session (`None`: not a role profile).
+fn role_row(
+    store: &CredentialStore,
+    config: &crate::profile::Document,
+    profile: &ProfileName,
+    now: SystemTime,
+) -> Result<Option<Row>> {
+    if config.get(profile.as_str(), "awskeep_role_arn").is_none() {
+        return Ok(None);
+    }
+    let mut row = empty_row(profile, false, true, "");
+    let role = match crate::settings::RoleSettings::from_config(config, profile) {
+        Ok(Some(role)) => role,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            row.status = format!("role profile with a bad setting: {}", e.cause_line());
+            return Ok(Some(row));
+        }
+    };
+    let session = store
+        .get_session(profile)?
+        .filter(|s| s.role.is_some())
+        .map(|s| s.expiration)
+        .filter(|at| *at > now);
+    let name = role.role_arn.rsplit('/').next().unwrap_or(&role.role_arn);
+    row.status = match session {
+        Some(at) => format!(
+            "role {name} via {}, session until {}",
+            role.source_profile,
+            crate::lease::clock_time(at)
+        ),
+        None => format!("role {name} via {}, no session cached", role.source_profile),
+    };
+    row.account_id = role.role_arn.split(':').nth(4).map(str::to_string);
+    row.arn = Some(role.role_arn.clone());
+    row.session_expires_at = session.map(|at| humantime::format_rfc3339_seconds(at).to_string());
+    row.source_profile = Some(role.source_profile.to_string());
+    row.role_arn = Some(role.role_arn);
+    Ok(Some(row))
+}
+
 fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &str) -> Row {
     Row {
         profile: profile.to_string(),
@@ -287,6 +340,9 @@ fn empty_row(profile: &ProfileName, in_store: bool, in_config: bool, status: &st
         rotation: None,
         old_key_id: None,
         old_key_retired_after: None,
+        role_arn: None,
+        source_profile: None,
+        session_expires_at: None,
         in_store,
         in_config,
         status: status.into(),
@@ -314,6 +370,9 @@ mod tests {
             rotation: None,
             old_key_id: None,
             old_key_retired_after: None,
+            role_arn: None,
+            source_profile: None,
+            session_expires_at: None,
             status: status.into(),
         }
     }

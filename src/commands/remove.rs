@@ -111,16 +111,22 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         (InIam::Deactivate, [.., current]) => format!(", and deactivate key {current} in IAM"),
         _ => String::new(),
     };
-    prompt::confirm(
-        &format!(
+    let role = config
+        .document()
+        .get(profile.as_str(), "awskeep_role_arn")
+        .map(str::to_string);
+    let question = match (&role, in_store) {
+        (Some(arn), false) => format!(
+            "Remove role profile {profile} (it assumes {arn}): its awskeep settings from {} and its cached role session?",
+            config.path.display()
+        ),
+        _ => format!(
             "Remove profile {profile}: its key from the {} and its awskeep settings from {}{also}?",
             store.display_name(),
             config.path.display()
         ),
-        args.yes,
-        "--yes",
-        ctx.stdin_is_terminal,
-    )?;
+    };
+    prompt::confirm(&question, args.yes, "--yes", ctx.stdin_is_terminal)?;
     // Asked only of a person at a terminal who gave neither --yes nor a key flag, and only about
     // keys no other profile holds (those stay whatever the answer); the safe answer (and the
     // answer without a terminal) is to keep the key and say how to delete it.
@@ -161,6 +167,9 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
             &format!("removed awskeep's settings from {}", config.path.display()),
         );
     }
+    if role.is_some() && !in_store {
+        crate::profile_setup::drop_session(store, profile);
+    }
     if in_store {
         store.delete(profile)?;
         crate::profile_setup::drop_session(store, profile);
@@ -170,6 +179,13 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         );
     }
     output::say(&format!("Removed profile {profile}."));
+    let sourced = roles_sourced_from(config.document(), profile);
+    if !sourced.is_empty() {
+        output::say(&format!(
+            "Role profile(s) {} name {profile} as their source (awskeep_source_profile): they stop working until it is added again or they name another.",
+            sourced.join(", ")
+        ));
+    }
     if corrupt {
         output::say(
             "Its store item could not be read, so awskeep cannot tell which IAM key it held; that key may still work (`aws iam list-access-keys` lists a user's keys).",
@@ -179,6 +195,26 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         Some(item) => settle_in_iam(ctx, aws, &args, &item, &keys, in_iam, config.document()),
         None => Ok(()),
     }
+}
+
+/// The role profiles whose `awskeep_source_profile` is `profile`.
+fn roles_sourced_from(
+    config: &crate::profile::Document,
+    profile: &crate::profile_name::ProfileName,
+) -> Vec<String> {
+    config
+        .sections()
+        .iter()
+        .filter_map(|section| section.profile.as_deref())
+        .filter(|name| {
+            config.get(name, "awskeep_role_arn").is_some()
+                && config.get(name, "awskeep_source_profile").map(str::trim)
+                    == Some(profile.as_str())
+        })
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Each key `item` holds (a pending or previous key of an unfinished rotation first, the current

@@ -69,6 +69,15 @@ pub fn check(
     let region = files.config.get(profile.as_str(), "region");
     facts.region = region.map(str::to_string);
     findings.push(region_finding(ctx, files, profile, region));
+    if files
+        .config
+        .get(profile.as_str(), "awskeep_role_arn")
+        .is_some()
+        && !matches!(item, Some(Ok(Some(_))))
+    {
+        findings.extend(role_findings(files, store, profile, now));
+        return (tag(findings, profile), facts);
+    }
 
     match item {
         None => {}
@@ -108,6 +117,77 @@ pub fn check(
         }
     }
     (tag(findings, profile), facts)
+}
+
+/// A role profile's chain: it reads (no loop, settings that parse), it ends at a profile with a
+/// stored key, and its cached role session.
+fn role_findings(
+    files: &Files,
+    store: Option<&CredentialStore>,
+    profile: &ProfileName,
+    now: SystemTime,
+) -> Vec<Finding> {
+    let chain = crate::settings::ProfileSettings::read(&files.config, profile)
+        .and_then(|settings| crate::role_chain::RoleChain::read(&files.config, profile, settings));
+    let chain = match chain {
+        Ok(chain) => chain,
+        Err(error) => return vec![Finding::from_error(Severity::Fail, "role", &error)],
+    };
+    let names: Vec<String> = chain
+        .hops
+        .iter()
+        .map(|hop| hop.profile.to_string())
+        .chain(std::iter::once(chain.root.to_string()))
+        .collect();
+    let role_arn = &chain.hops[0].role().role_arn;
+    let Some(store) = store else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    match store.get(&chain.root) {
+        Ok(Some(_)) => findings.push(Finding::ok(
+            "role",
+            format!(
+                "assumes {role_arn} through {} (the last one's key is in the {})",
+                names.join(" -> "),
+                store.display_name()
+            ),
+        )),
+        Ok(None) => findings.push(
+            Finding::new(
+                Severity::Fail,
+                "role",
+                format!(
+                    "assumes {role_arn} through {}, but no key is stored for {} in the {}",
+                    names.join(" -> "),
+                    chain.root,
+                    store.display_name()
+                ),
+            )
+            .fix(format!(
+                "store it with `awskeep add {}`, or name another source in awskeep_source_profile",
+                chain.root
+            )),
+        ),
+        Err(error) => findings.push(Finding::from_error(Severity::Fail, "role", &error)),
+    }
+    let session = store
+        .get_session(profile)
+        .ok()
+        .flatten()
+        .filter(|s| s.role.is_some() && s.expiration > now);
+    findings.push(Finding::new(
+        Severity::Info,
+        "session",
+        match session {
+            Some(session) => format!(
+                "role session cached until {}",
+                crate::lease::clock_time(session.expiration)
+            ),
+            None => "no role session cached: the next call assumes the role".into(),
+        },
+    ));
+    findings
 }
 
 fn tag(findings: Vec<Finding>, profile: &ProfileName) -> Vec<Finding> {

@@ -6,6 +6,8 @@
 //! stored key equals its plaintext key just has the plaintext removed. Nothing it writes holds a secret
 //! (no backup copies); the rewritten files keep their comments, other settings and mode.
 
+mod roles;
+
 use std::time::SystemTime;
 
 use crate::cli::MigrateArgs;
@@ -81,7 +83,15 @@ pub fn run(
     let wanted: Vec<ProfileName> = args.names.iter().chain(&args.profiles).cloned().collect();
     let config = config_file::load(&ctx.config_file, FileKind::Config)?;
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
-    let (mut candidates, skipped) = find(config.document(), credentials.document(), &wanted);
+    let (mut candidates, mut skipped) = find(config.document(), credentials.document(), &wanted);
+    let moving: Vec<ProfileName> = candidates.iter().map(|c| c.profile.clone()).collect();
+    let (roles, roles_left) = roles::find(config.document(), store, &moving, &wanted);
+    // A named role profile has no plaintext keys: what is said of it is the role half's.
+    skipped.retain(|s| {
+        config.document().get(&s.profile, "role_arn").is_none()
+            || !s.reason.contains("no plaintext keys")
+    });
+    skipped.extend(roles_left);
     for candidate in &mut candidates {
         candidate.stored_other = match store.get(&candidate.profile) {
             Ok(Some(stored)) if stored.key.access_key_id != candidate.key.access_key_id => {
@@ -93,8 +103,23 @@ pub fn run(
     }
     let program = ctx.own_program()?;
 
-    show_plan(ctx, store, &candidates, &skipped, &args);
-    if candidates.is_empty() {
+    if !(candidates.is_empty() && skipped.is_empty() && !roles.is_empty()) {
+        show_plan(ctx, store, &candidates, &skipped, &args);
+    }
+    if !roles.is_empty() {
+        output::say(
+            "Role profiles awskeep will serve (role_arn becomes awskeep_role_arn; an SDK no longer assumes them itself):",
+        );
+        for role in &roles {
+            output::say(&format!(
+                "  {:<20} {}  with {}'s credentials",
+                role.profile.as_str(),
+                role.role_arn,
+                role.source
+            ));
+        }
+    }
+    if candidates.is_empty() && roles.is_empty() {
         return Ok(());
     }
     if args.dry_run {
@@ -113,6 +138,14 @@ pub fn run(
             candidates.len(),
             store.display_name()
         )
+    };
+    let question = match (candidates.is_empty(), roles.len()) {
+        (_, 0) => question,
+        (true, n) => format!("Serve {n} role profile(s) through awskeep?"),
+        (false, n) => format!(
+            "{} Then serve {n} role profile(s) through awskeep?",
+            question.trim_end_matches('?').to_string() + "."
+        ),
     };
     prompt::confirm(&question, args.yes, "--yes", ctx.stdin_is_terminal)?;
 
@@ -162,6 +195,26 @@ pub fn run(
             Err(error) => {
                 output::say(&format!("  FAILED {profile}: {}", error.cause_line()));
                 failed.push(profile.to_string());
+            }
+        }
+    }
+    for role in &roles {
+        let line = process_line::build(&program, &role.profile, None)?;
+        match roles::turn(ctx, store, aws, role, &line, args.no_verify) {
+            Ok(()) => {
+                output::say(&format!(
+                    "  role profile {}: assumes {} with {}'s credentials",
+                    role.profile, role.role_arn, role.source
+                ));
+                migrated.push(format!("{} (role)", role.profile));
+            }
+            Err(error) => {
+                output::say(&format!(
+                    "  FAILED {}: {}",
+                    role.profile,
+                    error.cause_line()
+                ));
+                failed.push(role.profile.to_string());
             }
         }
     }
