@@ -91,7 +91,11 @@ pub fn run(
         config.document().get(&s.profile, "role_arn").is_none()
             || !s.reason.contains("no plaintext keys")
     });
-    skipped.extend(roles_left);
+    skipped.extend(
+        roles_left
+            .into_iter()
+            .map(|(profile, reason)| Skipped { profile, reason }),
+    );
     for candidate in &mut candidates {
         candidate.stored_other = match store.get(&candidate.profile) {
             Ok(Some(stored)) if stored.key.access_key_id != candidate.key.access_key_id => {

@@ -4,7 +4,6 @@
 //! own MFA code). The user's other settings (region, output, comments) stay. Each is assumed once
 //! before its section is rewritten (`--no-verify` skips that), so a role that cannot work is left.
 
-use super::Skipped;
 use crate::context::Context;
 use crate::credentials::{self, Refresh};
 use crate::error::{Error, Result};
@@ -29,15 +28,15 @@ pub struct RoleCandidate {
     pub duration: Option<std::time::Duration>,
 }
 
-/// The role profiles to turn (named ones only, when `only` names any), and the named ones left
-/// with why. A source is served by awskeep when it holds a stored key, moves in now (`moving`),
+/// The role profiles to turn (named ones only, when `only` names any), and the ones left (profile,
+/// why). A source is served by awskeep when it holds a stored key, moves in now (`moving`),
 /// is an awskeep role profile, or is itself turned now (a chain).
 pub fn find(
     config: &Document,
     store: &CredentialStore,
     moving: &[ProfileName],
     only: &[ProfileName],
-) -> (Vec<RoleCandidate>, Vec<Skipped>) {
+) -> (Vec<RoleCandidate>, Vec<(String, String)>) {
     let mut names: Vec<String> = Vec::new();
     for section in config.sections() {
         if let Some(name) = &section.profile
@@ -81,7 +80,6 @@ pub fn find(
         .into_iter()
         .filter(|(name, _)| !only.is_empty() || config.get(name, "source_profile").is_some())
         .filter(|(_, reason)| !only.is_empty() || !reason.starts_with("its source_profile"))
-        .map(|(profile, reason)| Skipped { profile, reason })
         .collect();
     (candidates, skipped)
 }
