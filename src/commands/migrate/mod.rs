@@ -85,7 +85,19 @@ pub fn run(
     let credentials = config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     let (mut candidates, mut skipped) = find(config.document(), credentials.document(), &wanted);
     let moving: Vec<ProfileName> = candidates.iter().map(|c| c.profile.clone()).collect();
-    let (roles, roles_left) = roles::find(config.document(), store, &moving, &wanted);
+    // Role profiles are turned only when named: `migrate` alone offers them.
+    let (roles, roles_left) = if wanted.is_empty() {
+        let (offered, _) = roles::find(config.document(), store, &moving, &wanted);
+        for role in &offered {
+            output::say(&format!(
+                "Role profile {} (source {}) can be served by awskeep too: `awskeep migrate {}` turns it into an awskeep role profile.",
+                role.profile, role.source, role.profile
+            ));
+        }
+        (Vec::new(), Vec::new())
+    } else {
+        roles::find(config.document(), store, &moving, &wanted)
+    };
     // A named role profile has no plaintext keys: what is said of it is the role half's.
     skipped.retain(|s| {
         config.document().get(&s.profile, "role_arn").is_none()
@@ -202,6 +214,7 @@ pub fn run(
             }
         }
     }
+    let mut role_error = None;
     for role in &roles {
         let line = process_line::build(&program, &role.profile, None)?;
         match roles::turn(ctx, store, aws, role, &line, args.no_verify) {
@@ -214,11 +227,11 @@ pub fn run(
             }
             Err(error) => {
                 output::say(&format!(
-                    "  FAILED {}: {}",
+                    "  FAILED {}: {}; it stays as it was",
                     role.profile,
                     error.cause_line()
                 ));
-                failed.push(role.profile.to_string());
+                role_error = Some(error);
             }
         }
     }
@@ -232,13 +245,13 @@ pub fn run(
     if let Some(suggestion) = suggestion {
         output::say(&format!("Try: {suggestion}"));
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::MigrationIncomplete {
+    match role_error {
+        _ if !failed.is_empty() => Err(Error::MigrationIncomplete {
             failed: failed.join(", "),
             credentials: ctx.credentials_file.clone(),
-        })
+        }),
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
