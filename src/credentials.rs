@@ -301,28 +301,52 @@ fn resolve_from(
             owner: key.owner.clone(),
         })
     };
+    let fresh = single_flight(
+        ctx,
+        store,
+        profile,
+        refresh,
+        || cached(store, profile, &key, settings),
+        || fetch(ctx, aws, profile, &key, read, mfa_process),
+    )?;
+    Ok(session(fresh))
+}
+
+/// Single flight over a profile's cached session: the cached one while it is usable (with
+/// `Refresh::IfNeeded`); else, under the profile's lock, the one another process fetched while
+/// this one waited; else `fetch`'s, kept in the store for the next caller.
+fn single_flight(
+    ctx: &Context,
+    store: &CredentialStore,
+    profile: &ProfileName,
+    refresh: Refresh,
+    cached: impl Fn() -> Result<Option<Session>>,
+    fetch: impl FnOnce() -> Result<Session>,
+) -> Result<Session> {
     if refresh == Refresh::IfNeeded
-        && let Some(cached) = cached(store, profile, &key, settings)?
+        && let Some(session) = cached()?
     {
-        output::trace(ctx.verbose, "serving the cached session");
-        return Ok(session(cached));
+        output::trace(
+            ctx.verbose,
+            &format!("serving the cached session of {profile}"),
+        );
+        return Ok(session);
     }
     let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
     let _lock = RefreshLock::acquire(lock_dir, profile)?;
     crate::test_points::crash_point(ctx, "session:holding-lock");
-    // Another process may have refreshed while this one waited.
     if refresh == Refresh::IfNeeded
-        && let Some(cached) = cached(store, profile, &key, settings)?
+        && let Some(session) = cached()?
     {
         output::trace(
             ctx.verbose,
-            "serving the session another awskeep just fetched",
+            &format!("serving the session of {profile} another awskeep just fetched"),
         );
-        return Ok(session(cached));
+        return Ok(session);
     }
-    let fresh = fetch(ctx, aws, profile, &key, read, mfa_process)?;
+    let fresh = fetch()?;
     store.set_session(profile, &fresh)?;
-    Ok(session(fresh))
+    Ok(fresh)
 }
 
 /// A role profile's credentials: its cached role session while it has more than the margin
@@ -386,7 +410,7 @@ fn role_session(
     root: (&StoredKey, &Document, Option<&str>),
     refresh: Refresh,
 ) -> Result<Session> {
-    let (root_key, config, mfa_process) = root;
+    let root_key = root.0;
     let hop = &chain.hops[index];
     let profile = &hop.profile;
     let parts = chain.parts(index);
@@ -402,26 +426,24 @@ fn role_session(
                     .is_ok_and(|left| left > hop.settings.session.margin())
         }))
     };
-    if refresh == Refresh::IfNeeded
-        && let Some(session) = cached()?
-    {
-        output::trace(
-            ctx.verbose,
-            &format!("serving the cached role session of {profile}"),
-        );
-        return Ok(session);
-    }
-    let lock_dir = ctx.lock_dir.as_deref().ok_or(Error::NoHome)?;
-    let _lock = RefreshLock::acquire(lock_dir, profile)?;
-    if refresh == Refresh::IfNeeded
-        && let Some(session) = cached()?
-    {
-        output::trace(
-            ctx.verbose,
-            &format!("serving the role session of {profile} another awskeep just fetched"),
-        );
-        return Ok(session);
-    }
+    single_flight(ctx, store, profile, refresh, cached, || {
+        assume_hop(ctx, store, aws, chain, index, root, fingerprint.clone())
+    })
+}
+
+/// A new role session for hop `index`, signed by its source (the next hop's session, or the
+/// root's credentials as `resolve_from` serves them), answering to `fingerprint`.
+fn assume_hop(
+    ctx: &Context,
+    store: &CredentialStore,
+    aws: &dyn crate::aws::Aws,
+    chain: &RoleChain,
+    index: usize,
+    root: (&StoredKey, &Document, Option<&str>),
+    fingerprint: String,
+) -> Result<Session> {
+    let (root_key, config, mfa_process) = root;
+    let hop = &chain.hops[index];
     let source = hop.role().source_profile.clone();
     let signer_session;
     let signer_key;
@@ -493,10 +515,9 @@ fn role_session(
             },
             other => other,
         })?;
-    fresh.source_key_id = root_key_id.to_string();
+    fresh.source_key_id = root_key.key.access_key_id.as_str().to_string();
     fresh.mfa_serial = chain.root_settings.session.mfa_serial.clone();
     fresh.role = Some(fingerprint);
-    store.set_session(profile, &fresh)?;
     Ok(fresh)
 }
 

@@ -98,11 +98,22 @@ pub fn session_token(
                 reason,
             },
         })?;
+    let mut session = session_from(output.credentials(), "sts:GetSessionToken")?;
+    session.source_key_id = key.access_key_id.as_str().to_string();
+    session.mfa_serial = mfa.map(|(serial, _)| serial.to_string());
+    Ok(session)
+}
+
+/// The session an STS answer holds (its source and MFA device for the caller to fill in).
+fn session_from(
+    credentials: Option<&aws_sdk_sts::types::Credentials>,
+    operation: &'static str,
+) -> Result<crate::session::Session> {
     let missing = || Error::Aws {
-        operation: "sts:GetSessionToken",
+        operation,
         reason: "the answer held no credentials".into(),
     };
-    let credentials = output.credentials().ok_or_else(missing)?;
+    let credentials = credentials.ok_or_else(missing)?;
     let expiration =
         std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
     Ok(crate::session::Session {
@@ -110,8 +121,8 @@ pub fn session_token(
         secret_access_key: credentials.secret_access_key().into(),
         session_token: credentials.session_token().into(),
         expiration,
-        source_key_id: key.access_key_id.as_str().to_string(),
-        mfa_serial: mfa.map(|(serial, _)| serial.to_string()),
+        source_key_id: String::new(),
+        mfa_serial: None,
         role: None,
     })
 }
@@ -186,22 +197,7 @@ pub fn assume_role(
                 reason,
             },
         })?;
-    let missing = || Error::Aws {
-        operation: "sts:AssumeRole",
-        reason: "the answer held no credentials".into(),
-    };
-    let credentials = output.credentials().ok_or_else(missing)?;
-    let expiration =
-        std::time::SystemTime::try_from(*credentials.expiration()).map_err(|_| missing())?;
-    Ok(crate::session::Session {
-        access_key_id: credentials.access_key_id().to_string(),
-        secret_access_key: credentials.secret_access_key().into(),
-        session_token: credentials.session_token().into(),
-        expiration,
-        source_key_id: String::new(),
-        mfa_serial: None,
-        role: None,
-    })
+    session_from(output.credentials(), "sts:AssumeRole")
 }
 
 /// A made-up key no AWS account has: the clock check needs an answer, not an identity.
