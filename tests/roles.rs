@@ -62,7 +62,7 @@ fn add_role_writes_awskeeps_own_settings_and_every_client_gets_the_roles_credent
     let (env, moto) = setup(&[]);
     env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "dev"])
         .stderr(&format!(
-            "awskeep: profile prod assumes {ROLE} with dev's credentials; try `aws sts get-caller-identity --profile prod`\n"
+            "awskeep: profile prod assumes {ROLE} with dev's credentials, in us-east-1 (as dev); try `aws sts get-caller-identity --profile prod`\n"
         ))
         .run();
     let config = env.read_config();
@@ -73,7 +73,7 @@ fn add_role_writes_awskeeps_own_settings_and_every_client_gets_the_roles_credent
     assert_eq!(
         section,
         format!(
-            "credential_process = {} credential-process --profile prod\nawskeep_role_arn = {ROLE}\nawskeep_source_profile = dev\n",
+            "credential_process = {} credential-process --profile prod\nawskeep_role_arn = {ROLE}\nawskeep_source_profile = dev\nregion = us-east-1\n",
             env!("CARGO_BIN_EXE_awskeep")
         ),
         "no role_arn an SDK would assume a second time"
@@ -254,6 +254,16 @@ fn a_broken_chain_is_one_line_saying_what_to_fix_and_nothing_is_written() {
     .stderr_contains("already gets credentials from `its key in the Secret Service`")
     .run();
     assert_eq!(env.read_config(), before, "nothing written");
+    // An MFA device without sessions: the code could only go with each AssumeRole.
+    env.write_config(&before.replace(
+        "[profile dev]\n",
+        &format!("[profile dev]\nmfa_serial = {MFA}\nawskeep_session = false\n"),
+    ));
+    env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "dev"])
+        .status(1)
+        .stderr("awskeep: role profile \"prod\" needs an MFA session of \"dev\", which has mfa_serial but awskeep_session = false. Hint: remove `awskeep_session = false` from [profile dev]: one MFA session of dev then serves every role it assumes.\n")
+        .run();
+    env.write_config(&before);
     assert_eq!(moto.assume_role_calls(), 0);
     // A loop written by hand is found when a client asks.
     env.append_config(&format!(

@@ -82,7 +82,17 @@ pub fn run(
             }
         }
     }
-    if let Some(region) = &args.region {
+    // Clients need a region and the AWS CLI does not take the source's: without --region a new
+    // role profile gets its source's, as the user most likely means.
+    let region = match &args.region {
+        Some(region) => Some(region.clone()),
+        None if config.document().get(profile.as_str(), "region").is_none() => config
+            .document()
+            .get(args.source_profile.as_str(), "region")
+            .map(str::to_string),
+        None => None,
+    };
+    if let Some(region) = &region {
         config.set(profile, "region", &value(region)?);
     }
     if args.no_verify {
@@ -107,14 +117,13 @@ pub fn run(
             ),
         );
     }
-    crate::profile_setup::save_profile(
-        &config,
-        profile,
-        Some(line.as_str()),
-        args.region.as_deref(),
-    )?;
+    crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.as_deref())?;
+    let inherited = match (&args.region, &region) {
+        (None, Some(region)) => format!(", in {region} (as {})", args.source_profile),
+        _ => String::new(),
+    };
     output::say(&format!(
-        "awskeep: profile {profile} assumes {} with {}'s credentials{}; try `aws sts get-caller-identity --profile {profile}`",
+        "awskeep: profile {profile} assumes {} with {}'s credentials{inherited}{}; try `aws sts get-caller-identity --profile {profile}`",
         args.role_arn,
         args.source_profile,
         if args.no_verify {
