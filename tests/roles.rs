@@ -340,3 +340,22 @@ fn list_doctor_and_remove_know_role_profiles() {
         "a line awskeep did not write stays: {config}"
     );
 }
+
+#[test]
+fn a_role_session_is_served_from_the_credential_cache_without_any_dbus_call_or_sts_call() {
+    let (env, moto) = setup(&[]);
+    add_role(&env, "prod", ROLE, "dev", &["--no-verify"]).assert_ok();
+    let serve = || env.dbus_calls(|| env.run(&["credential-process", "--profile", "prod"], ""));
+    let (first, first_calls) = serve();
+    assert!(first_calls > 0, "the first call reads the store");
+    let (second, second_calls) = serve();
+    assert_eq!(second.stdout, first.stdout, "the same role session");
+    assert_eq!(second_calls, 0, "served from the kernel keyring");
+    assert_eq!(moto.assume_role_calls(), 1);
+    // session clear drops the entry with the item: the next call assumes the role again.
+    env.run(&["session", "clear", "prod"], "").assert_ok();
+    let (third, third_calls) = serve();
+    assert!(third_calls > 0, "session clear dropped the entry");
+    assert_ne!(third.stdout, first.stdout);
+    assert_eq!(moto.assume_role_calls(), 2);
+}
