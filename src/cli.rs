@@ -105,9 +105,10 @@ pub enum Command {
         after_help = "Examples:\n  awskeep store show             which store awskeep uses here, and why\n  awskeep store move --to file   move every item into the encrypted file store"
     )]
     Store(StoreArgs),
-    /// Run a command with the profile's credentials in its environment (AWS_ACCESS_KEY_ID, ...)
+    /// Run a command (or, with none, your shell) with the profile's credentials in its
+    /// environment (AWS_ACCESS_KEY_ID, ...), or with --server from a credential endpoint
     #[command(
-        after_help = "Examples:\n  awskeep exec dev -- terraform plan\n  awskeep exec --profile dev -- aws sts get-caller-identity\nThe command's exit code is awskeep's. AWS_PROFILE is removed from its environment."
+        after_help = "Examples:\n  awskeep exec dev                            your shell ($SHELL) with dev's credentials; `exit` returns\n  awskeep exec dev -- terraform plan\n  awskeep exec --profile dev -- aws sts get-caller-identity\n  awskeep exec --server dev -- terraform apply  refreshed sessions for as long as it runs\nThe command's exit code is awskeep's. AWS_PROFILE is removed from its environment; AWS_VAULT and\nAWSKEEP_EXEC name the profile (for prompts such as starship's)."
     )]
     Exec(ExecArgs),
     /// Print the profile's credentials as shell variables or credential_process JSON
@@ -267,10 +268,16 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub mfa: MfaProcessFlag,
 
-    /// The command and its arguments, after `--`
+    /// Hand the command a credential endpoint on 127.0.0.1 (AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    /// a token for it alone) instead of the credentials: it gets a fresh session whenever its SDK
+    /// asks, for as long as it runs (sessions only)
+    #[arg(long)]
+    pub server: bool,
+
+    /// The command and its arguments, after `--` (default: your shell, $SHELL; %COMSPEC% on
+    /// Windows)
     #[arg(
         value_name = "COMMAND",
-        required = true,
         last = true,
         value_parser = clap::value_parser!(std::ffi::OsString)
     )]

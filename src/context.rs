@@ -29,6 +29,8 @@ pub struct Context {
     pub argv0: Option<PathBuf>,
     /// `AWSKEEP_EXEC`: the profile of the `awskeep exec` this process runs inside.
     pub exec_profile: Option<String>,
+    /// The user's shell, which `exec` starts when given no command: `SHELL`, on Windows `COMSPEC`.
+    pub shell: Option<std::ffi::OsString>,
     /// `AWSKEEP_TEST_CRASH_AT`, read in debug builds only: where a test wants the process to die.
     pub test_crash_at: Option<String>,
     /// `AWSKEEP_TEST_FAIL_AT`, read in debug builds only: where a test wants a step to fail.
@@ -99,6 +101,7 @@ impl Context {
             search_path: None,
             argv0: None,
             exec_profile: None,
+            shell: None,
             test_crash_at: None,
             test_fail_at: None,
             test_pause_at: None,
@@ -185,6 +188,8 @@ impl Context {
             search_path: std::env::var_os("PATH"),
             argv0: std::env::args_os().next().map(PathBuf::from),
             exec_profile: var("AWSKEEP_EXEC"),
+            shell: std::env::var_os(if cfg!(windows) { "COMSPEC" } else { "SHELL" })
+                .filter(|v| !v.is_empty()),
             test_crash_at: var("AWSKEEP_TEST_CRASH_AT").filter(|_| cfg!(debug_assertions)),
             test_fail_at: var("AWSKEEP_TEST_FAIL_AT").filter(|_| cfg!(debug_assertions)),
             test_pause_at: var("AWSKEEP_TEST_PAUSE_AT").filter(|_| cfg!(debug_assertions)),

@@ -409,7 +409,7 @@ pub enum Error {
     },
 
     #[error(
-        "profile \"{profile}\" has sessions off, and `serve` hands out only short-lived sessions, never the long-term key"
+        "profile \"{profile}\" has sessions off, and the credential endpoint (`serve`, `exec --server`) hands out only short-lived sessions, never the long-term key"
     )]
     ServeNeedsSession { profile: String },
 

@@ -263,6 +263,7 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::LockTimeout { .. } => "another awskeep may be waiting for an MFA code; answer it, or run `awskeep session clear` and retry".into(),
         Error::MfaNoInput { profile } => format!("set `awskeep_mfa_process = ykman oath accounts code -s NAME` (a command that prints the code) in the profile, or run `awskeep session refresh --profile {profile}` in a terminal first"),
         Error::MfaPrompt { .. } => "enter the 6-digit code in the prompt, or set awskeep_mfa_prompt / awskeep_mfa_process in the profile".into(),
+        Error::ServeNeedsSession { profile } if this(C::Exec) => format!("turn sessions on with `awskeep_session = true` in [profile {profile}] of ~/.aws/config, or leave out --server: the command then gets the long-term key in its environment"),
         Error::SessionsOff { profile } | Error::ServeNeedsSession { profile } => format!("turn sessions on with `awskeep_session = true` in [profile {profile}] of ~/.aws/config"),
         Error::ExecNested { .. } => "exit that shell first, or run the command directly: its environment already has the credentials".into(),
         Error::ExecFailed { .. } => "check the command's name and that it is on PATH".into(),

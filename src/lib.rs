@@ -12,6 +12,7 @@ pub mod completion;
 mod config_file;
 mod context;
 mod credentials;
+mod endpoint;
 pub mod error;
 mod helper;
 mod hint;

@@ -116,6 +116,7 @@ fn exec_hands_the_child_only_the_profiles_credentials_and_otherwise_the_callers_
     expected.insert("AWS_ACCESS_KEY_ID".into(), key.id.clone());
     expected.insert("AWS_SECRET_ACCESS_KEY".into(), key.secret.clone());
     expected.insert("AWSKEEP_EXEC".into(), "dev".into());
+    expected.insert("AWS_VAULT".into(), "dev".into());
     assert_eq!(child, expected);
     for (name, _) in POINTS_ELSEWHERE {
         assert!(

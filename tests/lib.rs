@@ -16,6 +16,7 @@ mod cred_cache;
 mod desktop_mfa;
 mod doctor;
 mod exec_export;
+mod exec_shell_server;
 mod file_store;
 mod key_age;
 mod lenient_reads;

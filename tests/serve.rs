@@ -11,10 +11,10 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::clients::venv_bin;
+use common::clients::{BOTO3_CALL_PER_LINE, LongRunning, venv_bin};
 use common::private_moto::PrivateMoto;
 use common::{TestEnv, run_with_stdin};
 
@@ -119,19 +119,7 @@ fn assert_session_served(run: common::Run) {
 
 /// One raw HTTP GET; returns (status, body).
 fn get(served: &Served, path: &str, authorization: Option<&str>) -> (u16, String) {
-    let address = address(served);
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n");
-    if let Some(token) = authorization {
-        request.push_str(&format!("Authorization: {token}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = answer.split_once("\r\n\r\n").unwrap().1.to_string();
-    (status, body)
+    common::http_get(address(served), path, authorization)
 }
 
 #[test]
@@ -225,70 +213,17 @@ fn the_aws_cli_and_boto3_get_the_session_with_the_two_variables_and_nobody_else_
     }
 }
 
-/// A boto3 program that keeps running: each line on its stdin makes one call and prints the
-/// expiry of the credentials it used.
-struct LongRunning {
-    child: Child,
-    input: ChildStdin,
-    output: BufReader<ChildStdout>,
-}
-
-impl LongRunning {
-    fn call(&mut self) -> String {
-        self.input.write_all(b"\n").unwrap();
-        self.input.flush().unwrap();
-        let mut line = String::new();
-        self.output.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "the client died");
-        line.trim().to_string()
-    }
-}
-
-impl Drop for LongRunning {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_client_that_keeps_running_gets_refreshed_sessions() {
-    // botocore's advisory window widened past the session's whole life: it refetches from the
-    // endpoint before every call, so each call shows what serve serves now. (awskeep refuses sessions
-    // short enough to put a real client in that state: tests/sessions.rs.)
     let (env, moto) = setup(&[]);
     let served = serve(&env);
     let mut program = client(&env, &served, venv_bin("python"));
     program
-        .args([
-            "-u",
-            "-c",
-            "import sys, boto3, botocore.credentials\nbotocore.credentials.RefreshableCredentials._advisory_refresh_timeout = 13 * 3600\nsts = boto3.Session().client('sts')\nfor _ in sys.stdin:\n    sts.get_caller_identity()\n    print(sts._request_signer._credentials._expiry_time.isoformat(), flush=True)",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .args(["-u", "-c", BOTO3_CALL_PER_LINE])
         .stderr(Stdio::inherit());
-    let mut child = program.spawn().unwrap();
-    let mut client = LongRunning {
-        input: child.stdin.take().unwrap(),
-        output: BufReader::new(child.stdout.take().unwrap()),
-        child,
-    };
-    let first = client.call();
-    assert_eq!(
-        client.call(),
-        first,
-        "the cached session, while it is fresh"
-    );
-    assert_eq!(moto.session_token_calls(), 1);
-
+    let mut client = LongRunning::start(program);
     // Another awskeep drops the session: the next call gets a new one from serve.
-    std::thread::sleep(Duration::from_millis(1100));
-    env.run(&["session", "clear", "--profile", "dev"], "")
-        .assert_ok();
-    let second = client.call();
-    assert_ne!(second, first);
-    assert_eq!(moto.session_token_calls(), 2);
+    let (_, second) = client.gets_a_new_session_after_session_clear(&env, &moto);
 
     // The cached session falls inside the refresh margin (20 minutes): serve fetches a new one
     // instead of serving it.
@@ -330,7 +265,7 @@ fn serve_refuses_a_profile_with_sessions_off() {
     env.run(&["add", "plain", "--no-verify"], KEY).assert_ok();
     env.run(&["serve", "--profile", "plain"], "").assert_fails(
         2,
-        "profile \"plain\" has sessions off, and `serve` hands out only short-lived sessions",
+        "profile \"plain\" has sessions off, and the credential endpoint (`serve`, `exec --server`) hands out only short-lived sessions",
     );
 }
 

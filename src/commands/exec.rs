@@ -1,9 +1,27 @@
-//! `awskeep exec PROFILE -- CMD ARGS...`: runs CMD with the profile's credentials in its
-//! environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and for a session `AWS_SESSION_TOKEN`
-//! and `AWS_CREDENTIAL_EXPIRATION`; `AWS_REGION` / `AWS_DEFAULT_REGION` when the profile has a
-//! region), for tools that read only the environment. The credentials are what
-//! `credentials::resolve` serves, as credential_process would, without a long-term key's lease:
-//! CMD cannot refresh its environment, so it keeps the key it started with (see `export`).
+//! `awskeep exec PROFILE [-- CMD ARGS...]`: runs CMD with the profile's credentials in its
+//! environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and for a session `AWS_SESSION_TOKEN`,
+//! `AWS_CREDENTIAL_EXPIRATION` and `AWS_SESSION_EXPIRATION`; `AWS_REGION` / `AWS_DEFAULT_REGION`
+//! when the profile has a region), for tools that read only the environment. The credentials are
+//! what `credentials::resolve` serves, as credential_process would, without a long-term key's
+//! lease: CMD cannot refresh its environment, so it keeps the key it started with (see `export`).
+//! Without CMD it starts the user's shell (`Context::shell`: `$SHELL`, `%COMSPEC%` on Windows;
+//! else /bin/sh, cmd.exe), as aws-vault does.
+//!
+//! With `--server`, CMD gets no credentials but a credential endpoint of its own
+//! (`crate::endpoint`, the one `serve` runs): `AWS_CONTAINER_CREDENTIALS_FULL_URI` on 127.0.0.1 and
+//! a token drawn for this run (`AWS_CONTAINER_AUTHORIZATION_TOKEN`, in CMD's environment only,
+//! never in an argv or on a stream), so a long-running CMD gets a fresh session each time its SDK
+//! asks. The endpoint is answered on this thread (it owns the store) while another waits for CMD;
+//! when CMD exits the port is closed, then awskeep exits with CMD's status. Sessions only, as
+//! `serve`: a long-term key is refused before CMD starts.
+//!
+//! What prompts read: `AWS_VAULT=PROFILE` (starship's aws module and powerlevel10k's read it
+//! before `AWS_PROFILE`, which exec removes: see `POINTS_ELSEWHERE`), the expiry in
+//! `AWS_CREDENTIAL_EXPIRATION` (starship since 1.x) and `AWS_SESSION_EXPIRATION` (the name
+//! aws-vault before 6 and older starships used; under `--server` neither, since the session CMD
+//! gets changes), and awskeep's own marker `AWSKEEP_EXEC=PROFILE`. aws-vault refuses to start where
+//! `AWS_VAULT` is set, which is what an aws-vault inside an awskeep exec should do: it would
+//! replace the profile's credentials with others.
 //!
 //! CMD gets exactly those credentials and otherwise the caller's world:
 //! - every AWS variable that would point it at other credentials or another identity is removed
@@ -18,13 +36,18 @@
 //! awskeep spawns CMD and waits. CMD's exit code is awskeep's (a signal N is 128+N), so awskeep
 //! exits the process itself once CMD has finished, as a shell does.
 
+use std::ffi::OsString;
 use std::process::{Command, ExitStatus};
 
-use crate::cli::ExecArgs;
+use secrecy::ExposeSecret;
+
+use crate::cli::{CommandKind, ExecArgs};
 use crate::context::{Context, SECRET_BEARING};
 use crate::credentials::{self, Refresh};
+use crate::endpoint::{Endpoint, Source};
 use crate::error::{Error, Result};
 use crate::output;
+use crate::profile_name::ProfileName;
 use crate::store::facade::CredentialStore;
 
 /// AWS variables that would point CMD at other credentials or another identity, removed before the
@@ -89,23 +112,13 @@ pub fn run(
     }
     // Named, never from AWS_PROFILE: `exec -- COMMAND` would otherwise read COMMAND as the profile.
     let profile = args.profile;
-    let resolved = credentials::resolve(
-        ctx,
-        store,
-        aws,
-        &profile,
-        args.mfa.mfa_process.as_deref(),
-        Refresh::IfNeeded,
-    )?;
-    // clap requires a COMMAND; an empty one is refused as env(1) refuses a missing program.
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(Error::ExecFailed {
-            program: String::new(),
-            reason: "no command given after --".into(),
-            code: 127,
-        });
+    let mfa_process = args.mfa.mfa_process.as_deref();
+    let (program, rest) = match args.command.split_first() {
+        Some((program, rest)) => (program.clone(), rest),
+        None => (user_shell(ctx), &[][..]),
     };
-    let mut command = Command::new(program);
+    let shown = program.to_string_lossy().into_owned();
+    let mut command = Command::new(&program);
     command.args(rest);
     for name in POINTS_ELSEWHERE.iter().chain(SECRET_BEARING) {
         command.env_remove(name);
@@ -113,26 +126,94 @@ pub fn run(
     for name in ctx.env_names.iter().filter(|n| removed_from_child(n)) {
         command.env_remove(name);
     }
-    resolved
-        .credentials
-        .for_each_var(resolved.region.as_deref(), |name, value| {
-            command.env(name, value);
-        });
-    command.env("AWSKEEP_EXEC", profile.as_str());
-    output::trace(
-        ctx.verbose,
-        &format!(
-            "running {} with the credentials of profile {}",
-            program.to_string_lossy(),
-            profile
-        ),
-    );
-    drop(resolved);
-    let status = spawn_and_wait(ctx, command, &program.to_string_lossy())?;
+    let say_started = || {
+        if args.command.is_empty() {
+            output::say(&format!(
+                "awskeep: starting {shown} with the credentials of profile {profile}; `exit` ends it."
+            ));
+        } else {
+            output::trace(
+                ctx.verbose,
+                &format!("running {shown} with the credentials of profile {profile}"),
+            );
+        }
+    };
+    let status = if args.server {
+        let source = Source {
+            ctx,
+            store,
+            aws,
+            profile: &profile,
+            mfa_process,
+            command: CommandKind::Exec,
+        };
+        let region = source.check()?.region;
+        let endpoint = Endpoint::listen(0)?;
+        command.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.uri());
+        command.env(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            endpoint.token().expose_secret(),
+        );
+        if let Some(region) = &region {
+            command.env("AWS_REGION", region);
+            command.env("AWS_DEFAULT_REGION", region);
+        }
+        name_the_profile(&mut command, &profile);
+        say_started();
+        let running = spawn(ctx, command, &shown)?;
+        let stopper = endpoint.stopper();
+        let waiting = std::thread::Builder::new()
+            .name("exec-wait".into())
+            .spawn(move || {
+                let status = running.wait();
+                stopper.stop();
+                status
+            })
+            .map_err(|e| spawn_failed(&shown, &e))?;
+        endpoint.serve(&source);
+        waiting.join().unwrap_or_else(|_| {
+            Err(Error::ExecFailed {
+                program: shown.clone(),
+                reason: "lost track of the command".into(),
+                code: 1,
+            })
+        })?
+    } else {
+        let resolved =
+            credentials::resolve(ctx, store, aws, &profile, mfa_process, Refresh::IfNeeded)?;
+        resolved
+            .credentials
+            .for_each_var(resolved.region.as_deref(), |name, value| {
+                command.env(name, value);
+            });
+        if let Some(expiration) = resolved.credentials.expiration() {
+            command.env(
+                "AWS_SESSION_EXPIRATION",
+                humantime::format_rfc3339_seconds(expiration).to_string(),
+            );
+        }
+        drop(resolved);
+        name_the_profile(&mut command, &profile);
+        say_started();
+        spawn(ctx, command, &shown)?.wait()?
+    };
     match exit_code(status) {
         0 => Ok(()),
         code => std::process::exit(code),
     }
+}
+
+/// What tells the child, and its prompt, which profile it runs with.
+fn name_the_profile(command: &mut Command, profile: &ProfileName) {
+    command.env("AWS_VAULT", profile.as_str());
+    command.env("AWSKEEP_EXEC", profile.as_str());
+}
+
+/// The shell `exec` starts when given no command.
+fn user_shell(ctx: &Context) -> OsString {
+    ctx.shell
+        .clone()
+        .unwrap_or_else(|| OsString::from(if cfg!(windows) { "cmd.exe" } else { "/bin/sh" }))
 }
 
 fn spawn_failed(program: &str, error: &std::io::Error) -> Error {
@@ -181,8 +262,18 @@ fn ignored_signals() -> Option<u64> {
     u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok()
 }
 
+/// CMD, started; `wait` returns its status once it has exited.
+struct Running {
+    child: std::process::Child,
+    program: String,
+    #[cfg(unix)]
+    signals: signal_hook::iterator::Handle,
+    #[cfg(unix)]
+    forwarder: std::thread::JoinHandle<()>,
+}
+
 #[cfg(unix)]
-fn spawn_and_wait(ctx: &Context, mut command: Command, program: &str) -> Result<ExitStatus> {
+fn spawn(ctx: &Context, mut command: Command, program: &str) -> Result<Running> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::Signals;
     // A signal the caller ignored gets no handler: it stays ignored here and in CMD (a caught
@@ -199,7 +290,7 @@ fn spawn_and_wait(ctx: &Context, mut command: Command, program: &str) -> Result<
         reason: format!("cannot handle signals: {e}"),
         code: 126,
     })?;
-    let mut child = ctx
+    let child = ctx
         .caller_limits
         .around_spawn(|| command.spawn())
         .map_err(|e| spawn_failed(program, &e))?;
@@ -217,18 +308,35 @@ fn spawn_and_wait(ctx: &Context, mut command: Command, program: &str) -> Result<
             let _ = rustix::process::kill_process(pid, pass_on);
         }
     });
-    let status = child.wait();
-    handle.close();
-    let _ = forwarder.join();
-    status.map_err(|e| spawn_failed(program, &e))
+    Ok(Running {
+        child,
+        program: program.to_string(),
+        signals: handle,
+        forwarder,
+    })
 }
 
 #[cfg(not(unix))]
-fn spawn_and_wait(_ctx: &Context, mut command: Command, program: &str) -> Result<ExitStatus> {
+fn spawn(_ctx: &Context, mut command: Command, program: &str) -> Result<Running> {
     // Ctrl-C reaches CMD through the console; awskeep waits for it to decide.
     let _ = ctrlc::set_handler(|| {});
-    let mut child = command.spawn().map_err(|e| spawn_failed(program, &e))?;
-    child.wait().map_err(|e| spawn_failed(program, &e))
+    let child = command.spawn().map_err(|e| spawn_failed(program, &e))?;
+    Ok(Running {
+        child,
+        program: program.to_string(),
+    })
+}
+
+impl Running {
+    fn wait(mut self) -> Result<ExitStatus> {
+        let status = self.child.wait();
+        #[cfg(unix)]
+        {
+            self.signals.close();
+            let _ = self.forwarder.join();
+        }
+        status.map_err(|e| spawn_failed(&self.program, &e))
+    }
 }
 
 #[cfg(unix)]

@@ -3,8 +3,10 @@
 //! The programs for the Go, Ruby, CRT and PHP clients are in tests/clients/; `scripts/test` builds
 //! the Go ones into AWSKEEP_TEST_CLIENTS_BIN.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use super::{Run, TestEnv, required_env, run_with_stdin};
 
@@ -49,7 +51,7 @@ fn client_source(relative: &str) -> PathBuf {
 }
 
 /// A Go client `scripts/test` built.
-fn go_client(name: &str) -> PathBuf {
+pub fn go_client(name: &str) -> PathBuf {
     let path = PathBuf::from(required_env("AWSKEEP_TEST_CLIENTS_BIN")).join(name);
     assert!(
         path.exists(),
@@ -155,4 +157,82 @@ fn rust_client() -> PathBuf {
         example.display()
     );
     example
+}
+
+/// A boto3 program that keeps running: each line on its stdin makes one GetCallerIdentity and
+/// prints the expiry of the credentials it signed with. botocore's advisory window is widened past
+/// a session's whole life, so it asks its provider before every call and each call shows what is
+/// served now. (awskeep refuses sessions short enough to put a real client in that state:
+/// tests/sessions.rs.)
+pub const BOTO3_CALL_PER_LINE: &str = "import sys, boto3, botocore.credentials\nbotocore.credentials.RefreshableCredentials._advisory_refresh_timeout = 13 * 3600\nsts = boto3.Session().client('sts')\nfor _ in sys.stdin:\n    sts.get_caller_identity()\n    print(sts._request_signer._credentials._expiry_time.isoformat(), flush=True)";
+
+/// A running `BOTO3_CALL_PER_LINE` (directly, or as the command of an `awskeep exec`); killed
+/// when dropped.
+pub struct LongRunning {
+    child: Child,
+    input: Option<ChildStdin>,
+    output: BufReader<ChildStdout>,
+}
+
+impl LongRunning {
+    /// Starts `command` with stdin and stdout piped (stderr as `command` says).
+    pub fn start(mut command: Command) -> Self {
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        LongRunning {
+            input: child.stdin.take(),
+            output: BufReader::new(child.stdout.take().unwrap()),
+            child,
+        }
+    }
+
+    /// One call; the expiry of the credentials it used.
+    pub fn call(&mut self) -> String {
+        let input = self.input.as_mut().expect("stdin open");
+        input.write_all(b"\n").unwrap();
+        input.flush().unwrap();
+        let mut line = String::new();
+        self.output.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "the client died");
+        line.trim().to_string()
+    }
+
+    /// Two calls get the cached session of `dev`; after another awskeep drops it
+    /// (`session clear`), the next call gets a new one. Returns the first and the new expiry.
+    pub fn gets_a_new_session_after_session_clear(
+        &mut self,
+        env: &TestEnv,
+        moto: &super::private_moto::PrivateMoto,
+    ) -> (String, String) {
+        let first = self.call();
+        assert_eq!(self.call(), first, "the cached session, while it is fresh");
+        assert_eq!(moto.session_token_calls(), 1);
+        std::thread::sleep(Duration::from_millis(1100));
+        env.run(&["session", "clear", "--profile", "dev"], "")
+            .assert_ok();
+        let second = self.call();
+        assert_ne!(second, first);
+        assert_eq!(moto.session_token_calls(), 2);
+        (first, second)
+    }
+
+    /// Closes stdin (the program ends) and waits, at most 30 s, for the process to exit.
+    pub fn finish(mut self) -> ExitStatus {
+        drop(self.input.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "it did not end with its stdin");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for LongRunning {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

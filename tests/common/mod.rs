@@ -502,6 +502,23 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// One raw HTTP/1.1 GET of `path` from `address` (host:port), with `authorization` as its
+/// Authorization header when given; returns (status, body).
+pub fn http_get(address: &str, path: &str, authorization: Option<&str>) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n");
+    if let Some(token) = authorization {
+        request.push_str(&format!("Authorization: {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
+}
+
 /// Runs `command` with `stdin` written and closed; fails the test after 60 s instead of hanging.
 pub fn run_with_stdin(mut command: Command, stdin: &str) -> Run {
     command
