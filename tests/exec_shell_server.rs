@@ -1,10 +1,11 @@
 //! `awskeep exec` as people use it, through the real binary: with no command it starts the user's
-//! shell ($SHELL, else /bin/sh) with the profile's credentials and the variables prompts read
-//! (`AWS_VAULT`, the expiry in `AWS_CREDENTIAL_EXPIRATION` and `AWS_SESSION_EXPIRATION`), and an
-//! exec inside it is refused; with `--server` the child gets a credential endpoint of its own
-//! instead of the credentials, which boto3, the AWS CLI, the JS SDK and the Go SDK v2 use, which
-//! refuses a request without the child's token, serves a fresh session to a child that keeps
-//! running, and closes when the child exits.
+//! shell ($SHELL, else /bin/sh; an interactive bash at a terminal gets the terminal) with the
+//! profile's credentials and the variables prompts read (`AWS_VAULT`, the expiry in
+//! `AWS_CREDENTIAL_EXPIRATION` and `AWS_SESSION_EXPIRATION`), and an exec inside it is refused;
+//! with `--server` the child gets a credential endpoint of its own instead of the credentials,
+//! which boto3, the AWS CLI, the JS SDK and the Go SDK v2 use, which refuses a request without the
+//! child's token, serves a fresh session to a child that keeps running, and closes when the child
+//! exits (a SIGTERM to awskeep reaching the child first).
 
 use crate::common;
 
@@ -280,14 +281,14 @@ fn get_status(address: &str, authorization: Option<&str>) -> u16 {
 }
 
 #[test]
-fn exec_server_answers_only_the_childs_token_and_closes_its_port_when_the_child_exits() {
+fn exec_server_answers_only_the_childs_token_passes_sigterm_on_and_closes_its_port_when_the_child_exits()
+ {
     let (env, _moto) = session_profile();
-    // The child hands the test what it got (a test's child may; awskeep never prints it), waits
-    // for the test, then exits 3.
+    // The child hands the test what it got (a test's child may; awskeep never prints it), then
+    // runs until a SIGTERM (which awskeep passes on) makes it exit 3.
     let script = format!(
-        "echo \"$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN\" > {got}.tmp && mv {got}.tmp {got}; while [ ! -e {go} ]; do sleep 0.05; done; exit 3",
+        "trap 'exit 3' TERM; echo \"$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN\" > {got}.tmp && mv {got}.tmp {got}; while true; do sleep 0.05; done",
         got = env.path("got").display(),
-        go = env.path("go").display()
     );
     let mut command = env.awskeep();
     command
@@ -313,7 +314,12 @@ fn exec_server_answers_only_the_childs_token_and_closes_its_port_when_the_child_
     );
     assert_eq!(get_status(&address, Some(token)), 200, "the child's token");
 
-    std::fs::write(env.path("go"), "").unwrap();
+    let status = env
+        .command("kill")
+        .args(["-TERM", &awskeep.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
     let run = common::wait_for(awskeep, Duration::from_secs(30));
     assert_eq!(run.code(), 3, "the child's status: {}", run.stderr);
     assert_eq!(run.stdout, "");
@@ -356,4 +362,46 @@ fn exec_server_child_that_keeps_running_gets_a_fresh_session_after_the_cached_on
     // stdin closed: the child ends, and awskeep with its status.
     assert_eq!(client.finish().code(), Some(0));
     assert_eq!(std::fs::read_to_string(env.path("stderr")).unwrap(), "");
+}
+
+/// An interactive bash at a terminal, as a person starts it: it takes the terminal (job control,
+/// no warning), sees the profile, and its `exit N` is awskeep's.
+#[test]
+fn exec_without_a_command_gives_an_interactive_bash_the_terminal_and_takes_its_exit_status() {
+    let env = TestEnv::new();
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    // bash with an rc file of the test's instead of the system's: the prompt is known.
+    let bash = env.path("bash");
+    std::fs::write(env.path("bashrc"), "PS1='ready$ '\n").unwrap();
+    std::fs::write(
+        &bash,
+        format!(
+            "#!/bin/sh\nexec /bin/bash --noprofile --rcfile {}\n",
+            env.path("bashrc").display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&bash).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&bash, permissions).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
+    let mut command = env.command("python3");
+    command
+        .arg(script)
+        .args(["ready$ ", "echo vault=$AWS_VAULT; exit 6"])
+        .arg("--")
+        .args([env!("CARGO_BIN_EXE_awskeep"), "exec", "dev"])
+        .env("SHELL", &bash);
+    let run = common::run_with_stdin(command, "");
+    assert_eq!(run.code(), 6, "{}\n{}", run.stdout, run.stderr);
+    let shown = run.stdout.replace('\r', "");
+    assert!(
+        shown.starts_with(&format!(
+            "awskeep: starting {} with the credentials of profile dev; `exit` ends it.\n",
+            bash.display()
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("job control"), "{shown}");
+    assert!(shown.contains("\nvault=dev\n"), "{shown}");
 }
