@@ -5,7 +5,7 @@
 //! with `--server` the child gets a credential endpoint of its own instead of the credentials,
 //! which boto3, the AWS CLI, the JS SDK and the Go SDK v2 use, which refuses a request without the
 //! child's token, serves a fresh session to a child that keeps running, and closes when the child
-//! exits (a SIGTERM to awskeep reaching the child first).
+//! exits (a SIGTERM to awskeep reaching the child first); a role profile serves its role session.
 
 use crate::common;
 
@@ -42,19 +42,23 @@ fn served_session(env: &TestEnv) -> serde_json::Value {
 /// A stand-in for the user's shell: records its arguments and environment, then exits 5.
 fn recording_shell(env: &TestEnv) -> String {
     let script = env.path("shell.sh");
-    std::fs::write(
+    write_script(
         &script,
-        format!(
-            "#!/bin/sh\necho \"$#\" > {args}\nenv > {vars}\nexit 5\n",
+        &format!(
+            "echo \"$#\" > {args}\nenv > {vars}\nexit 5\n",
             args = env.path("shell-args").display(),
             vars = env.path("shell-env").display()
         ),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).unwrap();
+    );
     script.display().to_string()
+}
+
+/// An executable sh script at `path`.
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(path, permissions).unwrap();
 }
 
 /// `env` output (or a file of it) as a map.
@@ -373,17 +377,13 @@ fn exec_without_a_command_gives_an_interactive_bash_the_terminal_and_takes_its_e
     // bash with an rc file of the test's instead of the system's: the prompt is known.
     let bash = env.path("bash");
     std::fs::write(env.path("bashrc"), "PS1='ready$ '\n").unwrap();
-    std::fs::write(
+    write_script(
         &bash,
-        format!(
-            "#!/bin/sh\nexec /bin/bash --noprofile --rcfile {}\n",
+        &format!(
+            "exec /bin/bash --noprofile --rcfile {}\n",
             env.path("bashrc").display()
         ),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&bash).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&bash, permissions).unwrap();
+    );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py");
     let mut command = env.command("python3");
     command
@@ -404,4 +404,50 @@ fn exec_without_a_command_gives_an_interactive_bash_the_terminal_and_takes_its_e
     );
     assert!(!shown.contains("job control"), "{shown}");
     assert!(shown.contains("\nvault=dev\n"), "{shown}");
+}
+
+/// A role profile under --server: the child is served the role's session (assumed once, with the
+/// source's long-term key), never the source's key.
+#[test]
+fn exec_server_serves_a_role_profiles_role_session() {
+    let moto = PrivateMoto::start();
+    let env = TestEnv::new();
+    env.use_endpoint(&moto.url);
+    env.run(&["add", "dev", "--no-verify"], KEY).assert_ok();
+    env.run(
+        &[
+            "add-role",
+            "prod",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/admin",
+            "--source-profile",
+            "dev",
+        ],
+        "",
+    )
+    .assert_ok();
+    let python = venv_bin("python").display().to_string();
+    env.expect([
+            "exec",
+            "--server",
+            "prod",
+            "--",
+            &python,
+            "-c",
+            "import boto3; s = boto3.Session(); arn = s.client('sts').get_caller_identity()['Arn']; print(arn.rsplit('/', 1)[0], s.get_credentials().method)",
+        ])
+        .stdout("arn:aws:sts::123456789012:assumed-role/admin container-role\n")
+        .stderr("")
+        .run();
+    let role = env.run(&["credential-process", "--profile", "prod"], "");
+    let role: serde_json::Value = serde_json::from_str(&role.assert_ok().stdout).unwrap();
+    assert_eq!(
+        moto.signed_with(),
+        [
+            "AKIAAWSKEEPTESTKEY01",
+            role["AccessKeyId"].as_str().unwrap()
+        ],
+        "the key signed AssumeRole (at add-role), the role session the child's call"
+    );
+    assert_eq!(moto.assume_role_calls(), 1);
 }
