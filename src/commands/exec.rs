@@ -147,37 +147,7 @@ pub fn run(
             mfa_process,
             command: CommandKind::Exec,
         };
-        let region = source.check()?.region;
-        let endpoint = Endpoint::listen(0)?;
-        command.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.uri());
-        command.env(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            endpoint.token().expose_secret(),
-        );
-        if let Some(region) = &region {
-            command.env("AWS_REGION", region);
-            command.env("AWS_DEFAULT_REGION", region);
-        }
-        name_the_profile(&mut command, &profile);
-        say_started();
-        let running = spawn(ctx, command, &shown)?;
-        let stopper = endpoint.stopper();
-        let waiting = std::thread::Builder::new()
-            .name("exec-wait".into())
-            .spawn(move || {
-                let status = running.wait();
-                stopper.stop();
-                status
-            })
-            .map_err(|e| spawn_failed(&shown, &e))?;
-        endpoint.serve(&source);
-        waiting.join().unwrap_or_else(|_| {
-            Err(Error::ExecFailed {
-                program: shown.clone(),
-                reason: "lost track of the command".into(),
-                code: 1,
-            })
-        })?
+        with_endpoint(&source, command, &shown, say_started)?
     } else {
         let resolved =
             credentials::resolve(ctx, store, aws, &profile, mfa_process, Refresh::IfNeeded)?;
@@ -201,6 +171,48 @@ pub fn run(
         0 => Ok(()),
         code => std::process::exit(code),
     }
+}
+
+/// `exec --server`: runs `command` with an endpoint of its own in place of the credentials, and
+/// answers it on this thread (which owns the store) while another waits for the command; when the
+/// command exits the endpoint closes and its status is returned.
+fn with_endpoint(
+    source: &Source<'_>,
+    mut command: Command,
+    shown: &str,
+    say_started: impl FnOnce(),
+) -> Result<ExitStatus> {
+    let region = source.check()?.region;
+    let endpoint = Endpoint::listen(0)?;
+    command.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.uri());
+    command.env(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        endpoint.token().expose_secret(),
+    );
+    if let Some(region) = &region {
+        command.env("AWS_REGION", region);
+        command.env("AWS_DEFAULT_REGION", region);
+    }
+    name_the_profile(&mut command, source.profile);
+    say_started();
+    let running = spawn(source.ctx, command, shown)?;
+    let stopper = endpoint.stopper();
+    let waiting = std::thread::Builder::new()
+        .name("exec-wait".into())
+        .spawn(move || {
+            let status = running.wait();
+            stopper.stop();
+            status
+        })
+        .map_err(|e| spawn_failed(shown, &e))?;
+    endpoint.serve(source);
+    waiting.join().unwrap_or_else(|_| {
+        Err(Error::ExecFailed {
+            program: shown.to_string(),
+            reason: "lost track of the command".into(),
+            code: 1,
+        })
+    })
 }
 
 /// What tells the child, and its prompt, which profile it runs with.
