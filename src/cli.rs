@@ -43,7 +43,7 @@ pub enum Command {
     Add(AddArgs),
     /// Make a role profile: awskeep assumes the role with another awskeep profile's credentials
     #[command(
-        after_help = "Examples:\n  awskeep add-role prod --role-arn arn:aws:iam::123456789012:role/admin --source-profile dev\n  awskeep add-role audit --role-arn arn:aws:iam::210987654321:role/audit --source-profile prod --external-id partner-7\nThe source's MFA device (its mfa_serial) is asked once, for its session; every role it assumes uses that session.\nAWS_PROFILE=prod aws ..., terraform, boto3: every client gets the role's credentials from awskeep."
+        after_help = "Examples:\n  awskeep add-role prod --role-arn arn:aws:iam::123456789012:role/admin --source-profile dev\n  awskeep add-role audit --role-arn arn:aws:iam::210987654321:role/audit --source-profile prod --external-id partner-7\nThe source's MFA code (its mfa_serial's) is asked once, for its session; every role it assumes uses that session.\nAWS_PROFILE=prod aws ..., terraform, boto3: every client gets the role's credentials from awskeep."
     )]
     AddRole(AddRoleArgs),
     /// Print a profile's credentials as credential_process JSON (run by the AWS CLI and SDKs)
@@ -786,6 +786,9 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 #[command(mut_group(PROFILE_GROUP, |g| g.required(true)))]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The role profile to write")))]
+#[command(mut_arg(PROFILE_FLAG, |a| a.help("The same, as a flag")))]
+#[command(mut_arg("mfa_process", |a| a.help("A command that prints the source's MFA code, for the check this run makes (not saved: set awskeep_mfa_process in the source's section for the calls that follow)")))]
 pub struct AddRoleArgs {
     #[command(flatten)]
     pub profile: ProfileName,

@@ -497,6 +497,23 @@ pub enum Error {
     #[error("role profiles name each other as their source in a loop: {chain}")]
     RoleLoop { chain: String },
 
+    /// `add` (bootstrap, import) naming an awskeep role profile: it would store a key nothing serves.
+    #[error(
+        "profile \"{profile}\" is an awskeep role profile (it assumes {role_arn}): it holds no key"
+    )]
+    IsRoleProfile { profile: String, role_arn: String },
+
+    /// `add-role` naming a profile that holds a key.
+    #[error("profile \"{profile}\" holds a key in the {store}; a role profile holds none")]
+    HoldsKey {
+        profile: String,
+        store: &'static str,
+    },
+
+    /// A chain of role profiles longer than awskeep follows.
+    #[error("the chain of role profiles {chain} is longer than {max} roles")]
+    RoleChainTooLong { chain: String, max: usize },
+
     /// A role profile's source is neither a role profile nor a profile awskeep holds a key for.
     #[error(
         "role profile \"{profile}\" names \"{source_profile}\" as its source, which is no awskeep role profile and has no key in the {store}"
@@ -611,6 +628,9 @@ impl Error {
             | Error::MfaPrompt { .. }
             | Error::SessionsOff { .. }
             | Error::RoleLoop { .. }
+            | Error::IsRoleProfile { .. }
+            | Error::HoldsKey { .. }
+            | Error::RoleChainTooLong { .. }
             | Error::RoleNeedsSession { .. }
             | Error::NoRandom { .. }
             | Error::ServeListen { .. }

@@ -103,8 +103,20 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::RoleLoop { .. } => {
             "make the last role of the chain name a profile awskeep holds a key for (`awskeep list` shows them)".into()
         }
+        Error::IsRoleProfile { profile, .. } if this(C::Remove) => format!(
+            "a role profile has no key of its own: `awskeep remove {profile}` without a key flag removes it"
+        ),
+        Error::IsRoleProfile { profile, .. } => format!(
+            "choose another profile name, or `awskeep remove {profile}` first (it takes out the role profile)"
+        ),
+        Error::HoldsKey { profile, .. } => format!(
+            "choose another profile name, or `awskeep remove {profile}` first (the key stays in IAM unless you say otherwise)"
+        ),
+        Error::RoleChainTooLong { .. } => {
+            "name a source nearer the key in one of them (awskeep_source_profile): AWS caps every chained role at 1h anyway".into()
+        }
         Error::RoleSourceMissing { source_profile, .. } => format!(
-            "store a key for it (`awskeep add {source_profile}`), or name another source in awskeep_source_profile"
+            "make it an awskeep profile (`awskeep add {source_profile}`, or `awskeep migrate {source_profile}` where it has plaintext keys or a role_arn), or name another source profile"
         ),
         Error::RoleNeedsSession { source_profile, .. } => format!(
             "remove `awskeep_session = false` from [profile {source_profile}]: one MFA session of {source_profile} then serves every role it assumes"
@@ -650,6 +662,18 @@ mod hint_tests {
         });
         all.push(Error::RoleLoop {
             chain: "a -> b -> a".into(),
+        });
+        all.push(Error::IsRoleProfile {
+            profile: "prod".into(),
+            role_arn: "arn:aws:iam::123456789012:role/admin".into(),
+        });
+        all.push(Error::HoldsKey {
+            profile: "dev".into(),
+            store: "Secret Service",
+        });
+        all.push(Error::RoleChainTooLong {
+            chain: "a -> b -> ...".into(),
+            max: 10,
         });
         all.push(Error::RoleSourceMissing {
             profile: "prod".into(),

@@ -137,7 +137,7 @@ fn dispatch(
             commands::credential_process::run(ctx, &*store(WhenUsed)?, aws, args)
         }
         Command::Add(args) => commands::add::run(ctx, &*store(Now)?, aws, asked, args),
-        Command::AddRole(args) => commands::add_role::run(ctx, &*store(Now)?, aws, args),
+        Command::AddRole(args) => commands::add_role::run(ctx, &*store(Now)?, aws, asked, args),
         Command::List(args) => commands::list::run(ctx, &*store(Now)?, args),
         Command::Remove(args) => commands::remove::run(ctx, &*store(Now)?, aws, args),
         Command::Bootstrap(args) => commands::bootstrap::run(ctx, &*store(Now)?, aws, asked, args),

@@ -252,12 +252,12 @@ fn run_process(command: &str, deadline: Duration) -> Result<Zeroizing<String>> {
     };
     // Its stderr is relayed as our messages for a person are, so under credential-process it never
     // reaches our stderr on success (output::keep_stderr_for_failure).
-    let output = helper::first_line(
-        helper::shell_command(command),
-        deadline,
-        helper::Stderr::Capture,
-    )
-    .map_err(|f| {
+    // It needs no way into the store: the file store's passphrase variables stay out of it.
+    let mut process = helper::shell_command(command);
+    for name in crate::context::SECRET_BEARING {
+        process.env_remove(name);
+    }
+    let output = helper::first_line(process, deadline, helper::Stderr::Capture).map_err(|f| {
         crate::output::relay(&f.stderr);
         failed(f.failure.to_string())
     })?;

@@ -237,6 +237,12 @@ pub(crate) fn prepare_new_profile(
     let credentials = crate::config_file::load(&ctx.credentials_file, FileKind::Credentials)?;
     refuse_plaintext_keys(&config, &credentials, profile)?;
     refuse_other_sources(&config, profile)?;
+    if let Some(role_arn) = config.document().get(profile.as_str(), "awskeep_role_arn") {
+        return Err(Error::IsRoleProfile {
+            profile: profile.to_string(),
+            role_arn: role_arn.trim().to_string(),
+        });
+    }
     let line = process_line::build(&ctx.own_program()?, profile, store_choice)?;
     if let Some(caveat) = process_line::caveat(&line) {
         crate::output::say(&format!("awskeep: warning: {caveat}"));

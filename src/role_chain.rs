@@ -66,8 +66,9 @@ impl RoleChain {
             }
             if hops.len() >= MAX_HOPS {
                 let names: Vec<String> = hops.iter().map(|h| h.profile.to_string()).collect();
-                return Err(Error::RoleLoop {
-                    chain: format!("{} -> ... (more than {MAX_HOPS} roles)", names.join(" -> ")),
+                return Err(Error::RoleChainTooLong {
+                    chain: format!("{} -> {source} -> ...", names.join(" -> ")),
+                    max: MAX_HOPS,
                 });
             }
             hops.push(Hop {
@@ -118,6 +119,21 @@ impl RoleChain {
         );
         parts
     }
+}
+
+/// Every awskeep role profile in the config (a section with `awskeep_role_arn`), in file order.
+pub fn role_profiles(config: &Document) -> Vec<ProfileName> {
+    let mut found: Vec<ProfileName> = Vec::new();
+    for section in config.sections() {
+        if let Some(name) = section.profile.as_deref()
+            && config.get(name, "awskeep_role_arn").is_some()
+            && let Ok(profile) = ProfileName::parse(name)
+            && !found.contains(&profile)
+        {
+            found.push(profile);
+        }
+    }
+    found
 }
 
 /// The role session name awskeep uses when the profile sets none: `awskeep-` and the IAM user

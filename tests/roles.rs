@@ -235,7 +235,7 @@ fn a_broken_chain_is_one_line_saying_what_to_fix_and_nothing_is_written() {
     env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "nobody"])
         .status(3)
         .stderr(
-            "awskeep: role profile \"prod\" names \"nobody\" as its source, which is no awskeep role profile and has no key in the Secret Service. Hint: store a key for it (`awskeep add nobody`), or name another source in awskeep_source_profile.\n"
+            "awskeep: role profile \"prod\" names \"nobody\" as its source, which is no awskeep role profile and has no key in the Secret Service. Hint: make it an awskeep profile (`awskeep add nobody`, or `awskeep migrate nobody` where it has plaintext keys or a role_arn), or name another source profile.\n"
         )
         .run();
     env.expect(["add-role", "prod", "--role-arn", ROLE, "--source-profile", "prod"])
@@ -251,7 +251,7 @@ fn a_broken_chain_is_one_line_saying_what_to_fix_and_nothing_is_written() {
         "dev",
     ])
     .status(1)
-    .stderr_contains("already gets credentials from `its key in the Secret Service`")
+    .stderr("awskeep: profile \"dev\" holds a key in the Secret Service; a role profile holds none. Hint: choose another profile name, or `awskeep remove dev` first (the key stays in IAM unless you say otherwise).\n")
     .run();
     assert_eq!(env.read_config(), before, "nothing written");
     // An MFA device without sessions: the code could only go with each AssumeRole.
@@ -330,8 +330,12 @@ fn list_doctor_and_remove_know_role_profiles() {
     env.expect(["remove", "dev", "--yes"])
         .stderr_contains("Role profile(s) prod name dev as their source (awskeep_source_profile): they stop working until it is added again or they name another.")
         .run();
+    env.expect(["remove", "prod", "--delete-key"])
+        .status(1)
+        .stderr(&format!("awskeep: profile \"prod\" is an awskeep role profile (it assumes {ROLE}): it holds no key. Hint: a role profile has no key of its own: `awskeep remove prod` without a key flag removes it.\n"))
+        .run();
     env.expect(["remove", "prod", "--yes"])
-        .stderr("Removed profile prod.\n")
+        .stderr(&format!("Removed profile prod.\nTo keep its role without awskeep (the AWS CLI and SDKs then assume it themselves): aws configure set role_arn {ROLE} --profile prod && aws configure set source_profile dev --profile prod\n"))
         .run();
     let config = env.read_config();
     assert!(!config.contains("awskeep"), "{config}");
@@ -358,4 +362,22 @@ fn a_role_session_is_served_from_the_credential_cache_without_any_dbus_call_or_s
     assert!(third_calls > 0, "session clear dropped the entry");
     assert_ne!(third.stdout, first.stdout);
     assert_eq!(moto.assume_role_calls(), 2);
+}
+
+#[test]
+fn add_on_a_role_profile_is_refused_and_session_clear_all_clears_role_sessions_too() {
+    let (env, moto) = setup(&[]);
+    add_role(&env, "prod", ROLE, "dev", &[]).assert_ok();
+    let before = env.read_config();
+    env.expect(["add", "prod", "--no-verify"])
+        .stdin(KEY)
+        .status(1)
+        .stderr(&format!("awskeep: profile \"prod\" is an awskeep role profile (it assumes {ROLE}): it holds no key. Hint: choose another profile name, or `awskeep remove prod` first (it takes out the role profile).\n"))
+        .run();
+    assert_eq!(env.read_config(), before);
+    env.expect(["session", "clear", "--all"])
+        .stderr("Cleared the cached session of prod.\n")
+        .run();
+    process(&env, "prod");
+    assert_eq!(moto.assume_role_calls(), 2, "the role was assumed afresh");
 }

@@ -479,3 +479,27 @@ fn on_success_stderr_stays_empty_even_verbose_and_with_a_chatty_mfa_command() {
         run.stderr
     );
 }
+
+#[test]
+fn the_mfa_command_does_not_get_the_file_store_passphrase() {
+    let (env, _moto) = setup(&["--mfa-serial", "arn:aws:iam::123456789012:mfa/dev"]);
+    let seen = env.path("mfa-env");
+    let mut command = env.awskeep();
+    command
+        .args([
+            "credential-process",
+            "--profile",
+            "dev",
+            "--mfa-process",
+            &format!("env > {} && echo 123456", seen.display()),
+        ])
+        .env("AWSKEEP_FILE_PASSPHRASE", "pw-not-for-the-mfa-command")
+        .env("AWSKEEP_FILE_PASSPHRASE_COMMAND", "echo pw-command");
+    json(&run_with_stdin(command, ""));
+    let environment = std::fs::read_to_string(&seen).unwrap();
+    assert!(environment.contains("\nPATH="), "{environment}");
+    assert!(
+        !environment.contains("AWSKEEP_FILE_PASSPHRASE"),
+        "{environment}"
+    );
+}

@@ -17,6 +17,7 @@ pub fn run(
     ctx: &Context,
     store: &CredentialStore,
     aws: &dyn crate::aws::Aws,
+    store_choice: Option<crate::store::kind::StoreKind>,
     args: AddRoleArgs,
 ) -> Result<()> {
     let profile = &args.profile;
@@ -25,10 +26,9 @@ pub fn run(
     crate::profile_setup::refuse_plaintext_keys(&config, &credentials, profile)?;
     crate::profile_setup::refuse_other_sources(&config, profile)?;
     if store.get(profile)?.is_some() {
-        return Err(Error::ConflictingSource {
+        return Err(Error::HoldsKey {
             profile: profile.to_string(),
-            key: format!("its key in the {}", store.display_name()),
-            path: config.path.clone(),
+            store: store.display_name(),
         });
     }
     let document = config.document();
@@ -50,7 +50,8 @@ pub fn run(
     if let Some(question) = question {
         crate::prompt::confirm(&question, args.force, "--force", ctx.stdin_is_terminal)?;
     }
-    let line = crate::process_line::build(&ctx.own_program()?, profile, None)?;
+    // As `add`: a store named on the command line goes into the line, so clients open that one.
+    let line = crate::process_line::build(&ctx.own_program()?, profile, store_choice)?;
     let value = |text: &str| {
         SettingValue::new(text).map_err(|reason| Error::BadSetting {
             profile: profile.to_string(),
@@ -118,6 +119,16 @@ pub fn run(
         );
     }
     crate::profile_setup::save_profile(&config, profile, Some(line.as_str()), region.as_deref())?;
+    if region.is_none() && config.document().get(profile.as_str(), "region").is_none() {
+        output::say(&format!(
+            "awskeep: warning: profile {profile} has no region (nor has {}){}; AWS clients need one: `awskeep add-role {profile} ... --region REGION --force`, or `aws configure set region REGION --profile {profile}`",
+            args.source_profile,
+            match &ctx.env_region {
+                Some(region) => format!(", only {region} from this shell's environment"),
+                None => String::new(),
+            }
+        ));
+    }
     let inherited = match (&args.region, &region) {
         (None, Some(region)) => format!(", in {region} (as {})", args.source_profile),
         _ => String::new(),

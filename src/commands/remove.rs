@@ -115,6 +115,17 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         .document()
         .get(profile.as_str(), "awskeep_role_arn")
         .map(str::to_string);
+    if role.is_some() && !in_store && in_iam != InIam::Keep {
+        return Err(Error::IsRoleProfile {
+            profile: profile.to_string(),
+            role_arn: role.clone().unwrap_or_default(),
+        });
+    }
+    // What the role profile was, said after the removal: the settings are gone with it.
+    let standard = role
+        .as_ref()
+        .filter(|_| !in_store)
+        .map(|_| standard_role_lines(config.document(), profile));
     let question = match (&role, in_store) {
         (Some(arn), false) => format!(
             "Remove role profile {profile} (it assumes {arn}): its awskeep settings from {} and its cached role session?",
@@ -179,6 +190,12 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         );
     }
     output::say(&format!("Removed profile {profile}."));
+    if let Some(commands) = standard {
+        output::say(&format!(
+            "To keep its role without awskeep (the AWS CLI and SDKs then assume it themselves): {}",
+            commands.join(" && ")
+        ));
+    }
     let sourced = roles_sourced_from(config.document(), profile);
     if !sourced.is_empty() {
         output::say(&format!(
@@ -195,6 +212,37 @@ pub fn run(ctx: &Context, store: &CredentialStore, aws: &dyn Aws, args: RemoveAr
         Some(item) => settle_in_iam(ctx, aws, &args, &item, &keys, in_iam, config.document()),
         None => Ok(()),
     }
+}
+
+/// The `aws configure set` commands that give `profile` back its role as a standard role profile
+/// (the reverse of what `migrate` does).
+fn standard_role_lines(
+    config: &crate::profile::Document,
+    profile: &crate::profile_name::ProfileName,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (ours, theirs) in [
+        ("awskeep_role_arn", "role_arn"),
+        ("awskeep_source_profile", "source_profile"),
+        ("awskeep_external_id", "external_id"),
+        ("awskeep_role_session_name", "role_session_name"),
+        ("awskeep_role_duration", "duration_seconds"),
+    ] {
+        let Some(value) = config.get(profile.as_str(), ours).map(str::trim) else {
+            continue;
+        };
+        let value = match theirs {
+            "duration_seconds" => match humantime::parse_duration(value) {
+                Ok(duration) => duration.as_secs().to_string(),
+                Err(_) => continue,
+            },
+            _ => value.to_string(),
+        };
+        lines.push(format!(
+            "aws configure set {theirs} {value} --profile {profile}"
+        ));
+    }
+    lines
 }
 
 /// The role profiles whose `awskeep_source_profile` is `profile`.

@@ -19,7 +19,16 @@ pub fn run(
     match args.command {
         SessionCommand::Clear { profile, all } => {
             let profiles: Vec<ProfileName> = if all {
-                store.list()?
+                // Key profiles (the store's) and role profiles (the config's: they hold no key).
+                let (config, _) = crate::config_file::read_leniently(
+                    &ctx.config_file,
+                    crate::profile::FileKind::Config,
+                )?;
+                let mut all = store.list()?;
+                all.extend(crate::role_chain::role_profiles(&config));
+                all.sort();
+                all.dedup();
+                all
             } else {
                 vec![credentials::profile_or_default(ctx, profile)?]
             };

@@ -130,6 +130,7 @@ pub fn examine(
 
     let mut accounts = HashSet::new();
     let mut region = None;
+    // Profiles holding a long-lived key (a role profile holds none).
     let mut examined = 0;
     for profile in &profiles {
         // The store's index may name a profile whose item an interrupted write never stored.
@@ -140,7 +141,13 @@ pub fn examine(
         {
             continue;
         }
-        examined += 1;
+        if files
+            .config
+            .get(profile.as_str(), "awskeep_role_arn")
+            .is_none()
+        {
+            examined += 1;
+        }
         let (profile_findings, facts) =
             profile::check(ctx, &files, readable, profile, args.max_age, now);
         findings.extend(profile_findings);

@@ -216,7 +216,7 @@ pub fn run(
     }
     let mut role_error = None;
     for role in &roles {
-        let line = process_line::build(&program, &role.profile, None)?;
+        let line = process_line::build(&program, &role.profile, store_choice)?;
         match roles::turn(ctx, store, aws, role, &line, args.no_verify) {
             Ok(()) => {
                 output::say(&format!(

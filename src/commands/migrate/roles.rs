@@ -175,6 +175,15 @@ pub fn turn(
     for (ours, text) in &renamed {
         config.set(profile, ours, text);
     }
+    // As add-role: a role profile without a region gets its source's (clients need one).
+    if config.document().get(profile.as_str(), "region").is_none()
+        && let Some(region) = config
+            .document()
+            .get(candidate.source.as_str(), "region")
+            .map(str::to_string)
+    {
+        config.set(profile, "region", &value("region", &region)?);
+    }
     if let Some(duration) = candidate.duration {
         config.remove(profile.as_str(), "duration_seconds");
         config.set(
