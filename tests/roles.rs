@@ -315,7 +315,17 @@ fn list_doctor_and_remove_know_role_profiles() {
     );
     env.write_config(&env.read_config().replace(
         "awskeep_source_profile = dev",
-        "awskeep_source_profile = dev\nrole_arn = arn:aws:iam::123456789012:role/x",
+        "awskeep_source_profile = dev\nawskeep_mfa_process = echo 123456",
+    ));
+    let doctor = env.run(&["doctor", "prod", "--offline"], "");
+    assert!(
+        doctor.stdout.contains("warn  [prod] role: awskeep_mfa_process in [profile prod] is not used: a role's MFA code and session are its source's (dev)\n      fix: move it to [profile dev] (or remove it)\n"),
+        "{}",
+        doctor.stdout
+    );
+    env.write_config(&env.read_config().replace(
+        "awskeep_mfa_process = echo 123456",
+        "role_arn = arn:aws:iam::123456789012:role/x",
     ));
     let doctor = env.run(&["doctor", "prod", "--offline"], "");
     assert!(

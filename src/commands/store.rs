@@ -64,6 +64,15 @@ pub fn run(ctx: &Context, asked: Option<StoreKind>, args: StoreArgs) -> Result<(
                 source.delete_session(profile)?;
                 source.delete(profile)?;
             }
+            // Role profiles hold only a session, which is not moved: the next call assumes the
+            // role again into the new store, and no live session stays behind in the old one.
+            let (config, _) = crate::config_file::read_leniently(
+                &ctx.config_file,
+                crate::profile::FileKind::Config,
+            )?;
+            for profile in crate::role_chain::role_profiles(&config) {
+                source.delete_session(&profile)?;
+            }
             for (profile, outcome) in &report.differed {
                 output::say(&outcome.describe(
                     profile,

@@ -171,6 +171,41 @@ fn role_findings(
         ),
         Err(error) => findings.push(Finding::from_error(Severity::Fail, "role", &error)),
     }
+    // Settings of the source's session that a role's own section does not change.
+    let unused: Vec<&str> = [
+        "awskeep_mfa_process",
+        "awskeep_mfa_prompt",
+        "awskeep_session",
+        "awskeep_session_duration",
+    ]
+    .into_iter()
+    .filter(|key| files.config.get(profile.as_str(), key).is_some())
+    .chain(
+        files
+            .config
+            .get(profile.as_str(), "mfa_serial")
+            .filter(|serial| Some(*serial) != chain.root_settings.session.mfa_serial.as_deref())
+            .map(|_| "mfa_serial"),
+    )
+    .collect();
+    if !unused.is_empty() {
+        findings.push(
+            Finding::new(
+                Severity::Warn,
+                "role",
+                format!(
+                    "{} in {} is not used: a role's MFA code and session are its source's ({})",
+                    unused.join(", "),
+                    section(profile),
+                    chain.root
+                ),
+            )
+            .fix(format!(
+                "move it to {} (or remove it)",
+                section(&chain.root)
+            )),
+        );
+    }
     let session = store
         .get_session(profile)
         .ok()
