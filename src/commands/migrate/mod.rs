@@ -89,9 +89,21 @@ pub fn run(
     let (roles, roles_left) = if wanted.is_empty() {
         let (offered, _) = roles::find(config.document(), store, &moving, &wanted);
         for role in &offered {
+            // A role whose source is a role turned with it: both are named.
+            let mut names = vec![role.profile.to_string()];
+            let mut source = &role.source;
+            while let Some(next) = offered.iter().find(|other| &other.profile == source) {
+                if names.contains(&next.profile.to_string()) {
+                    break;
+                }
+                names.insert(0, next.profile.to_string());
+                source = &next.source;
+            }
             output::say(&format!(
                 "Role profile {} (source {}) can be served by awskeep too: `awskeep migrate {}` turns it into an awskeep role profile.",
-                role.profile, role.source, role.profile
+                role.profile,
+                role.source,
+                names.join(" ")
             ));
         }
         (Vec::new(), Vec::new())
