@@ -205,3 +205,55 @@ pub fn turn(
     }
     crate::profile_setup::save_process_line(&config, profile, Some(line.as_str()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn found(text: &str, moving: &[&str], only: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
+        let config = Document::parse(text, FileKind::Config).unwrap();
+        let store = MemoryStore::default();
+        let names = |list: &[&str]| -> Vec<ProfileName> {
+            list.iter()
+                .map(|n| ProfileName::parse(n).unwrap())
+                .collect()
+        };
+        let (roles, left) = find(&config, &store, &names(moving), &names(only));
+        (roles.iter().map(|r| r.profile.to_string()).collect(), left)
+    }
+
+    const ROLES: &str = "[profile dev]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\
+        [profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = dev\nduration_seconds = 7200\n\
+        [profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n\
+        [profile other-mfa]\nrole_arn = arn:aws:iam::123456789012:role/c\nsource_profile = dev\nmfa_serial = arn:aws:iam::123456789012:mfa/other\n\
+        [profile short]\nrole_arn = arn:aws:iam::123456789012:role/d\nsource_profile = dev\nduration_seconds = 900\n\
+        [profile elsewhere]\nrole_arn = arn:aws:iam::123456789012:role/e\nsource_profile = sso\n";
+
+    #[test]
+    fn roles_whose_source_awskeep_serves_are_found_through_a_chain_and_the_rest_say_why() {
+        let (roles, left) = found(ROLES, &["dev"], &[]);
+        assert_eq!(roles, ["a", "b"], "b qualifies once a is turned");
+        assert_eq!(
+            left,
+            [
+                ("other-mfa".to_string(), "it asks for MFA device arn:aws:iam::123456789012:mfa/other, which [profile dev] does not name: set mfa_serial = arn:aws:iam::123456789012:mfa/other there (awskeep asks one code, for dev's session) and run migrate again".to_string()),
+                ("short".to_string(), "its duration_seconds: use 1h or more: AWS clients start refreshing up to 15 minutes before a session ends and awskeep serves one only while it has more than 20 minutes left, so a shorter session would be fetched again every few minutes".to_string()),
+            ],
+            "a source awskeep does not serve is not mentioned unless named"
+        );
+        let (roles, left) = found(ROLES, &[], &["b", "elsewhere"]);
+        assert!(roles.is_empty(), "{roles:?}");
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(
+            left[0]
+                .1
+                .contains("its source_profile a is not an awskeep profile")
+        );
+        assert!(
+            left[1]
+                .1
+                .contains("its source_profile sso is not an awskeep profile")
+        );
+    }
+}
