@@ -362,3 +362,32 @@ fn login_of_a_role_profile_signs_in_with_its_cached_role_session_and_the_console
         "the endpoint got the role session awskeep serves"
     );
 }
+
+#[test]
+fn login_says_when_the_federation_endpoint_refuses_the_session_or_cannot_be_reached() {
+    let (env, _key) = setup();
+    // A stand-in that expects another session answers 400.
+    let standin = Standin::start(&env, &["--expect", "ASIAOTHER", "x", "y"]);
+    env.expect(["login", "dev", "--stdout"])
+        .env("AWSKEEP_FEDERATION_ENDPOINT", &standin.url)
+        .stdout("")
+        .stderr(&format!("awskeep: the AWS federation endpoint {} gave no sign-in token: it answered HTTP 400. Hint: run `awskeep login` again in a moment (AWS may take a few seconds to accept a session it just issued).\n", standin.url))
+        .status(5)
+        .run();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    env.expect(["login", "dev", "--stdout"])
+        .env("AWSKEEP_FEDERATION_ENDPOINT", &closed)
+        .stdout("")
+        .stderr(&format!("awskeep: cannot reach AWS sign-in at {closed}: connection failed. Hint: check the network (or AWS_ENDPOINT_URL) and try again.\n"))
+        .status(6)
+        .run();
+    env.expect(["login", "dev", "--stdout"])
+        .env("AWSKEEP_FEDERATION_ENDPOINT", "http://example.com")
+        .stdout("")
+        .stderr("awskeep: the environment variable AWSKEEP_FEDERATION_ENDPOINT is invalid: plain http:// is only for 127.0.0.1 or localhost (the sign-in request carries a session's secret). Hint: fix or unset the environment variable AWSKEEP_FEDERATION_ENDPOINT.\n")
+        .status(1)
+        .run();
+}
