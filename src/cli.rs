@@ -143,7 +143,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list lock login migrate remove rotate serve session session-clear session-refresh store store-show store-move unlock completions man; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add add-role bootstrap credential-process doctor exec export import list lock login migrate remove rotate serve session session-clear session-refresh store store-show store-move unlock completions man; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
 }
