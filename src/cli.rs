@@ -122,6 +122,15 @@ pub enum Command {
         after_help = "Examples:\n  awskeep serve dev             prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\n  awskeep serve dev --port 9911 --format fish"
     )]
     Serve(ServeArgs),
+    /// Open the AWS console in the browser, signed in with the profile's credentials
+    ///
+    /// A role profile signs in with its role session; a profile with a stored key with a
+    /// GetFederationToken session of that key (its permissions: what the key's IAM user may do).
+    /// The sign-in URL goes to the browser opener's command line only (xdg-open, open, rundll32).
+    #[command(
+        after_help = "Examples:\n  awskeep login dev                            the console's home, in your browser\n  awskeep login prod --path /s3 --region eu-west-1\n  awskeep login dev --stdout                   print the sign-in URL instead (anyone who opens it is signed in as you)\n  awskeep login dev --duration 4h              the console session ends after 4 hours (default 1h)"
+    )]
+    Login(LoginArgs),
     /// Check the store, each awskeep profile and the clock, and say what to do about each problem
     #[command(
         after_help = "Examples:\n  awskeep doctor                 every awskeep profile, the store and the clock\n  awskeep doctor dev             one profile\n  awskeep doctor --json          the same findings for scripts (exit 1 on any fail)\n  awskeep doctor --offline       no network call (skips the clock check)"
@@ -134,7 +143,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: awskeep(1), or a command's, e.g. awskeep-add(1)
     #[command(
-        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add bootstrap credential-process doctor exec export import list lock migrate remove rotate serve session session-clear session-refresh store store-show store-move unlock completions man; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
+        after_help = "Examples:\n  awskeep man | man -l -\n  awskeep man add | man -l -\n  awskeep man > ~/.local/share/man/man1/awskeep.1\n  for c in add add-role bootstrap credential-process doctor exec export import list lock login migrate remove rotate serve session session-clear session-refresh store store-show store-move unlock completions man; do awskeep man $c > ~/.local/share/man/man1/awskeep-$c.1; done"
     )]
     Man(ManArgs),
 }
@@ -329,6 +338,33 @@ pub struct ServeArgs {
     pub mfa: MfaProcessFlag,
 }
 
+#[derive(Debug, Args)]
+#[command(mut_arg(PROFILE_POSITIONAL, |a| a.help("The profile (default: AWS_PROFILE, else `default`)")))]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub profile: Option<ProfileName>,
+
+    /// Print the sign-in URL on stdout instead of opening the browser (the URL is a credential:
+    /// whoever opens it is signed in as the profile, until the console session ends)
+    #[arg(long)]
+    pub stdout: bool,
+
+    /// The console page to open, e.g. /s3 or /ec2/home (default: the console's home)
+    #[arg(long, visible_alias = "destination", value_name = "PATH", value_parser = crate::settings::parse_console_path)]
+    pub path: Option<String>,
+
+    /// The console's region (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's)
+    #[arg(long, value_parser = crate::region_name::parse_region)]
+    pub region: Option<String>,
+
+    /// How long the console session lasts, 15m to 12h (default 1h)
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::parse_console_duration)]
+    pub duration: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub mfa: MfaProcessFlag,
+}
+
 /// The shells `serve` can print its variables for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServeFormat {
@@ -423,6 +459,7 @@ pub enum CommandKind {
     Exec,
     Export,
     Serve,
+    Login,
     Doctor,
     Completions,
     Man,
@@ -450,6 +487,7 @@ impl CommandKind {
             CommandKind::Exec => &["exec"],
             CommandKind::Export => &["export"],
             CommandKind::Serve => &["serve"],
+            CommandKind::Login => &["login"],
             CommandKind::Doctor => &["doctor"],
             CommandKind::Completions => &["completions"],
             CommandKind::Man => &["man"],
@@ -537,6 +575,7 @@ impl Command {
             Command::Exec(_) => CommandKind::Exec,
             Command::Export(_) => CommandKind::Export,
             Command::Serve(_) => CommandKind::Serve,
+            Command::Login(_) => CommandKind::Login,
             Command::Doctor(_) => CommandKind::Doctor,
             Command::Completions(_) => CommandKind::Completions,
             Command::Man(_) => CommandKind::Man,

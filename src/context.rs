@@ -58,6 +58,9 @@ pub struct Context {
     /// How long the passphrase command, the MFA process and a desktop prompt may take; in debug
     /// builds only, `AWSKEEP_TEST_HELPER_DEADLINE` shortens them for tests.
     pub helper_deadlines: crate::helper::Deadlines,
+    /// `AWSKEEP_FEDERATION_ENDPOINT`, read in debug builds only: the tests' stand-in for AWS's
+    /// federation endpoint (`login`), which receives a session's secret; release builds ignore it.
+    pub federation_endpoint: Option<String>,
 }
 
 /// The variables awskeep reads that carry a secret or a way to get one: the file store's
@@ -81,6 +84,7 @@ pub const NOT_SECRET: &[&str] = &[
     "AWSKEEP_DEBUG_KEY_LEASE_SECS",
     "AWSKEEP_TEST_PAUSE_AT",
     "AWSKEEP_COMPLETE",
+    "AWSKEEP_FEDERATION_ENDPOINT",
 ];
 
 #[cfg(test)]
@@ -111,6 +115,7 @@ impl Context {
             env_names: Vec::new(),
             caller_limits: Default::default(),
             helper_deadlines: Default::default(),
+            federation_endpoint: None,
         }
     }
 }
@@ -207,6 +212,8 @@ impl Context {
                     .filter(|_| cfg!(debug_assertions))
                     .as_deref(),
             ),
+            federation_endpoint: var("AWSKEEP_FEDERATION_ENDPOINT")
+                .filter(|_| cfg!(debug_assertions)),
         })
     }
 }
@@ -218,6 +225,14 @@ impl Context {
             return false;
         };
         std::env::split_paths(path).any(|dir| is_executable(&dir.join(program)))
+    }
+
+    /// Where `program` is found in `PATH`: the first folder's executable file of that name.
+    pub fn find_on_path(&self, program: &str) -> Option<PathBuf> {
+        let path = self.search_path.as_ref()?;
+        std::env::split_paths(path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| is_executable(candidate))
     }
 }
 

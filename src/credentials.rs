@@ -197,7 +197,7 @@ pub fn process_json(
 
 /// The profile's section (only it is parsed: the hot path); a role profile's chain runs through
 /// other sections, so for one the whole file is read (as leniently).
-fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
+pub fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
     let own =
         config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
     if own.get(profile.as_str(), "awskeep_role_arn").is_none() {
@@ -271,14 +271,7 @@ fn resolve_from(
             store.display_name()
         ),
     );
-    let Some(key) = store.get(profile)? else {
-        return Err(
-            role_profile(store, profile, config).unwrap_or_else(|| Error::NoStoredKey {
-                profile: profile.to_string(),
-                store: store.display_name(),
-            }),
-        );
-    };
+    let key = long_term_key(store, profile, config)?;
     crate::rotation::background::nudge(ctx, profile, &key);
     if !settings.enabled {
         if refresh == Refresh::Force {
@@ -519,6 +512,22 @@ fn assume_hop(
     fresh.mfa_serial = chain.root_settings.session.mfa_serial.clone();
     fresh.role = Some(fingerprint);
     Ok(fresh)
+}
+
+/// A key profile's stored long-term key, found as `resolve` finds it (with its errors: no key
+/// stored, or a standard role profile awskeep holds no key for), but neither served nor traded for
+/// a session: `login` signs GetFederationToken with the key itself, which no session can.
+pub fn long_term_key(
+    store: &CredentialStore,
+    profile: &ProfileName,
+    config: &Document,
+) -> Result<StoredKey> {
+    store.get(profile)?.ok_or_else(|| {
+        role_profile(store, profile, config).unwrap_or_else(|| Error::NoStoredKey {
+            profile: profile.to_string(),
+            store: store.display_name(),
+        })
+    })
 }
 
 /// A profile awskeep holds no key for that is a standard role profile (`role_arn` with

@@ -534,6 +534,29 @@ pub enum Error {
         source_profile: String,
     },
 
+    /// `login`: STS refused GetFederationToken for a profile's long-term key.
+    #[error(
+        "AWS refused sts:GetFederationToken, which `login` needs for profile \"{profile}\" ({code}{message})"
+    )]
+    FederationRefused {
+        profile: String,
+        code: String,
+        message: String,
+        /// The profile has `mfa_serial`: a GetFederationToken session carries no MFA.
+        has_mfa: bool,
+    },
+
+    /// `login`: AWS's federation endpoint gave no sign-in token.
+    #[error("the AWS federation endpoint {endpoint} gave no sign-in token: {reason}")]
+    SigninToken { endpoint: String, reason: String },
+
+    /// `login`: the browser could not be opened (no opener, or it failed).
+    #[error("cannot open the browser with {program}: {reason}")]
+    NoBrowser {
+        program: &'static str,
+        reason: String,
+    },
+
     #[error("doctor found {failed} problem(s)")]
     DoctorFound { failed: usize },
 }
@@ -560,6 +583,8 @@ impl Error {
             Error::KeyRejected { .. }
             | Error::AccessDenied { .. }
             | Error::RoleRefused { .. }
+            | Error::FederationRefused { .. }
+            | Error::SigninToken { .. }
             | Error::SourceCredentials { .. } => exit::AWS_REJECTED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Network { .. } => exit::NETWORK,
@@ -634,6 +659,7 @@ impl Error {
             | Error::RoleNeedsSession { .. }
             | Error::NoRandom { .. }
             | Error::ServeListen { .. }
+            | Error::NoBrowser { .. }
             | Error::DoctorFound { .. } => exit::FAILURE,
             Error::ExecNested { .. } | Error::ServeNeedsSession { .. } => exit::USAGE,
             Error::ExecFailed { code, .. } => *code,

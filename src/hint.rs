@@ -121,6 +121,18 @@ pub fn hint(error: &Error, command: Option<CommandKind>) -> Option<String> {
         Error::RoleNeedsSession { source_profile, .. } => format!(
             "remove `awskeep_session = false` from [profile {source_profile}]: one MFA session of {source_profile} then serves every role it assumes"
         ),
+        Error::FederationRefused { profile, has_mfa: true, .. } => format!(
+            "a GetFederationToken session carries no MFA (STS takes no code for it), so a policy that requires MFA refuses it; sign in through a role profile, which keeps {profile}'s MFA session: `awskeep add-role NAME --role-arn ARN --source-profile {profile}`, then `awskeep login NAME`"
+        ),
+        Error::FederationRefused { profile, .. } => format!(
+            "allow sts:GetFederationToken to {profile}'s IAM user (the console then gets what both allow), or sign in through a role profile: `awskeep add-role NAME --role-arn ARN --source-profile {profile}`, then `awskeep login NAME`"
+        ),
+        Error::SigninToken { .. } => {
+            "run `awskeep login` again in a moment (AWS may take a few seconds to accept a session it just issued)".into()
+        }
+        Error::NoBrowser { .. } => {
+            "print the sign-in URL instead and open it yourself: `awskeep login PROFILE --stdout` (the URL signs in whoever opens it: paste it only into your own browser)".into()
+        }
         Error::UnsafeLockDir { path, .. } => format!(
             "remove {} (awskeep recreates it as a private folder of yours), then run the command again",
             path.display()
@@ -683,6 +695,22 @@ mod hint_tests {
         all.push(Error::RoleNeedsSession {
             profile: "prod".into(),
             source_profile: "dev".into(),
+        });
+        for has_mfa in [false, true] {
+            all.push(Error::FederationRefused {
+                profile: s("dev"),
+                code: s("AccessDenied"),
+                message: s(" (not authorized)"),
+                has_mfa,
+            });
+        }
+        all.push(Error::SigninToken {
+            endpoint: s("https://signin.aws.amazon.com"),
+            reason: s("HTTP 400"),
+        });
+        all.push(Error::NoBrowser {
+            program: "xdg-open",
+            reason: s("it is not on PATH"),
         });
         for awskeep_source in [None, Some(s("dev"))] {
             all.push(Error::RoleProfile {

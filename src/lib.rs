@@ -147,6 +147,7 @@ fn dispatch(
         Command::Exec(args) => commands::exec::run(ctx, &*store(Now)?, aws, args),
         Command::Export(args) => commands::export::run(ctx, &*store(Now)?, aws, args),
         Command::Serve(args) => commands::serve::run(ctx, &*store(Now)?, aws, args),
+        Command::Login(args) => commands::login::run(ctx, &*store(Now)?, aws, args),
         Command::Import(args) => commands::import::run(ctx, &*store(Now)?, aws, asked, args),
         Command::Unlock(args) => commands::unlock::unlock(&*store(Now)?, args),
     }

@@ -251,6 +251,38 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     Ok(duration)
 }
 
+/// The console session `awskeep login` asks for: GetFederationToken takes 15m to 36h and the
+/// federation endpoint's SessionDuration 15m to 12h, and AWS ends a console session after 12h at
+/// most, so 15m to 12h.
+pub const CONSOLE_MIN_DURATION: Duration = Duration::from_secs(15 * 60);
+pub const CONSOLE_MAX_DURATION: Duration = Duration::from_secs(12 * 3600);
+
+/// For clap: `login --duration`, checked against what AWS takes for a console session.
+pub fn parse_console_duration(text: &str) -> std::result::Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 4h)"))?;
+    if !(CONSOLE_MIN_DURATION..=CONSOLE_MAX_DURATION).contains(&duration) {
+        return Err("a console session lasts 15m to 12h, what AWS allows".into());
+    }
+    Ok(duration)
+}
+
+/// For clap: `login --path`, a page of the console (`/s3`, `s3`, `/ec2/home#Instances:`): printable
+/// ASCII without spaces, at most 1024 bytes, always under the console's own host.
+pub fn parse_console_path(text: &str) -> std::result::Result<String, String> {
+    if text.is_empty()
+        || text.len() > 1024
+        || !text.chars().all(|c| c.is_ascii_graphic())
+        || text.contains("://")
+    {
+        return Err("a console page is a path like /s3 or /ec2/home (printable, no spaces)".into());
+    }
+    Ok(if text.starts_with('/') {
+        text.to_string()
+    } else {
+        format!("/{text}")
+    })
+}
+
 /// `awskeep_mfa_prompt`: how to ask for the code, instead of choosing automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaPrompt {

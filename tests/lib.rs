@@ -21,6 +21,7 @@ mod file_store;
 mod key_age;
 mod lenient_reads;
 mod list_remove;
+mod login;
 mod migrate;
 mod process_hygiene;
 mod region;

@@ -31,6 +31,12 @@ pub struct FakeAws {
     pub deny_deletes: Cell<u32>,
     /// Each AssumeRole: the role, the signer's key ID, the duration asked.
     pub roles_assumed: RefCell<Vec<(String, String, Duration)>>,
+    /// Each GetFederationToken: the signing key's ID, the name, the policy, the duration.
+    pub federations: RefCell<Vec<(String, String, String, Duration)>>,
+    /// GetFederationToken is refused (AccessDenied).
+    pub refuse_federation: Cell<bool>,
+    /// Each getSigninToken: the session's key ID and the SessionDuration asked.
+    pub signins: RefCell<Vec<(String, Option<Duration>)>>,
 }
 
 pub const ARN: &str = "arn:aws:iam::123456789012:user/fake";
@@ -251,6 +257,50 @@ impl Aws for FakeAws {
             mfa_serial: None,
             role: None,
         })
+    }
+
+    fn federation_token(
+        &self,
+        _: &AwsTarget,
+        key: &KeyPair,
+        request: &super::FederationRequest<'_>,
+    ) -> Result<Session> {
+        self.calls.set(self.calls.get() + 1);
+        self.federations.borrow_mut().push((
+            key.access_key_id.as_str().to_string(),
+            request.name.to_string(),
+            request.policy.to_string(),
+            request.duration,
+        ));
+        if self.refuse_federation.get() {
+            return Err(Error::FederationRefused {
+                profile: String::new(),
+                code: "AccessDenied".into(),
+                message: " (explicit deny)".into(),
+                has_mfa: false,
+            });
+        }
+        Ok(Session {
+            access_key_id: "ASIAFAKEFEDERATED001".into(),
+            secret_access_key: "fake-federated-secret".into(),
+            session_token: "fake-federated-token".into(),
+            expiration: SystemTime::now() + request.duration,
+            source_key_id: key.access_key_id.as_str().to_string(),
+            mfa_serial: None,
+            role: None,
+        })
+    }
+
+    fn signin_token(
+        &self,
+        _: &super::signin::Federation,
+        session: &Session,
+        console_session: Option<Duration>,
+    ) -> Result<secrecy::SecretString> {
+        self.signins
+            .borrow_mut()
+            .push((session.access_key_id.clone(), console_session));
+        Ok(format!("signin-token-for-{}", session.access_key_id).into())
     }
 
     fn source(&self, _: &AwsTarget, _: Option<&str>) -> Result<Box<dyn Iam + '_>> {

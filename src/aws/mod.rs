@@ -10,12 +10,13 @@ mod failure;
 pub mod fake;
 pub mod iam;
 mod identity;
+pub mod signin;
 mod sts;
 mod wait;
 
 pub use clients::AwsTarget;
 pub use config_check::confirm_profile_setting;
-pub use sts::{RoleRequest, Signer};
+pub use sts::{FederationRequest, RoleRequest, Signer};
 pub use wait::Waiting;
 
 use std::time::{Duration, SystemTime};
@@ -57,6 +58,22 @@ pub trait Aws {
         signer: Signer<'_>,
         request: &RoleRequest<'_>,
     ) -> Result<Session>;
+    /// sts:GetFederationToken with `key`, a long-term key (STS takes no session credentials and no
+    /// MFA code for it): a federated user's session, for `login`; a refusal is `FederationRefused`.
+    fn federation_token(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        request: &FederationRequest<'_>,
+    ) -> Result<Session>;
+    /// The federation endpoint's getSigninToken for `session` (a role's or a federated user's):
+    /// the token a console sign-in URL carries. `console_session`: its SessionDuration.
+    fn signin_token(
+        &self,
+        federation: &signin::Federation,
+        session: &Session,
+        console_session: Option<Duration>,
+    ) -> Result<secrecy::SecretString>;
     /// IAM acting as the identity `bootstrap` acts as: the named profile from the profile files
     /// only, else the SDK's default chain.
     fn source(&self, target: &AwsTarget, source_profile: Option<&str>)
@@ -125,6 +142,24 @@ impl Aws for SdkAws {
         request: &RoleRequest<'_>,
     ) -> Result<Session> {
         sts::assume_role(target, signer, request)
+    }
+
+    fn federation_token(
+        &self,
+        target: &AwsTarget,
+        key: &KeyPair,
+        request: &FederationRequest<'_>,
+    ) -> Result<Session> {
+        sts::federation_token(target, key, request)
+    }
+
+    fn signin_token(
+        &self,
+        federation: &signin::Federation,
+        session: &Session,
+        console_session: Option<Duration>,
+    ) -> Result<secrecy::SecretString> {
+        signin::signin_token(federation, session, console_session)
     }
 
     fn source(

@@ -1,5 +1,6 @@
-//! STS with an explicit key: GetCallerIdentity (whose key is this, does AWS accept it) and
-//! GetSessionToken (short-lived credentials, with an MFA code when the profile has a device).
+//! STS with an explicit key: GetCallerIdentity (whose key is this, does AWS accept it),
+//! GetSessionToken (short-lived credentials, with an MFA code when the profile has a device) and
+//! GetFederationToken (`login`'s console session for a key profile).
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, timeout::TimeoutConfig};
 
@@ -198,6 +199,59 @@ pub fn assume_role(
             },
         })?;
     session_from(output.credentials(), "sts:AssumeRole")
+}
+
+/// What a GetFederationToken asks for.
+pub struct FederationRequest<'a> {
+    /// The federated user's name (2 to 32 of `[A-Za-z0-9+=,.@_-]`).
+    pub name: &'a str,
+    /// The session policy: the session gets what both it and the key owner's own policies allow.
+    pub policy: &'a str,
+    pub duration: std::time::Duration,
+}
+
+/// GetFederationToken with a long-term key (STS takes no session credentials for it, and no MFA
+/// code). A refusal is `FederationRefused`, without its profile, which the caller names.
+pub fn federation_token(
+    target: &AwsTarget,
+    key: &KeyPair,
+    request: &FederationRequest<'_>,
+) -> Result<crate::session::Session> {
+    let output = runtime()?
+        .block_on(
+            client(target, key)
+                .get_federation_token()
+                .name(request.name)
+                .policy(request.policy)
+                .duration_seconds(i32::try_from(request.duration.as_secs()).unwrap_or(i32::MAX))
+                .send(),
+        )
+        .map_err(|error| match classify(error) {
+            AwsFailure::Network(reason) => Error::Network {
+                service: "STS",
+                endpoint: target.sts_endpoint_for_messages(),
+                reason,
+            },
+            // The key itself is not accepted (deleted, mistyped, a clock far off).
+            AwsFailure::Denied { code, message } if !code.starts_with("AccessDenied") => {
+                Error::KeyRejected { code, message }
+            }
+            AwsFailure::Denied { code, message } | AwsFailure::Service { code, message } => {
+                Error::FederationRefused {
+                    profile: String::new(),
+                    code,
+                    message,
+                    has_mfa: false,
+                }
+            }
+            AwsFailure::Credentials(reason) | AwsFailure::Other(reason) => Error::Aws {
+                operation: "sts:GetFederationToken",
+                reason,
+            },
+        })?;
+    let mut session = session_from(output.credentials(), "sts:GetFederationToken")?;
+    session.source_key_id = key.access_key_id.as_str().to_string();
+    Ok(session)
 }
 
 /// A made-up key no AWS account has: the clock check needs an answer, not an identity.

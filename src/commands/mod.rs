@@ -12,6 +12,7 @@ pub mod exec;
 pub mod export;
 pub mod import;
 pub mod list;
+pub mod login;
 pub mod man;
 pub mod migrate;
 pub mod remove;
