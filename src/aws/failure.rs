@@ -75,7 +75,7 @@ where
 }
 
 /// "outer: inner: innermost", each cause's Display once, without the SDK's Debug dump.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(e) = next {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::clients::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, runtime};
+use super::failure::error_chain;
 use crate::error::{Error, Result};
 use crate::session::Session;
 
@@ -250,19 +251,6 @@ async fn get(url: &str) -> std::result::Result<(u16, Vec<u8>), GetFailure> {
         .unwrap_or_else(|_| Err(GetFailure::Network("timed out".into())))
 }
 
-/// "outer: inner", each cause once.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
 
 /// Appends `text` percent-encoded for a query value: every byte but the unreserved
 /// `A-Z a-z 0-9 - _ . ~` as `%XX`.
