@@ -536,7 +536,7 @@ fn exec_and_export_of_a_role_profile_say_what_works_instead() {
     assert_eq!(
         section,
         format!(
-            "# the deploy role\noutput = json\ncredential_process = {} credential-process --profile deploy\nawskeep_role_arn = arn:aws:iam::123456789012:role/deploy\nawskeep_source_profile = dev",
+            "# the deploy role\noutput = json\ncredential_process = {} credential-process --profile deploy\nawskeep_role_arn = arn:aws:iam::123456789012:role/deploy\nawskeep_source_profile = dev\nregion = us-east-1",
             env!("CARGO_BIN_EXE_awskeep")
         )
     );
