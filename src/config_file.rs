@@ -106,20 +106,34 @@ pub fn load(path: &Path, kind: FileKind) -> Result<LoadedFile> {
 /// parse elsewhere in the file are skipped, as the AWS CLI would accept them; one inside the
 /// profile's own section is an error.
 pub fn read_profile_leniently(path: &Path, kind: FileKind, profile: &str) -> Result<Document> {
+    read_profile_leniently_or_whole(path, kind, profile, |_| false)
+}
+
+/// `read_profile_leniently`, but the whole file (as leniently) when `whole` says the profile's
+/// settings reach into other sections (a role profile's chain); the file is read once either way.
+pub fn read_profile_leniently_or_whole(
+    path: &Path,
+    kind: FileKind,
+    profile: &str,
+    whole: impl Fn(&Document) -> bool,
+) -> Result<Document> {
     let original = read_text(path)?;
     let body = original.strip_prefix('\u{feff}').unwrap_or(&original);
     let (document, skipped) = Document::parse_profile_leniently(body, kind, profile);
-    match skipped
+    if let Some(m) = skipped
         .into_iter()
         .find(|m| document.is_in_profile(m, profile))
     {
-        Some(m) => Err(Error::ConfigMalformed {
+        return Err(Error::ConfigMalformed {
             path: path.to_path_buf(),
             line: m.line,
             reason: m.reason,
-        }),
-        None => Ok(document),
+        });
     }
+    if whole(&document) {
+        return Ok(Document::parse_lenient(body, kind).0);
+    }
+    Ok(document)
 }
 
 /// Reads and parses `path` as the AWS CLI does, skipping the lines it cannot parse and returning

@@ -198,12 +198,12 @@ pub fn process_json(
 /// The profile's section (only it is parsed: the hot path); a role profile's chain runs through
 /// other sections, so for one the whole file is read (as leniently).
 pub fn read_config(ctx: &Context, profile: &ProfileName) -> Result<Document> {
-    let own =
-        config_file::read_profile_leniently(&ctx.config_file, FileKind::Config, profile.as_str())?;
-    if own.get(profile.as_str(), "awskeep_role_arn").is_none() {
-        return Ok(own);
-    }
-    Ok(config_file::read_leniently(&ctx.config_file, FileKind::Config)?.0)
+    config_file::read_profile_leniently_or_whole(
+        &ctx.config_file,
+        FileKind::Config,
+        profile.as_str(),
+        |own| own.get(profile.as_str(), "awskeep_role_arn").is_some(),
+    )
 }
 
 pub fn resolve(

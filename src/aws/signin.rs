@@ -251,7 +251,6 @@ async fn get(url: &str) -> std::result::Result<(u16, Vec<u8>), GetFailure> {
         .unwrap_or_else(|_| Err(GetFailure::Network("timed out".into())))
 }
 
-
 /// Appends `text` percent-encoded for a query value: every byte but the unreserved
 /// `A-Z a-z 0-9 - _ . ~` as `%XX`.
 pub fn query_escape(out: &mut String, text: &str) {

@@ -52,10 +52,11 @@ pub fn run(
     }
     // As `add`: a store named on the command line goes into the line, so clients open that one.
     let line = crate::process_line::build(&ctx.own_program()?, profile, store_choice)?;
-    let value = |text: &str| {
+    // Every value was checked by its parser already; this refuses a line break all the same.
+    let value = |key: &'static str, text: &str| {
         SettingValue::new(text).map_err(|reason| Error::BadSetting {
             profile: profile.to_string(),
-            key: "awskeep_role_arn",
+            key,
             reason: reason.into(),
         })
     };
@@ -71,13 +72,13 @@ pub fn run(
         (
             "awskeep_role_duration",
             args.duration
-                .map(|d| humantime::format_duration(d).to_string()),
+                .map(|d| SettingValue::duration(d).as_str().to_string()),
         ),
         ("awskeep_source_identity", args.source_identity.clone()),
     ];
     for (key, setting) in settings {
         match setting {
-            Some(text) => config.set(profile, key, &value(&text)?),
+            Some(text) => config.set(profile, key, &value(key, &text)?),
             None => {
                 config.remove(profile.as_str(), key);
             }
@@ -94,7 +95,7 @@ pub fn run(
         None => None,
     };
     if let Some(region) = &region {
-        config.set(profile, "region", &value(region)?);
+        config.set(profile, "region", &value("region", region)?);
     }
     if args.no_verify {
         // Still read the chain: a loop or a missing source is refused without asking AWS.

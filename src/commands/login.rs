@@ -184,10 +184,10 @@ fn federation_session(
 /// The federated user's name: the IAM user's (`arn:aws:iam::1:user/path/alice` -> `alice`), as
 /// GetFederationToken takes names (2 to 32 of `[A-Za-z0-9+=,.@_-]`), else `awskeep`.
 fn federated_name(owner_arn: Option<&str>) -> String {
-    let user = owner_arn
-        .and_then(|arn| arn.split_once(":user/"))
-        .and_then(|(_, path)| path.rsplit('/').next())
-        .unwrap_or_default();
+    let user = match owner_arn.map(crate::aws::iam::caller_kind) {
+        Some(crate::aws::iam::CallerKind::User(name)) => name,
+        _ => String::new(),
+    };
     let name: String = user
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))

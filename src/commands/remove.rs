@@ -250,18 +250,15 @@ fn roles_sourced_from(
     config: &crate::profile::Document,
     profile: &crate::profile_name::ProfileName,
 ) -> Vec<String> {
-    config
-        .sections()
-        .iter()
-        .filter_map(|section| section.profile.as_deref())
-        .filter(|name| {
-            config.get(name, "awskeep_role_arn").is_some()
-                && config.get(name, "awskeep_source_profile").map(str::trim)
-                    == Some(profile.as_str())
-        })
-        .map(str::to_string)
-        .collect::<std::collections::BTreeSet<_>>()
+    crate::role_chain::role_profiles(config)
         .into_iter()
+        .filter(|role| {
+            config
+                .get(role.as_str(), "awskeep_source_profile")
+                .map(str::trim)
+                == Some(profile.as_str())
+        })
+        .map(|role| role.to_string())
         .collect()
 }
 

@@ -125,7 +125,7 @@ fn candidate(config: &Document, name: &str) -> std::result::Result<RoleCandidate
         ),
     };
     if let Some(serial) = get("mfa_serial")
-        && get_in(config, source.as_str(), "mfa_serial") != Some(serial)
+        && config.get(source.as_str(), "mfa_serial").map(str::trim) != Some(serial)
     {
         return Err(format!(
             "it asks for MFA device {serial}, which [profile {source}] does not name: set mfa_serial = {serial} there (awskeep asks one code, for {source}'s session) and run migrate again"
@@ -137,10 +137,6 @@ fn candidate(config: &Document, name: &str) -> std::result::Result<RoleCandidate
         source,
         duration,
     })
-}
-
-fn get_in<'a>(config: &'a Document, profile: &str, key: &str) -> Option<&'a str> {
-    config.get(profile, key).map(str::trim)
 }
 
 /// Rewrites `candidate`'s section as an awskeep role profile with `line`, after assuming the role
